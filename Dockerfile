@@ -1,0 +1,10 @@
+FROM python:3.11-slim-bookworm
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+WORKDIR /app
+COPY . .
+RUN pip install -c requirements.lock . \
+    && SECRET_KEY=build-only ALLOWED_HOSTS=build python manage.py collectstatic --noinput \
+    && useradd --system --uid 1000 crm && chown -R crm /app
+USER crm
+EXPOSE 8000
+CMD ["gunicorn", "crm.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

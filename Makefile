@@ -1,0 +1,50 @@
+# Funnel CRM: `make run` serves the demo, `make test` runs the whole suite.
+# Both create .venv on first use. With DATABASE_URL / REDIS_URL set they use those services.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# The suite runs in parallel on every core; set TEST_WORKERS=0 to run it in one process.
+TEST_WORKERS ?= auto
+
+.PHONY: run test venv lint format bench messages clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
+	touch $(STAMP)
+
+run: venv
+	DEBUG=1 $(BIN)/python manage.py migrate --noinput
+	DEBUG=1 $(BIN)/python manage.py seed_demo
+	@echo
+	@echo "  Funnel CRM is starting on http://$(HOST):$(PORT)/"
+	@echo "  Log in as wang (admin), li (marketer) or zhao (sales); password: funnel-demo-2026"
+	@echo "  Stop it with Ctrl-C."
+	@echo
+	DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+test: venv
+	$(BIN)/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: venv
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+# Re-extract and compile the Chinese translations (needs gettext).
+messages: venv
+	DEBUG=1 $(BIN)/python manage.py makemessages -l zh_Hans --no-obsolete --add-location file
+	DEBUG=1 $(BIN)/python manage.py compilemessages -l zh_Hans
+
+clean:
+	rm -rf $(VENV) db.sqlite3 staticfiles

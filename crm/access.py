@@ -1,0 +1,46 @@
+"""The only way a view reaches a tenant-owned row by id: scoped first, 404 for missing and foreign."""
+
+from collections.abc import Callable
+from functools import wraps
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+
+from .models import Contact, Membership
+
+
+def _get_or_404(queryset, object_id):
+    try:
+        return queryset.get(pk=int(object_id))
+    except (ValueError, TypeError, queryset.model.DoesNotExist) as exc:
+        raise Http404 from exc
+
+
+def access_contact(membership: Membership, contact_id: int) -> Contact:
+    qs = Contact.objects.for_tenant(membership.tenant).select_related("owner__user")
+    return _get_or_404(qs, contact_id)
+
+
+def access_membership(membership: Membership, membership_id: int) -> Membership:
+    qs = Membership.objects.for_tenant(membership.tenant).select_related("user")
+    return _get_or_404(qs, membership_id)
+
+
+def role_required(*roles: str) -> Callable:
+    """Members of the tenant without one of `roles` get a 403 page that says what is needed."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            if request.membership.role not in roles:
+                raise PermissionDenied(
+                    _("Your role does not allow this. Ask an admin of %(tenant)s.")
+                    % {"tenant": request.tenant.name}
+                )
+            return view(request, *args, **kwargs)
+
+        wrapper.allowed_roles = roles
+        return wrapper
+
+    return decorator

@@ -1,0 +1,132 @@
+import re
+import zoneinfo
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .models import LANGUAGE_CHOICES, Membership, Role, Tenant
+from .normalize import normalize_phone
+from .selectors import CONTACT_SORTS, DEFAULT_CONTACT_SORT, ContactFilters, member_list
+from .services import ContactData
+
+WECHAT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+class MemberChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Membership) -> str:
+        return obj.display_name
+
+
+class ContactForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=200)
+    email = forms.EmailField(label=_("Email"), required=False)
+    phone = forms.CharField(label=_("Phone"), max_length=40, required=False)
+    wechat_id = forms.CharField(label=_("WeChat ID"), max_length=64, required=False)
+    weibo = forms.CharField(label=_("Weibo"), max_length=64, required=False)
+    company = forms.CharField(label=_("Company"), max_length=200, required=False)
+    owner = MemberChoiceField(label=_("Owner"), queryset=Membership.objects.none(), required=False)
+    source = forms.CharField(label=_("Source"), max_length=100, required=False)
+    notes = forms.CharField(label=_("Notes"), widget=forms.Textarea(attrs={"rows": 4}), required=False)
+
+    def __init__(self, *args, tenant: Tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = member_list(tenant=tenant)
+
+    def clean_name(self) -> str:
+        name = " ".join(self.cleaned_data["name"].split())
+        if not name:
+            raise forms.ValidationError(_("A contact needs a name."))
+        return name
+
+    def clean_phone(self) -> str:
+        raw = self.cleaned_data["phone"].strip()
+        if not raw:
+            return ""
+        if re.search(r"[^\d\s()+\-.]", raw):
+            raise forms.ValidationError(_("A phone number has digits, spaces, +, - and brackets only."))
+        digits = normalize_phone(raw)
+        if not 5 <= len(digits) <= 20:
+            raise forms.ValidationError(_("A phone number has between 5 and 20 digits."))
+        return digits
+
+    def clean_wechat_id(self) -> str:
+        value = self.cleaned_data["wechat_id"].strip()
+        if value and not WECHAT_ID.match(value):
+            raise forms.ValidationError(
+                _("A WeChat ID has letters, digits, underscores and hyphens only.")
+            )
+        return value
+
+    def contact_data(self) -> ContactData:
+        return ContactData(**self.cleaned_data)
+
+    @classmethod
+    def initial_from(cls, contact) -> dict:
+        return {
+            "name": contact.name,
+            "email": contact.email,
+            "phone": contact.phone,
+            "wechat_id": contact.wechat_id,
+            "weibo": contact.weibo,
+            "company": contact.company,
+            "owner": contact.owner_id,
+            "source": contact.source,
+            "notes": contact.notes,
+        }
+
+
+class ContactFilterForm(forms.Form):
+    q = forms.CharField(label=_("Search"), required=False, max_length=100)
+    owner = forms.CharField(label=_("Owner"), required=False)
+    sort = forms.ChoiceField(
+        label=_("Sort"),
+        required=False,
+        choices=[
+            ("-created", _("Newest first")),
+            ("created", _("Oldest first")),
+            ("-updated", _("Recently updated")),
+            ("name", _("Name A→Z")),
+            ("-name", _("Name Z→A")),
+        ],
+    )
+
+    def filters(self) -> ContactFilters:
+        if not self.is_valid():
+            return ContactFilters()
+        sort = self.cleaned_data.get("sort") or DEFAULT_CONTACT_SORT
+        return ContactFilters(
+            q=self.cleaned_data.get("q", ""),
+            owner=self.cleaned_data.get("owner", ""),
+            sort=sort if sort in CONTACT_SORTS else DEFAULT_CONTACT_SORT,
+        )
+
+
+class MemberAddForm(forms.Form):
+    username = forms.CharField(label=_("Username"), max_length=150)
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
+    email = forms.EmailField(label=_("Email"), required=False)
+    password = forms.CharField(
+        label=_("First password"),
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text=_("Only for a new user; they can change it after logging in."),
+    )
+
+
+class MemberRoleForm(forms.Form):
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
+
+
+class TenantSettingsForm(forms.Form):
+    name = forms.CharField(label=_("Company name"), max_length=200)
+    time_zone = forms.ChoiceField(label=_("Time zone"))
+    default_language = forms.ChoiceField(label=_("Default language"), choices=LANGUAGE_CHOICES)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["time_zone"].choices = [(z, z) for z in sorted(zoneinfo.available_timezones())]
+
+
+class LanguageForm(forms.Form):
+    language = forms.ChoiceField(choices=LANGUAGE_CHOICES)
+    next = forms.CharField(required=False)

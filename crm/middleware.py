@@ -1,0 +1,52 @@
+"""Per-request tenancy and language. No queries at import time, none for anonymous pages."""
+
+import zoneinfo
+
+from django.contrib.auth.views import redirect_to_login
+from django.http import Http404
+from django.utils import timezone, translation
+
+from .selectors import membership_for_user
+
+
+class UserLanguageMiddleware:
+    """The user's own language setting wins over the browser's; LocaleMiddleware did the rest."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and user.language:
+            translation.activate(user.language)
+            request.LANGUAGE_CODE = translation.get_language()
+        return self.get_response(request)
+
+
+class TenantMiddleware:
+    """Resolves `/t/<tenant_slug>/…` to request.tenant and request.membership, or 404."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.tenant = None
+        request.membership = None
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        slug = view_kwargs.pop("tenant_slug", None)
+        if slug is None:
+            return None
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        membership = membership_for_user(user=request.user, tenant_slug=slug)
+        if membership is None:
+            raise Http404
+        request.membership = membership
+        request.tenant = membership.tenant
+        timezone.activate(zoneinfo.ZoneInfo(membership.tenant.time_zone))
+        return None

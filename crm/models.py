@@ -1,0 +1,174 @@
+"""Tenancy and contacts: the core every other app builds on."""
+
+import zoneinfo
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+LANGUAGE_CHOICES = [("zh-hans", "简体中文"), ("en", "English")]
+
+
+class User(AbstractUser):
+    language = models.CharField(
+        _("language"),
+        max_length=10,
+        choices=LANGUAGE_CHOICES,
+        blank=True,
+        help_text=_("Empty: follow the browser."),
+    )
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(_("“%(value)s” is not a known time zone."), params={"value": value})
+
+
+class Tenant(models.Model):
+    slug = models.SlugField(
+        _("short name"),
+        max_length=50,
+        unique=True,
+        validators=[RegexValidator(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")],
+        help_text=_("Lower-case letters, digits and hyphens; it appears in every address."),
+    )
+    name = models.CharField(_("company name"), max_length=200)
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, default="Asia/Shanghai", validators=[validate_time_zone]
+    )
+    default_language = models.CharField(
+        _("default language"), max_length=10, choices=LANGUAGE_CHOICES, default="zh-hans"
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("company")
+        verbose_name_plural = _("companies")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TenantQuerySet(models.QuerySet):
+    def for_tenant(self, tenant: Tenant) -> "TenantQuerySet":
+        if tenant is None or tenant.pk is None:
+            raise ValueError("A tenant-owned query needs a saved tenant.")
+        return self.filter(tenant=tenant)
+
+
+class TenantOwned(models.Model):
+    """Every tenant-owned row carries its tenant; every query on it starts with `for_tenant`."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", _("Admin")
+    MARKETER = "marketer", _("Marketer")
+    SALES = "sales", _("Sales")
+
+
+class Membership(TenantOwned):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices)
+    created_at = models.DateTimeField(_("joined"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("member")
+        verbose_name_plural = _("members")
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "user"], name="membership_unique_user"),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        return self.user.get_full_name() or self.user.username
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+
+class Contact(TenantOwned):
+    name = models.CharField(_("name"), max_length=200)
+    email = models.EmailField(_("email"), max_length=254, blank=True)
+    phone = models.CharField(_("phone"), max_length=20, blank=True)
+    wechat_id = models.CharField(_("WeChat ID"), max_length=64, blank=True)
+    weibo = models.CharField(_("Weibo"), max_length=64, blank=True)
+    company = models.CharField(_("company"), max_length=200, blank=True)
+    owner = models.ForeignKey(
+        Membership,
+        verbose_name=_("owner"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="owned_contacts",
+    )
+    source = models.CharField(_("source"), max_length=100, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    # A default, not auto_now_add, so imports and demo data can carry the real first-seen time.
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "email"], condition=~Q(email=""), name="contact_unique_email"
+            ),
+            models.UniqueConstraint(
+                fields=["tenant", "phone"], condition=~Q(phone=""), name="contact_unique_phone"
+            ),
+            models.UniqueConstraint(
+                fields=["tenant", "wechat_id"],
+                condition=~Q(wechat_id=""),
+                name="contact_unique_wechat",
+            ),
+        ]
+        indexes = [
+            # Keyset pagination for each sort the list offers, and prefix search.
+            models.Index(fields=["tenant", "-created_at", "-id"], name="contact_tenant_created"),
+            models.Index(fields=["tenant", "-updated_at", "-id"], name="contact_tenant_updated"),
+            models.Index(fields=["tenant", "name", "id"], name="contact_tenant_name"),
+            models.Index(
+                fields=["tenant", "name"],
+                name="contact_tenant_name_prefix",
+                opclasses=["int8_ops", "varchar_pattern_ops"],
+            ),
+            models.Index(
+                fields=["tenant", "email"],
+                name="contact_tenant_email_prefix",
+                opclasses=["int8_ops", "varchar_pattern_ops"],
+            ),
+            models.Index(
+                fields=["tenant", "phone"],
+                name="contact_tenant_phone_prefix",
+                opclasses=["int8_ops", "varchar_pattern_ops"],
+            ),
+            models.Index(
+                fields=["tenant", "wechat_id"],
+                name="contact_tenant_wechat_prefix",
+                opclasses=["int8_ops", "varchar_pattern_ops"],
+            ),
+            models.Index(fields=["tenant", "owner"], name="contact_tenant_owner"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,106 @@
+"""Reads. Every tenant-owned query starts from `for_tenant`."""
+
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet
+
+from .models import Contact, Membership, Role, Tenant, User
+from .normalize import normalize_email, normalize_phone, normalize_wechat_id
+
+CONTACT_SORTS: dict[str, tuple[str, ...]] = {
+    "-created": ("-created_at", "-id"),
+    "created": ("created_at", "id"),
+    "-updated": ("-updated_at", "-id"),
+    "name": ("name", "id"),
+    "-name": ("-name", "-id"),
+}
+DEFAULT_CONTACT_SORT = "-created"
+
+
+def membership_for_user(*, user: User, tenant_slug: str) -> Membership | None:
+    # The tenant is what this resolves, so it filters by the slug instead of for_tenant().
+    return (
+        Membership.objects.select_related("tenant", "user")
+        .filter(tenant__slug=tenant_slug, user=user)
+        .first()
+    )
+
+
+def memberships_of_user(*, user: User) -> QuerySet[Membership]:
+    return Membership.objects.filter(user=user).select_related("tenant").order_by("tenant__name")
+
+
+def member_list(*, tenant: Tenant) -> QuerySet[Membership]:
+    return (
+        Membership.objects.for_tenant(tenant)
+        .select_related("user")
+        .order_by("role", "user__username")
+    )
+
+
+def admin_count(*, tenant: Tenant) -> int:
+    return Membership.objects.for_tenant(tenant).filter(role=Role.ADMIN).count()
+
+
+@dataclass(frozen=True)
+class ContactFilters:
+    q: str = ""
+    owner: str = ""  # "", "me", "none", or a membership id
+    sort: str = DEFAULT_CONTACT_SORT
+
+
+def contact_search_condition(term: str) -> Q:
+    """Prefix match on name, email, phone and WeChat ID: each is served by an index."""
+    term = term.strip()
+    condition = (
+        Q(name__startswith=term)
+        | Q(email__startswith=normalize_email(term))
+        | Q(wechat_id__startswith=normalize_wechat_id(term))
+    )
+    digits = normalize_phone(term)
+    if len(digits) >= 3 and len(digits) >= len(term.replace(" ", "").replace("-", "")) - 1:
+        condition |= Q(phone__startswith=digits)
+    return condition
+
+
+def contact_list(*, tenant: Tenant, filters: ContactFilters, viewer: Membership) -> QuerySet:
+    qs = Contact.objects.for_tenant(tenant).select_related("owner__user")
+    if filters.q.strip():
+        qs = qs.filter(contact_search_condition(filters.q))
+    if filters.owner == "me":
+        qs = qs.filter(owner=viewer)
+    elif filters.owner == "none":
+        qs = qs.filter(owner__isnull=True)
+    elif filters.owner.isdigit():
+        qs = qs.filter(owner_id=int(filters.owner))
+    return qs
+
+
+def contact_recent(*, tenant: Tenant, limit: int = 8) -> list[Contact]:
+    return list(
+        Contact.objects.for_tenant(tenant)
+        .select_related("owner__user")
+        .order_by("-updated_at", "-id")[:limit]
+    )
+
+
+def contact_duplicates(
+    *, tenant: Tenant, email: str, phone: str, wechat_id: str, exclude_id: int | None = None
+) -> dict[str, Contact]:
+    """Which existing contact already holds each of these channels: {field: contact}."""
+    wanted = {"email": email, "phone": phone, "wechat_id": wechat_id}
+    condition = Q()
+    for name, value in wanted.items():
+        if value:
+            condition |= Q(**{name: value})
+    if not condition:
+        return {}
+    qs = Contact.objects.for_tenant(tenant).filter(condition)
+    if exclude_id is not None:
+        qs = qs.exclude(pk=exclude_id)
+    found: dict[str, Contact] = {}
+    for contact in qs[:3]:
+        for name, value in wanted.items():
+            if value and getattr(contact, name) == value:
+                found.setdefault(name, contact)
+    return found

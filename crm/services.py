@@ -1,0 +1,239 @@
+"""Writes. Keyword-only, atomic, taking domain objects (never a request or a form)."""
+
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from .models import Contact, Membership, Role, Tenant, User
+from .normalize import normalize_email, normalize_phone, normalize_text, normalize_wechat_id
+from .selectors import admin_count, contact_duplicates
+
+
+class ServiceError(Exception):
+    """A refusal with a message for the user, already in the user's language."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class DuplicateContactError(ServiceError):
+    def __init__(self, duplicates: dict[str, Contact]):
+        self.duplicates = duplicates
+        super().__init__(_("A contact with the same email, phone or WeChat ID already exists."))
+
+
+CONTACT_FIELDS = ("name", "email", "phone", "wechat_id", "weibo", "company", "source", "notes")
+
+
+@dataclass
+class ContactData:
+    name: str
+    email: str = ""
+    phone: str = ""
+    wechat_id: str = ""
+    weibo: str = ""
+    company: str = ""
+    source: str = ""
+    notes: str = ""
+    owner: Membership | None = None
+
+    def normalized(self) -> "ContactData":
+        return ContactData(
+            name=normalize_text(self.name),
+            email=normalize_email(self.email),
+            phone=normalize_phone(self.phone),
+            wechat_id=normalize_wechat_id(self.wechat_id),
+            weibo=(self.weibo or "").strip(),
+            company=normalize_text(self.company),
+            source=normalize_text(self.source),
+            notes=(self.notes or "").strip(),
+            owner=self.owner,
+        )
+
+
+def _check_owner(tenant: Tenant, owner: Membership | None) -> None:
+    if owner is not None and owner.tenant_id != tenant.pk:
+        raise ServiceError(_("The owner must be a member of this company."))
+
+
+def _save_contact(contact: Contact, data: ContactData, *, exclude_id: int | None) -> Contact:
+    duplicates = contact_duplicates(
+        tenant=contact.tenant,
+        email=data.email,
+        phone=data.phone,
+        wechat_id=data.wechat_id,
+        exclude_id=exclude_id,
+    )
+    if duplicates:
+        raise DuplicateContactError(duplicates)
+    for name in CONTACT_FIELDS:
+        setattr(contact, name, getattr(data, name))
+    contact.owner = data.owner
+    try:
+        contact.full_clean(validate_unique=False, validate_constraints=False)
+    except ValidationError as exc:
+        raise ServiceError(" ".join(exc.messages)) from exc
+    try:
+        with transaction.atomic():
+            contact.save()
+    except IntegrityError as exc:
+        # Someone saved the same channel between our check and our write.
+        duplicates = contact_duplicates(
+            tenant=contact.tenant,
+            email=data.email,
+            phone=data.phone,
+            wechat_id=data.wechat_id,
+            exclude_id=exclude_id,
+        )
+        raise DuplicateContactError(duplicates) from exc
+    return contact
+
+
+@transaction.atomic
+def contact_create(*, tenant: Tenant, actor: Membership | None, data: ContactData) -> Contact:
+    data = data.normalized()
+    if not data.name:
+        raise ServiceError(_("A contact needs a name."))
+    _check_owner(tenant, data.owner)
+    return _save_contact(Contact(tenant=tenant), data, exclude_id=None)
+
+
+@transaction.atomic
+def contact_update(*, contact: Contact, actor: Membership | None, data: ContactData) -> Contact:
+    data = data.normalized()
+    if not data.name:
+        raise ServiceError(_("A contact needs a name."))
+    _check_owner(contact.tenant, data.owner)
+    return _save_contact(contact, data, exclude_id=contact.pk)
+
+
+@transaction.atomic
+def tenant_create(
+    *,
+    slug: str,
+    name: str,
+    admin_username: str,
+    admin_password: str | None = None,
+    time_zone: str = "Asia/Shanghai",
+    default_language: str = "zh-hans",
+) -> tuple[Tenant, Membership, bool]:
+    """Creates a company with its first admin; returns (tenant, membership, user_was_created)."""
+    if Tenant.objects.filter(slug=slug).exists():
+        raise ServiceError(
+            _("A company with the short name “%(slug)s” already exists.") % {"slug": slug}
+        )
+    tenant = Tenant(slug=slug, name=name, time_zone=time_zone, default_language=default_language)
+    try:
+        tenant.full_clean()
+    except ValidationError as exc:
+        raise ServiceError(" ".join(exc.messages)) from exc
+    tenant.save()
+    membership, user_created = membership_add(
+        tenant=tenant,
+        actor=None,
+        username=admin_username,
+        role=Role.ADMIN,
+        password=admin_password,
+    )
+    return tenant, membership, user_created
+
+
+@transaction.atomic
+def tenant_update_settings(
+    *, tenant: Tenant, actor: Membership, name: str, time_zone: str, default_language: str
+) -> Tenant:
+    tenant.name = normalize_text(name)
+    tenant.time_zone = time_zone
+    tenant.default_language = default_language
+    try:
+        tenant.full_clean()
+    except ValidationError as exc:
+        raise ServiceError(" ".join(exc.messages)) from exc
+    tenant.save(update_fields=["name", "time_zone", "default_language"])
+    return tenant
+
+
+@transaction.atomic
+def membership_add(
+    *,
+    tenant: Tenant,
+    actor: Membership | None,
+    username: str,
+    role: str,
+    email: str = "",
+    password: str | None = None,
+) -> tuple[Membership, bool]:
+    """Adds a user to the company (creating the user when a password is given), or re-roles them.
+
+    Returns (membership, user_was_created).
+    """
+    if role not in Role.values:
+        raise ServiceError(_("Unknown role “%(role)s”.") % {"role": role})
+    username = (username or "").strip()
+    if not username:
+        raise ServiceError(_("A username is needed."))
+    user = User.objects.filter(username=username).first()
+    user_created = False
+    if user is None:
+        if not password:
+            raise ServiceError(
+                _("There is no user “%(username)s” yet: give a first password to create one.")
+                % {"username": username}
+            )
+        user = User(username=username, email=normalize_email(email))
+        try:
+            user.full_clean(exclude=["password"])
+        except ValidationError as exc:
+            raise ServiceError(" ".join(exc.messages)) from exc
+        user.set_password(password)
+        user.save()
+        user_created = True
+    elif password:
+        user.set_password(password)
+        user.save(update_fields=["password"])
+    membership = Membership.objects.for_tenant(tenant).filter(user=user).first()
+    if membership is None:
+        membership = Membership.objects.create(tenant=tenant, user=user, role=role)
+    elif membership.role != role:
+        membership_change_role(membership=membership, actor=actor, role=role)
+    return membership, user_created
+
+
+@transaction.atomic
+def membership_change_role(
+    *, membership: Membership, actor: Membership | None, role: str
+) -> Membership:
+    if role not in Role.values:
+        raise ServiceError(_("Unknown role “%(role)s”.") % {"role": role})
+    # Lock the tenant's admins so two demotions at once cannot leave the company without one.
+    list(
+        Membership.objects.for_tenant(membership.tenant).filter(role=Role.ADMIN).select_for_update()
+    )
+    if (
+        membership.role == Role.ADMIN
+        and role != Role.ADMIN
+        and admin_count(tenant=membership.tenant) <= 1
+    ):
+        raise ServiceError(_("A company needs at least one admin: make someone else admin first."))
+    membership.role = role
+    membership.save(update_fields=["role"])
+    return membership
+
+
+@transaction.atomic
+def membership_remove(*, membership: Membership, actor: Membership) -> None:
+    list(
+        Membership.objects.for_tenant(membership.tenant).filter(role=Role.ADMIN).select_for_update()
+    )
+    if membership.role == Role.ADMIN and admin_count(tenant=membership.tenant) <= 1:
+        raise ServiceError(_("A company needs at least one admin: make someone else admin first."))
+    # Their contacts stay in the company, without an owner (Contact.owner is SET_NULL).
+    membership.delete()
+
+
+def user_set_language(*, user: User, language: str) -> None:
+    user.language = language
+    user.save(update_fields=["language"])

@@ -1,0 +1,23 @@
+"""Test settings: the production settings with a throwaway key and plain static storage."""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "tests-only-not-secret")
+os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
+os.environ.setdefault("HTTPS_ONLY", "false")
+
+from crm.settings import *  # noqa: E402, F403
+from crm.settings import STORAGES  # noqa: E402
+
+STORAGES = {
+    **STORAGES,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+SECURE_HSTS_SECONDS = 0
+
+# Tests run tasks inline even where REDIS_URL points at a real broker; tests that need a real
+# worker start one themselves. Parallel test workers keep their cache keys apart.
+CELERY_TASK_ALWAYS_EAGER = True
+for _cache in CACHES.values():  # noqa: F405
+    _cache["KEY_PREFIX"] = "test-" + os.environ.get("PYTEST_XDIST_WORKER", "main")

@@ -1,0 +1,31 @@
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from . import views
+
+tenant_patterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("contacts/", views.contact_list, name="contact_list"),
+    path("contacts/new/", views.contact_create, name="contact_create"),
+    path("contacts/<int:contact_id>/", views.contact_detail, name="contact_detail"),
+    path("contacts/<int:contact_id>/edit/", views.contact_edit, name="contact_edit"),
+    path("settings/", views.tenant_settings, name="tenant_settings"),
+    path("settings/members/", views.member_list, name="member_list"),
+    path("settings/members/add/", views.member_add, name="member_add"),
+    path("settings/members/<int:membership_id>/role/", views.member_role, name="member_role"),
+    path(
+        "settings/members/<int:membership_id>/remove/", views.member_remove, name="member_remove"
+    ),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(template_name="crm/login.html", redirect_authenticated_user=True),
+        name="login",
+    ),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/language/", views.language_switch, name="language_switch"),
+    path("t/<slug:tenant_slug>/", include(tenant_patterns)),
+]

@@ -1,0 +1,247 @@
+"""Thin views: access helper → form → service/selector → render or redirect."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from . import selectors, services
+from .access import access_contact, access_membership, role_required
+from .forms import (
+    ContactFilterForm,
+    ContactForm,
+    LanguageForm,
+    MemberAddForm,
+    MemberRoleForm,
+    TenantSettingsForm,
+)
+from .models import Role
+from .pagination import keyset_page
+
+
+def tenant_url(request, name: str, *args) -> str:
+    return reverse(name, args=[request.tenant.slug, *args])
+
+
+@login_required
+@require_GET
+def home(request):
+    memberships = list(selectors.memberships_of_user(user=request.user))
+    if len(memberships) == 1:
+        return redirect("dashboard", memberships[0].tenant.slug)
+    return render(request, "crm/tenant_pick.html", {"memberships": memberships})
+
+
+@require_POST
+def language_switch(request):
+    form = LanguageForm(request.POST)
+    next_url = request.POST.get("next") or "/"
+    if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}, request.is_secure()):
+        next_url = "/"
+    response = HttpResponseRedirect(next_url)
+    if form.is_valid():
+        language = form.cleaned_data["language"]
+        if request.user.is_authenticated:
+            services.user_set_language(user=request.user, language=language)
+        response.set_cookie(
+            settings.LANGUAGE_COOKIE_NAME, language, max_age=365 * 24 * 3600, samesite="Lax"
+        )
+    return response
+
+
+@require_GET
+def dashboard(request):
+    return render(
+        request,
+        "crm/dashboard.html",
+        {
+            "recent_contacts": selectors.contact_recent(tenant=request.tenant),
+            "members": selectors.member_list(tenant=request.tenant),
+        },
+    )
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def contact_list(request):
+    filter_form = ContactFilterForm(request.GET)
+    filters = filter_form.filters()
+    page = keyset_page(
+        selectors.contact_list(tenant=request.tenant, filters=filters, viewer=request.membership),
+        ordering=selectors.CONTACT_SORTS[filters.sort],
+        size=settings.CONTACTS_PAGE_SIZE,
+        after=request.GET.get("after"),
+        before=request.GET.get("before"),
+    )
+    context = {
+        "filter_form": filter_form,
+        "filters": filters,
+        "page": page,
+        "members": selectors.member_list(tenant=request.tenant),
+    }
+    if request.htmx and not request.htmx.boosted:
+        return render(request, "crm/partials/contact_results.html", context)
+    return render(request, "crm/contact_list.html", context)
+
+
+def _add_duplicate_errors(request, form, error: services.DuplicateContactError) -> None:
+    for field, contact in error.duplicates.items():
+        form.add_error(
+            field,
+            format_html(
+                '{} <a href="{}">{}</a>',
+                _("Already used by"),
+                tenant_url(request, "contact_detail", contact.pk),
+                contact.name,
+            ),
+        )
+    if not error.duplicates:
+        form.add_error(None, error.message)
+
+
+@require_http_methods(["GET", "POST"])
+def contact_create(request):
+    form = ContactForm(request.POST or None, tenant=request.tenant)
+    if request.method == "POST" and form.is_valid():
+        try:
+            contact = services.contact_create(
+                tenant=request.tenant, actor=request.membership, data=form.contact_data()
+            )
+        except services.DuplicateContactError as error:
+            _add_duplicate_errors(request, form, error)
+        except services.ServiceError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, _("Contact “%(name)s” created.") % {"name": contact.name})
+            return redirect(tenant_url(request, "contact_detail", contact.pk))
+    return render(request, "crm/contact_form.html", {"form": form, "contact": None})
+
+
+@require_GET
+def contact_detail(request, contact_id: int):
+    contact = access_contact(request.membership, contact_id)
+    return render(request, "crm/contact_detail.html", {"contact": contact})
+
+
+@require_http_methods(["GET", "POST"])
+def contact_edit(request, contact_id: int):
+    contact = access_contact(request.membership, contact_id)
+    form = ContactForm(
+        request.POST or None, tenant=request.tenant, initial=ContactForm.initial_from(contact)
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.contact_update(
+                contact=contact, actor=request.membership, data=form.contact_data()
+            )
+        except services.DuplicateContactError as error:
+            _add_duplicate_errors(request, form, error)
+        except services.ServiceError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, _("Contact “%(name)s” saved.") % {"name": contact.name})
+            return redirect(tenant_url(request, "contact_detail", contact.pk))
+    return render(request, "crm/contact_form.html", {"form": form, "contact": contact})
+
+
+@require_GET
+@role_required(Role.ADMIN)
+def member_list(request):
+    return render(
+        request,
+        "crm/member_list.html",
+        {
+            "members": selectors.member_list(tenant=request.tenant),
+            "add_form": MemberAddForm(),
+            "roles": Role.choices,
+        },
+    )
+
+
+@require_POST
+@role_required(Role.ADMIN)
+def member_add(request):
+    form = MemberAddForm(request.POST)
+    if form.is_valid():
+        try:
+            membership, created = services.membership_add(
+                tenant=request.tenant, actor=request.membership, **form.cleaned_data
+            )
+        except services.ServiceError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(
+                request,
+                _("%(user)s is now a member (%(role)s).")
+                % {"user": membership.user.username, "role": membership.get_role_display()},
+            )
+            return redirect(tenant_url(request, "member_list"))
+    members = selectors.member_list(tenant=request.tenant)
+    context = {"members": members, "add_form": form, "roles": Role.choices}
+    return render(request, "crm/member_list.html", context, status=400)
+
+
+@require_POST
+@role_required(Role.ADMIN)
+def member_role(request, membership_id: int):
+    membership = access_membership(request.membership, membership_id)
+    form = MemberRoleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose one of the roles."))
+    else:
+        try:
+            services.membership_change_role(
+                membership=membership, actor=request.membership, role=form.cleaned_data["role"]
+            )
+        except services.ServiceError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(
+                request,
+                _("%(user)s is now %(role)s.")
+                % {"user": membership.user.username, "role": membership.get_role_display()},
+            )
+    return redirect(tenant_url(request, "member_list"))
+
+
+@require_POST
+@role_required(Role.ADMIN)
+def member_remove(request, membership_id: int):
+    membership = access_membership(request.membership, membership_id)
+    try:
+        services.membership_remove(membership=membership, actor=request.membership)
+    except services.ServiceError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request, _("%(user)s was removed from the company.") % {"user": membership.user.username}
+        )
+    return redirect(tenant_url(request, "member_list"))
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(Role.ADMIN)
+def tenant_settings(request):
+    tenant = request.tenant
+    initial = {
+        "name": tenant.name,
+        "time_zone": tenant.time_zone,
+        "default_language": tenant.default_language,
+    }
+    form = TenantSettingsForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.tenant_update_settings(tenant=tenant, actor=request.membership, **form.cleaned_data)
+        except services.ServiceError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, _("Company settings saved."))
+            return redirect(tenant_url(request, "tenant_settings"))
+    return render(request, "crm/tenant_settings.html", {"form": form})

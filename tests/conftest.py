@@ -1,0 +1,82 @@
+"""Fixtures: a company with an admin, a marketer and a salesperson, and an outsider elsewhere."""
+
+import os
+
+import pytest
+from django.test import Client
+
+from tests.factories import ContactFactory, MembershipFactory, TenantFactory
+
+# Playwright's sync API runs an event loop in the test thread; Django's ORM must still be usable.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+PASSWORD = "pw-for-tests"
+
+
+@pytest.fixture
+def tenant(db):
+    return TenantFactory(slug="english-school", name="英语口语培训班")
+
+
+@pytest.fixture
+def other_tenant(db):
+    return TenantFactory(slug="rival-school", name="别家培训")
+
+
+@pytest.fixture
+def admin(tenant):
+    return MembershipFactory(tenant=tenant, role="admin", user__username="wang")
+
+
+@pytest.fixture
+def marketer(tenant):
+    return MembershipFactory(tenant=tenant, role="marketer", user__username="li")
+
+
+@pytest.fixture
+def sales(tenant):
+    return MembershipFactory(tenant=tenant, role="sales", user__username="zhao")
+
+
+@pytest.fixture
+def outsider(other_tenant):
+    """A member of another company: must never see, count or touch anything of `tenant`."""
+    return MembershipFactory(tenant=other_tenant, role="admin", user__username="rival")
+
+
+def client_for(membership, **kwargs) -> Client:
+    client = Client(**kwargs)
+    client.force_login(membership.user)
+    return client
+
+
+@pytest.fixture
+def admin_client(admin):
+    return client_for(admin)
+
+
+@pytest.fixture
+def marketer_client(marketer):
+    return client_for(marketer)
+
+
+@pytest.fixture
+def sales_client(sales):
+    return client_for(sales)
+
+
+@pytest.fixture
+def outsider_client(outsider):
+    return client_for(outsider)
+
+
+@pytest.fixture
+def contact(tenant, sales):
+    return ContactFactory(
+        tenant=tenant, name="张伟", phone="13800138000", email="zhangwei@qq.com", owner=sales
+    )
+
+
+@pytest.fixture
+def foreign_contact(other_tenant):
+    return ContactFactory(tenant=other_tenant, name="别人的客户", phone="13900000000")

@@ -1,0 +1,160 @@
+"""A user of company A never sees, counts or touches anything of company B."""
+
+import re
+from pathlib import Path
+
+import pytest
+from django.apps import apps
+from django.urls import reverse
+
+from crm.models import Contact, Membership, TenantOwned
+from tests.urlwalk import tenant_routes
+
+ROOT = Path(__file__).resolve().parents[2]
+OUR_APPS = ("crm", "lifecycle", "tagging")
+
+# Models that are not tenant-owned, and why.
+NOT_TENANT_OWNED = {
+    "crm.User": "a person can belong to several companies",
+    "crm.Tenant": "it is the tenant",
+}
+
+# For each id in a tenant URL: how to get an object of *another* company.
+FOREIGN_OBJECT = {
+    "contact_id": lambda objs: objs["foreign_contact"].pk,
+    "membership_id": lambda objs: objs["outsider"].pk,
+}
+
+
+def test_every_model_of_ours_is_tenant_owned_or_says_why():
+    for model in apps.get_models():
+        if model._meta.app_label not in OUR_APPS:
+            continue
+        label = model._meta.label
+        if label in NOT_TENANT_OWNED:
+            continue
+        assert issubclass(model, TenantOwned), f"{label} must extend TenantOwned"
+        tenant_field = model._meta.get_field("tenant")
+        assert tenant_field.remote_field.on_delete.__name__ == "PROTECT"
+
+
+def test_indexes_and_unique_constraints_lead_with_tenant():
+    for model in apps.get_models():
+        if not issubclass(model, TenantOwned):
+            continue
+        for index in model._meta.indexes:
+            assert index.fields[0] == "tenant", f"{model._meta.label}.{index.name}"
+        for constraint in model._meta.constraints:
+            fields = getattr(constraint, "fields", ())
+            if fields:
+                assert fields[0] == "tenant", f"{model._meta.label}.{constraint.name}"
+
+
+def test_for_tenant_refuses_to_run_without_a_tenant():
+    with pytest.raises(ValueError):
+        Contact.objects.for_tenant(None)
+
+
+def test_queries_on_tenant_owned_models_start_with_for_tenant():
+    """`Model.objects.` on a tenant-owned model must be followed by for_tenant (or be listed)."""
+    allowed = {
+        # resolves the tenant itself from the URL slug and the logged-in user
+        ("crm/selectors.py", "Membership.objects.select_related(\"tenant\", \"user\")"),
+        ("crm/selectors.py", "Membership.objects.filter(user=user)"),
+        # an empty queryset, replaced by the tenant's members in the form's __init__
+        ("crm/forms.py", "Membership.objects.none()"),
+        # the row is created with its tenant
+        ("crm/services.py", "Membership.objects.create(tenant=tenant"),
+        # demo data writes rows that carry their tenant
+        ("crm/management/commands/seed_demo.py", "Contact.objects.bulk_create("),
+    }
+    names = [m.__name__ for m in apps.get_models() if issubclass(m, TenantOwned)]
+    pattern = re.compile(r"\b(%s)\.objects\.(?!for_tenant\()[^\n]*" % "|".join(names))
+    offenders = []
+    for app in OUR_APPS:
+        for path in (ROOT / app).rglob("*.py"):
+            if "migrations" in path.parts:
+                continue
+            rel = path.relative_to(ROOT).as_posix()
+            for match in pattern.finditer(path.read_text()):
+                if not any(rel == f and match.group(0).startswith(s) for f, s in allowed):
+                    offenders.append(f"{rel}: {match.group(0)}")
+    assert offenders == []
+
+
+def test_every_tenant_url_is_covered_by_the_cross_tenant_walk():
+    routes = tenant_routes()
+    assert len(routes) >= 10
+    for route in routes:
+        for kwarg in route.kwargs:
+            assert kwarg in FOREIGN_OBJECT, (
+                f"URL '{route.name}' takes '{kwarg}': add it to FOREIGN_OBJECT so the "
+                "cross-tenant walk covers it"
+            )
+
+
+def _url(route, tenant_slug, objs):
+    args = [tenant_slug] + [FOREIGN_OBJECT[k](objs) for k in route.kwargs]
+    return reverse(route.name, args=args)
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_another_companys_ids_are_not_found_in_my_company(
+    admin_client, tenant, outsider, foreign_contact, method
+):
+    objs = {"outsider": outsider, "foreign_contact": foreign_contact}
+    before = (Contact.objects.for_tenant(outsider.tenant).values().get(pk=foreign_contact.pk),
+              Membership.objects.for_tenant(outsider.tenant).values().get(pk=outsider.pk))
+    checked = 0
+    for route in tenant_routes():
+        if not route.kwargs:
+            continue
+        response = getattr(admin_client, method)(_url(route, tenant.slug, objs))
+        assert response.status_code in (404, 405), route.name
+        checked += 1
+    assert checked >= 4
+    after = (Contact.objects.for_tenant(outsider.tenant).values().get(pk=foreign_contact.pk),
+             Membership.objects.for_tenant(outsider.tenant).values().get(pk=outsider.pk))
+    assert after == before
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_a_non_member_gets_404_for_every_url_of_the_company(
+    outsider_client, tenant, admin, contact, method
+):
+    objs = {"outsider": admin, "foreign_contact": contact}
+    before = list(Contact.objects.for_tenant(tenant).values())
+    for route in tenant_routes():
+        response = getattr(outsider_client, method)(_url(route, tenant.slug, objs))
+        assert response.status_code in (404, 405), route.name
+    assert list(Contact.objects.for_tenant(tenant).values()) == before
+    assert Membership.objects.for_tenant(tenant).get(pk=admin.pk).role == "admin"
+
+
+def test_anonymous_visitors_are_sent_to_log_in(client, tenant, admin, contact):
+    objs = {"outsider": admin, "foreign_contact": contact}
+    for route in tenant_routes():
+        url = _url(route, tenant.slug, objs)
+        response = client.get(url)
+        assert response.status_code == 302, route.name
+        assert response.url.startswith(reverse("login"))
+
+
+def test_an_unknown_company_is_not_found(admin_client):
+    assert admin_client.get("/t/no-such-company/contacts/").status_code == 404
+
+
+def test_marketer_and_sales_get_a_clear_403_on_admin_pages(marketer_client, sales_client, tenant):
+    for client in (marketer_client, sales_client):
+        response = client.get(reverse("member_list", args=[tenant.slug]))
+        assert response.status_code == 403
+        assert "Your role does not allow this" in response.content.decode()
+        assert tenant.name in response.content.decode()
+
+
+def test_refused_role_change_changes_nothing(sales_client, tenant, admin, sales):
+    url = reverse("member_role", args=[tenant.slug, sales.pk])
+    response = sales_client.post(url, {"role": "admin"})
+    assert response.status_code == 403
+    sales.refresh_from_db()
+    assert sales.role == "sales"

@@ -1,4 +1,4 @@
-"""The only way a view reaches a tenant-owned row by id: scoped first, 404 for missing and foreign."""
+"""How a view reaches a tenant-owned row by id: scoped first, 404 for missing and foreign alike."""
 
 from collections.abc import Callable
 from functools import wraps

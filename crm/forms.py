@@ -26,7 +26,9 @@ class ContactForm(forms.Form):
     company = forms.CharField(label=_("Company"), max_length=200, required=False)
     owner = MemberChoiceField(label=_("Owner"), queryset=Membership.objects.none(), required=False)
     source = forms.CharField(label=_("Source"), max_length=100, required=False)
-    notes = forms.CharField(label=_("Notes"), widget=forms.Textarea(attrs={"rows": 4}), required=False)
+    notes = forms.CharField(
+        label=_("Notes"), widget=forms.Textarea(attrs={"rows": 4}), required=False
+    )
 
     def __init__(self, *args, tenant: Tenant, **kwargs):
         super().__init__(*args, **kwargs)
@@ -43,7 +45,9 @@ class ContactForm(forms.Form):
         if not raw:
             return ""
         if re.search(r"[^\d\s()+\-.]", raw):
-            raise forms.ValidationError(_("A phone number has digits, spaces, +, - and brackets only."))
+            raise forms.ValidationError(
+                _("A phone number has digits, spaces, +, - and brackets only.")
+            )
         digits = normalize_phone(raw)
         if not 5 <= len(digits) <= 20:
             raise forms.ValidationError(_("A phone number has between 5 and 20 digits."))

@@ -13,16 +13,16 @@ tenant_patterns = [
     path("settings/members/", views.member_list, name="member_list"),
     path("settings/members/add/", views.member_add, name="member_add"),
     path("settings/members/<int:membership_id>/role/", views.member_role, name="member_role"),
-    path(
-        "settings/members/<int:membership_id>/remove/", views.member_remove, name="member_remove"
-    ),
+    path("settings/members/<int:membership_id>/remove/", views.member_remove, name="member_remove"),
 ]
 
 urlpatterns = [
     path("", views.home, name="home"),
     path(
         "accounts/login/",
-        auth_views.LoginView.as_view(template_name="crm/login.html", redirect_authenticated_user=True),
+        auth_views.LoginView.as_view(
+            template_name="crm/login.html", redirect_authenticated_user=True
+        ),
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

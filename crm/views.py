@@ -93,15 +93,10 @@ def contact_list(request):
 
 def _add_duplicate_errors(request, form, error: services.DuplicateContactError) -> None:
     for field, contact in error.duplicates.items():
-        form.add_error(
-            field,
-            format_html(
-                '{} <a href="{}">{}</a>',
-                _("Already used by"),
-                tenant_url(request, "contact_detail", contact.pk),
-                contact.name,
-            ),
+        link = format_html(
+            '<a href="{}">{}</a>', tenant_url(request, "contact_detail", contact.pk), contact.name
         )
+        form.add_error(field, format_html(_("Already used by {contact}."), contact=link))
     if not error.duplicates:
         form.add_error(None, error.message)
 
@@ -221,7 +216,8 @@ def member_remove(request, membership_id: int):
         messages.error(request, error.message)
     else:
         messages.success(
-            request, _("%(user)s was removed from the company.") % {"user": membership.user.username}
+            request,
+            _("%(user)s was removed from the company.") % {"user": membership.user.username},
         )
     return redirect(tenant_url(request, "member_list"))
 
@@ -238,7 +234,9 @@ def tenant_settings(request):
     form = TenantSettingsForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            services.tenant_update_settings(tenant=tenant, actor=request.membership, **form.cleaned_data)
+            services.tenant_update_settings(
+                tenant=tenant, actor=request.membership, **form.cleaned_data
+            )
         except services.ServiceError as error:
             form.add_error(None, error.message)
         else:

@@ -63,9 +63,7 @@ def test_a_duplicate_is_refused_with_a_link_to_the_existing_contact(sales_client
     assert Contact.objects.for_tenant(tenant).count() == 1
 
 
-@pytest.mark.parametrize(
-    "field, value", [("email", "ZhangWei@QQ.com"), ("wechat_id", "ZW_wechat")]
-)
+@pytest.mark.parametrize("field, value", [("email", "ZhangWei@QQ.com"), ("wechat_id", "ZW_wechat")])
 def test_duplicates_are_found_on_email_and_wechat_whatever_the_case(tenant, contact, field, value):
     contact.wechat_id = "zw_wechat"
     contact.save()
@@ -218,7 +216,9 @@ def test_the_list_costs_the_same_queries_for_5_or_50_contacts(
     assert len(response.context["page"].items) == 50
 
 
-def test_the_list_never_counts_the_whole_company(sales_client, tenant, contact, django_assert_num_queries):
+def test_the_list_never_counts_the_whole_company(
+    sales_client, tenant, contact, django_assert_num_queries
+):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 

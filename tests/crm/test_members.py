@@ -85,7 +85,9 @@ def test_admin_edits_company_settings(admin_client, tenant):
 
 
 def test_create_tenant_command_creates_company_and_admin(db, capsys):
-    call_command("create_tenant", "acme", "--name", "Acme 贸易", "--admin", "boss", "--password", "pw-123456")
+    call_command(
+        "create_tenant", "acme", "--name", "Acme 贸易", "--admin", "boss", "--password", "pw-123456"
+    )
     tenant = Tenant.objects.get(slug="acme")
     assert Membership.objects.for_tenant(tenant).get(user__username="boss").role == "admin"
     out = capsys.readouterr().out

@@ -14,7 +14,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _settings_check(env: dict) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS"}}
+    clean = {
+        k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS"}
+    }
     return subprocess.run(
         [sys.executable, "-c", "import django; django.setup()"],
         cwd=ROOT,
@@ -86,5 +88,9 @@ def test_every_string_has_a_chinese_translation_and_the_mo_is_compiled():
     assert len(entries) > 100
     assert [e[0] for e in entries if not e[1] or e[2]] == []
     compiled = gettext.GNUTranslations(mo.open("rb"))
-    stale = [msgid for msgid, msgstr, _ in entries if "\\" not in msgid and compiled.gettext(msgid) != msgstr]
+    stale = [
+        msgid
+        for msgid, msgstr, _ in entries
+        if "\\" not in msgid and compiled.gettext(msgid) != msgstr
+    ]
     assert stale == [], "run `make messages` to compile the .mo"

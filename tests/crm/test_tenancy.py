@@ -59,7 +59,7 @@ def test_queries_on_tenant_owned_models_start_with_for_tenant():
     """`Model.objects.` on a tenant-owned model must be followed by for_tenant (or be listed)."""
     allowed = {
         # resolves the tenant itself from the URL slug and the logged-in user
-        ("crm/selectors.py", "Membership.objects.select_related(\"tenant\", \"user\")"),
+        ("crm/selectors.py", 'Membership.objects.select_related("tenant", "user")'),
         ("crm/selectors.py", "Membership.objects.filter(user=user)"),
         # an empty queryset, replaced by the tenant's members in the form's __init__
         ("crm/forms.py", "Membership.objects.none()"),
@@ -69,7 +69,7 @@ def test_queries_on_tenant_owned_models_start_with_for_tenant():
         ("crm/management/commands/seed_demo.py", "Contact.objects.bulk_create("),
     }
     names = [m.__name__ for m in apps.get_models() if issubclass(m, TenantOwned)]
-    pattern = re.compile(r"\b(%s)\.objects\.(?!for_tenant\()[^\n]*" % "|".join(names))
+    pattern = re.compile(r"\b({})\.objects\.(?!for_tenant\()[^\n]*".format("|".join(names)))
     offenders = []
     for app in OUR_APPS:
         for path in (ROOT / app).rglob("*.py"):
@@ -103,8 +103,10 @@ def test_another_companys_ids_are_not_found_in_my_company(
     admin_client, tenant, outsider, foreign_contact, method
 ):
     objs = {"outsider": outsider, "foreign_contact": foreign_contact}
-    before = (Contact.objects.for_tenant(outsider.tenant).values().get(pk=foreign_contact.pk),
-              Membership.objects.for_tenant(outsider.tenant).values().get(pk=outsider.pk))
+    before = (
+        Contact.objects.for_tenant(outsider.tenant).values().get(pk=foreign_contact.pk),
+        Membership.objects.for_tenant(outsider.tenant).values().get(pk=outsider.pk),
+    )
     checked = 0
     for route in tenant_routes():
         if not route.kwargs:
@@ -113,8 +115,10 @@ def test_another_companys_ids_are_not_found_in_my_company(
         assert response.status_code in (404, 405), route.name
         checked += 1
     assert checked >= 4
-    after = (Contact.objects.for_tenant(outsider.tenant).values().get(pk=foreign_contact.pk),
-             Membership.objects.for_tenant(outsider.tenant).values().get(pk=outsider.pk))
+    after = (
+        Contact.objects.for_tenant(outsider.tenant).values().get(pk=foreign_contact.pk),
+        Membership.objects.for_tenant(outsider.tenant).values().get(pk=outsider.pk),
+    )
     assert after == before
 
 

@@ -20,8 +20,12 @@ class Command(BaseCommand):
             raise CommandError(f"No company with the short name '{slug}'.")
         try:
             membership, user_created = membership_add(
-                tenant=tenant, actor=None, username=username, role=role,
-                email=email, password=password,
+                tenant=tenant,
+                actor=None,
+                username=username,
+                role=role,
+                email=email,
+                password=password,
             )
         except ServiceError as error:
             raise CommandError(error.message) from error

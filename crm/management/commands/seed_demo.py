@@ -22,11 +22,31 @@ PEOPLE = [
     ("li", "李", "营销", Role.MARKETER, None),
     ("zhao", "赵", "销售", Role.SALES, Role.SALES),
 ]
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
-GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉兰萍红鹏辉婷雪琳晨浩宇欣怡梓涵子轩一诺思远佳琪博文雨萱俊杰诗涵"
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡"
+    "余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+)
+GIVEN = (
+    "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉兰萍红鹏辉婷雪琳晨浩宇欣"
+    "怡梓涵子轩一诺思远佳琪博文雨萱俊杰诗涵"
+)
 COMPANIES = [
-    "", "", "", "腾飞科技", "华润置地", "星辰教育", "蓝海贸易", "美团", "顺丰速运", "招商银行",
-    "小米之家", "中信证券", "携程旅行", "海尔智家", "万科物业", "本地自由职业",
+    "",
+    "",
+    "",
+    "腾飞科技",
+    "华润置地",
+    "星辰教育",
+    "蓝海贸易",
+    "美团",
+    "顺丰速运",
+    "招商银行",
+    "小米之家",
+    "中信证券",
+    "携程旅行",
+    "海尔智家",
+    "万科物业",
+    "本地自由职业",
 ]
 SOURCES = ["地推传单", "公众号", "朋友推荐", "官网表单", "抖音", "微信扫码", "线下公开课"]
 CONTACTS_PER_TENANT = {"english-school": 2000, "design-studio": 40}
@@ -45,7 +65,7 @@ class Command(BaseCommand):
             members = self._members(tenant, slug == STUDIO[0])
             added = self._contacts(tenant, members, CONTACTS_PER_TENANT[slug], now)
             self.stdout.write(f"{name} (/t/{slug}/): {added} new contacts")
-        self.stdout.write(self.style.SUCCESS("Demo logins (password for all: %s):" % DEMO_PASSWORD))
+        self.stdout.write(self.style.SUCCESS(f"Demo logins (password for all: {DEMO_PASSWORD}):"))
         for username, family, given, school_role, studio_role in PEOPLE:
             roles = f"{school_role} of {SCHOOL[1]}"
             if studio_role:
@@ -65,7 +85,9 @@ class Command(BaseCommand):
                 user.save()
             membership = Membership.objects.for_tenant(tenant).filter(user=user).first()
             if membership is None:
-                membership, _ = membership_add(tenant=tenant, actor=None, username=username, role=role)
+                membership, _ = membership_add(
+                    tenant=tenant, actor=None, username=username, role=role
+                )
             members.append(membership)
         return members
 
@@ -74,7 +96,9 @@ class Command(BaseCommand):
         owners = [m for m in members if m.role != Role.ADMIN] + [None]
         rows = []
         for n in range(count):
-            name = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
+            name = rng.choice(SURNAMES) + "".join(
+                rng.choice(GIVEN) for _ in range(rng.choice((1, 2)))
+            )
             phone = f"1{rng.choice('3578')}{rng.randint(0, 9)}{n:04d}{rng.randint(0, 9999):04d}"
             created = now - timedelta(days=rng.uniform(0, 180), minutes=n)
             rows.append(

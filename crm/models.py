@@ -23,6 +23,15 @@ class User(AbstractUser):
         help_text=_("Empty: follow the browser."),
     )
 
+    @property
+    def display_name(self) -> str:
+        first, last = self.first_name.strip(), self.last_name.strip()
+        if not (first or last):
+            return self.username
+        if not (first + last).isascii():
+            return f"{last}{first}"  # 王 + 校长: Chinese names put the family name first
+        return f"{first} {last}".strip()
+
 
 def validate_time_zone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
@@ -98,7 +107,7 @@ class Membership(TenantOwned):
 
     @property
     def display_name(self) -> str:
-        return self.user.get_full_name() or self.user.username
+        return self.user.display_name
 
     @property
     def is_admin(self) -> bool:

@@ -109,3 +109,12 @@ def test_add_member_command_adds_and_re_roles(tenant, admin, capsys):
 def test_add_member_command_explains_an_unknown_company(db):
     with pytest.raises(CommandError, match="No company"):
         call_command("add_member", "nope", "qian", "--role", "sales")
+
+
+def test_chinese_names_show_family_name_first(tenant):
+    from tests.factories import MembershipFactory
+
+    member = MembershipFactory(tenant=tenant, user__first_name="校长", user__last_name="王")
+    assert member.display_name == "王校长"
+    member.user.first_name, member.user.last_name = "Ada", "Lovelace"
+    assert member.display_name == "Ada Lovelace"

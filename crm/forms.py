@@ -4,6 +4,8 @@ import zoneinfo
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from lifecycle.stages import Stage, Status
+
 from .models import LANGUAGE_CHOICES, Membership, Role, Tenant
 from .normalize import normalize_phone
 from .selectors import CONTACT_SORTS, DEFAULT_CONTACT_SORT, ContactFilters, member_list
@@ -26,6 +28,13 @@ class ContactForm(forms.Form):
     company = forms.CharField(label=_("Company"), max_length=200, required=False)
     owner = MemberChoiceField(label=_("Owner"), queryset=Membership.objects.none(), required=False)
     source = forms.CharField(label=_("Source"), max_length=100, required=False)
+    expected_amount = forms.DecimalField(
+        label=_("Expected amount (¥)"),
+        required=False,
+        min_value=0,
+        max_digits=12,
+        decimal_places=2,
+    )
     notes = forms.CharField(
         label=_("Notes"), widget=forms.Textarea(attrs={"rows": 4}), required=False
     )
@@ -76,12 +85,19 @@ class ContactForm(forms.Form):
             "owner": contact.owner_id,
             "source": contact.source,
             "notes": contact.notes,
+            "expected_amount": contact.expected_amount,
         }
 
 
 class ContactFilterForm(forms.Form):
     q = forms.CharField(label=_("Search"), required=False, max_length=100)
     owner = forms.CharField(label=_("Owner"), required=False)
+    stage = forms.ChoiceField(
+        label=_("Stage"), required=False, choices=[("", _("Any stage")), *Stage.choices]
+    )
+    status = forms.ChoiceField(
+        label=_("Status"), required=False, choices=[("", _("Any status")), *Status.choices]
+    )
     sort = forms.ChoiceField(
         label=_("Sort"),
         required=False,
@@ -91,6 +107,8 @@ class ContactFilterForm(forms.Form):
             ("-updated", _("Recently updated")),
             ("name", _("Name A→Z")),
             ("-name", _("Name Z→A")),
+            ("-stage_since", _("Newest in stage")),
+            ("stage_since", _("Longest in stage")),
         ],
     )
 
@@ -101,6 +119,8 @@ class ContactFilterForm(forms.Form):
         return ContactFilters(
             q=self.cleaned_data.get("q", ""),
             owner=self.cleaned_data.get("owner", ""),
+            stage=self.cleaned_data.get("stage", ""),
+            status=self.cleaned_data.get("status", ""),
             sort=sort if sort in CONTACT_SORTS else DEFAULT_CONTACT_SORT,
         )
 

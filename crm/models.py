@@ -11,6 +11,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from lifecycle.fsm import FunnelFields
+
 LANGUAGE_CHOICES = [("zh-hans", "简体中文"), ("en", "English")]
 
 
@@ -114,7 +116,7 @@ class Membership(TenantOwned):
         return self.role == Role.ADMIN
 
 
-class Contact(TenantOwned):
+class Contact(FunnelFields, TenantOwned):
     name = models.CharField(_("name"), max_length=200)
     email = models.EmailField(_("email"), max_length=254, blank=True)
     phone = models.CharField(_("phone"), max_length=20, blank=True)
@@ -131,6 +133,9 @@ class Contact(TenantOwned):
     )
     source = models.CharField(_("source"), max_length=100, blank=True)
     notes = models.TextField(_("notes"), blank=True)
+    expected_amount = models.DecimalField(
+        _("expected amount"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
     # A default, not auto_now_add, so imports and demo data can carry the real first-seen time.
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -177,6 +182,14 @@ class Contact(TenantOwned):
                 opclasses=["int8_ops", "varchar_pattern_ops"],
             ),
             models.Index(fields=["tenant", "owner"], name="contact_tenant_owner"),
+            # The board's columns and "in this stage since" sorting.
+            models.Index(
+                fields=["tenant", "status", "stage", "-stage_entered_at", "-id"],
+                name="contact_tenant_board",
+            ),
+            models.Index(
+                fields=["tenant", "-stage_entered_at", "-id"], name="contact_tenant_stage_since"
+            ),
         ]
 
     def __str__(self) -> str:

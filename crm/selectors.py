@@ -4,6 +4,8 @@ from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
 
+from lifecycle.stages import RANK, Status
+
 from .models import Contact, Membership, Role, Tenant, User
 from .normalize import normalize_email, normalize_phone, normalize_wechat_id
 
@@ -13,6 +15,8 @@ CONTACT_SORTS: dict[str, tuple[str, ...]] = {
     "-updated": ("-updated_at", "-id"),
     "name": ("name", "id"),
     "-name": ("-name", "-id"),
+    "-stage_since": ("-stage_entered_at", "-id"),
+    "stage_since": ("stage_entered_at", "id"),
 }
 DEFAULT_CONTACT_SORT = "-created"
 
@@ -46,6 +50,8 @@ def admin_count(*, tenant: Tenant) -> int:
 class ContactFilters:
     q: str = ""
     owner: str = ""  # "", "me", "none", or a membership id
+    stage: str = ""  # "" or a stage key
+    status: str = ""  # "", "active" or "lost"
     sort: str = DEFAULT_CONTACT_SORT
 
 
@@ -73,6 +79,10 @@ def contact_list(*, tenant: Tenant, filters: ContactFilters, viewer: Membership)
         qs = qs.filter(owner__isnull=True)
     elif filters.owner.isdigit():
         qs = qs.filter(owner_id=int(filters.owner))
+    if filters.stage in RANK:
+        qs = qs.filter(stage=filters.stage)
+    if filters.status in Status.values:
+        qs = qs.filter(status=filters.status)
     return qs
 
 

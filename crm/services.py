@@ -1,10 +1,13 @@
 """Writes. Keyword-only, atomic, taking domain objects (never a request or a form)."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
+
+from lifecycle.fsm import FUNNEL_FIELD_NAMES
 
 from .models import Contact, Membership, Role, Tenant, User
 from .normalize import normalize_email, normalize_phone, normalize_text, normalize_wechat_id
@@ -26,6 +29,8 @@ class DuplicateContactError(ServiceError):
 
 
 CONTACT_FIELDS = ("name", "email", "phone", "wechat_id", "weibo", "company", "source", "notes")
+# What contact_update writes: never the funnel fields, which only lifecycle.services moves.
+EDITABLE_FIELDS = (*CONTACT_FIELDS, "owner", "expected_amount", "updated_at")
 
 
 @dataclass
@@ -39,6 +44,7 @@ class ContactData:
     source: str = ""
     notes: str = ""
     owner: Membership | None = None
+    expected_amount: Decimal | None = None
 
     def normalized(self) -> "ContactData":
         return ContactData(
@@ -51,6 +57,7 @@ class ContactData:
             source=normalize_text(self.source),
             notes=(self.notes or "").strip(),
             owner=self.owner,
+            expected_amount=self.expected_amount,
         )
 
 
@@ -72,13 +79,19 @@ def _save_contact(contact: Contact, data: ContactData, *, exclude_id: int | None
     for name in CONTACT_FIELDS:
         setattr(contact, name, getattr(data, name))
     contact.owner = data.owner
+    contact.expected_amount = data.expected_amount
     try:
-        contact.full_clean(validate_unique=False, validate_constraints=False)
+        contact.full_clean(
+            exclude=FUNNEL_FIELD_NAMES, validate_unique=False, validate_constraints=False
+        )
     except ValidationError as exc:
         raise ServiceError(" ".join(exc.messages)) from exc
     try:
         with transaction.atomic():
-            contact.save()
+            if exclude_id is None:
+                contact.save()
+            else:
+                contact.save(update_fields=EDITABLE_FIELDS)
     except IntegrityError as exc:
         # Someone saved the same channel between our check and our write.
         duplicates = contact_duplicates(
@@ -108,6 +121,15 @@ def contact_update(*, contact: Contact, actor: Membership | None, data: ContactD
         raise ServiceError(_("A contact needs a name."))
     _check_owner(contact.tenant, data.owner)
     return _save_contact(contact, data, exclude_id=contact.pk)
+
+
+@transaction.atomic
+def contact_fill(*, contact: Contact, actor: Membership | None, values: dict) -> Contact:
+    """Fills in some channels or fields (what a stage asks for), with the same checks as an edit."""
+    current = ContactData(
+        **{f.name: getattr(contact, f.name) for f in fields(ContactData)},
+    )
+    return contact_update(contact=contact, actor=actor, data=replace(current, **values))
 
 
 @transaction.atomic

@@ -28,4 +28,5 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/language/", views.language_switch, name="language_switch"),
     path("t/<slug:tenant_slug>/", include(tenant_patterns)),
+    path("t/<slug:tenant_slug>/", include("lifecycle.urls")),
 ]

@@ -24,6 +24,7 @@ from .forms import (
 )
 from .models import Role
 from .pagination import keyset_page
+from .panels import contact_panels
 
 
 def tenant_url(request, name: str, *args) -> str:
@@ -122,7 +123,8 @@ def contact_create(request):
 @require_GET
 def contact_detail(request, contact_id: int):
     contact = access_contact(request.membership, contact_id)
-    return render(request, "crm/contact_detail.html", {"contact": contact})
+    context = {"contact": contact, "panels": contact_panels(request, contact)}
+    return render(request, "crm/contact_detail.html", context)
 
 
 @require_http_methods(["GET", "POST"])

@@ -1,16 +1,104 @@
-// Small helpers on top of htmx. Everything works without this file; it only adds feedback.
-document.addEventListener("htmx:responseError", (event) => {
-  const page = document.querySelector("main.page");
-  if (!page) return;
-  let flash = page.querySelector("ul.flash");
-  if (!flash) {
-    flash = document.createElement("ul");
-    flash.className = "flash";
-    flash.setAttribute("role", "status");
-    page.prepend(flash);
+// Small helpers on top of htmx. Every action also works without this file (plain forms);
+// this adds drag-and-drop on the board, "select this page" and closing dialogs.
+(function () {
+  "use strict";
+
+  function csrfHeaders() {
+    try {
+      return JSON.parse(document.body.getAttribute("hx-headers") || "{}");
+    } catch (e) {
+      return {};
+    }
   }
-  const item = document.createElement("li");
-  item.className = "flash-error";
-  item.textContent = document.body.dataset.requestFailed || "Request failed";
-  flash.append(item);
-});
+
+  document.addEventListener("htmx:responseError", function () {
+    const page = document.querySelector("main.page");
+    if (!page) return;
+    let flash = page.querySelector("ul.flash");
+    if (!flash) {
+      flash = document.createElement("ul");
+      flash.className = "flash";
+      flash.setAttribute("role", "status");
+      page.prepend(flash);
+    }
+    const item = document.createElement("li");
+    item.className = "flash-error";
+    item.textContent = document.body.dataset.requestFailed || "Request failed";
+    flash.append(item);
+  });
+
+  // Board: drag a card onto another column. The card only moves when the server says so.
+  let dragged = null;
+  document.addEventListener("dragstart", function (event) {
+    const card = event.target.closest && event.target.closest(".board-card");
+    if (!card) return;
+    dragged = card;
+    card.classList.add("dragging");
+    event.dataTransfer.effectAllowed = "move";
+    event.dataTransfer.setData("text/plain", card.id);
+  });
+  document.addEventListener("dragend", function () {
+    if (dragged) dragged.classList.remove("dragging");
+    dragged = null;
+    document.querySelectorAll(".cards.drop-target").forEach(function (el) {
+      el.classList.remove("drop-target");
+    });
+  });
+  document.addEventListener("dragover", function (event) {
+    const column = event.target.closest && event.target.closest("[data-drop-stage]");
+    if (!column || !dragged) return;
+    event.preventDefault();
+    column.classList.add("drop-target");
+  });
+  document.addEventListener("dragleave", function (event) {
+    const column = event.target.closest && event.target.closest("[data-drop-stage]");
+    if (column && !column.contains(event.relatedTarget)) column.classList.remove("drop-target");
+  });
+  document.addEventListener("drop", function (event) {
+    const column = event.target.closest && event.target.closest("[data-drop-stage]");
+    if (!column || !dragged) return;
+    event.preventDefault();
+    column.classList.remove("drop-target");
+    const card = dragged;
+    const toStage = column.dataset.dropStage;
+    if (toStage === card.dataset.stage) return;
+    const owner = new URLSearchParams(window.location.search).get("owner") || "";
+    htmx.ajax("POST", card.dataset.moveUrl, {
+      source: card,
+      target: "#board-messages",
+      swap: "innerHTML",
+      headers: csrfHeaders(),
+      values: { to_stage: toStage, version: card.dataset.version, origin: "board", owner: owner },
+    });
+  });
+
+  // Contact list: the header checkbox selects the rows of this page.
+  document.addEventListener("change", function (event) {
+    if (!event.target.matches("[data-select-page]")) return;
+    const table = event.target.closest("table");
+    table.querySelectorAll('tbody input[type="checkbox"][name="ids"]').forEach(function (box) {
+      box.checked = event.target.checked;
+    });
+  });
+
+  // Dialogs: Cancel or Escape closes without leaving the page.
+  function closeDialog() {
+    const dialog = document.getElementById("dialog");
+    if (dialog) dialog.innerHTML = "";
+  }
+  document.addEventListener("click", function (event) {
+    if (event.target.closest("[data-close-dialog]") && document.querySelector("#dialog .dialog")) {
+      event.preventDefault();
+      closeDialog();
+    }
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") closeDialog();
+  });
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.target.id === "dialog") {
+      const first = event.target.querySelector("input:not([type=hidden]), select, textarea");
+      if (first) first.focus();
+    }
+  });
+})();

@@ -1,0 +1,109 @@
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from crm.models import TenantOwned
+
+from .stages import (
+    DEFAULT_COLOURS,
+    DEFAULT_CRITERIA,
+    RANK,
+    ChangeKind,
+    Channel,
+    LostReason,
+    Stage,
+    Status,
+)
+
+COLOUR = RegexValidator(r"^#[0-9a-fA-F]{6}$", _("A colour looks like #2e90fa."))
+
+
+class StageSetting(TenantOwned):
+    """A tenant's own words for a stage: label, entry criteria, colour, what entry requires."""
+
+    stage = models.CharField(_("stage"), max_length=16, choices=Stage.choices)
+    label = models.CharField(_("label"), max_length=40, blank=True)
+    entry_criteria = models.TextField(_("entry criteria"), blank=True)
+    colour = models.CharField(_("colour"), max_length=7, blank=True, validators=[COLOUR])
+    requirements = models.JSONField(_("required to enter"), default=list, blank=True)
+
+    class Meta:
+        verbose_name = _("stage setting")
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "stage"], name="stagesetting_unique_stage"),
+            models.UniqueConstraint(
+                fields=["tenant", "label"], condition=~Q(label=""), name="stagesetting_unique_label"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_label
+
+    @property
+    def display_label(self) -> str:
+        return self.label or str(Stage(self.stage).label)
+
+    @property
+    def display_criteria(self) -> str:
+        return self.entry_criteria or str(DEFAULT_CRITERIA[self.stage])
+
+    @property
+    def display_colour(self) -> str:
+        return self.colour or DEFAULT_COLOURS[self.stage]
+
+
+class StageChange(TenantOwned):
+    """One row per move, lost or reopen: who, when, from, to, through which channel, why."""
+
+    contact = models.ForeignKey(
+        "crm.Contact", on_delete=models.CASCADE, related_name="stage_changes"
+    )
+    kind = models.CharField(max_length=10, choices=ChangeKind.choices, default=ChangeKind.MOVED)
+    from_stage = models.CharField(max_length=16, choices=Stage.choices, blank=True)
+    to_stage = models.CharField(max_length=16, choices=Stage.choices)
+    from_status = models.CharField(max_length=8, choices=Status.choices, blank=True)
+    to_status = models.CharField(max_length=8, choices=Status.choices)
+    actor = models.ForeignKey(
+        "crm.Membership", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # Who acted when it was not a member, or a member since removed: "规则: 付款 → 付费客户".
+    actor_label = models.CharField(max_length=200, blank=True)
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    reason = models.CharField(_("reason"), max_length=500, blank=True)
+    lost_reason = models.CharField(max_length=16, choices=LostReason.choices, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=False)
+
+    class Meta:
+        verbose_name = _("stage change")
+        indexes = [
+            models.Index(fields=["tenant", "contact", "-created_at"], name="stagechange_contact"),
+            models.Index(fields=["tenant", "to_stage", "created_at"], name="stagechange_entered"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact_id}: {self.from_stage} → {self.to_stage}"
+
+    @property
+    def is_backward(self) -> bool:
+        return bool(self.from_stage) and RANK[self.to_stage] < RANK[self.from_stage]
+
+
+class FunnelCount(TenantOwned):
+    """Stored counts per stage and status, recomputed from the contacts by a task."""
+
+    stage = models.CharField(max_length=16, choices=Stage.choices)
+    status = models.CharField(max_length=8, choices=Status.choices)
+    count = models.PositiveIntegerField(default=0)
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "stage", "status"], name="funnelcount_unique_stage_status"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stage}/{self.status}: {self.count}"

@@ -1,0 +1,82 @@
+"""Reads for the funnel: the tenant's stage words, history, stored counts, board columns."""
+
+from dataclasses import dataclass
+
+from django.db.models import Count, QuerySet
+
+from crm.models import Contact, Membership, Tenant
+from crm.pagination import KeysetPage, keyset_page
+
+from .models import FunnelCount, StageChange, StageSetting
+from .stages import DEFAULT_REQUIREMENTS, ORDER, Status
+
+BOARD_ORDERING = ("-stage_entered_at", "-id")
+
+
+def stage_settings(*, tenant: Tenant) -> dict[str, StageSetting]:
+    """The tenant's setting for each of the seven stages, in funnel order (defaults unsaved)."""
+    saved = {s.stage: s for s in StageSetting.objects.for_tenant(tenant)}
+    return {
+        stage: saved.get(stage)
+        or StageSetting(tenant=tenant, stage=stage, requirements=DEFAULT_REQUIREMENTS.get(stage, []))
+        for stage in ORDER
+    }
+
+
+def stage_history(*, contact: Contact) -> list[StageChange]:
+    return list(
+        StageChange.objects.for_tenant(contact.tenant)
+        .filter(contact=contact)
+        .select_related("actor__user")
+        .order_by("-created_at", "-id")
+    )
+
+
+@dataclass
+class StageCount:
+    active: int
+    lost: int
+
+
+def funnel_counts(*, tenant: Tenant) -> tuple[dict[str, StageCount], object]:
+    """Stored counts per stage and when they were computed (None: never yet)."""
+    counts = {stage: StageCount(0, 0) for stage in ORDER}
+    computed_at = None
+    for row in FunnelCount.objects.for_tenant(tenant):
+        setattr(counts[row.stage], row.status, row.count)
+        computed_at = max(computed_at, row.computed_at) if computed_at else row.computed_at
+    return counts, computed_at
+
+
+def owner_stage_counts(*, tenant: Tenant, owner: Membership) -> dict[str, StageCount]:
+    """Live counts of one member's contacts: bounded by what one person owns, not the tenant."""
+    counts = {stage: StageCount(0, 0) for stage in ORDER}
+    rows = (
+        Contact.objects.for_tenant(tenant)
+        .filter(owner=owner)
+        .order_by()
+        .values("stage", "status")
+        .annotate(n=Count("id"))
+    )
+    for row in rows:
+        setattr(counts[row["stage"]], row["status"], row["n"])
+    return counts
+
+
+def board_cards(
+    *,
+    tenant: Tenant,
+    stage: str,
+    viewer: Membership,
+    owner: str = "",
+    after: str | None = None,
+    size: int = 20,
+) -> KeysetPage:
+    qs: QuerySet = (
+        Contact.objects.for_tenant(tenant)
+        .filter(status=Status.ACTIVE, stage=stage)
+        .select_related("owner__user")
+    )
+    if owner == "me":
+        qs = qs.filter(owner=viewer)
+    return keyset_page(qs, ordering=BOARD_ORDERING, size=size, after=after)

@@ -1,0 +1,600 @@
+"""Every stage change goes through here: single moves, bulk moves, lost and reopen.
+
+One move: lock the row, check the version the user saw, apply the FSM transition, save, write the
+StageChange row, and recompute the funnel after commit. Bulk moves are the same rules, set-based.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Case, Count, F, Q, QuerySet, Value, When
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from crm.models import Contact, Membership, Tenant
+from crm.services import ServiceError, contact_fill
+
+from .models import FunnelCount, StageChange, StageSetting
+from .selectors import stage_settings
+from .stages import (
+    ORDER,
+    RANK,
+    REQUIREMENTS,
+    ChangeKind,
+    Channel,
+    LostReason,
+    Stage,
+    Status,
+    is_forward,
+    later_or_equal,
+    may_correct,
+    may_move,
+)
+
+
+class MoveRefused(ServiceError):
+    def __init__(self, message: str, *, code: str, current_stage: str | None = None):
+        super().__init__(message)
+        self.code = code
+        self.current_stage = current_stage
+
+
+class MissingRequirements(ServiceError):
+    """The move needs fields the contact lacks; the UI asks for them and tries again."""
+
+    def __init__(self, contact: Contact, to_stage: str, missing: list[str]):
+        self.contact = contact
+        self.to_stage = to_stage
+        self.missing = missing
+        names = ", ".join(str(REQUIREMENTS[key][0]) for key in missing)
+        super().__init__(_("To enter this stage the contact needs: %(fields)s.") % {"fields": names})
+
+
+def _stage_name(tenant: Tenant, stage: str) -> str:
+    return stage_settings(tenant=tenant)[stage].display_label
+
+
+def _role(actor: Membership | None) -> str | None:
+    return actor.role if actor is not None else None
+
+
+def _is_missing(contact: Contact, key: str) -> bool:
+    _label, names, mode = REQUIREMENTS[key]
+    filled = [getattr(contact, name) not in (None, "") for name in names]
+    return not (any(filled) if mode == "any" else all(filled))
+
+
+def _missing_condition(key: str) -> Q:
+    _label, names, mode = REQUIREMENTS[key]
+    empties = [Q(**{f"{name}__isnull": True}) | Q(**{name: ""}) for name in names]
+    if key in ("owner", "expected_amount"):
+        empties = [Q(**{f"{name}__isnull": True}) for name in names]
+    condition = empties[0]
+    for empty in empties[1:]:
+        condition = condition & empty if mode == "any" else condition | empty
+    return condition
+
+
+def requirements_missing(*, contact: Contact, to_stage: str) -> list[str]:
+    required = stage_settings(tenant=contact.tenant)[to_stage].requirements
+    return [key for key in required if key in REQUIREMENTS and _is_missing(contact, key)]
+
+
+def _funnel_changed(tenant: Tenant) -> None:
+    from .tasks import recompute_funnel
+
+    recompute_funnel.delay_on_commit(tenant.pk)
+
+
+def _lock(contact: Contact, expected_version: int | None) -> Contact:
+    locked = Contact.objects.for_tenant(contact.tenant).select_for_update().get(pk=contact.pk)
+    if expected_version is not None and locked.stage_version != expected_version:
+        raise MoveRefused(
+            _(
+                "Someone changed this contact while you were looking: it is now in “%(stage)s”"
+                "%(lost)s. Nothing was changed; look again and retry."
+            )
+            % {
+                "stage": _stage_name(contact.tenant, locked.stage),
+                "lost": _(", marked lost") if locked.is_lost else "",
+            },
+            code="stale",
+            current_stage=locked.stage,
+        )
+    return locked
+
+
+def _record(
+    contact: Contact,
+    *,
+    kind: str,
+    from_stage: str,
+    from_status: str,
+    actor: Membership | None,
+    actor_label: str,
+    channel: str,
+    reason: str,
+    at,
+) -> StageChange:
+    return StageChange.objects.create(
+        tenant=contact.tenant,
+        contact=contact,
+        kind=kind,
+        from_stage=from_stage,
+        to_stage=contact.stage,
+        from_status=from_status,
+        to_status=contact.status,
+        actor=actor,
+        actor_label=actor_label,
+        channel=channel,
+        reason=reason,
+        lost_reason=contact.lost_reason,
+        created_at=at,
+    )
+
+
+@transaction.atomic
+def contact_stage_move(
+    *,
+    contact: Contact,
+    actor: Membership | None,
+    to_stage: str,
+    channel: str = Channel.UI,
+    reason: str = "",
+    expected_version: int | None = None,
+    fill: dict | None = None,
+    actor_label: str = "",
+) -> StageChange:
+    """Moves one contact. `fill` supplies fields the target stage requires, saved with the move."""
+    if to_stage not in RANK:
+        raise MoveRefused(_("Unknown stage."), code="unknown_stage")
+    reason = (reason or "").strip()
+    locked = _lock(contact, expected_version)
+    tenant = contact.tenant
+    if locked.is_lost:
+        raise MoveRefused(
+            _("This contact is marked lost: reopen it before moving it."), code="lost"
+        )
+    if locked.stage == to_stage:
+        raise MoveRefused(
+            _("The contact is already in “%(stage)s”.") % {"stage": _stage_name(tenant, to_stage)},
+            code="same_stage",
+            current_stage=locked.stage,
+        )
+    if not may_move(role=_role(actor), channel=channel, from_stage=locked.stage, to_stage=to_stage):
+        raise MoveRefused(
+            _("Only admins and sales staff may move a contact back to an earlier stage."),
+            code="backward_not_allowed",
+            current_stage=locked.stage,
+        )
+    forward = is_forward(locked.stage, to_stage)
+    if not forward and not reason:
+        raise MoveRefused(
+            _("Moving back to an earlier stage needs a reason."), code="reason_required"
+        )
+    if fill:
+        locked = contact_fill(contact=locked, actor=actor, values=fill)
+    if forward:
+        missing = requirements_missing(contact=locked, to_stage=to_stage)
+        if missing:
+            raise MissingRequirements(locked, to_stage, missing)
+
+    at = timezone.now()
+    from_stage = locked.stage
+    locked.enter_stage(to_stage, at=at)
+    locked.save(update_fields=["stage", "furthest_stage", "stage_entered_at", "stage_version"])
+    change = _record(
+        locked,
+        kind=ChangeKind.MOVED,
+        from_stage=from_stage,
+        from_status=locked.status,
+        actor=actor,
+        actor_label=actor_label,
+        channel=channel,
+        reason=reason,
+        at=at,
+    )
+    _funnel_changed(tenant)
+    return change
+
+
+@transaction.atomic
+def contact_mark_lost(
+    *,
+    contact: Contact,
+    actor: Membership | None,
+    lost_reason: str,
+    note: str = "",
+    channel: str = Channel.UI,
+    expected_version: int | None = None,
+) -> StageChange:
+    """Lost keeps the stage reached, so the funnel shows where people were lost."""
+    note = (note or "").strip()
+    if not may_correct(role=_role(actor), channel=channel):
+        raise MoveRefused(
+            _("Only admins and sales staff may mark a contact lost."), code="not_allowed"
+        )
+    if lost_reason not in LostReason.values:
+        raise MoveRefused(_("Choose why the contact was lost."), code="reason_required")
+    if lost_reason == LostReason.OTHER and not note:
+        raise MoveRefused(_("Say in a few words why the contact was lost."), code="note_required")
+    locked = _lock(contact, expected_version)
+    if locked.is_lost:
+        raise MoveRefused(_("This contact is already marked lost."), code="already_lost")
+    at = timezone.now()
+    locked.mark_lost(lost_reason, note)
+    locked.save(update_fields=["status", "lost_reason", "lost_note", "stage_version"])
+    change = _record(
+        locked,
+        kind=ChangeKind.LOST,
+        from_stage=locked.stage,
+        from_status=Status.ACTIVE,
+        actor=actor,
+        actor_label="",
+        channel=channel,
+        reason=note,
+        at=at,
+    )
+    _funnel_changed(contact.tenant)
+    return change
+
+
+@transaction.atomic
+def contact_reopen(
+    *,
+    contact: Contact,
+    actor: Membership | None,
+    reason: str = "",
+    channel: str = Channel.UI,
+    expected_version: int | None = None,
+) -> StageChange:
+    if not may_correct(role=_role(actor), channel=channel):
+        raise MoveRefused(_("Only admins and sales staff may reopen a contact."), code="not_allowed")
+    locked = _lock(contact, expected_version)
+    if not locked.is_lost:
+        raise MoveRefused(_("This contact is not marked lost."), code="not_lost")
+    at = timezone.now()
+    locked.reopen()
+    locked.save(update_fields=["status", "lost_reason", "lost_note", "stage_version"])
+    change = _record(
+        locked,
+        kind=ChangeKind.REOPENED,
+        from_stage=locked.stage,
+        from_status=Status.LOST,
+        actor=actor,
+        actor_label="",
+        channel=channel,
+        reason=(reason or "").strip(),
+        at=at,
+    )
+    _funnel_changed(contact.tenant)
+    return change
+
+
+# --- bulk -------------------------------------------------------------------------------------
+
+
+@dataclass
+class BulkResult:
+    done: int = 0
+    # reason code -> (message, number of contacts, a few of them to name)
+    skipped: dict[str, tuple[str, int, list[Contact]]] = field(default_factory=dict)
+
+    @property
+    def skipped_total(self) -> int:
+        return sum(count for _message, count, _sample in self.skipped.values())
+
+    def skip(self, code: str, message: str, queryset: QuerySet) -> None:
+        count = queryset.count()
+        if count:
+            self.skipped[code] = (message, count, list(queryset.order_by("name", "id")[:10]))
+
+
+def _scoped(tenant: Tenant, contacts: QuerySet | Iterable[int]) -> QuerySet:
+    """Bulk actions take a filtered queryset ("all matching") or picked ids; both end scoped."""
+    scope = Contact.objects.for_tenant(tenant)
+    if isinstance(contacts, QuerySet):
+        return scope.filter(pk__in=contacts.order_by().values("pk"))
+    return scope.filter(pk__in=[int(pk) for pk in contacts])
+
+
+def _bulk_write(
+    *,
+    tenant: Tenant,
+    eligible: QuerySet,
+    orm_sets: dict,
+    sql_sets: str,
+    sql_params: list,
+    change: dict,
+) -> int:
+    """Applies the sets to the eligible contacts and writes one StageChange row for each.
+
+    On PostgreSQL: one statement (lock, update, insert the history) however many contacts.
+    Elsewhere (SQLite, a single writer): the same through the ORM, in chunks.
+    """
+    if connection.vendor == "postgresql":
+        ids_sql, ids_params = eligible.values("id").query.get_compiler(using="default").as_sql()
+        sql = f"""
+            WITH old AS (
+                SELECT id, stage, status FROM crm_contact
+                WHERE tenant_id = %s AND id IN ({ids_sql}) FOR UPDATE
+            ), moved AS (
+                UPDATE crm_contact c SET {sql_sets}
+                FROM old WHERE c.id = old.id AND c.stage = old.stage AND c.status = old.status
+                RETURNING c.id, old.stage AS from_stage, old.status AS from_status,
+                          c.stage AS to_stage, c.status AS to_status
+            )
+            INSERT INTO lifecycle_stagechange (
+                tenant_id, contact_id, kind, from_stage, to_stage, from_status, to_status,
+                actor_id, actor_label, channel, reason, lost_reason, created_at
+            )
+            SELECT %s, id, %s, from_stage, to_stage, from_status, to_status,
+                   %s, '', %s, %s, %s, %s
+            FROM moved
+        """  # noqa: S608 - the SQL pieces are our own constants; every value is a parameter
+        params = [
+            tenant.pk,
+            *ids_params,
+            *sql_params,
+            tenant.pk,
+            change["kind"],
+            change["actor_id"],
+            change["channel"],
+            change["reason"],
+            change["lost_reason"],
+            change["at"],
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.rowcount
+
+    rows = list(eligible.select_for_update().values_list("id", "stage", "status"))
+    ids = [row[0] for row in rows]
+    scope = Contact.objects.for_tenant(tenant)
+    for start in range(0, len(ids), 500):
+        scope.filter(id__in=ids[start : start + 500]).update(**orm_sets)
+    after = {}
+    for start in range(0, len(ids), 500):
+        after.update(
+            {
+                pk: (stage, status)
+                for pk, stage, status in scope.filter(id__in=ids[start : start + 500]).values_list(
+                    "id", "stage", "status"
+                )
+            }
+        )
+    StageChange.objects.bulk_create(
+        [
+            StageChange(
+                tenant=tenant,
+                contact_id=pk,
+                kind=change["kind"],
+                from_stage=stage,
+                to_stage=after[pk][0],
+                from_status=status,
+                to_status=after[pk][1],
+                actor_id=change["actor_id"],
+                channel=change["channel"],
+                reason=change["reason"],
+                lost_reason=change["lost_reason"],
+                created_at=change["at"],
+            )
+            for pk, stage, status in rows
+        ],
+        batch_size=1000,
+    )
+    return len(rows)
+
+
+@transaction.atomic
+def contacts_bulk_move(
+    *,
+    tenant: Tenant,
+    actor: Membership | None,
+    contacts: QuerySet | Iterable[int],
+    to_stage: str,
+    reason: str = "",
+    channel: str = Channel.BULK,
+) -> BulkResult:
+    """Moves many contacts at once; those that cannot move are counted and named, never lost."""
+    if to_stage not in RANK:
+        raise MoveRefused(_("Unknown stage."), code="unknown_stage")
+    reason = (reason or "").strip()
+    scope = _scoped(tenant, contacts)
+    result = BulkResult()
+    active = scope.filter(status=Status.ACTIVE)
+    earlier = ORDER[: RANK[to_stage]]
+    later = ORDER[RANK[to_stage] + 1 :]
+
+    result.skip("lost", _("marked lost: reopen them first"), scope.filter(status=Status.LOST))
+    result.skip("same_stage", _("already in this stage"), active.filter(stage=to_stage))
+    sources = list(earlier)
+    if later:
+        backward_ok = may_move(
+            role=_role(actor), channel=channel, from_stage=later[0], to_stage=to_stage
+        )
+        if backward_ok and reason:
+            sources += later
+        elif backward_ok:
+            result.skip(
+                "reason_required",
+                _("would move back to an earlier stage, which needs a reason"),
+                active.filter(stage__in=later),
+            )
+        else:
+            result.skip(
+                "backward_not_allowed",
+                _("would move back to an earlier stage, which only admins and sales staff may do"),
+                active.filter(stage__in=later),
+            )
+    eligible = active.filter(stage__in=sources)
+    for key in stage_settings(tenant=tenant)[to_stage].requirements:
+        if key not in REQUIREMENTS:
+            continue
+        lacking = Q(stage__in=earlier) & _missing_condition(key)
+        result.skip(
+            f"missing_{key}",
+            _("missing %(field)s") % {"field": REQUIREMENTS[key][0]},
+            eligible.filter(lacking),
+        )
+        eligible = eligible.exclude(lacking)
+
+    at = timezone.now()
+    keep_furthest = list(later_or_equal(to_stage))
+    result.done = _bulk_write(
+        tenant=tenant,
+        eligible=eligible,
+        orm_sets={
+            "stage": to_stage,
+            "stage_entered_at": at,
+            "stage_version": F("stage_version") + 1,
+            "furthest_stage": Case(
+                When(furthest_stage__in=keep_furthest, then=F("furthest_stage")),
+                default=Value(to_stage),
+            ),
+        },
+        sql_sets=(
+            "stage = %s, stage_entered_at = %s, stage_version = c.stage_version + 1, "
+            "furthest_stage = CASE WHEN c.furthest_stage = ANY(%s) "
+            "THEN c.furthest_stage ELSE %s END"
+        ),
+        sql_params=[to_stage, at, keep_furthest, to_stage],
+        change={
+            "kind": ChangeKind.MOVED,
+            "actor_id": actor.pk if actor else None,
+            "channel": channel,
+            "reason": reason,
+            "lost_reason": "",
+            "at": at,
+        },
+    )
+    if result.done:
+        _funnel_changed(tenant)
+    return result
+
+
+@transaction.atomic
+def contacts_bulk_mark_lost(
+    *,
+    tenant: Tenant,
+    actor: Membership | None,
+    contacts: QuerySet | Iterable[int],
+    lost_reason: str,
+    note: str = "",
+    channel: str = Channel.BULK,
+) -> BulkResult:
+    note = (note or "").strip()
+    if not may_correct(role=_role(actor), channel=channel):
+        raise MoveRefused(
+            _("Only admins and sales staff may mark a contact lost."), code="not_allowed"
+        )
+    if lost_reason not in LostReason.values:
+        raise MoveRefused(_("Choose why the contacts were lost."), code="reason_required")
+    if lost_reason == LostReason.OTHER and not note:
+        raise MoveRefused(_("Say in a few words why the contacts were lost."), code="note_required")
+    scope = _scoped(tenant, contacts)
+    result = BulkResult()
+    result.skip("already_lost", _("already marked lost"), scope.filter(status=Status.LOST))
+    at = timezone.now()
+    result.done = _bulk_write(
+        tenant=tenant,
+        eligible=scope.filter(status=Status.ACTIVE),
+        orm_sets={
+            "status": Status.LOST,
+            "lost_reason": lost_reason,
+            "lost_note": note,
+            "stage_version": F("stage_version") + 1,
+        },
+        sql_sets=(
+            "status = %s, lost_reason = %s, lost_note = %s, stage_version = c.stage_version + 1"
+        ),
+        sql_params=[Status.LOST, lost_reason, note],
+        change={
+            "kind": ChangeKind.LOST,
+            "actor_id": actor.pk if actor else None,
+            "channel": channel,
+            "reason": note,
+            "lost_reason": lost_reason,
+            "at": at,
+        },
+    )
+    if result.done:
+        _funnel_changed(tenant)
+    return result
+
+
+# --- settings and stored counts -----------------------------------------------------------
+
+
+@transaction.atomic
+def stage_settings_save(*, tenant: Tenant, actor: Membership, rows: dict[str, dict]) -> None:
+    """Saves the tenant's labels, criteria, colours and requirements for every stage at once.
+
+    Labels are unique per tenant across everything a stage may show as, so no two columns of
+    the board can read the same.
+    """
+    if actor.role != "admin":
+        raise ServiceError(_("Only admins may change the stages."))
+    current = stage_settings(tenant=tenant)
+    shown: dict[str, str] = {}
+    for stage in ORDER:
+        row = rows.get(stage, {})
+        label = " ".join((row.get("label") or "").split())
+        names = {label} if label else {str(Stage(stage).label), *_default_names(stage)}
+        for name in names:
+            other = shown.get(name.casefold())
+            if other and other != stage:
+                raise ServiceError(
+                    _("Two stages cannot both be called “%(label)s”.") % {"label": name}
+                )
+            shown[name.casefold()] = stage
+    for stage in ORDER:
+        row = rows.get(stage, {})
+        setting = current[stage]
+        setting.label = " ".join((row.get("label") or "").split())
+        setting.entry_criteria = (row.get("entry_criteria") or "").strip()
+        setting.colour = (row.get("colour") or "").strip().lower()
+        setting.requirements = [k for k in row.get("requirements", []) if k in REQUIREMENTS]
+        setting.tenant = tenant
+        setting.full_clean(exclude=["tenant"], validate_unique=False, validate_constraints=False)
+        setting.save()
+
+
+def _default_names(stage: str) -> set[str]:
+    """The default name of a stage in every language we speak."""
+    names = set()
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            names.add(str(Stage(stage).label))
+    return names
+
+
+def funnel_recompute(*, tenant: Tenant) -> list[FunnelCount]:
+    """Counts per stage and status, from the contacts themselves. Idempotent: replaces."""
+    counted = {
+        (row["stage"], row["status"]): row["n"]
+        for row in Contact.objects.for_tenant(tenant)
+        .order_by()
+        .values("stage", "status")
+        .annotate(n=Count("id"))
+    }
+    now = timezone.now()
+    rows = [
+        FunnelCount(
+            tenant=tenant,
+            stage=stage,
+            status=status,
+            count=counted.get((stage, status), 0),
+            computed_at=now,
+        )
+        for stage in ORDER
+        for status in Status.values
+    ]
+    return FunnelCount.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["tenant", "stage", "status"],
+        update_fields=["count", "computed_at"],
+    )

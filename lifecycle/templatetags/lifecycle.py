@@ -1,0 +1,49 @@
+from django import template
+from django.utils import timezone
+from django.utils.html import format_html
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def stage_label(context, stage: str) -> str:
+    return context["stage_settings"][stage].display_label
+
+
+@register.simple_tag(takes_context=True)
+def stage_badge(context, stage: str) -> str:
+    setting = context["stage_settings"][stage]
+    return format_html(
+        '<span class="stage" style="--stage: {}" data-stage="{}">{}</span>',
+        setting.display_colour,
+        stage,
+        setting.display_label,
+    )
+
+
+@register.filter
+def days_since(moment) -> int:
+    if not moment:
+        return 0
+    return max((timezone.now() - moment).days, 0)
+
+
+@register.filter
+def get_item(mapping, key):
+    return mapping.get(key) if mapping else None
+
+
+@register.simple_tag(takes_context=True)
+def stage_moves(context, stage: str) -> list[tuple[str, bool]]:
+    """The (stage, is_forward) moves the viewing member may make from `stage`."""
+    from lifecycle.stages import moves_for
+
+    membership = context["request"].membership
+    return moves_for(role=membership.role if membership else None, from_stage=stage)
+
+
+@register.simple_tag
+def lost_reason_choices():
+    from lifecycle.stages import LostReason
+
+    return LostReason.choices

@@ -1,0 +1,315 @@
+"""The board, moves from the board and the contact page, bulk actions, stage settings."""
+
+from django.contrib import messages
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _, ngettext
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import retarget, reswap
+
+from crm.access import access_contact, role_required
+from crm.models import Role
+from crm.selectors import contact_list
+
+from . import services
+from .forms import BulkForm, CompleteMoveForm, LostForm, MoveForm, ReopenForm, StageSettingForm
+from .panels import stage_panel_context
+from .selectors import board_cards, funnel_counts, owner_stage_counts, stage_settings
+from .stages import ORDER, RANK, REQUIREMENTS
+
+BOARD_PAGE = 20
+
+
+def _next_url(request, fallback: str) -> str:
+    url = request.POST.get("next") or request.GET.get("next") or ""
+    if url and url_has_allowed_host_and_scheme(url, {request.get_host()}, request.is_secure()):
+        return url
+    return fallback
+
+
+def _board_columns(request, owner: str, counts) -> list[dict]:
+    return [
+        {
+            "stage": stage,
+            "count": counts[stage].active,
+            "page": board_cards(
+                tenant=request.tenant,
+                stage=stage,
+                viewer=request.membership,
+                owner=owner,
+                size=BOARD_PAGE,
+            ),
+        }
+        for stage in ORDER
+    ]
+
+
+@require_GET
+def board(request):
+    owner = "me" if request.GET.get("owner") == "me" else ""
+    counts, computed_at = funnel_counts(tenant=request.tenant)
+    if owner == "me":
+        counts = owner_stage_counts(tenant=request.tenant, owner=request.membership)
+    context = {
+        "columns": _board_columns(request, owner, counts),
+        "owner": owner,
+        "computed_at": computed_at,
+    }
+    return render(request, "lifecycle/board.html", context)
+
+
+@require_GET
+def board_column(request, stage: str):
+    if stage not in RANK:
+        raise Http404
+    owner = "me" if request.GET.get("owner") == "me" else ""
+    page = board_cards(
+        tenant=request.tenant,
+        stage=stage,
+        viewer=request.membership,
+        owner=owner,
+        after=request.GET.get("after"),
+        size=BOARD_PAGE,
+    )
+    context = {"column": {"stage": stage, "page": page}, "owner": owner}
+    return render(request, "lifecycle/partials/board_cards.html", context)
+
+
+def _respond_moved(request, contact, origin: str, message: str):
+    if request.htmx and origin == "board":
+        counts, _computed = funnel_counts(tenant=request.tenant)
+        context = {"contact": contact, "counts": counts, "message": message}
+        return render(request, "lifecycle/partials/board_moved.html", context)
+    if request.htmx:
+        context = stage_panel_context(request, contact, message=message)
+        return render(request, "lifecycle/partials/stage_panel.html", context)
+    messages.success(request, message)
+    return redirect(
+        _next_url(request, reverse("contact_detail", args=[request.tenant.slug, contact.pk]))
+    )
+
+
+def _respond_refused(request, contact, origin: str, message: str):
+    if request.htmx and origin == "board":
+        response = render(request, "lifecycle/partials/board_message.html", {"error": message})
+        return retarget(reswap(response, "innerHTML"), "#board-messages")
+    if request.htmx:
+        context = stage_panel_context(request, contact, error=message)
+        return render(request, "lifecycle/partials/stage_panel.html", context)
+    messages.error(request, message)
+    return redirect(
+        _next_url(request, reverse("contact_detail", args=[request.tenant.slug, contact.pk]))
+    )
+
+
+def _ask_to_complete(request, contact, form, to_stage, origin: str, status=200):
+    context = {"contact": contact, "form": form, "to_stage": to_stage, "origin": origin,
+               "next": _next_url(request, "")}  # fmt: skip
+    if request.htmx:
+        response = render(
+            request, "lifecycle/partials/complete_move.html", context, status=status
+        )
+        return retarget(reswap(response, "innerHTML"), "#dialog")
+    return render(request, "lifecycle/complete_move.html", context, status=status)
+
+
+@require_POST
+def contact_move(request, contact_id: int):
+    contact = access_contact(request.membership, contact_id)
+    origin = "board" if request.POST.get("origin") == "board" else "detail"
+    form = MoveForm(request.POST)
+    if not form.is_valid():
+        return _respond_refused(request, contact, origin, _("Choose a stage to move to."))
+    to_stage = form.cleaned_data["to_stage"]
+    reason = form.cleaned_data["reason"]
+    fill = None
+    if request.POST.get("complete"):
+        completing = CompleteMoveForm(
+            request.POST,
+            tenant=request.tenant,
+            missing=[k for k in request.POST.getlist("missing") if k in REQUIREMENTS],
+            needs_reason=request.POST.get("needs_reason") == "1",
+        )
+        if not completing.is_valid():
+            return _ask_to_complete(request, contact, completing, to_stage, origin, status=400)
+        fill = completing.fill_values()
+        reason = completing.cleaned_data.get("reason") or reason
+    try:
+        services.contact_stage_move(
+            contact=contact,
+            actor=request.membership,
+            to_stage=to_stage,
+            reason=reason,
+            expected_version=form.cleaned_data["version"],
+            fill=fill,
+        )
+    except services.MissingRequirements as missing:
+        ask = CompleteMoveForm(
+            tenant=request.tenant, missing=missing.missing, needs_reason=False
+        )
+        return _ask_to_complete(request, contact, ask, to_stage, origin)
+    except services.MoveRefused as refused:
+        if refused.code == "reason_required":
+            ask = CompleteMoveForm(tenant=request.tenant, missing=[], needs_reason=True)
+            return _ask_to_complete(request, contact, ask, to_stage, origin)
+        return _respond_refused(request, access_contact(request.membership, contact_id),
+                                origin, refused.message)  # fmt: skip
+    except services.ServiceError as error:
+        return _respond_refused(request, contact, origin, error.message)
+    contact = access_contact(request.membership, contact_id)
+    label = stage_settings(tenant=request.tenant)[to_stage].display_label
+    message = _("%(name)s moved to “%(stage)s”.") % {"name": contact.name, "stage": label}
+    return _respond_moved(request, contact, origin, message)
+
+
+@require_POST
+def contact_lost(request, contact_id: int):
+    contact = access_contact(request.membership, contact_id)
+    form = LostForm(request.POST)
+    if not form.is_valid():
+        return _respond_refused(request, contact, "detail", _("Choose why the contact was lost."))
+    try:
+        services.contact_mark_lost(
+            contact=contact,
+            actor=request.membership,
+            lost_reason=form.cleaned_data["lost_reason"],
+            note=form.cleaned_data["note"],
+            expected_version=form.cleaned_data["version"],
+        )
+    except services.ServiceError as error:
+        return _respond_refused(request, contact, "detail", error.message)
+    contact = access_contact(request.membership, contact_id)
+    return _respond_moved(
+        request, contact, "detail", _("%(name)s is marked lost.") % {"name": contact.name}
+    )
+
+
+@require_POST
+def contact_reopen(request, contact_id: int):
+    contact = access_contact(request.membership, contact_id)
+    form = ReopenForm(request.POST)
+    form.is_valid()
+    try:
+        services.contact_reopen(
+            contact=contact,
+            actor=request.membership,
+            reason=form.cleaned_data.get("reason", ""),
+            expected_version=form.cleaned_data.get("version"),
+        )
+    except services.ServiceError as error:
+        return _respond_refused(request, contact, "detail", error.message)
+    contact = access_contact(request.membership, contact_id)
+    return _respond_moved(
+        request, contact, "detail", _("%(name)s is active again.") % {"name": contact.name}
+    )
+
+
+def _bulk_summary(request, result, done_message: str) -> None:
+    messages.success(request, done_message)
+    for message, count, sample in result.skipped.values():
+        names = "、".join(c.name for c in sample)
+        more = _(" and %(n)s more") % {"n": count - len(sample)} if count > len(sample) else ""
+        messages.warning(
+            request,
+            ngettext(
+                "Skipped %(count)s contact, %(why)s: %(names)s%(more)s",
+                "Skipped %(count)s contacts, %(why)s: %(names)s%(more)s",
+                count,
+            )
+            % {"count": count, "why": message, "names": names, "more": more},
+        )
+
+
+@require_POST
+def bulk_action(request):
+    form = BulkForm(request.POST)
+    back = _next_url(request, reverse("contact_list", args=[request.tenant.slug]))
+    if not form.is_valid():
+        for error in form.non_field_errors() or [_("Check the bulk action and try again.")]:
+            messages.error(request, error)
+        return redirect(back)
+    data = form.cleaned_data
+    if data["scope"] == "all":
+        contacts = contact_list(
+            tenant=request.tenant, filters=form.filters(), viewer=request.membership
+        )
+    else:
+        contacts = data["ids"]
+    try:
+        if data["action"] == "move":
+            result = services.contacts_bulk_move(
+                tenant=request.tenant,
+                actor=request.membership,
+                contacts=contacts,
+                to_stage=data["to_stage"],
+                reason=data["reason"],
+            )
+            label = stage_settings(tenant=request.tenant)[data["to_stage"]].display_label
+            done = ngettext(
+                "Moved %(count)s contact to “%(stage)s”.",
+                "Moved %(count)s contacts to “%(stage)s”.",
+                result.done,
+            ) % {"count": result.done, "stage": label}
+        else:
+            result = services.contacts_bulk_mark_lost(
+                tenant=request.tenant,
+                actor=request.membership,
+                contacts=contacts,
+                lost_reason=data["lost_reason"],
+                note=data["note"] or data["reason"],
+            )
+            done = ngettext(
+                "Marked %(count)s contact lost.", "Marked %(count)s contacts lost.", result.done
+            ) % {"count": result.done}
+    except services.ServiceError as error:
+        messages.error(request, error.message)
+        return redirect(back)
+    _bulk_summary(request, result, done)
+    return redirect(back)
+
+
+@require_GET
+def bulk_count(request):
+    form = BulkForm(request.GET)
+    form.is_valid()
+    count = contact_list(
+        tenant=request.tenant, filters=form.filters(), viewer=request.membership
+    ).count()
+    return render(request, "lifecycle/partials/bulk_all.html", {"count": count})
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(Role.ADMIN)
+@vary_on_headers("HX-Request")
+def stage_settings_edit(request):
+    current = stage_settings(tenant=request.tenant)
+    forms_by_stage = {
+        stage: StageSettingForm(
+            request.POST or None,
+            prefix=stage,
+            initial={
+                "label": setting.label,
+                "entry_criteria": setting.entry_criteria,
+                "colour": setting.display_colour,
+                "requirements": setting.requirements,
+            },
+        )
+        for stage, setting in current.items()
+    }
+    if request.method == "POST" and all(f.is_valid() for f in forms_by_stage.values()):
+        rows = {stage: f.cleaned_data for stage, f in forms_by_stage.items()}
+        try:
+            services.stage_settings_save(tenant=request.tenant, actor=request.membership, rows=rows)
+        except services.ServiceError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, _("Stages saved."))
+            return redirect("stage_settings", request.tenant.slug)
+    rows = [(current[stage], forms_by_stage[stage]) for stage in ORDER]
+    status = 400 if request.method == "POST" else 200
+    return render(request, "lifecycle/stage_settings.html", {"rows": rows}, status=status)
+
+

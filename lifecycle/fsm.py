@@ -11,7 +11,6 @@ from django_fsm import GET_STATE, FSMField, FSMModelMixin, transition
 
 from .stages import ORDER, RANK, LostReason, Stage, Status
 
-
 # Written only by lifecycle.services; never by a form, an edit or full_clean().
 FUNNEL_FIELD_NAMES = (
     "stage",

@@ -18,7 +18,9 @@ def stage_settings(*, tenant: Tenant) -> dict[str, StageSetting]:
     saved = {s.stage: s for s in StageSetting.objects.for_tenant(tenant)}
     return {
         stage: saved.get(stage)
-        or StageSetting(tenant=tenant, stage=stage, requirements=DEFAULT_REQUIREMENTS.get(stage, []))
+        or StageSetting(
+            tenant=tenant, stage=stage, requirements=DEFAULT_REQUIREMENTS.get(stage, [])
+        )
         for stage in ORDER
     }
 
@@ -46,6 +48,18 @@ def funnel_counts(*, tenant: Tenant) -> tuple[dict[str, StageCount], object]:
         setattr(counts[row.stage], row.status, row.count)
         computed_at = max(computed_at, row.computed_at) if computed_at else row.computed_at
     return counts, computed_at
+
+
+def counts_after_move(*, tenant: Tenant, change: StageChange) -> dict[str, StageCount]:
+    """Stored counts as they are once `change` is counted: if the recompute has not run yet
+    (a real worker, a moment later), the one move is added to what is stored."""
+    counts, computed_at = funnel_counts(tenant=tenant)
+    if computed_at is None or computed_at < change.created_at:
+        if change.from_status == Status.ACTIVE:
+            counts[change.from_stage].active = max(counts[change.from_stage].active - 1, 0)
+        if change.to_status == Status.ACTIVE:
+            counts[change.to_stage].active += 1
+    return counts
 
 
 def owner_stage_counts(*, tenant: Tenant, owner: Membership) -> dict[str, StageCount]:

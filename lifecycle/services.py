@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from crm.models import Contact, Membership, Tenant
 from crm.services import ServiceError, contact_fill
 
-from .models import FunnelCount, StageChange, StageSetting
+from .models import FunnelCount, StageChange
 from .selectors import stage_settings
 from .stages import (
     ORDER,
@@ -49,7 +49,9 @@ class MissingRequirements(ServiceError):
         self.to_stage = to_stage
         self.missing = missing
         names = ", ".join(str(REQUIREMENTS[key][0]) for key in missing)
-        super().__init__(_("To enter this stage the contact needs: %(fields)s.") % {"fields": names})
+        super().__init__(
+            _("To enter this stage the contact needs: %(fields)s.") % {"fields": names}
+        )
 
 
 def _stage_name(tenant: Tenant, stage: str) -> str:
@@ -251,7 +253,9 @@ def contact_reopen(
     expected_version: int | None = None,
 ) -> StageChange:
     if not may_correct(role=_role(actor), channel=channel):
-        raise MoveRefused(_("Only admins and sales staff may reopen a contact."), code="not_allowed")
+        raise MoveRefused(
+            _("Only admins and sales staff may reopen a contact."), code="not_allowed"
+        )
     locked = _lock(contact, expected_version)
     if not locked.is_lost:
         raise MoveRefused(_("This contact is not marked lost."), code="not_lost")

@@ -4,7 +4,8 @@ Keys never change; what a tenant sees is its own label (lifecycle.models.StageSe
 """
 
 from django.db import models
-from django.utils.translation import gettext_lazy as _, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Stage(models.TextChoices):

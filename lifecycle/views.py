@@ -1,14 +1,15 @@
 """The board, moves from the board and the contact page, bulk actions, stage settings."""
 
 from django.contrib import messages
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.translation import gettext as _, ngettext
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.http import retarget, reswap
+from django_htmx.http import reswap, retarget
 
 from crm.access import access_contact, role_required
 from crm.models import Role
@@ -17,7 +18,13 @@ from crm.selectors import contact_list
 from . import services
 from .forms import BulkForm, CompleteMoveForm, LostForm, MoveForm, ReopenForm, StageSettingForm
 from .panels import stage_panel_context
-from .selectors import board_cards, funnel_counts, owner_stage_counts, stage_settings
+from .selectors import (
+    board_cards,
+    counts_after_move,
+    funnel_counts,
+    owner_stage_counts,
+    stage_settings,
+)
 from .stages import ORDER, RANK, REQUIREMENTS
 
 BOARD_PAGE = 20
@@ -78,9 +85,12 @@ def board_column(request, stage: str):
     return render(request, "lifecycle/partials/board_cards.html", context)
 
 
-def _respond_moved(request, contact, origin: str, message: str):
+def _respond_moved(request, contact, origin: str, message: str, change=None):
     if request.htmx and origin == "board":
-        counts, _computed = funnel_counts(tenant=request.tenant)
+        if request.POST.get("owner") == "me":
+            counts = owner_stage_counts(tenant=request.tenant, owner=request.membership)
+        else:
+            counts = counts_after_move(tenant=request.tenant, change=change)
         context = {"contact": contact, "counts": counts, "message": message}
         return render(request, "lifecycle/partials/board_moved.html", context)
     if request.htmx:
@@ -109,9 +119,7 @@ def _ask_to_complete(request, contact, form, to_stage, origin: str, status=200):
     context = {"contact": contact, "form": form, "to_stage": to_stage, "origin": origin,
                "next": _next_url(request, "")}  # fmt: skip
     if request.htmx:
-        response = render(
-            request, "lifecycle/partials/complete_move.html", context, status=status
-        )
+        response = render(request, "lifecycle/partials/complete_move.html", context, status=status)
         return retarget(reswap(response, "innerHTML"), "#dialog")
     return render(request, "lifecycle/complete_move.html", context, status=status)
 
@@ -138,7 +146,7 @@ def contact_move(request, contact_id: int):
         fill = completing.fill_values()
         reason = completing.cleaned_data.get("reason") or reason
     try:
-        services.contact_stage_move(
+        change = services.contact_stage_move(
             contact=contact,
             actor=request.membership,
             to_stage=to_stage,
@@ -147,9 +155,7 @@ def contact_move(request, contact_id: int):
             fill=fill,
         )
     except services.MissingRequirements as missing:
-        ask = CompleteMoveForm(
-            tenant=request.tenant, missing=missing.missing, needs_reason=False
-        )
+        ask = CompleteMoveForm(tenant=request.tenant, missing=missing.missing, needs_reason=False)
         return _ask_to_complete(request, contact, ask, to_stage, origin)
     except services.MoveRefused as refused:
         if refused.code == "reason_required":
@@ -162,7 +168,7 @@ def contact_move(request, contact_id: int):
     contact = access_contact(request.membership, contact_id)
     label = stage_settings(tenant=request.tenant)[to_stage].display_label
     message = _("%(name)s moved to “%(stage)s”.") % {"name": contact.name, "stage": label}
-    return _respond_moved(request, contact, origin, message)
+    return _respond_moved(request, contact, origin, message, change=change)
 
 
 @require_POST
@@ -311,5 +317,3 @@ def stage_settings_edit(request):
     rows = [(current[stage], forms_by_stage[stage]) for stage in ORDER]
     status = 400 if request.method == "POST" else 200
     return render(request, "lifecycle/stage_settings.html", {"rows": rows}, status=status)
-
-

@@ -12,6 +12,10 @@ from django.utils import timezone
 
 from crm.models import Contact, Membership, Role, Tenant, User
 from crm.services import membership_add
+from lifecycle.models import StageChange, StageSetting
+from lifecycle.selectors import stage_settings
+from lifecycle.services import funnel_recompute, stage_settings_save
+from lifecycle.stages import ORDER, RANK, ChangeKind, Channel, LostReason, Status
 
 DEMO_PASSWORD = "funnel-demo-2026"  # noqa: S105 - printed for the newcomer; demo only
 SCHOOL = ("english-school", "英语口语培训班", "zh-hans")
@@ -50,6 +54,19 @@ COMPANIES = [
 ]
 SOURCES = ["地推传单", "公众号", "朋友推荐", "官网表单", "抖音", "微信扫码", "线下公开课"]
 CONTACTS_PER_TENANT = {"english-school": 2000, "design-studio": 40}
+# Share of contacts whose furthest stage is each stage: a funnel, widest at the top.
+FURTHEST_WEIGHTS = [34, 24, 16, 10, 6, 8, 2]
+LOST_SHARE = 0.09
+SCHOOL_STAGE_LABELS = [
+    "01-围观",
+    "02-潜客",
+    "03-试听",
+    "04-咨询",
+    "05-待付费",
+    "06-学员",
+    "07-推荐官",
+]
+MOVE_REASONS_BACK = ["电话核实后意向不足", "重复登记，退回上一阶段", "预算推迟到下季度"]
 
 
 class Command(BaseCommand):
@@ -63,6 +80,8 @@ class Command(BaseCommand):
                 slug=slug, defaults={"name": name, "default_language": language}
             )
             members = self._members(tenant, slug == STUDIO[0])
+            if slug == SCHOOL[0]:
+                self._stage_labels(tenant, members[0])
             added = self._contacts(tenant, members, CONTACTS_PER_TENANT[slug], now)
             self.stdout.write(f"{name} (/t/{slug}/): {added} new contacts")
         self.stdout.write(self.style.SUCCESS(f"Demo logins (password for all: {DEMO_PASSWORD}):"))
@@ -91,31 +110,118 @@ class Command(BaseCommand):
             members.append(membership)
         return members
 
+    def _stage_labels(self, tenant: Tenant, admin: Membership) -> None:
+        """The school names its stages as the seed suggests ("01-围观", "02-潜客" …)."""
+        if StageSetting.objects.for_tenant(tenant).exists():
+            return
+        current = stage_settings(tenant=tenant)
+        stage_settings_save(
+            tenant=tenant,
+            actor=admin,
+            rows={
+                stage: {"label": label, "requirements": current[stage].requirements}
+                for stage, label in zip(ORDER, SCHOOL_STAGE_LABELS, strict=True)
+            },
+        )
+
     def _contacts(self, tenant: Tenant, members: list[Membership], count: int, now) -> int:
         rng = random.Random(f"funnel-demo-{tenant.slug}")
         owners = [m for m in members if m.role != Role.ADMIN] + [None]
-        rows = []
+        movers = {m.role: m for m in members}
+        rows, plans = [], {}
         for n in range(count):
             name = rng.choice(SURNAMES) + "".join(
                 rng.choice(GIVEN) for _ in range(rng.choice((1, 2)))
             )
             phone = f"1{rng.choice('3578')}{rng.randint(0, 9)}{n:04d}{rng.randint(0, 9999):04d}"
             created = now - timedelta(days=rng.uniform(0, 180), minutes=n)
-            rows.append(
-                Contact(
-                    tenant=tenant,
-                    name=name,
-                    phone=phone,
-                    email=f"{rng.randint(10**5, 10**10)}@qq.com" if rng.random() < 0.55 else "",
-                    wechat_id=f"wxid_{rng.getrandbits(40):x}" if rng.random() < 0.7 else "",
-                    company=rng.choice(COMPANIES),
-                    source=rng.choice(SOURCES),
-                    owner=rng.choice(owners),
-                    created_at=created,
-                    updated_at=created + timedelta(days=rng.uniform(0, (now - created).days + 0.5)),
-                )
+            plan = self._history(rng, created, now, movers)
+            furthest = max((c["to_stage"] for c in plan), key=RANK.get, default=ORDER[0])
+            moves = [c for c in plan if c["kind"] == ChangeKind.MOVED]
+            lost = [c for c in plan if c["kind"] == ChangeKind.LOST]
+            contact = Contact(
+                tenant=tenant,
+                name=name,
+                phone=phone,
+                email=f"{rng.randint(10**5, 10**10)}@qq.com" if rng.random() < 0.55 else "",
+                wechat_id=f"wxid_{rng.getrandbits(40):x}" if rng.random() < 0.7 else "",
+                company=rng.choice(COMPANIES),
+                source=rng.choice(SOURCES),
+                owner=rng.choice(owners),
+                created_at=created,
+                updated_at=plan[-1]["created_at"] if plan else created,
+                # Created with its history at once: the funnel fields are set, not moved.
+                stage=moves[-1]["to_stage"] if moves else ORDER[0],
+                furthest_stage=furthest,
+                stage_entered_at=moves[-1]["created_at"] if moves else created,
+                stage_version=len(plan),
+                status=Status.LOST if lost else Status.ACTIVE,
+                lost_reason=lost[0]["lost_reason"] if lost else "",
+                expected_amount=(
+                    rng.choice([1980, 3680, 5800, 9800])
+                    if RANK[furthest] >= RANK["opportunity"]
+                    else None
+                ),
             )
-        before = Contact.objects.for_tenant(tenant).count()
+            rows.append(contact)
+            plans[phone] = plan
+        existing = set(Contact.objects.for_tenant(tenant).values_list("phone", flat=True))
         # Phones are unique per tenant, so a second run's rows are all conflicts and skipped.
         Contact.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
-        return Contact.objects.for_tenant(tenant).count() - before
+        new_ids = dict(
+            Contact.objects.for_tenant(tenant)
+            .exclude(phone__in=existing)
+            .values_list("phone", "id")
+        )
+        StageChange.objects.bulk_create(
+            [
+                StageChange(tenant=tenant, contact_id=contact_id, **change)
+                for phone, contact_id in new_ids.items()
+                for change in plans[phone]
+            ],
+            batch_size=1000,
+        )
+        funnel_recompute(tenant=tenant)
+        return len(new_ids)
+
+    def _history(self, rng, created, now, movers) -> list[dict]:
+        """A plausible path down the funnel: forward steps (sometimes skipping one), now and
+        then a correction back, and sometimes lost at the end."""
+        target = rng.choices(range(len(ORDER)), weights=FURTHEST_WEIGHTS)[0]
+        changes, at, stage = [], created, 0
+        span = (now - created).total_seconds()
+        while stage < target:
+            step = 2 if stage + 2 <= target and rng.random() < 0.15 else 1
+            at = at + timedelta(seconds=rng.uniform(0.05, 0.3) * (now - at).total_seconds())
+            actor = movers.get(Role.MARKETER if stage + step <= RANK["mql"] else Role.SALES)
+            changes.append(self._change(ORDER[stage], ORDER[stage + step], at, actor, ""))
+            stage += step
+        if stage >= 2 and rng.random() < 0.04:
+            at = at + timedelta(seconds=rng.uniform(0.1, 0.3) * (now - at).total_seconds())
+            back = ORDER[stage - 1]
+            changes.append(
+                self._change(
+                    ORDER[stage], back, at, movers.get(Role.SALES), rng.choice(MOVE_REASONS_BACK)
+                )
+            )
+            stage -= 1
+        if rng.random() < LOST_SHARE and span > 86400:
+            at = at + timedelta(seconds=rng.uniform(0.1, 0.5) * (now - at).total_seconds())
+            reason = rng.choice(LostReason.values[:3])
+            change = self._change(ORDER[stage], ORDER[stage], at, movers.get(Role.SALES), "")
+            change.update(kind=ChangeKind.LOST, to_status=Status.LOST, lost_reason=reason)
+            changes.append(change)
+        return changes
+
+    def _change(self, from_stage, to_stage, at, actor, reason) -> dict:
+        return {
+            "kind": ChangeKind.MOVED,
+            "from_stage": from_stage,
+            "to_stage": to_stage,
+            "from_status": Status.ACTIVE,
+            "to_status": Status.ACTIVE,
+            "actor": actor,
+            "channel": Channel.UI,
+            "reason": reason,
+            "created_at": at,
+        }

@@ -1,0 +1,151 @@
+"""Sales staff move many contacts at once; those that cannot move are named, never lost."""
+
+import pytest
+from django.urls import reverse
+
+from crm.models import Contact
+from lifecycle.models import StageChange
+from lifecycle.services import MoveRefused, contacts_bulk_mark_lost, contacts_bulk_move
+from tests.factories import ContactFactory
+
+
+def stages(tenant):
+    return dict(Contact.objects.for_tenant(tenant).values_list("name", "stage"))
+
+
+def test_bulk_move_forward_writes_one_history_row_each(tenant, sales):
+    people = [ContactFactory(tenant=tenant, name=f"客户{i}") for i in range(5)]
+    result = contacts_bulk_move(
+        tenant=tenant, actor=sales, contacts=[p.pk for p in people], to_stage="mql"
+    )
+    assert result.done == 5 and result.skipped == {}
+    assert set(stages(tenant).values()) == {"mql"}
+    rows = StageChange.objects.for_tenant(tenant)
+    assert rows.count() == 5
+    assert set(rows.values_list("from_stage", "to_stage", "channel", "actor")) == {
+        ("subscriber", "mql", "bulk", sales.pk)
+    }
+    assert set(Contact.objects.for_tenant(tenant).values_list("stage_version", flat=True)) == {1}
+
+
+def test_bulk_move_reports_who_was_skipped_and_why(tenant, marketer, require):
+    require("opportunity", "expected_amount")
+    ready = ContactFactory(tenant=tenant, name="有金额", stage="sql", expected_amount=100)
+    no_amount = ContactFactory(tenant=tenant, name="没金额", stage="sql")
+    there = ContactFactory(tenant=tenant, name="已到", stage="opportunity")
+    ahead = ContactFactory(tenant=tenant, name="已付费", stage="customer")
+    lost = ContactFactory(tenant=tenant, name="流失", stage="sql", status="lost")
+    ids = [c.pk for c in (ready, no_amount, there, ahead, lost)]
+    result = contacts_bulk_move(tenant=tenant, actor=marketer, contacts=ids, to_stage="opportunity")
+    assert result.done == 1
+    summary = {
+        code: (count, [c.name for c in sample])
+        for code, (_m, count, sample) in result.skipped.items()
+    }
+    assert summary == {
+        "missing_expected_amount": (1, ["没金额"]),
+        "same_stage": (1, ["已到"]),
+        "backward_not_allowed": (1, ["已付费"]),
+        "lost": (1, ["流失"]),
+    }
+    assert stages(tenant) == {
+        "有金额": "opportunity", "没金额": "sql", "已到": "opportunity", "已付费": "customer",
+        "流失": "sql",
+    }  # fmt: skip
+    assert StageChange.objects.for_tenant(tenant).count() == 1
+
+
+def test_bulk_backward_needs_a_reason_and_keeps_the_furthest_stage(tenant, sales):
+    paid = ContactFactory(tenant=tenant, stage="customer", furthest_stage="customer")
+    result = contacts_bulk_move(tenant=tenant, actor=sales, contacts=[paid.pk], to_stage="sql")
+    assert result.done == 0 and "reason_required" in result.skipped
+    contacts_bulk_move(
+        tenant=tenant, actor=sales, contacts=[paid.pk], to_stage="sql", reason="退款"
+    )
+    paid = Contact.objects.for_tenant(tenant).get(pk=paid.pk)
+    assert (paid.stage, paid.furthest_stage) == ("sql", "customer")
+
+
+def test_bulk_forward_raises_the_furthest_stage_only_when_further(tenant, sales):
+    corrected = ContactFactory(tenant=tenant, stage="lead", furthest_stage="customer")
+    fresh = ContactFactory(tenant=tenant, stage="lead", furthest_stage="lead")
+    contacts_bulk_move(
+        tenant=tenant, actor=sales, contacts=[corrected.pk, fresh.pk], to_stage="sql"
+    )
+    furthest = dict(Contact.objects.for_tenant(tenant).values_list("pk", "furthest_stage"))
+    assert furthest == {corrected.pk: "customer", fresh.pk: "sql"}
+
+
+def test_bulk_never_touches_another_companys_contacts(tenant, sales, foreign_contact):
+    mine = ContactFactory(tenant=tenant)
+    result = contacts_bulk_move(
+        tenant=tenant, actor=sales, contacts=[mine.pk, foreign_contact.pk], to_stage="lead"
+    )
+    assert result.done == 1
+    foreign_contact.refresh_from_db()
+    assert foreign_contact.stage == "subscriber"
+    assert not StageChange.objects.for_tenant(foreign_contact.tenant).exists()
+
+
+def test_bulk_mark_lost(tenant, sales, marketer):
+    people = [ContactFactory(tenant=tenant, stage="mql") for _ in range(3)]
+    with pytest.raises(MoveRefused):
+        contacts_bulk_mark_lost(
+            tenant=tenant, actor=marketer, contacts=[p.pk for p in people], lost_reason="churned"
+        )
+    result = contacts_bulk_mark_lost(
+        tenant=tenant, actor=sales, contacts=[p.pk for p in people], lost_reason="churned"
+    )
+    assert result.done == 3
+    rows = Contact.objects.for_tenant(tenant).values_list("stage", "status", "lost_reason")
+    assert set(rows) == {("mql", "lost", "churned")}
+    assert set(StageChange.objects.for_tenant(tenant).values_list("kind", "lost_reason")) == {
+        ("lost", "churned")
+    }
+
+
+def test_bulk_move_of_all_matching_a_search(sales_client, tenant):
+    for i in range(3):
+        ContactFactory(tenant=tenant, name=f"张{i}")
+    ContactFactory(tenant=tenant, name="李四")
+    response = sales_client.post(
+        reverse("contacts_bulk", args=[tenant.slug]),
+        {"action": "move", "scope": "all", "q": "张", "to_stage": "lead",
+         "next": f"/t/{tenant.slug}/contacts/?q=张"},
+        follow=True,
+    )  # fmt: skip
+    assert "Moved 3 contacts to “Lead”." in response.content.decode()
+    assert stages(tenant) == {"张0": "lead", "张1": "lead", "张2": "lead", "李四": "subscriber"}
+
+
+def test_bulk_page_reports_the_skipped_by_name(sales_client, tenant):
+    ok = ContactFactory(tenant=tenant, name="可移动")
+    lost = ContactFactory(tenant=tenant, name="已流失", status="lost")
+    response = sales_client.post(
+        reverse("contacts_bulk", args=[tenant.slug]),
+        {"action": "move", "ids": [ok.pk, lost.pk], "to_stage": "sql"},
+        follow=True,
+    )
+    html = response.content.decode()
+    assert "Moved 1 contact to" in html
+    assert "Skipped 1 contact, marked lost: reopen them first: 已流失" in html
+
+
+def test_bulk_without_a_selection_explains(sales_client, tenant):
+    response = sales_client.post(
+        reverse("contacts_bulk", args=[tenant.slug]),
+        {"action": "move", "to_stage": "sql"},
+        follow=True,
+    )
+    assert "Select some contacts first." in response.content.decode()
+
+
+def test_select_all_matching_counts_on_demand(sales_client, tenant):
+    for i in range(4):
+        ContactFactory(tenant=tenant, name=f"王{i}")
+    response = sales_client.get(
+        reverse("contacts_bulk_count", args=[tenant.slug]), {"q": "王"}, HTTP_HX_REQUEST="true"
+    )
+    html = response.content.decode()
+    assert "All 4 contacts matching this search are selected." in html
+    assert 'name="scope" value="all"' in html

@@ -10,6 +10,8 @@ PORT ?= 8000
 # The suite runs in parallel on every core; set TEST_WORKERS=0 to run it in one process.
 TEST_WORKERS ?= auto
 
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/funnel_bench
+
 .PHONY: run test venv lint format bench messages clean
 
 venv: $(STAMP)
@@ -32,6 +34,13 @@ run: venv
 
 test: venv
 	$(BIN)/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
+
+# Speed is proven here, never by timed tests. Needs PostgreSQL (BENCH_DATABASE_URL).
+bench: venv
+	psql "$(BENCH_DATABASE_URL)" -c 'select 1' >/dev/null 2>&1 || \
+		createdb "$$(basename "$(BENCH_DATABASE_URL)")" -h 127.0.0.1 -U postgres
+	DEBUG=1 DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python manage.py migrate --noinput -v0
+	DEBUG=1 DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python manage.py bench_bulk_move
 
 lint: venv
 	$(BIN)/ruff check .

@@ -1,0 +1,127 @@
+"""Benchmark: a bulk move of 10,000 contacts against the bare SQL that does the same writes.
+
+Runs on PostgreSQL only (make bench). It builds its own tenant with set-based SQL, measures each
+variant several times inside a transaction that is rolled back, and prints medians and ratios.
+"""
+
+import statistics
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection, transaction
+
+from crm.models import Contact, Membership, Role, Tenant
+from crm.services import membership_add
+from lifecycle.services import contacts_bulk_move
+
+BENCH_SLUG = "bench-bulk-move"
+
+
+class Rollback(Exception):
+    pass
+
+
+def timed(work) -> float:
+    """Seconds `work` takes inside a transaction that is then rolled back."""
+    start = time.perf_counter()
+    try:
+        with transaction.atomic():
+            work()
+            elapsed = time.perf_counter() - start
+            raise Rollback
+    except Rollback:
+        return elapsed
+
+
+class Command(BaseCommand):
+    help = "Times a 10,000-contact bulk move against the bare SQL UPDATE + INSERT (PostgreSQL)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--contacts", type=int, default=100_000, help="contacts in the tenant")
+        parser.add_argument("--move", type=int, default=10_000, help="contacts moved at once")
+        parser.add_argument("--repeat", type=int, default=7)
+
+    def handle(self, *args, contacts, move, repeat, **options):
+        if connection.vendor != "postgresql":
+            raise CommandError("make bench needs PostgreSQL: set DATABASE_URL.")
+        tenant, actor = self._tenant(contacts)
+        ids = list(
+            Contact.objects.for_tenant(tenant).order_by("id").values_list("id", flat=True)[:move]
+        )
+
+        def bare():
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "UPDATE crm_contact SET stage = 'lead', stage_entered_at = now(), "
+                    "stage_version = stage_version + 1 WHERE id = ANY(%s)",
+                    [ids],
+                )
+                cursor.execute(
+                    "INSERT INTO lifecycle_stagechange (tenant_id, contact_id, kind, from_stage,"
+                    " to_stage, from_status, to_status, actor_id, actor_label, channel, reason,"
+                    " lost_reason, created_at) SELECT %s, id, 'moved', 'subscriber', 'lead',"
+                    " 'active', 'active', %s, '', 'bulk', '', '', now() FROM unnest(%s) AS id",
+                    [tenant.pk, actor.pk, ids],
+                )
+
+        def ours_ids():
+            result = contacts_bulk_move(tenant=tenant, actor=actor, contacts=ids, to_stage="lead")
+            assert result.done == len(ids), result
+
+        def ours_filter():
+            matching = Contact.objects.for_tenant(tenant).filter(id__lte=ids[-1])
+            result = contacts_bulk_move(
+                tenant=tenant, actor=actor, contacts=matching, to_stage="lead"
+            )
+            assert result.done == len(ids), result
+
+        timed(bare)  # warm the caches once before measuring anything
+        results = {}
+        for name, work in (
+            ("bare SQL UPDATE + INSERT", bare),
+            ("contacts_bulk_move, picked ids", ours_ids),
+            ("contacts_bulk_move, all matching a filter", ours_filter),
+        ):
+            runs = [timed(work) for _ in range(repeat)]
+            results[name] = statistics.median(runs)
+        base = results["bare SQL UPDATE + INSERT"]
+        self.stdout.write(
+            f"Bulk move of {len(ids):,} contacts with their history rows "
+            f"(tenant of {contacts:,} contacts, median of {repeat} runs):"
+        )
+        for name, seconds in results.items():
+            self.stdout.write(f"  {name:<44} {seconds:7.3f} s   {seconds / base:4.2f}× bare")
+        worst = max(v for k, v in results.items() if k.startswith("contacts_")) / base
+        verdict = "within" if worst <= 2 else "OVER"
+        self.stdout.write(f"  target: at most 2.00× bare SQL — {verdict} ({worst:.2f}×)")
+
+    def _tenant(self, contacts: int):
+        tenant = Tenant.objects.filter(slug=BENCH_SLUG).first()
+        if tenant is None:
+            tenant = Tenant.objects.create(slug=BENCH_SLUG, name="Bench 公司")
+            membership_add(
+                tenant=tenant,
+                actor=None,
+                username="bench-sales",
+                role=Role.SALES,
+                password="bench-only-password",  # noqa: S106
+            )
+        actor = Membership.objects.for_tenant(tenant).get(user__username="bench-sales")
+        have = Contact.objects.for_tenant(tenant).count()
+        if have < contacts:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    """
+                    INSERT INTO crm_contact (tenant_id, name, email, phone, wechat_id, weibo,
+                        company, source, notes, created_at, updated_at, stage, furthest_stage,
+                        stage_entered_at, stage_version, status, lost_reason, lost_note)
+                    SELECT %s, '客户' || g, '', '1' || lpad(g::text, 10, '0'), '', '', '', 'bench', '',
+                           now(), now(), 'subscriber', 'subscriber', now(), 0, 'active', '', ''
+                    FROM generate_series(%s, %s) AS g
+                    """,
+                    [tenant.pk, have + 1, contacts],
+                )
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE crm_contact")
+                cursor.execute("ANALYZE lifecycle_stagechange")
+        return tenant, actor

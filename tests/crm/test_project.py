@@ -65,20 +65,28 @@ def _catalog():
     return po, mo
 
 
-def _po_entries(text: str) -> list[tuple[str, str, bool]]:
-    """(msgid, msgstr, fuzzy) for each entry of a .po file, good enough for our own files."""
-    entries, fuzzy, current, key = [], False, {"msgid": "", "msgstr": ""}, None
+def _po_entries(text: str) -> list[tuple[str, str, bool, bool]]:
+    """(msgid, msgstr, fuzzy, plural) for each entry of a .po file, enough for our own files."""
+    entries, fuzzy, plural, key = [], False, False, None
+    current = {"msgctxt": "", "msgid": "", "msgstr": ""}
     for line in [*text.splitlines(), ""]:
         if line.startswith("#,") and "fuzzy" in line:
             fuzzy = True
-        elif line.startswith(("msgid ", "msgstr ")):
-            key = line.split(" ", 1)[0]
-            current[key] = line.split(" ", 1)[1][1:-1]
+        elif line.startswith(("msgctxt ", "msgid ", "msgstr ", "msgid_plural ", "msgstr[0] ")):
+            word, value = line.split(" ", 1)
+            plural = plural or word == "msgid_plural"
+            key = {"msgstr[0]": "msgstr", "msgid_plural": None}.get(word, word)
+            if key:
+                current[key] = value[1:-1]
         elif line.startswith('"') and key:
             current[key] += line[1:-1]
-        elif not line.strip() and key:
-            entries.append((current["msgid"], current["msgstr"], fuzzy))
-            fuzzy, current, key = False, {"msgid": "", "msgstr": ""}, None
+        elif not line.strip() and (key or plural):
+            msgid = current["msgid"]
+            if current["msgctxt"]:
+                msgid = f"{current['msgctxt']}\x04{msgid}"
+            entries.append((msgid, current["msgstr"], fuzzy, plural))
+            fuzzy, plural, key = False, False, None
+            current = {"msgctxt": "", "msgid": "", "msgstr": ""}
     return [e for e in entries if e[0]]
 
 
@@ -90,7 +98,8 @@ def test_every_string_has_a_chinese_translation_and_the_mo_is_compiled():
     compiled = gettext.GNUTranslations(mo.open("rb"))
     stale = [
         msgid
-        for msgid, msgstr, _ in entries
-        if "\\" not in msgid and compiled.gettext(msgid) != msgstr
+        for msgid, msgstr, _fuzzy, plural in entries
+        if "\\" not in msgid
+        and (compiled.ngettext(msgid, msgid, 1) if plural else compiled.gettext(msgid)) != msgstr
     ]
     assert stale == [], "run `make messages` to compile the .mo"

@@ -66,14 +66,16 @@ class Command(BaseCommand):
 
         def ours_ids():
             result = contacts_bulk_move(tenant=tenant, actor=actor, contacts=ids, to_stage="lead")
-            assert result.done == len(ids), result
+            if result.done != len(ids):
+                raise CommandError(f"moved {result.done} of {len(ids)}: {result.skipped}")
 
         def ours_filter():
             matching = Contact.objects.for_tenant(tenant).filter(id__lte=ids[-1])
             result = contacts_bulk_move(
                 tenant=tenant, actor=actor, contacts=matching, to_stage="lead"
             )
-            assert result.done == len(ids), result
+            if result.done != len(ids):
+                raise CommandError(f"moved {result.done} of {len(ids)}: {result.skipped}")
 
         timed(bare)  # warm the caches once before measuring anything
         results = {}
@@ -115,8 +117,8 @@ class Command(BaseCommand):
                     INSERT INTO crm_contact (tenant_id, name, email, phone, wechat_id, weibo,
                         company, source, notes, created_at, updated_at, stage, furthest_stage,
                         stage_entered_at, stage_version, status, lost_reason, lost_note)
-                    SELECT %s, '客户' || g, '', '1' || lpad(g::text, 10, '0'), '', '', '', 'bench', '',
-                           now(), now(), 'subscriber', 'subscriber', now(), 0, 'active', '', ''
+                    SELECT %s, '客户' || g, '', '1' || lpad(g::text, 10, '0'), '', '', '',
+                           'bench', '', now(), now(), 'subscriber', 'subscriber', now(), 0, 'active', '', ''
                     FROM generate_series(%s, %s) AS g
                     """,
                     [tenant.pk, have + 1, contacts],

@@ -118,7 +118,8 @@ class Command(BaseCommand):
                         company, source, notes, created_at, updated_at, stage, furthest_stage,
                         stage_entered_at, stage_version, status, lost_reason, lost_note)
                     SELECT %s, '客户' || g, '', '1' || lpad(g::text, 10, '0'), '', '', '',
-                           'bench', '', now(), now(), 'subscriber', 'subscriber', now(), 0, 'active', '', ''
+                           'bench', '', now(), now(), 'subscriber', 'subscriber', now(), 0,
+                           'active', '', ''
                     FROM generate_series(%s, %s) AS g
                     """,
                     [tenant.pk, have + 1, contacts],

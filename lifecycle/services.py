@@ -14,7 +14,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from crm.models import Contact, Membership, Tenant
-from crm.services import ServiceError, contact_fill
+from crm.services import ContactData, ServiceError, contact_create, contact_fill
 
 from .models import FunnelCount, StageChange
 from .selectors import stage_settings
@@ -200,6 +200,44 @@ def contact_stage_move(
     )
     _funnel_changed(tenant)
     return change
+
+
+@transaction.atomic
+def contact_create_at_stage(
+    *,
+    tenant: Tenant,
+    actor: Membership | None,
+    data: ContactData,
+    stage: str,
+    channel: str = Channel.UI,
+    actor_label: str = "",
+) -> Contact:
+    """A contact that enters the funnel further down on purpose (a walk-in who pays, an import
+    of customers). It is recorded as created in that stage; the stage's requirements apply."""
+    if stage not in RANK:
+        raise MoveRefused(_("Unknown stage."), code="unknown_stage")
+    contact = contact_create(tenant=tenant, actor=actor, data=data)
+    if stage == ORDER[0]:
+        return contact
+    missing = requirements_missing(contact=contact, to_stage=stage)
+    if missing:
+        raise MissingRequirements(contact, stage, missing)
+    at = contact.created_at
+    contact.enter_stage(stage, at=at)
+    contact.save(update_fields=["stage", "furthest_stage", "stage_entered_at", "stage_version"])
+    _record(
+        contact,
+        kind=ChangeKind.CREATED,
+        from_stage="",
+        from_status="",
+        actor=actor,
+        actor_label=actor_label,
+        channel=channel,
+        reason="",
+        at=at,
+    )
+    _funnel_changed(tenant)
+    return contact
 
 
 @transaction.atomic

@@ -90,7 +90,7 @@ def test_a_move_from_a_stale_page_is_refused_with_the_current_stage(contact, sal
         )
     assert refused.value.code == "stale"
     assert refused.value.current_stage == "mql"
-    assert "Marketing qualified lead" in refused.value.message
+    assert "“营销合格客户”" in refused.value.message  # the default language is Chinese
     assert fresh(contact).stage == "mql"
     assert StageChange.objects.for_tenant(contact.tenant).count() == 1
 
@@ -273,3 +273,35 @@ def test_marketer_lost_attempt_changes_nothing(marketer_client, contact):
     response = marketer_client.post(url, {"lost_reason": "churned", "version": 0}, follow=True)
     assert "Only admins and sales staff may mark a contact lost." in response.content.decode()
     assert fresh(contact).status == "active"
+
+
+def test_a_walk_in_who_pays_is_created_as_a_customer_on_purpose(tenant, sales):
+    from crm.services import ContactData
+    from lifecycle.services import contact_create_at_stage
+
+    contact = contact_create_at_stage(
+        tenant=tenant,
+        actor=sales,
+        data=ContactData(name="到店客户", phone="13600000000"),
+        stage="customer",
+    )
+    contact = fresh(contact)
+    assert (contact.stage, contact.furthest_stage, contact.stage_version) == (
+        "customer",
+        "customer",
+        1,
+    )
+    row = StageChange.objects.for_tenant(tenant).get(contact=contact)
+    assert (row.kind, row.from_stage, row.to_stage, row.actor) == ("created", "", "customer", sales)
+
+
+def test_creating_at_a_stage_respects_its_requirements(tenant, sales, require):
+    from crm.services import ContactData
+    from lifecycle.services import contact_create_at_stage
+
+    require("opportunity", "expected_amount")
+    with pytest.raises(MissingRequirements):
+        contact_create_at_stage(
+            tenant=tenant, actor=sales, data=ContactData(name="没金额"), stage="opportunity"
+        )
+    assert not Contact.objects.for_tenant(tenant).exists()

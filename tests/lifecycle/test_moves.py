@@ -1,8 +1,8 @@
 """A salesperson moves a contact; everyone can trust where it stands and how it got there."""
 
 import pytest
-from django.utils import translation
 from django.urls import reverse
+from django.utils import translation
 
 from crm.models import Contact
 from lifecycle.models import FunnelCount, StageChange

@@ -1,7 +1,8 @@
-"""Panels other apps add to the contact page, so crm needs no import of theirs.
+"""Panels other apps add to crm's pages (the dashboard, the contact page), so crm needs no
+import of theirs.
 
-An app registers a function at start-up (AppConfig.ready, registration only); the contact page
-calls each one with the request and the contact and includes what it returns.
+An app registers a function at start-up (AppConfig.ready, registration only); the page calls
+each one with the request (and the contact) and includes what it returns.
 """
 
 from collections.abc import Callable
@@ -15,15 +16,23 @@ class Panel:
     order: int = 100
 
 
-_providers: list[Callable] = []
+_providers: dict[str, list[Callable]] = {"contact": [], "dashboard": []}
 
 
-def register_contact_panel(provider: Callable) -> Callable:
-    if provider not in _providers:
-        _providers.append(provider)
+def register_panel(page: str, provider: Callable) -> Callable:
+    if provider not in _providers[page]:
+        _providers[page].append(provider)
     return provider
 
 
-def contact_panels(request, contact) -> list[Panel]:
-    panels = [provider(request, contact) for provider in _providers]
+def _collect(page: str, *args) -> list[Panel]:
+    panels = [provider(*args) for provider in _providers[page]]
     return sorted((p for p in panels if p is not None), key=lambda p: p.order)
+
+
+def contact_panels(request, contact) -> list[Panel]:
+    return _collect("contact", request, contact)
+
+
+def dashboard_panels(request) -> list[Panel]:
+    return _collect("dashboard", request)

@@ -24,7 +24,7 @@ from .forms import (
 )
 from .models import Role
 from .pagination import keyset_page
-from .panels import contact_panels
+from .panels import contact_panels, dashboard_panels
 
 
 def tenant_url(request, name: str, *args) -> str:
@@ -65,6 +65,7 @@ def dashboard(request):
         {
             "recent_contacts": selectors.contact_recent(tenant=request.tenant),
             "members": selectors.member_list(tenant=request.tenant),
+            "panels": dashboard_panels(request),
         },
     )
 

@@ -7,8 +7,9 @@ class LifecycleConfig(AppConfig):
     verbose_name = _("Lifecycle")
 
     def ready(self) -> None:
-        from crm.panels import register_contact_panel
+        from crm.panels import register_panel
 
-        from .panels import funnel_panel
+        from .panels import funnel_summary_panel, stage_panel
 
-        register_contact_panel(funnel_panel)
+        register_panel("contact", stage_panel)
+        register_panel("dashboard", funnel_summary_panel)

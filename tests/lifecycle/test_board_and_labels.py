@@ -154,3 +154,14 @@ def test_entry_requirements_are_set_per_stage(admin_client, tenant):
     assert saved["lead"] == ["phone", "owner"]
     assert saved["opportunity"] == ["expected_amount"]
     assert saved["mql"] == []
+
+
+def test_the_dashboard_shows_the_funnel_under_the_tenants_labels(admin_client, tenant):
+    ContactFactory.create_batch(3, tenant=tenant, stage="lead")
+    ContactFactory(tenant=tenant, stage="lead", status="lost")
+    funnel_recompute(tenant=tenant)
+    admin_client.post(reverse("stage_settings", args=[tenant.slug]), {"lead-label": "02-潜客"})
+    html = admin_client.get(reverse("dashboard", args=[tenant.slug])).content.decode()
+    assert "02-潜客" in html
+    row = html[html.index("02-潜客") : html.index("02-潜客") + 400]
+    assert '<td class="num">3</td>' in row and "1 lost" in row

@@ -2,12 +2,25 @@ from django.utils.functional import SimpleLazyObject
 
 from .selectors import memberships_of_user
 
+NAV_SECTIONS = {"board": "board", "contact": "contacts", "dashboard": "dashboard"}
+SETTINGS_PAGES = {"tenant_settings", "member_list", "member_add", "stage_settings"}
+
+
+def nav_section(request) -> str:
+    """Which item of the main navigation the current page belongs to."""
+    match = getattr(request, "resolver_match", None)
+    name = (match.url_name or "") if match else ""
+    if name in SETTINGS_PAGES:
+        return "settings"
+    return next((s for prefix, s in NAV_SECTIONS.items() if name.startswith(prefix)), "")
+
 
 def tenancy(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"current_tenant": None, "current_membership": None, "my_memberships": []}
     return {
+        "nav_section": nav_section(request),
         "current_tenant": getattr(request, "tenant", None),
         "current_membership": getattr(request, "membership", None),
         # Evaluated only by the header's switcher, once per page.

@@ -2,6 +2,9 @@ import re
 import zoneinfo
 
 from django import forms
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from lifecycle.stages import Stage, Status
@@ -9,7 +12,19 @@ from lifecycle.stages import Stage, Status
 from .models import LANGUAGE_CHOICES, Membership, Role, Tenant
 from .normalize import normalize_phone
 from .selectors import CONTACT_SORTS, DEFAULT_CONTACT_SORT, ContactFilters, member_list
-from .services import ContactData
+from .services import ContactData, DuplicateContactError
+
+
+def add_duplicate_errors(form, error: DuplicateContactError, *, tenant: Tenant) -> None:
+    """Puts "already used by <that contact>" on each field that clashes, with a link to it."""
+    for field, contact in error.duplicates.items():
+        url = reverse("contact_detail", args=[tenant.slug, contact.pk])
+        link = format_html('<a href="{}">{}</a>', url, contact.name)
+        message = format_html(gettext("Already used by {contact}."), contact=link)
+        form.add_error(field if field in form.fields else None, message)
+    if not error.duplicates:
+        form.add_error(None, error.message)
+
 
 WECHAT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 

@@ -1,10 +1,14 @@
 """Per-request tenancy and language. No queries at import time, none for anonymous pages."""
 
 import zoneinfo
+from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404
+from django.shortcuts import resolve_url
 from django.utils import timezone, translation
+from django_htmx.http import HttpResponseClientRedirect
 
 from .selectors import membership_for_user
 
@@ -42,6 +46,12 @@ class TenantMiddleware:
         if slug is None:
             return None
         if not request.user.is_authenticated:
+            if getattr(request, "htmx", False):
+                # A fragment request after the session ended: send the whole page to log in.
+                current = request.htmx.current_url_abs_path or request.get_full_path()
+                return HttpResponseClientRedirect(
+                    f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': current})}"
+                )
             return redirect_to_login(request.get_full_path())
         membership = membership_for_user(user=request.user, tenant_slug=slug)
         if membership is None:

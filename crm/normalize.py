@@ -19,6 +19,15 @@ def normalize_phone(value: str) -> str:
     return digits
 
 
+def phone_search_prefix(value: str) -> str:
+    """The digits to look for when someone types the start of a number, "+86 138" included."""
+    raw = (value or "").strip()
+    digits = _NON_DIGITS.sub("", raw)
+    if raw.startswith("+86") or raw.startswith("0086"):
+        digits = digits[2:] if raw.startswith("+") else digits[4:]
+    return normalize_phone(digits) if len(digits) >= 11 else digits
+
+
 def normalize_wechat_id(value: str) -> str:
     # WeChat IDs are case-insensitive; stored lower-case so duplicates are found.
     return (value or "").strip().lower()

@@ -1,5 +1,6 @@
 """Reads. Every tenant-owned query starts from `for_tenant`."""
 
+import re
 from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
@@ -7,7 +8,7 @@ from django.db.models import Q, QuerySet
 from lifecycle.stages import RANK, Status
 
 from .models import Contact, Membership, Role, Tenant, User
-from .normalize import normalize_email, normalize_phone, normalize_wechat_id
+from .normalize import normalize_email, normalize_wechat_id, phone_search_prefix
 
 CONTACT_SORTS: dict[str, tuple[str, ...]] = {
     "-created": ("-created_at", "-id"),
@@ -63,8 +64,8 @@ def contact_search_condition(term: str) -> Q:
         | Q(email__startswith=normalize_email(term))
         | Q(wechat_id__startswith=normalize_wechat_id(term))
     )
-    digits = normalize_phone(term)
-    if len(digits) >= 3 and len(digits) >= len(term.replace(" ", "").replace("-", "")) - 1:
+    digits = phone_search_prefix(term)
+    if len(digits) >= 3 and not re.search(r"[^\d\s()+\-.]", term):
         condition |= Q(phone__startswith=digits)
     return condition
 

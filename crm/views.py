@@ -6,7 +6,6 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -21,6 +20,7 @@ from .forms import (
     MemberAddForm,
     MemberRoleForm,
     TenantSettingsForm,
+    add_duplicate_errors,
 )
 from .models import Role
 from .pagination import keyset_page
@@ -93,16 +93,6 @@ def contact_list(request):
     return render(request, "crm/contact_list.html", context)
 
 
-def _add_duplicate_errors(request, form, error: services.DuplicateContactError) -> None:
-    for field, contact in error.duplicates.items():
-        link = format_html(
-            '<a href="{}">{}</a>', tenant_url(request, "contact_detail", contact.pk), contact.name
-        )
-        form.add_error(field, format_html(_("Already used by {contact}."), contact=link))
-    if not error.duplicates:
-        form.add_error(None, error.message)
-
-
 @require_http_methods(["GET", "POST"])
 def contact_create(request):
     form = ContactForm(request.POST or None, tenant=request.tenant)
@@ -112,7 +102,7 @@ def contact_create(request):
                 tenant=request.tenant, actor=request.membership, data=form.contact_data()
             )
         except services.DuplicateContactError as error:
-            _add_duplicate_errors(request, form, error)
+            add_duplicate_errors(form, error, tenant=request.tenant)
         except services.ServiceError as error:
             form.add_error(None, error.message)
         else:
@@ -140,7 +130,7 @@ def contact_edit(request, contact_id: int):
                 contact=contact, actor=request.membership, data=form.contact_data()
             )
         except services.DuplicateContactError as error:
-            _add_duplicate_errors(request, form, error)
+            add_duplicate_errors(form, error, tenant=request.tenant)
         except services.ServiceError as error:
             form.add_error(None, error.message)
         else:

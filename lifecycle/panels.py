@@ -31,9 +31,11 @@ def stage_panel(request, contact) -> Panel:
 
 def stage_panel_context(request, contact, **extra) -> dict:
     role = request.membership.role
+    moves = moves_for(role=role, from_stage=contact.stage)
     return {
         "contact": contact,
-        "moves": moves_for(role=role, from_stage=contact.stage),
+        "moves": moves,
+        "default_move": next((stage for stage, forward in moves if forward), None),
         "may_correct": role in ("admin", "sales"),
         "history": stage_history(contact=contact),
         "lost_form": LostForm(),

@@ -6,14 +6,16 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.http import reswap, retarget
+from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
 from crm.access import access_contact, role_required
+from crm.forms import ContactFilterForm, add_duplicate_errors
 from crm.models import Role
 from crm.selectors import contact_list
+from crm.services import DuplicateContactError
 
 from . import services
 from .forms import BulkForm, CompleteMoveForm, LostForm, MoveForm, ReopenForm, StageSettingForm
@@ -85,7 +87,12 @@ def board_column(request, stage: str):
     return render(request, "lifecycle/partials/board_cards.html", context)
 
 
-def _respond_moved(request, contact, origin: str, message: str, change=None):
+def _respond_moved(request, contact, origin: str, message: str, change=None, filled=False):
+    detail_url = reverse("contact_detail", args=[request.tenant.slug, contact.pk])
+    if request.htmx and origin == "detail" and filled:
+        # Fields on the page changed too: show the whole page again.
+        messages.success(request, message)
+        return HttpResponseClientRedirect(detail_url)
     if request.htmx and origin == "board":
         if request.POST.get("owner") == "me":
             counts = owner_stage_counts(tenant=request.tenant, owner=request.membership)
@@ -97,9 +104,7 @@ def _respond_moved(request, contact, origin: str, message: str, change=None):
         context = stage_panel_context(request, contact, message=message)
         return render(request, "lifecycle/partials/stage_panel.html", context)
     messages.success(request, message)
-    return redirect(
-        _next_url(request, reverse("contact_detail", args=[request.tenant.slug, contact.pk]))
-    )
+    return redirect(_next_url(request, detail_url))
 
 
 def _respond_refused(request, contact, origin: str, message: str):
@@ -119,7 +124,8 @@ def _ask_to_complete(request, contact, form, to_stage, origin: str, status=200):
     context = {"contact": contact, "form": form, "to_stage": to_stage, "origin": origin,
                "next": _next_url(request, "")}  # fmt: skip
     if request.htmx:
-        response = render(request, "lifecycle/partials/complete_move.html", context, status=status)
+        # 200 even when the form has errors: htmx only swaps successful responses in.
+        response = render(request, "lifecycle/partials/complete_move.html", context)
         return retarget(reswap(response, "innerHTML"), "#dialog")
     return render(request, "lifecycle/complete_move.html", context, status=status)
 
@@ -133,7 +139,7 @@ def contact_move(request, contact_id: int):
         return _respond_refused(request, contact, origin, _("Choose a stage to move to."))
     to_stage = form.cleaned_data["to_stage"]
     reason = form.cleaned_data["reason"]
-    fill = None
+    fill = completing = None
     if request.POST.get("complete"):
         completing = CompleteMoveForm(
             request.POST,
@@ -154,6 +160,11 @@ def contact_move(request, contact_id: int):
             expected_version=form.cleaned_data["version"],
             fill=fill,
         )
+    except DuplicateContactError as error:
+        if completing is None:
+            return _respond_refused(request, contact, origin, error.message)
+        add_duplicate_errors(completing, error, tenant=request.tenant)
+        return _ask_to_complete(request, contact, completing, to_stage, origin, status=400)
     except services.MissingRequirements as missing:
         ask = CompleteMoveForm(tenant=request.tenant, missing=missing.missing, needs_reason=False)
         return _ask_to_complete(request, contact, ask, to_stage, origin)
@@ -168,7 +179,7 @@ def contact_move(request, contact_id: int):
     contact = access_contact(request.membership, contact_id)
     label = stage_settings(tenant=request.tenant)[to_stage].display_label
     message = _("%(name)s moved to “%(stage)s”.") % {"name": contact.name, "stage": label}
-    return _respond_moved(request, contact, origin, message, change=change)
+    return _respond_moved(request, contact, origin, message, change=change, filled=bool(fill))
 
 
 @require_POST
@@ -214,9 +225,10 @@ def contact_reopen(request, contact_id: int):
 
 
 def _bulk_summary(request, result, done_message: str) -> None:
-    messages.success(request, done_message)
+    (messages.success if result.done else messages.warning)(request, done_message)
+    separator = pgettext("between names in a list", ", ")
     for message, count, sample in result.skipped.values():
-        names = "、".join(c.name for c in sample)
+        names = separator.join(c.name for c in sample)
         more = _(" and %(n)s more") % {"n": count - len(sample)} if count > len(sample) else ""
         messages.warning(
             request,
@@ -279,8 +291,7 @@ def bulk_action(request):
 
 @require_GET
 def bulk_count(request):
-    form = BulkForm(request.GET)
-    form.is_valid()
+    form = ContactFilterForm(request.GET)
     count = contact_list(
         tenant=request.tenant, filters=form.filters(), viewer=request.membership
     ).count()

@@ -95,6 +95,14 @@
   document.addEventListener("keydown", function (event) {
     if (event.key === "Escape") closeDialog();
   });
+  // After a move the card is drawn anew in its column: keep the keyboard user's place on it.
+  document.addEventListener("htmx:afterSettle", function () {
+    const moved = document.querySelector("[data-just-moved]");
+    if (!moved) return;
+    moved.removeAttribute("data-just-moved");
+    moved.focus({ preventScroll: false });
+  });
+
   document.addEventListener("htmx:afterSwap", function (event) {
     if (event.target.id === "dialog") {
       const first = event.target.querySelector("input:not([type=hidden]), select, textarea");

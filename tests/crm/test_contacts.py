@@ -141,6 +141,7 @@ def test_search_finds_by_name_email_phone_and_wechat(sales_client, tenant, conta
     assert _names(sales_client.get(list_url, {"q": "张"})) == ["张伟"]
     assert _names(sales_client.get(list_url, {"q": "WangFang@"})) == ["王芳"]
     assert _names(sales_client.get(list_url, {"q": "139 1111"})) == ["李娜"]
+    assert _names(sales_client.get(list_url, {"q": "+86 139 1111"})) == ["李娜"]
     assert _names(sales_client.get(list_url, {"q": "LINA8"})) == ["李娜"]
     assert _names(sales_client.get(list_url, {"q": "nobody"})) == []
 

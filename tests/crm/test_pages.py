@@ -157,3 +157,25 @@ def test_tenant_time_zone_is_used_for_dates(admin_client, tenant, contact):
     tenant.save()
     html = admin_client.get(reverse("contact_detail", args=[tenant.slug, contact.pk])).content
     assert "2026-01-02" in html.decode()
+
+
+def test_an_htmx_request_after_the_session_ended_sends_the_page_to_log_in(client, tenant):
+    response = client.get(
+        reverse("contact_list", args=[tenant.slug]),
+        {"q": "王"},
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_CURRENT_URL="http://testserver/t/english-school/contacts/",
+    )
+    assert response["HX-Redirect"] == "/accounts/login/?next=%2Ft%2Fenglish-school%2Fcontacts%2F"
+
+
+@pytest.mark.parametrize(
+    "name, current",
+    [("dashboard", "Dashboard"), ("board", "Board"), ("contact_list", "Contacts"),
+     ("member_list", "Settings")],
+)  # fmt: skip
+def test_the_navigation_marks_exactly_the_current_section(admin_client, tenant, name, current):
+    html = admin_client.get(reverse(name, args=[tenant.slug])).content.decode()
+    nav = html[html.index('<nav class="mainnav"') : html.index("</nav>")]
+    assert nav.count('aria-current="page"') == 1
+    assert f'aria-current="page">{current}</a>' in nav

@@ -143,9 +143,21 @@ def test_bulk_without_a_selection_explains(sales_client, tenant):
 def test_select_all_matching_counts_on_demand(sales_client, tenant):
     for i in range(4):
         ContactFactory(tenant=tenant, name=f"王{i}")
+    ContactFactory(tenant=tenant, name="李四")
     response = sales_client.get(
         reverse("contacts_bulk_count", args=[tenant.slug]), {"q": "王"}, HTTP_HX_REQUEST="true"
     )
     html = response.content.decode()
     assert "All 4 contacts matching this search are selected." in html
     assert 'name="scope" value="all"' in html
+
+
+def test_a_bulk_move_that_moves_no_one_is_not_reported_as_a_success(sales_client, tenant):
+    lost = ContactFactory(tenant=tenant, name="已流失", status="lost")
+    response = sales_client.post(
+        reverse("contacts_bulk", args=[tenant.slug]),
+        {"action": "move", "ids": [lost.pk], "to_stage": "sql"},
+        follow=True,
+    )
+    levels = [m.level_tag for m in response.context["messages"]]
+    assert levels == ["warning", "warning"]

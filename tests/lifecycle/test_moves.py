@@ -220,6 +220,8 @@ def test_missing_requirements_are_asked_in_place_then_the_move_completes(
          "missing": "expected_amount", "expected_amount": "lots"},
         HTTP_HX_REQUEST="true",
     )  # fmt: skip
+    assert bad.status_code == 200  # htmx swaps only successful responses into the dialog
+    assert bad["HX-Retarget"] == "#dialog"
     assert "Enter a number." in bad.content.decode()
     assert fresh(contact).stage == "sql"
     done = sales_client.post(
@@ -306,3 +308,39 @@ def test_creating_at_a_stage_respects_its_requirements(tenant, sales, require):
             tenant=tenant, actor=sales, data=ContactData(name="没金额"), stage="opportunity"
         )
     assert not Contact.objects.for_tenant(tenant).exists()
+
+
+def test_a_duplicate_phone_given_in_the_dialog_is_explained_in_the_dialog(
+    sales_client, tenant, contact, require
+):
+    require("lead", "phone")
+    no_phone = ContactFactory(tenant=tenant, name="无电话", phone="")
+    response = sales_client.post(
+        move_url(no_phone),
+        {"to_stage": "lead", "version": 0, "origin": "board", "complete": "1",
+         "missing": "phone", "phone": contact.phone},
+        HTTP_HX_REQUEST="true",
+    )  # fmt: skip
+    assert response["HX-Retarget"] == "#dialog"
+    html = response.content.decode()
+    assert "Already used by" in html and contact.name in html
+    assert (fresh(no_phone).stage, fresh(no_phone).phone) == ("subscriber", "")
+
+
+def test_completing_a_move_on_the_contact_page_reloads_it(sales_client, tenant, require):
+    require("opportunity", "expected_amount")
+    contact = ContactFactory(tenant=tenant, stage="sql")
+    response = sales_client.post(
+        move_url(contact),
+        {"to_stage": "opportunity", "version": 0, "origin": "detail", "complete": "1",
+         "missing": "expected_amount", "expected_amount": "1980"},
+        HTTP_HX_REQUEST="true",
+    )  # fmt: skip
+    assert response["HX-Redirect"] == reverse("contact_detail", args=[tenant.slug, contact.pk])
+
+
+def test_a_panel_move_closes_any_open_dialog(sales_client, contact):
+    response = sales_client.post(
+        move_url(contact), {"to_stage": "lead", "version": 0}, HTTP_HX_REQUEST="true"
+    )
+    assert '<div id="dialog" hx-swap-oob="innerHTML"></div>' in response.content.decode()

@@ -166,6 +166,7 @@ class Command(BaseCommand):
             rows.append(contact)
             plans[phone] = plan
         existing = set(Contact.objects.for_tenant(tenant).values_list("phone", flat=True))
+        touched = {c.phone: c.updated_at for c in rows}
         # Phones are unique per tenant, so a second run's rows are all conflicts and skipped.
         Contact.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
         new_ids = dict(
@@ -173,6 +174,11 @@ class Command(BaseCommand):
             .exclude(phone__in=existing)
             .values_list("phone", "id")
         )
+        # updated_at is auto_now, so bulk_create stamped "now": give it the last change's time.
+        fresh_rows = list(Contact.objects.for_tenant(tenant).filter(pk__in=new_ids.values()))
+        for contact in fresh_rows:
+            contact.updated_at = touched[contact.phone]
+        Contact.objects.bulk_update(fresh_rows, ["updated_at"], batch_size=500)
         StageChange.objects.bulk_create(
             [
                 StageChange(tenant=tenant, contact_id=contact_id, **change)

@@ -240,6 +240,22 @@ def contact_create_at_stage(
     return contact
 
 
+def _check_lost_reason(
+    *, actor: Membership | None, channel: str, lost_reason: str, note: str
+) -> str:
+    """Who may mark contacts lost, and that they say why. Returns the cleaned note."""
+    note = (note or "").strip()
+    if not may_correct(role=_role(actor), channel=channel):
+        raise MoveRefused(
+            _("Only admins and sales staff may mark a contact lost."), code="not_allowed"
+        )
+    if lost_reason not in LostReason.values:
+        raise MoveRefused(_("Choose why the contact was lost."), code="reason_required")
+    if lost_reason == LostReason.OTHER and not note:
+        raise MoveRefused(_("Say in a few words why the contact was lost."), code="note_required")
+    return note
+
+
 @transaction.atomic
 def contact_mark_lost(
     *,
@@ -251,15 +267,7 @@ def contact_mark_lost(
     expected_version: int | None = None,
 ) -> StageChange:
     """Lost keeps the stage reached, so the funnel shows where people were lost."""
-    note = (note or "").strip()
-    if not may_correct(role=_role(actor), channel=channel):
-        raise MoveRefused(
-            _("Only admins and sales staff may mark a contact lost."), code="not_allowed"
-        )
-    if lost_reason not in LostReason.values:
-        raise MoveRefused(_("Choose why the contact was lost."), code="reason_required")
-    if lost_reason == LostReason.OTHER and not note:
-        raise MoveRefused(_("Say in a few words why the contact was lost."), code="note_required")
+    note = _check_lost_reason(actor=actor, channel=channel, lost_reason=lost_reason, note=note)
     locked = _lock(contact, expected_version)
     if locked.is_lost:
         raise MoveRefused(_("This contact is already marked lost."), code="already_lost")
@@ -527,15 +535,7 @@ def contacts_bulk_mark_lost(
     note: str = "",
     channel: str = Channel.BULK,
 ) -> BulkResult:
-    note = (note or "").strip()
-    if not may_correct(role=_role(actor), channel=channel):
-        raise MoveRefused(
-            _("Only admins and sales staff may mark a contact lost."), code="not_allowed"
-        )
-    if lost_reason not in LostReason.values:
-        raise MoveRefused(_("Choose why the contacts were lost."), code="reason_required")
-    if lost_reason == LostReason.OTHER and not note:
-        raise MoveRefused(_("Say in a few words why the contacts were lost."), code="note_required")
+    note = _check_lost_reason(actor=actor, channel=channel, lost_reason=lost_reason, note=note)
     scope = _scoped(tenant, contacts)
     result = BulkResult()
     result.skip("already_lost", _("already marked lost"), scope.filter(status=Status.LOST))

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from .models import Contact, Membership
 
 
-def _get_or_404(queryset, object_id):
+def get_scoped_or_404(queryset, object_id):
     try:
         return queryset.get(pk=int(object_id))
     except (ValueError, TypeError, queryset.model.DoesNotExist) as exc:
@@ -19,12 +19,12 @@ def _get_or_404(queryset, object_id):
 
 def access_contact(membership: Membership, contact_id: int) -> Contact:
     qs = Contact.objects.for_tenant(membership.tenant).select_related("owner__user")
-    return _get_or_404(qs, contact_id)
+    return get_scoped_or_404(qs, contact_id)
 
 
 def access_membership(membership: Membership, membership_id: int) -> Membership:
     qs = Membership.objects.for_tenant(membership.tenant).select_related("user")
-    return _get_or_404(qs, membership_id)
+    return get_scoped_or_404(qs, membership_id)
 
 
 def role_required(*roles: str) -> Callable:

@@ -4,13 +4,14 @@ from .selectors import memberships_of_user
 
 NAV_SECTIONS = {"board": "board", "contact": "contacts", "dashboard": "dashboard"}
 SETTINGS_PAGES = {"tenant_settings", "member_list", "member_add", "stage_settings"}
+SETTINGS_PREFIXES = ("tag_", "rule_", "event_kind")
 
 
 def nav_section(request) -> str:
     """Which item of the main navigation the current page belongs to."""
     match = getattr(request, "resolver_match", None)
     name = (match.url_name or "") if match else ""
-    if name in SETTINGS_PAGES:
+    if name in SETTINGS_PAGES or name.startswith(SETTINGS_PREFIXES):
         return "settings"
     return next((s for prefix, s in NAV_SECTIONS.items() if name.startswith(prefix)), "")
 

@@ -113,6 +113,15 @@ class ContactFilterForm(forms.Form):
     status = forms.ChoiceField(
         label=_("Status"), required=False, choices=[("", _("Any status")), *Status.choices]
     )
+    tag_any = forms.TypedMultipleChoiceField(
+        label=_("Any of these tags"), coerce=int, required=False
+    )
+    tag_all = forms.TypedMultipleChoiceField(
+        label=_("All of these tags"), coerce=int, required=False
+    )
+    tag_none = forms.TypedMultipleChoiceField(
+        label=_("None of these tags"), coerce=int, required=False
+    )
     sort = forms.ChoiceField(
         label=_("Sort"),
         required=False,
@@ -127,6 +136,12 @@ class ContactFilterForm(forms.Form):
         ],
     )
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("tag_any", "tag_all", "tag_none"):
+            # Tag ids are scoped by the tenant when the filter runs; here they need only be ids.
+            self.fields[name].valid_value = lambda value: str(value).isdigit()
+
     def filters(self) -> ContactFilters:
         if not self.is_valid():
             return ContactFilters()
@@ -136,6 +151,9 @@ class ContactFilterForm(forms.Form):
             owner=self.cleaned_data.get("owner", ""),
             stage=self.cleaned_data.get("stage", ""),
             status=self.cleaned_data.get("status", ""),
+            tag_any=tuple(self.cleaned_data.get("tag_any") or ()),
+            tag_all=tuple(self.cleaned_data.get("tag_all") or ()),
+            tag_none=tuple(self.cleaned_data.get("tag_none") or ()),
             sort=sort if sort in CONTACT_SORTS else DEFAULT_CONTACT_SORT,
         )
 

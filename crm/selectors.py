@@ -1,6 +1,7 @@
 """Reads. Every tenant-owned query starts from `for_tenant`."""
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
@@ -53,7 +54,28 @@ class ContactFilters:
     owner: str = ""  # "", "me", "none", or a membership id
     stage: str = ""  # "" or a stage key
     status: str = ""  # "", "active" or "lost"
+    tag_any: tuple[int, ...] = ()
+    tag_all: tuple[int, ...] = ()
+    tag_none: tuple[int, ...] = ()
     sort: str = DEFAULT_CONTACT_SORT
+
+    @property
+    def active(self) -> bool:
+        """Whether anything narrows the list."""
+        return any(
+            (self.q.strip(), self.owner, self.stage, self.status, self.tag_any, self.tag_all,
+             self.tag_none)
+        )  # fmt: skip
+
+
+# Other apps add conditions to the contact list (tagging: tag filters, tag names in the search).
+# A provider takes (tenant, filters) and returns (also_matches_search, must_match), Q or None.
+_filter_providers: list = []
+
+
+def register_contact_filter(provider) -> None:
+    if provider not in _filter_providers:
+        _filter_providers.append(provider)
 
 
 def contact_search_condition(term: str) -> Q:
@@ -71,9 +93,21 @@ def contact_search_condition(term: str) -> Q:
 
 
 def contact_list(*, tenant: Tenant, filters: ContactFilters, viewer: Membership) -> QuerySet:
-    qs = Contact.objects.for_tenant(tenant).select_related("owner__user")
-    if filters.q.strip():
-        qs = qs.filter(contact_search_condition(filters.q))
+    # Tags shown in the list come by reverse relation: two queries per page, whatever its size.
+    qs = (
+        Contact.objects.for_tenant(tenant)
+        .select_related("owner__user")
+        .prefetch_related("contact_tags__tag")
+    )
+    search = contact_search_condition(filters.q) if filters.q.strip() else None
+    for provider in _filter_providers:
+        also_matches, must_match = provider(tenant, filters)
+        if search is not None and also_matches is not None:
+            search |= also_matches
+        if must_match is not None:
+            qs = qs.filter(must_match)
+    if search is not None:
+        qs = qs.filter(search)
     if filters.owner == "me":
         qs = qs.filter(owner=viewer)
     elif filters.owner == "none":
@@ -85,6 +119,14 @@ def contact_list(*, tenant: Tenant, filters: ContactFilters, viewer: Membership)
     if filters.status in Status.values:
         qs = qs.filter(status=filters.status)
     return qs
+
+
+def contacts_scoped(*, tenant: Tenant, contacts: QuerySet | Iterable[int]) -> QuerySet:
+    """Bulk actions take a filtered queryset ("all matching") or picked ids; both end scoped."""
+    scope = Contact.objects.for_tenant(tenant)
+    if isinstance(contacts, QuerySet):
+        return scope.filter(pk__in=contacts.order_by().values("pk"))
+    return scope.filter(pk__in=[int(pk) for pk in contacts])
 
 
 def contact_recent(*, tenant: Tenant, limit: int = 8) -> list[Contact]:

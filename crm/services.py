@@ -132,6 +132,21 @@ def contact_fill(*, contact: Contact, actor: Membership | None, values: dict) ->
     return contact_update(contact=contact, actor=actor, data=replace(current, **values))
 
 
+# What other apps set up for a new company (tagging: the default rules), called in order by
+# tenant_create itself. Registered at start-up, in AppConfig.ready.
+_tenant_setup: list = []
+
+
+def register_tenant_setup(step) -> None:
+    if step not in _tenant_setup:
+        _tenant_setup.append(step)
+
+
+def tenant_setup(*, tenant: Tenant) -> None:
+    for step in _tenant_setup:
+        step(tenant=tenant)
+
+
 @transaction.atomic
 def tenant_create(
     *,
@@ -160,6 +175,7 @@ def tenant_create(
         role=Role.ADMIN,
         password=admin_password,
     )
+    tenant_setup(tenant=tenant)
     return tenant, membership, user_created
 
 

@@ -91,6 +91,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "crm.context_processors.tenancy",
                 "lifecycle.context_processors.stages",
+                "tagging.context_processors.tags",
             ],
         },
     },

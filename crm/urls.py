@@ -29,4 +29,5 @@ urlpatterns = [
     path("accounts/language/", views.language_switch, name="language_switch"),
     path("t/<slug:tenant_slug>/", include(tenant_patterns)),
     path("t/<slug:tenant_slug>/", include("lifecycle.urls")),
+    path("t/<slug:tenant_slug>/", include("tagging.urls")),
 ]

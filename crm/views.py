@@ -6,7 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -25,6 +25,13 @@ from .forms import (
 from .models import Role
 from .pagination import keyset_page
 from .panels import contact_panels, dashboard_panels
+
+
+def filter_query(filters) -> str:
+    """The list's filters as a query string, for pager links and "select all matching"."""
+    pairs = [(k, getattr(filters, k)) for k in ("q", "owner", "stage", "status", "sort")]
+    pairs += [(k, v) for k in ("tag_any", "tag_all", "tag_none") for v in getattr(filters, k)]
+    return urlencode([(k, v) for k, v in pairs if v not in ("", None)])
 
 
 def tenant_url(request, name: str, *args) -> str:
@@ -85,6 +92,12 @@ def contact_list(request):
     context = {
         "filter_form": filter_form,
         "filters": filters,
+        "filter_query": filter_query(filters),
+        "tag_filter_fields": [
+            ("tag_any", _("any of"), filters.tag_any),
+            ("tag_all", _("all of"), filters.tag_all),
+            ("tag_none", _("none of"), filters.tag_none),
+        ],
         "page": page,
         "members": selectors.member_list(tenant=request.tenant),
     }

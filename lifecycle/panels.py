@@ -1,7 +1,7 @@
 from crm.panels import Panel
 
 from .forms import LostForm, MoveForm
-from .selectors import funnel_counts, stage_history
+from .selectors import funnel_counts
 from .stages import moves_for
 
 
@@ -37,7 +37,6 @@ def stage_panel_context(request, contact, **extra) -> dict:
         "moves": moves,
         "default_move": next((stage for stage, forward in moves if forward), None),
         "may_correct": role in ("admin", "sales"),
-        "history": stage_history(contact=contact),
         "lost_form": LostForm(),
         "move_form": MoveForm(),
         **extra,

@@ -14,6 +14,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from crm.models import Contact, Membership, Tenant
+from crm.selectors import contacts_scoped
 from crm.services import ContactData, ServiceError, contact_create, contact_fill
 
 from .models import FunnelCount, StageChange
@@ -342,14 +343,6 @@ class BulkResult:
             self.skipped[code] = (message, count, list(queryset.order_by("name", "id")[:10]))
 
 
-def _scoped(tenant: Tenant, contacts: QuerySet | Iterable[int]) -> QuerySet:
-    """Bulk actions take a filtered queryset ("all matching") or picked ids; both end scoped."""
-    scope = Contact.objects.for_tenant(tenant)
-    if isinstance(contacts, QuerySet):
-        return scope.filter(pk__in=contacts.order_by().values("pk"))
-    return scope.filter(pk__in=[int(pk) for pk in contacts])
-
-
 def _bulk_write(
     *,
     tenant: Tenant,
@@ -452,7 +445,7 @@ def contacts_bulk_move(
     if to_stage not in RANK:
         raise MoveRefused(_("Unknown stage."), code="unknown_stage")
     reason = (reason or "").strip()
-    scope = _scoped(tenant, contacts)
+    scope = contacts_scoped(tenant=tenant, contacts=contacts)
     result = BulkResult()
     active = scope.filter(status=Status.ACTIVE)
     earlier = ORDER[: RANK[to_stage]]
@@ -536,7 +529,7 @@ def contacts_bulk_mark_lost(
     channel: str = Channel.BULK,
 ) -> BulkResult:
     note = _check_lost_reason(actor=actor, channel=channel, lost_reason=lost_reason, note=note)
-    scope = _scoped(tenant, contacts)
+    scope = contacts_scoped(tenant=tenant, contacts=contacts)
     result = BulkResult()
     result.skip("already_lost", _("already marked lost"), scope.filter(status=Status.LOST))
     at = timezone.now()

@@ -9,7 +9,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, pgettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
+from django_htmx.http import (
+    HttpResponseClientRedirect,
+    reswap,
+    retarget,
+    trigger_client_event,
+)
 
 from crm.access import access_contact, role_required
 from crm.forms import ContactFilterForm, add_duplicate_errors
@@ -102,7 +107,9 @@ def _respond_moved(request, contact, origin: str, message: str, change=None, fil
         return render(request, "lifecycle/partials/board_moved.html", context)
     if request.htmx:
         context = stage_panel_context(request, contact, message=message)
-        return render(request, "lifecycle/partials/stage_panel.html", context)
+        response = render(request, "lifecycle/partials/stage_panel.html", context)
+        # Other panels of the contact page (its history) refresh themselves on this.
+        return trigger_client_event(response, "contact-changed")
     messages.success(request, message)
     return redirect(_next_url(request, detail_url))
 

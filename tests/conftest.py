@@ -80,3 +80,36 @@ def contact(tenant, sales):
 @pytest.fixture
 def foreign_contact(other_tenant):
     return ContactFactory(tenant=other_tenant, name="别人的客户", phone="13900000000")
+
+
+def company_objects(tenant, member) -> dict:
+    """One object of each kind a tenant URL can name, in `tenant`: for the cross-tenant walks."""
+    from tagging.models import Rule, Tag, TagAlias, TagGroup
+
+    group = TagGroup.objects.create(tenant=tenant, label=f"来源 {tenant.slug}")
+    tag = Tag.objects.create(tenant=tenant, group=group, label=f"地推 {tenant.slug}",
+                             label_key=f"地推 {tenant.slug}")  # fmt: skip
+    return {
+        "contact_id": ContactFactory(tenant=tenant, name=f"客户 {tenant.slug}").pk,
+        "membership_id": member.pk,
+        "group_id": group.pk,
+        "tag_id": tag.pk,
+        "alias_id": TagAlias.objects.create(
+            tenant=tenant, tag=tag, name=f"传单 {tenant.slug}", name_key=f"传单 {tenant.slug}"
+        ).pk,
+        "rule_id": Rule.objects.create(
+            tenant=tenant, name="付款", event_kind="payment_received", to_stage="customer"
+        ).pk,
+        # not an id: a stage key, the same in every company
+        "stage": "lead",
+    }
+
+
+@pytest.fixture
+def foreign_objects(outsider):
+    return company_objects(outsider.tenant, outsider)
+
+
+@pytest.fixture
+def own_objects(tenant, sales):
+    return company_objects(tenant, sales)

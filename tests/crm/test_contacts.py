@@ -208,11 +208,11 @@ def test_the_list_costs_the_same_queries_for_5_or_50_contacts(
     ContactFactory.create_batch(5, tenant=tenant, owner=sales)
     list_url = url("contact_list", tenant)
     # session, user, membership+tenant, the header's company switcher, contacts page (with
-    # owners), members for the owner filter, the tenant's stage labels
-    with django_assert_num_queries(7):
+    # owners), their tags (2), members for the owner filter, the tenant's stage labels
+    with django_assert_num_queries(9):
         sales_client.get(list_url)
     ContactFactory.create_batch(45, tenant=tenant, owner=sales)
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(9):
         response = sales_client.get(list_url)
     assert len(response.context["page"].items) == 50
 

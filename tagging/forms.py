@@ -1,0 +1,126 @@
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from lifecycle.stages import Stage
+
+from .models import Tag, TagGroup
+from .selectors import event_kinds
+
+COLOUR_FIELD = {
+    "regex": r"^#[0-9a-fA-F]{6}$",
+    "widget": forms.TextInput(attrs={"type": "color"}),
+    "error_messages": {"invalid": _("A colour looks like #2e90fa.")},
+}
+
+
+class TagGroupForm(forms.Form):
+    label = forms.CharField(label=_("Group name"), max_length=60)
+    description = forms.CharField(label=_("Description"), max_length=300, required=False)
+    colour = forms.RegexField(label=_("Colour"), initial="#667085", **COLOUR_FIELD)
+    single_choice = forms.BooleanField(
+        label=_("One tag at a time (e.g. intent high / medium / low)"), required=False
+    )
+
+
+class TagChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Tag) -> str:
+        return f"{obj.group.label} · {obj.label}"
+
+
+class TagMultipleChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: Tag) -> str:
+        return f"{obj.group.label} · {obj.label}"
+
+
+class TagForm(forms.Form):
+    label = forms.CharField(label=_("Tag name"), max_length=60)
+    group = forms.ModelChoiceField(label=_("Group"), queryset=TagGroup.objects.none())
+    colour = forms.RegexField(label=_("Colour"), required=False, **COLOUR_FIELD)
+    description = forms.CharField(label=_("Description"), max_length=300, required=False)
+
+    def __init__(self, *args, tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["group"].queryset = TagGroup.objects.for_tenant(tenant)
+
+
+class AliasForm(forms.Form):
+    name = forms.CharField(label=_("Alias"), max_length=60)
+
+
+class MergeForm(forms.Form):
+    target = TagChoiceField(label=_("Merge into"), queryset=Tag.objects.none())
+
+    def __init__(self, *args, tenant, source: Tag, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["target"].queryset = (
+            Tag.objects.for_tenant(tenant).exclude(pk=source.pk).select_related("group")
+        )
+
+
+class ContactTagForm(forms.Form):
+    """A tag picked from the suggestions (its id) or typed (its name or an alias)."""
+
+    tag = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    name = forms.CharField(label=_("Add a tag"), max_length=60, required=False)
+
+
+class EventForm(forms.Form):
+    kind = forms.ChoiceField(label=_("What happened"))
+    amount = forms.DecimalField(
+        label=_("Amount (¥)"), required=False, min_value=0, max_digits=12, decimal_places=2
+    )
+    occurred_at = forms.DateTimeField(
+        label=_("When"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    note = forms.CharField(label=_("Note"), max_length=500, required=False)
+
+    def __init__(self, *args, tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = list(event_kinds(tenant=tenant).items())
+
+    def clean_occurred_at(self):
+        when = self.cleaned_data.get("occurred_at")
+        if when and when > timezone.now():
+            raise forms.ValidationError(_("An event cannot be in the future."))
+        return when
+
+
+class EventKindForm(forms.Form):
+    label = forms.CharField(label=_("New kind of event"), max_length=60)
+
+
+class RuleForm(forms.Form):
+    name = forms.CharField(label=_("Rule name"), max_length=100, required=False)
+    event_kind = forms.ChoiceField(label=_("When this happens"))
+    to_stage = forms.ChoiceField(
+        label=_("Move forward to"), required=False, choices=[("", "—"), *Stage.choices]
+    )
+    add_tags = TagMultipleChoiceField(
+        label=_("Add tags"), queryset=Tag.objects.none(), required=False
+    )
+    remove_tags = TagMultipleChoiceField(
+        label=_("Remove tags"), queryset=Tag.objects.none(), required=False
+    )
+    active = forms.BooleanField(label=_("Active"), required=False, initial=True)
+
+    def __init__(self, *args, tenant, stage_labels: dict, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["event_kind"].choices = list(event_kinds(tenant=tenant).items())
+        self.fields["to_stage"].choices = [("", "—"), *stage_labels.items()]
+        tags = Tag.objects.for_tenant(tenant).select_related("group")
+        self.fields["add_tags"].queryset = tags
+        self.fields["remove_tags"].queryset = tags
+        for name in ("add_tags", "remove_tags"):
+            self.fields[name].widget.attrs["size"] = 6
+
+
+class BulkTagForm(forms.Form):
+    tag = TagChoiceField(label=_("Tag"), queryset=Tag.objects.none())
+    operation = forms.ChoiceField(choices=[("add", _("Add tag")), ("remove", _("Remove tag"))])
+
+    def __init__(self, *args, tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["tag"].queryset = Tag.objects.for_tenant(tenant).select_related("group")

@@ -1,0 +1,194 @@
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from crm.models import TenantOwned
+from lifecycle.stages import Channel, Stage
+
+COLOUR = RegexValidator(r"^#[0-9a-fA-F]{6}$", _("A colour looks like #2e90fa."))
+
+
+def name_key(name: str) -> str:
+    """How tag names and aliases are compared: spaces folded, case ignored."""
+    return " ".join((name or "").split()).casefold()
+
+
+class TagGroup(TenantOwned):
+    """A dimension of tags: source 来源, intent 意向, industry 行业, tier 客户分级…"""
+
+    label = models.CharField(_("name"), max_length=60)
+    description = models.CharField(_("description"), max_length=300, blank=True)
+    colour = models.CharField(_("colour"), max_length=7, default="#667085", validators=[COLOUR])
+    single_choice = models.BooleanField(
+        _("one tag at a time"),
+        default=False,
+        help_text=_("A contact holds at most one tag of this group, e.g. intent high/medium/low."),
+    )
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "label"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "label"], name="taggroup_unique_label"),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class Tag(TenantOwned):
+    group = models.ForeignKey(
+        TagGroup, on_delete=models.PROTECT, related_name="tags", verbose_name=_("group")
+    )
+    label = models.CharField(_("name"), max_length=60)
+    # The label compared as aliases are, unique per tenant together with every alias.
+    label_key = models.CharField(max_length=60, editable=False)
+    colour = models.CharField(_("colour"), max_length=7, blank=True, validators=[COLOUR])
+    description = models.CharField(_("description"), max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["label"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "label_key"], name="tag_unique_label"),
+        ]
+        indexes = [models.Index(fields=["tenant", "group"], name="tag_tenant_group")]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def display_colour(self) -> str:
+        return self.colour or self.group.colour
+
+
+class TagAlias(TenantOwned):
+    """Another name for a tag ("潜客" for "潜在客户"); found by search, filters and imports."""
+
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="aliases")
+    name = models.CharField(_("alias"), max_length=60)
+    name_key = models.CharField(max_length=60, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "name_key"], name="tagalias_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ContactTag(TenantOwned):
+    """A tag on a contact, with who or what put it there and when."""
+
+    contact = models.ForeignKey(
+        "crm.Contact", on_delete=models.CASCADE, related_name="contact_tags"
+    )
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="assignments")
+    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.UI)
+    added_by = models.ForeignKey(
+        "crm.Membership", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    rule = models.ForeignKey(
+        "tagging.Rule", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "contact", "tag"], name="contacttag_unique_tag"
+            ),
+        ]
+        indexes = [models.Index(fields=["tenant", "tag", "contact"], name="contacttag_by_tag")]
+
+    def __str__(self) -> str:
+        return f"{self.contact_id}: {self.tag_id}"
+
+
+class EventKind(TenantOwned):
+    """A kind of behaviour a tenant defines beside the built-in ones."""
+
+    key = models.SlugField(_("key"), max_length=40)
+    label = models.CharField(_("name"), max_length=60)
+
+    class Meta:
+        ordering = ["label"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "key"], name="eventkind_unique_key"),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class Event(TenantOwned):
+    """Something a contact did. Rules may move the contact or tag it; `outcome` says what."""
+
+    contact = models.ForeignKey("crm.Contact", on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(_("what happened"), max_length=40)
+    amount = models.DecimalField(
+        _("amount"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    occurred_at = models.DateTimeField(_("when"), default=timezone.now)
+    actor = models.ForeignKey(
+        "crm.Membership", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.UI)
+    # Set by forms, shops and the API so the same event arriving twice is recorded once.
+    external_id = models.CharField(max_length=100, blank=True)
+    outcome = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "external_id"],
+                condition=~Q(external_id=""),
+                name="event_unique_external_id",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "contact", "-occurred_at"], name="event_contact"),
+            models.Index(fields=["tenant", "kind", "occurred_at"], name="event_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact_id}: {self.kind}"
+
+
+class Rule(TenantOwned):
+    """When an event of a kind happens: move forward to a stage and/or add and remove tags."""
+
+    name = models.CharField(_("name"), max_length=100)
+    event_kind = models.CharField(_("when this happens"), max_length=40)
+    to_stage = models.CharField(
+        _("move forward to"), max_length=16, choices=Stage.choices, blank=True
+    )
+    add_tags = models.ManyToManyField(Tag, blank=True, related_name="+", verbose_name=_("add tags"))
+    remove_tags = models.ManyToManyField(
+        Tag, blank=True, related_name="+", verbose_name=_("remove tags")
+    )
+    active = models.BooleanField(_("active"), default=True)
+    position = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["position", "id"]
+        indexes = [models.Index(fields=["tenant", "event_kind"], name="rule_tenant_kind")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TaggingDefaults(TenantOwned):
+    """Marks that a tenant received the default rules once, so deleting them sticks."""
+
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant"], name="taggingdefaults_once")]

@@ -1,0 +1,31 @@
+from django.utils import timezone
+
+from crm.panels import Panel
+
+from .forms import EventForm
+from .selectors import contact_tags, contact_timeline, event_kinds
+
+
+def tags_panel(request, contact) -> Panel:
+    return Panel("tagging/partials/tags_panel.html", tags_panel_context(request, contact), 20)
+
+
+def tags_panel_context(request, contact, **extra) -> dict:
+    return {"contact": contact, "contact_tags": contact_tags(contact=contact), **extra}
+
+
+def events_panel(request, contact) -> Panel:
+    form = EventForm(tenant=request.tenant, initial={"occurred_at": timezone.localtime()})
+    return Panel("tagging/partials/event_form.html", {"contact": contact, "event_form": form}, 30)
+
+
+def timeline_panel(request, contact) -> Panel:
+    return Panel("tagging/partials/timeline.html", timeline_context(request, contact), 40)
+
+
+def timeline_context(request, contact) -> dict:
+    return {
+        "contact": contact,
+        "timeline": contact_timeline(contact=contact),
+        "kind_labels": event_kinds(tenant=request.tenant),
+    }

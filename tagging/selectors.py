@@ -1,0 +1,129 @@
+"""Reads for tags, events and rules. Every query starts from `for_tenant`."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+
+from crm.models import Contact, Tenant
+from lifecycle.selectors import stage_history
+
+from .events import BUILTIN_KINDS
+from .models import ContactTag, Event, EventKind, Rule, Tag, TagAlias, TagGroup, name_key
+
+
+def tag_groups(*, tenant: Tenant) -> list[TagGroup]:
+    """Groups with their tags (and aliases), in order: one query each, whatever the size."""
+    tags = Tag.objects.for_tenant(tenant).prefetch_related(
+        Prefetch("aliases", queryset=TagAlias.objects.for_tenant(tenant))
+    )
+    return list(
+        TagGroup.objects.for_tenant(tenant).prefetch_related(Prefetch("tags", queryset=tags))
+    )
+
+
+def tag_list(*, tenant: Tenant) -> QuerySet[Tag]:
+    return (
+        Tag.objects.for_tenant(tenant)
+        .select_related("group")
+        .order_by("group__position", "group__label", "label")
+    )
+
+
+def tag_usage(*, tenant: Tenant) -> dict[int, int]:
+    """How many contacts hold each tag (for the tags page and delete confirmations)."""
+    rows = ContactTag.objects.for_tenant(tenant).order_by().values("tag_id").annotate(n=Count("id"))
+    return {row["tag_id"]: row["n"] for row in rows}
+
+
+def tag_resolve(*, tenant: Tenant, name: str) -> Tag | None:
+    """The tag a name means: its label or one of its aliases, case and spaces ignored."""
+    key = name_key(name)
+    if not key:
+        return None
+    tag = Tag.objects.for_tenant(tenant).select_related("group").filter(label_key=key).first()
+    if tag is None:
+        alias = (
+            TagAlias.objects.for_tenant(tenant).select_related("tag__group").filter(name_key=key)
+        ).first()
+        tag = alias.tag if alias else None
+    return tag
+
+
+def tag_suggest(*, tenant: Tenant, term: str, limit: int = 8) -> list[Tag]:
+    """Tags whose label or an alias starts with what was typed."""
+    key = name_key(term)
+    tags = Tag.objects.for_tenant(tenant).select_related("group")
+    if key:
+        by_alias = TagAlias.objects.for_tenant(tenant).filter(name_key__startswith=key)
+        tags = tags.filter(Q(label_key__startswith=key) | Q(pk__in=by_alias.values("tag_id")))
+    return list(tags.order_by("label")[:limit])
+
+
+def contact_tags(*, contact: Contact) -> list[ContactTag]:
+    return list(
+        ContactTag.objects.for_tenant(contact.tenant)
+        .filter(contact=contact)
+        .select_related("tag__group", "added_by__user", "rule")
+        .order_by("tag__group__position", "tag__label")
+    )
+
+
+def event_kinds(*, tenant: Tenant) -> dict[str, str]:
+    """Every kind a tenant can log: the built-in ones (translated) and its own."""
+    kinds = {key: str(label) for key, label in BUILTIN_KINDS.items()}
+    kinds.update(dict(EventKind.objects.for_tenant(tenant).values_list("key", "label")))
+    return kinds
+
+
+def rules_for_kind(*, tenant: Tenant, kind: str) -> list[Rule]:
+    return list(
+        Rule.objects.for_tenant(tenant)
+        .filter(event_kind=kind, active=True)
+        .prefetch_related("add_tags", "remove_tags")
+    )
+
+
+def rule_list(*, tenant: Tenant) -> list[Rule]:
+    return list(Rule.objects.for_tenant(tenant).prefetch_related("add_tags", "remove_tags"))
+
+
+@dataclass
+class TimelineEntry:
+    at: datetime
+    kind: str  # "event" or "stage"
+    item: object
+
+
+def contact_timeline(*, contact: Contact, limit: int = 100) -> list[TimelineEntry]:
+    """Events and stage changes of one contact, newest first."""
+    events = (
+        Event.objects.for_tenant(contact.tenant)
+        .filter(contact=contact)
+        .select_related("actor__user")
+        .order_by("-occurred_at", "-id")[:limit]
+    )
+    entries = [TimelineEntry(e.occurred_at, "event", e) for e in events]
+    entries += [TimelineEntry(c.created_at, "stage", c) for c in stage_history(contact=contact)]
+    return sorted(entries, key=lambda entry: entry.at, reverse=True)[:limit]
+
+
+def tag_filter_condition(*, tenant: Tenant, any_of=(), all_of=(), none_of=()) -> Q:
+    """Contacts holding any / all / none of these tags, as EXISTS on the (tenant, contact, tag)
+    index, so the list stays on its keyset index at any size."""
+
+    def holds(tag_ids) -> Exists:
+        return Exists(
+            ContactTag.objects.for_tenant(tenant).filter(
+                contact_id=OuterRef("pk"), tag_id__in=list(tag_ids)
+            )
+        )
+
+    condition = Q()
+    if any_of:
+        condition &= Q(holds(any_of))
+    for tag_id in all_of:
+        condition &= Q(holds([tag_id]))
+    if none_of:
+        condition &= ~Q(holds(none_of))
+    return condition

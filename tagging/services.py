@@ -1,0 +1,460 @@
+"""Writes for tags, events and rules. Keyword-only, atomic, taking domain objects."""
+
+from collections.abc import Iterable
+from datetime import datetime
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+
+from crm.models import Contact, Membership, Role, Tenant
+from crm.selectors import contacts_scoped
+from crm.services import ServiceError
+from lifecycle import services as lifecycle
+from lifecycle.selectors import stage_settings
+from lifecycle.stages import RANK, Channel
+
+from .events import DEFAULT_RULES
+from .models import (
+    ContactTag,
+    Event,
+    EventKind,
+    Rule,
+    Tag,
+    TagAlias,
+    TaggingDefaults,
+    TagGroup,
+    name_key,
+)
+from .selectors import event_kinds, rules_for_kind, tag_resolve
+
+SCHEME_ROLES = (Role.ADMIN, Role.MARKETER)
+
+
+def _require(actor: Membership | None, roles: Iterable[str], message: str) -> None:
+    if actor is not None and actor.role not in roles:
+        raise ServiceError(message)
+
+
+def _require_scheme_editor(actor: Membership | None) -> None:
+    _require(actor, SCHEME_ROLES, _("Only admins and marketers may change the tags."))
+
+
+def _lock_names(tenant: Tenant) -> None:
+    """Serialises tag naming in a tenant: labels and aliases are unique across both tables."""
+    Tenant.objects.select_for_update().filter(pk=tenant.pk).first()
+
+
+def _check_name_free(tenant: Tenant, name: str, *, except_tag: Tag | None = None) -> str:
+    key = name_key(name)
+    if not key:
+        raise ServiceError(_("A tag needs a name."))
+    if len(key) > 60:
+        raise ServiceError(_("A tag name has at most 60 characters."))
+    taken = tag_resolve(tenant=tenant, name=name)
+    if taken is not None and taken != except_tag:
+        raise ServiceError(
+            _("“%(name)s” is already the name or an alias of the tag “%(tag)s”.")
+            % {"name": " ".join(name.split()), "tag": taken.label}
+        )
+    return key
+
+
+def _clean(obj) -> None:
+    try:
+        obj.full_clean(exclude=["tenant"], validate_unique=False, validate_constraints=False)
+    except ValidationError as exc:
+        raise ServiceError(" ".join(exc.messages)) from exc
+
+
+# --- the tag scheme -----------------------------------------------------------------------
+
+
+@transaction.atomic
+def tag_group_save(
+    *,
+    tenant: Tenant,
+    actor: Membership | None,
+    group: TagGroup | None = None,
+    label: str,
+    description: str = "",
+    colour: str = "#667085",
+    single_choice: bool = False,
+) -> TagGroup:
+    _require_scheme_editor(actor)
+    label = " ".join((label or "").split())
+    if not label:
+        raise ServiceError(_("A tag group needs a name."))
+    clash = TagGroup.objects.for_tenant(tenant).filter(label=label)
+    if group is not None:
+        clash = clash.exclude(pk=group.pk)
+    if clash.exists():
+        raise ServiceError(_("There is already a tag group “%(label)s”.") % {"label": label})
+    group = group or TagGroup(tenant=tenant, position=TagGroup.objects.for_tenant(tenant).count())
+    group.label, group.description, group.colour = label, description.strip(), colour
+    group.single_choice = single_choice
+    _clean(group)
+    group.save()
+    return group
+
+
+@transaction.atomic
+def tag_group_delete(*, group: TagGroup, actor: Membership | None) -> None:
+    _require_scheme_editor(actor)
+    if Tag.objects.for_tenant(group.tenant).filter(group=group).exists():
+        raise ServiceError(_("Move or delete the group's tags first."))
+    group.delete()
+
+
+@transaction.atomic
+def tag_create(
+    *,
+    tenant: Tenant,
+    actor: Membership | None,
+    group: TagGroup,
+    label: str,
+    colour: str = "",
+    description: str = "",
+) -> Tag:
+    _require_scheme_editor(actor)
+    if group.tenant_id != tenant.pk:
+        raise ServiceError(_("Choose a group of this company."))
+    _lock_names(tenant)
+    key = _check_name_free(tenant, label)
+    tag = Tag(tenant=tenant, group=group, label=" ".join(label.split()), label_key=key,
+              colour=colour, description=description.strip())  # fmt: skip
+    _clean(tag)
+    tag.save()
+    return tag
+
+
+@transaction.atomic
+def tag_update(
+    *,
+    tag: Tag,
+    actor: Membership | None,
+    label: str,
+    group: TagGroup,
+    colour: str = "",
+    description: str = "",
+) -> Tag:
+    _require_scheme_editor(actor)
+    if group.tenant_id != tag.tenant_id:
+        raise ServiceError(_("Choose a group of this company."))
+    _lock_names(tag.tenant)
+    tag.label_key = _check_name_free(tag.tenant, label, except_tag=tag)
+    tag.label, tag.group, tag.colour = " ".join(label.split()), group, colour
+    tag.description = description.strip()
+    _clean(tag)
+    tag.save()
+    return tag
+
+
+@transaction.atomic
+def tag_alias_add(*, tag: Tag, actor: Membership | None, name: str) -> TagAlias:
+    _require_scheme_editor(actor)
+    _lock_names(tag.tenant)
+    key = _check_name_free(tag.tenant, name)
+    return TagAlias.objects.create(
+        tenant=tag.tenant, tag=tag, name=" ".join(name.split()), name_key=key
+    )
+
+
+@transaction.atomic
+def tag_alias_remove(*, alias: TagAlias, actor: Membership | None) -> None:
+    _require_scheme_editor(actor)
+    alias.delete()
+
+
+@transaction.atomic
+def tag_merge(*, source: Tag, target: Tag, actor: Membership | None) -> int:
+    """Folds `source` into `target`: its contacts get `target` (nothing lost), its name and
+    aliases become aliases of `target`, rules that used it use `target`. Returns contacts moved."""
+    _require_scheme_editor(actor)
+    if source == target:
+        raise ServiceError(_("Choose another tag to merge into."))
+    if source.tenant_id != target.tenant_id:
+        raise ServiceError(_("Choose a tag of this company."))
+    tenant = source.tenant
+    _lock_names(tenant)
+    assignments = ContactTag.objects.for_tenant(tenant)
+    already = assignments.filter(tag=target).values("contact_id")
+    moved = assignments.filter(tag=source).exclude(contact_id__in=already).update(tag=target)
+    assignments.filter(tag=source).delete()
+    if target.group.single_choice:
+        _enforce_single_choice(tenant, target)
+    for rule in Rule.objects.for_tenant(tenant).filter(add_tags=source):
+        rule.add_tags.remove(source)
+        rule.add_tags.add(target)
+    for rule in Rule.objects.for_tenant(tenant).filter(remove_tags=source):
+        rule.remove_tags.remove(source)
+        rule.remove_tags.add(target)
+    TagAlias.objects.for_tenant(tenant).filter(tag=source).update(tag=target)
+    label, key = source.label, source.label_key
+    source.delete()
+    TagAlias.objects.create(tenant=tenant, tag=target, name=label, name_key=key)
+    return moved
+
+
+def _enforce_single_choice(tenant: Tenant, keep: Tag) -> None:
+    """Contacts holding `keep` lose the other tags of its single-choice group."""
+    holders = ContactTag.objects.for_tenant(tenant).filter(tag=keep).values("contact_id")
+    (
+        ContactTag.objects.for_tenant(tenant)
+        .filter(contact_id__in=holders, tag__group=keep.group)
+        .exclude(tag=keep)
+        .delete()
+    )
+
+
+@transaction.atomic
+def tag_delete(*, tag: Tag, actor: Membership | None) -> int:
+    """Deletes a tag and its assignments. Returns how many contacts held it."""
+    _require_scheme_editor(actor)
+    held = ContactTag.objects.for_tenant(tag.tenant).filter(tag=tag).count()
+    tag.delete()
+    return held
+
+
+# --- tags on contacts --------------------------------------------------------------------
+
+
+@transaction.atomic
+def contact_tag_add(
+    *,
+    contact: Contact,
+    tag: Tag,
+    actor: Membership | None,
+    channel: str = Channel.UI,
+    rule: Rule | None = None,
+) -> bool:
+    """Puts a tag on a contact (replacing its group's other tag when the group is single-choice).
+    Returns False when the contact already had it."""
+    if tag.tenant_id != contact.tenant_id:
+        raise ServiceError(_("Choose a tag of this company."))
+    tenant = contact.tenant
+    held = ContactTag.objects.for_tenant(tenant).filter(contact=contact)
+    if held.filter(tag=tag).exists():
+        return False
+    if tag.group.single_choice:
+        held.filter(tag__group_id=tag.group_id).delete()
+    try:
+        with transaction.atomic():
+            ContactTag.objects.create(
+                tenant=tenant, contact=contact, tag=tag, channel=channel, added_by=actor, rule=rule
+            )
+    except IntegrityError:
+        return False  # added at the same moment by someone else: the contact has it
+    return True
+
+
+@transaction.atomic
+def contact_tag_remove(
+    *, contact: Contact, tag: Tag, actor: Membership | None, channel: str = Channel.UI
+) -> bool:
+    deleted, _detail = (
+        ContactTag.objects.for_tenant(contact.tenant).filter(contact=contact, tag=tag).delete()
+    )
+    return bool(deleted)
+
+
+@transaction.atomic
+def contacts_bulk_tag(
+    *,
+    tenant: Tenant,
+    actor: Membership | None,
+    contacts: QuerySet | Iterable[int],
+    tag: Tag,
+    add: bool,
+    channel: str = Channel.BULK,
+) -> int:
+    """Adds or removes one tag on many contacts, set-based. Returns how many changed."""
+    if tag.tenant_id != tenant.pk:
+        raise ServiceError(_("Choose a tag of this company."))
+    scope = contacts_scoped(tenant=tenant, contacts=contacts)
+    assignments = ContactTag.objects.for_tenant(tenant)
+    if not add:
+        deleted, _detail = assignments.filter(tag=tag, contact_id__in=scope.values("pk")).delete()
+        return deleted
+    missing = scope.exclude(pk__in=assignments.filter(tag=tag).values("contact_id"))
+    ids = list(missing.values_list("pk", flat=True))
+    if tag.group.single_choice:
+        assignments.filter(contact_id__in=ids, tag__group_id=tag.group_id).delete()
+    now = timezone.now()
+    created = ContactTag.objects.bulk_create(
+        [
+            ContactTag(
+                tenant=tenant,
+                contact_id=pk,
+                tag=tag,
+                channel=channel,
+                added_by=actor,
+                created_at=now,
+            )  # fmt: skip
+            for pk in ids
+        ],
+        batch_size=2000,
+        ignore_conflicts=True,
+    )
+    return len(created)
+
+
+# --- events and rules --------------------------------------------------------------------
+
+
+@transaction.atomic
+def event_kind_create(*, tenant: Tenant, actor: Membership | None, label: str) -> EventKind:
+    _require(actor, (Role.ADMIN,), _("Only admins may add kinds of events."))
+    label = " ".join((label or "").split())
+    if not label:
+        raise ServiceError(_("A kind of event needs a name."))
+    key = slugify(label) or f"kind-{EventKind.objects.for_tenant(tenant).count() + 1}"
+    if key in event_kinds(tenant=tenant) or label in event_kinds(tenant=tenant).values():
+        raise ServiceError(_("There is already a kind of event “%(label)s”.") % {"label": label})
+    return EventKind.objects.create(tenant=tenant, key=key[:40], label=label)
+
+
+def rules_defaults_given(*, tenant: Tenant) -> bool:
+    return TaggingDefaults.objects.for_tenant(tenant).exists()
+
+
+@transaction.atomic
+def rules_ensure_defaults(*, tenant: Tenant) -> None:
+    """Gives a tenant the seed's six rules, once; rules an admin deleted stay deleted."""
+    _marker, created = TaggingDefaults.objects.get_or_create(tenant=tenant)
+    if not created:
+        return
+    labels = stage_settings(tenant=tenant)
+    kinds = event_kinds(tenant=tenant)
+    for position, (kind, stage) in enumerate(DEFAULT_RULES):
+        Rule.objects.create(
+            tenant=tenant,
+            name=f"{kinds[kind]} → {labels[stage].display_label}",
+            event_kind=kind,
+            to_stage=stage,
+            position=position,
+        )
+
+
+@transaction.atomic
+def rule_save(
+    *,
+    tenant: Tenant,
+    actor: Membership | None,
+    rule: Rule | None = None,
+    name: str,
+    event_kind: str,
+    to_stage: str = "",
+    add_tags: Iterable[Tag] = (),
+    remove_tags: Iterable[Tag] = (),
+    active: bool = True,
+) -> Rule:
+    _require(actor, (Role.ADMIN,), _("Only admins may change the rules."))
+    add_tags, remove_tags = list(add_tags), list(remove_tags)
+    if event_kind not in event_kinds(tenant=tenant):
+        raise ServiceError(_("Choose what happens for the rule to run."))
+    if to_stage and to_stage not in RANK:
+        raise ServiceError(_("Unknown stage."))
+    if not (to_stage or add_tags or remove_tags):
+        raise ServiceError(_("A rule needs something to do: a stage, tags to add or to remove."))
+    if set(add_tags) & set(remove_tags):
+        raise ServiceError(_("A rule cannot both add and remove the same tag."))
+    if any(tag.tenant_id != tenant.pk for tag in add_tags + remove_tags):
+        raise ServiceError(_("Choose tags of this company."))
+    rule = rule or Rule(tenant=tenant, position=Rule.objects.for_tenant(tenant).count())
+    rule.name = " ".join((name or "").split()) or event_kinds(tenant=tenant)[event_kind]
+    rule.event_kind, rule.to_stage, rule.active = event_kind, to_stage, active
+    _clean(rule)
+    rule.save()
+    rule.add_tags.set(add_tags)
+    rule.remove_tags.set(remove_tags)
+    return rule
+
+
+@transaction.atomic
+def rule_delete(*, rule: Rule, actor: Membership | None) -> None:
+    _require(actor, (Role.ADMIN,), _("Only admins may change the rules."))
+    rule.delete()
+
+
+def _apply_rule(rule: Rule, event: Event, contact: Contact) -> dict:
+    """Runs one rule for one event. Every effect is recorded with the rule as the actor; what
+    cannot apply says why. Never backward: the lifecycle service refuses that for rules."""
+    done, why = [], []
+    label = _("Rule: %(name)s") % {"name": rule.name}
+    if rule.to_stage:
+        fill = {}
+        if event.amount is not None and contact.expected_amount is None:
+            fill["expected_amount"] = event.amount
+        try:
+            lifecycle.contact_stage_move(
+                contact=contact, actor=None, to_stage=rule.to_stage, channel=Channel.RULE,
+                reason=label, actor_label=label, fill=fill or None,
+            )  # fmt: skip
+            done.append(
+                _("moved to “%(stage)s”")
+                % {"stage": stage_settings(tenant=contact.tenant)[rule.to_stage].display_label}
+            )
+        except lifecycle.MissingRequirements as missing:
+            why.append(missing.message)
+        except lifecycle.MoveRefused as refused:
+            if refused.code == "backward_not_allowed":
+                why.append(_("not moved: rules never move a contact back"))
+            else:
+                why.append(refused.message)
+    for tag in rule.add_tags.all():
+        if contact_tag_add(contact=contact, tag=tag, actor=None, channel=Channel.RULE, rule=rule):
+            done.append(_("tagged “%(tag)s”") % {"tag": tag.label})
+    for tag in rule.remove_tags.all():
+        if contact_tag_remove(contact=contact, tag=tag, actor=None, channel=Channel.RULE):
+            done.append(_("untagged “%(tag)s”") % {"tag": tag.label})
+    return {"rule": rule.pk, "name": rule.name, "done": done, "why": why}
+
+
+@transaction.atomic
+def event_log(
+    *,
+    contact: Contact,
+    actor: Membership | None,
+    kind: str,
+    amount: Decimal | None = None,
+    note: str = "",
+    occurred_at: datetime | None = None,
+    channel: str = Channel.UI,
+    external_id: str = "",
+) -> tuple[Event, bool]:
+    """Records what a contact did and runs the tenant's rules for it.
+
+    The same event arriving twice (same external id) is recorded once; its rules do not run
+    again. Returns (event, created)."""
+    tenant = contact.tenant
+    if kind not in event_kinds(tenant=tenant):
+        raise ServiceError(_("Unknown kind of event."))
+    if amount is not None and amount < 0:
+        raise ServiceError(_("An amount cannot be negative."))
+    external_id = (external_id or "").strip()
+    if external_id:
+        seen = Event.objects.for_tenant(tenant).filter(external_id=external_id).first()
+        if seen is not None:
+            return seen, False
+    rules_ensure_defaults(tenant=tenant)
+    event = Event(
+        tenant=tenant, contact=contact, kind=kind, amount=amount, note=(note or "").strip(),
+        occurred_at=occurred_at or timezone.now(), actor=actor, channel=channel,
+        external_id=external_id,
+    )  # fmt: skip
+    try:
+        with transaction.atomic():
+            event.save()
+    except IntegrityError:
+        return Event.objects.for_tenant(tenant).get(external_id=external_id), False
+    contact = Contact.objects.for_tenant(tenant).get(pk=contact.pk)
+    event.outcome = [
+        _apply_rule(rule, event, contact) for rule in rules_for_kind(tenant=tenant, kind=kind)
+    ]
+    event.save(update_fields=["outcome"])
+    return event, True

@@ -1,0 +1,432 @@
+"""Tags on contacts, the tag scheme, events and rules."""
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from crm.access import access_contact, role_required
+from crm.forms import ContactFilterForm
+from crm.models import Role
+from crm.selectors import contact_list
+from crm.services import ServiceError
+from lifecycle.selectors import stage_settings
+
+from . import services
+from .access import access_rule, access_tag, access_tag_alias, access_tag_group
+from .forms import (
+    AliasForm,
+    BulkTagForm,
+    ContactTagForm,
+    EventForm,
+    EventKindForm,
+    MergeForm,
+    RuleForm,
+    TagForm,
+    TagGroupForm,
+)
+from .panels import tags_panel_context, timeline_context
+from .selectors import event_kinds, rule_list, tag_groups, tag_resolve, tag_suggest, tag_usage
+
+SCHEME = (Role.ADMIN, Role.MARKETER)
+
+
+def _url(request, name: str, *args) -> str:
+    return reverse(name, args=[request.tenant.slug, *args])
+
+
+# --- tags on a contact ---------------------------------------------------------------------
+
+
+def _tags_panel(request, contact, **extra):
+    if request.htmx:
+        context = tags_panel_context(request, contact, **extra)
+        return render(request, "tagging/partials/tags_panel.html", context)
+    for level, key in ((messages.success, "message"), (messages.error, "error")):
+        if extra.get(key):
+            level(request, extra[key])
+    return redirect(_url(request, "contact_detail", contact.pk))
+
+
+@require_POST
+def contact_tag_add(request, contact_id: int):
+    contact = access_contact(request.membership, contact_id)
+    form = ContactTagForm(request.POST)
+    form.is_valid()
+    tag = None
+    if form.cleaned_data.get("tag"):
+        tag = access_tag(request.membership, form.cleaned_data["tag"])
+    elif form.cleaned_data.get("name"):
+        tag = tag_resolve(tenant=request.tenant, name=form.cleaned_data["name"])
+    if tag is None:
+        name = form.cleaned_data.get("name") or ""
+        return _tags_panel(
+            request, contact, error=_("There is no tag “%(name)s”.") % {"name": name}
+        )
+    try:
+        services.contact_tag_add(contact=contact, tag=tag, actor=request.membership)
+    except ServiceError as error:
+        return _tags_panel(request, contact, error=error.message)
+    return _tags_panel(request, contact, message=_("Tagged “%(tag)s”.") % {"tag": tag.label})
+
+
+@require_POST
+def contact_tag_remove(request, contact_id: int, tag_id: int):
+    contact = access_contact(request.membership, contact_id)
+    tag = access_tag(request.membership, tag_id)
+    services.contact_tag_remove(contact=contact, tag=tag, actor=request.membership)
+    return _tags_panel(request, contact, message=_("Removed “%(tag)s”.") % {"tag": tag.label})
+
+
+@require_GET
+def contact_tag_suggest(request, contact_id: int):
+    contact = access_contact(request.membership, contact_id)
+    suggestions = tag_suggest(tenant=request.tenant, term=request.GET.get("name", ""))
+    context = {"contact": contact, "suggestions": suggestions}
+    return render(request, "tagging/partials/tag_suggestions.html", context)
+
+
+@require_GET
+def contact_timeline(request, contact_id: int):
+    contact = access_contact(request.membership, contact_id)
+    return render(request, "tagging/partials/timeline.html", timeline_context(request, contact))
+
+
+@require_POST
+def contact_event_log(request, contact_id: int):
+    contact = access_contact(request.membership, contact_id)
+    form = EventForm(request.POST, tenant=request.tenant)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect(_url(request, "contact_detail", contact.pk))
+    try:
+        event, _created = services.event_log(
+            contact=contact, actor=request.membership, **form.cleaned_data
+        )
+    except ServiceError as error:
+        messages.error(request, error.message)
+        return redirect(_url(request, "contact_detail", contact.pk))
+    kind = event_kinds(tenant=request.tenant)[event.kind]
+    messages.success(request, _("Logged: %(kind)s.") % {"kind": kind})
+    for result in event.outcome:
+        if result["done"]:
+            messages.info(request, f"{result['name']}: {'; '.join(result['done'])}")
+        for why in result["why"]:
+            messages.warning(request, f"{result['name']}: {why}")
+    return redirect(_url(request, "contact_detail", contact.pk))
+
+
+@require_POST
+def contacts_bulk_tag(request):
+    filter_form = ContactFilterForm(request.POST)
+    form = BulkTagForm(request.POST, tenant=request.tenant)
+    back = request.POST.get("next") or _url(request, "contact_list")
+    if not back.startswith("/"):
+        back = _url(request, "contact_list")
+    ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
+    if not form.is_valid():
+        messages.error(request, _("Choose a tag."))
+        return redirect(back)
+    if request.POST.get("scope") == "all":
+        contacts = contact_list(
+            tenant=request.tenant, filters=filter_form.filters(), viewer=request.membership
+        )
+    elif ids:
+        contacts = ids
+    else:
+        messages.error(request, _("Select some contacts first."))
+        return redirect(back)
+    tag, add = form.cleaned_data["tag"], form.cleaned_data["operation"] == "add"
+    changed = services.contacts_bulk_tag(
+        tenant=request.tenant, actor=request.membership, contacts=contacts, tag=tag, add=add
+    )
+    if add:
+        text = ngettext(
+            "Tagged %(count)s contact “%(tag)s”.", "Tagged %(count)s contacts “%(tag)s”.", changed
+        )
+    else:
+        text = ngettext(
+            "Removed “%(tag)s” from %(count)s contact.",
+            "Removed “%(tag)s” from %(count)s contacts.",
+            changed,
+        )
+    (messages.success if changed else messages.warning)(
+        request, text % {"count": changed, "tag": tag.label}
+    )
+    return redirect(back)
+
+
+# --- the tag scheme (admins and marketers) ---------------------------------------------------
+
+
+@require_GET
+@role_required(*SCHEME)
+def tag_settings(request):
+    context = {
+        "groups": tag_groups(tenant=request.tenant),
+        "usage": tag_usage(tenant=request.tenant),
+        "group_form": TagGroupForm(),
+        "tag_form": TagForm(tenant=request.tenant),
+    }
+    return render(request, "tagging/tag_settings.html", context)
+
+
+def _scheme_result(request, action, success: str, back: str):
+    try:
+        action()
+    except ServiceError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, success)
+    return redirect(back)
+
+
+def _form_errors(request, form, back: str):
+    for errors in form.errors.values():
+        for error in errors:
+            messages.error(request, error)
+    return redirect(back)
+
+
+@require_POST
+@role_required(*SCHEME)
+def tag_group_create(request):
+    form = TagGroupForm(request.POST)
+    back = _url(request, "tag_settings")
+    if not form.is_valid():
+        return _form_errors(request, form, back)
+    return _scheme_result(
+        request,
+        lambda: services.tag_group_save(
+            tenant=request.tenant, actor=request.membership, **form.cleaned_data
+        ),
+        _("Tag group “%(label)s” saved.") % {"label": form.cleaned_data["label"]},
+        back,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(*SCHEME)
+def tag_group_edit(request, group_id: int):
+    group = access_tag_group(request.membership, group_id)
+    initial = {"label": group.label, "description": group.description, "colour": group.colour,
+               "single_choice": group.single_choice}  # fmt: skip
+    form = TagGroupForm(request.POST or None, initial=initial)
+    if request.method == "POST":
+        if "delete" in request.POST:
+            return _scheme_result(
+                request,
+                lambda: services.tag_group_delete(group=group, actor=request.membership),
+                _("Tag group deleted."),
+                _url(request, "tag_settings"),
+            )
+        if form.is_valid():
+            try:
+                services.tag_group_save(
+                    tenant=request.tenant, actor=request.membership, group=group,
+                    **form.cleaned_data,
+                )  # fmt: skip
+            except ServiceError as error:
+                form.add_error(None, error.message)
+            else:
+                messages.success(request, _("Tag group saved."))
+                return redirect(_url(request, "tag_settings"))
+    return render(request, "tagging/tag_group_edit.html", {"group": group, "form": form})
+
+
+@require_POST
+@role_required(*SCHEME)
+def tag_create(request):
+    form = TagForm(request.POST, tenant=request.tenant)
+    back = _url(request, "tag_settings")
+    if not form.is_valid():
+        return _form_errors(request, form, back)
+    return _scheme_result(
+        request,
+        lambda: services.tag_create(
+            tenant=request.tenant, actor=request.membership, **form.cleaned_data
+        ),
+        _("Tag “%(label)s” created.") % {"label": form.cleaned_data["label"]},
+        back,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(*SCHEME)
+def tag_edit(request, tag_id: int):
+    tag = access_tag(request.membership, tag_id)
+    initial = {"label": tag.label, "group": tag.group_id, "colour": tag.colour or tag.group.colour,
+               "description": tag.description}  # fmt: skip
+    form = TagForm(request.POST or None, tenant=request.tenant, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.tag_update(tag=tag, actor=request.membership, **form.cleaned_data)
+        except ServiceError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, _("Tag saved."))
+            return redirect(_url(request, "tag_edit", tag.pk))
+    context = {
+        "tag": tag,
+        "form": form,
+        "aliases": list(tag.aliases.all()),
+        "alias_form": AliasForm(),
+        "merge_form": MergeForm(tenant=request.tenant, source=tag),
+        "held": tag_usage(tenant=request.tenant).get(tag.pk, 0),
+    }
+    return render(request, "tagging/tag_edit.html", context)
+
+
+@require_POST
+@role_required(*SCHEME)
+def tag_alias_add(request, tag_id: int):
+    tag = access_tag(request.membership, tag_id)
+    form = AliasForm(request.POST)
+    back = _url(request, "tag_edit", tag.pk)
+    if not form.is_valid():
+        return _form_errors(request, form, back)
+    name = form.cleaned_data["name"]
+    return _scheme_result(
+        request,
+        lambda: services.tag_alias_add(tag=tag, actor=request.membership, name=name),
+        _("Alias “%(name)s” added.") % {"name": name},
+        back,
+    )
+
+
+@require_POST
+@role_required(*SCHEME)
+def tag_alias_remove(request, alias_id: int):
+    alias = access_tag_alias(request.membership, alias_id)
+    return _scheme_result(
+        request,
+        lambda: services.tag_alias_remove(alias=alias, actor=request.membership),
+        _("Alias “%(name)s” removed.") % {"name": alias.name},
+        _url(request, "tag_edit", alias.tag_id),
+    )
+
+
+@require_POST
+@role_required(*SCHEME)
+def tag_merge(request, tag_id: int):
+    source = access_tag(request.membership, tag_id)
+    form = MergeForm(request.POST, tenant=request.tenant, source=source)
+    if not form.is_valid():
+        return _form_errors(request, form, _url(request, "tag_edit", source.pk))
+    target = form.cleaned_data["target"]
+    try:
+        moved = services.tag_merge(source=source, target=target, actor=request.membership)
+    except ServiceError as error:
+        messages.error(request, error.message)
+        return redirect(_url(request, "tag_edit", source.pk))
+    messages.success(
+        request,
+        ngettext(
+            "Merged “%(source)s” into “%(target)s”: %(count)s contact moved over; "
+            "“%(source)s” is now an alias.",
+            "Merged “%(source)s” into “%(target)s”: %(count)s contacts moved over; "
+            "“%(source)s” is now an alias.",
+            moved,
+        )
+        % {"source": source.label, "target": target.label, "count": moved},
+    )
+    return redirect(_url(request, "tag_edit", target.pk))
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(*SCHEME)
+def tag_delete(request, tag_id: int):
+    tag = access_tag(request.membership, tag_id)
+    held = tag_usage(tenant=request.tenant).get(tag.pk, 0)
+    if request.method == "POST" and request.POST.get("confirm") == "yes":
+        return _scheme_result(
+            request,
+            lambda: services.tag_delete(tag=tag, actor=request.membership),
+            _("Tag “%(label)s” deleted.") % {"label": tag.label},
+            _url(request, "tag_settings"),
+        )
+    return render(request, "tagging/tag_delete.html", {"tag": tag, "held": held})
+
+
+# --- rules and kinds of events (admins) -----------------------------------------------------
+
+
+def _stage_labels(request) -> dict:
+    return {k: s.display_label for k, s in stage_settings(tenant=request.tenant).items()}
+
+
+@require_GET
+@role_required(Role.ADMIN)
+def rule_list_view(request):
+    context = {
+        "defaults_given": services.rules_defaults_given(tenant=request.tenant),
+        "rules": rule_list(tenant=request.tenant),
+        "kind_labels": event_kinds(tenant=request.tenant),
+        "kind_form": EventKindForm(),
+    }
+    return render(request, "tagging/rule_list.html", context)
+
+
+@require_POST
+@role_required(Role.ADMIN)
+def rules_add_defaults(request):
+    services.rules_ensure_defaults(tenant=request.tenant)
+    messages.success(request, _("The default rules were added."))
+    return redirect(_url(request, "rule_list"))
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(Role.ADMIN)
+def rule_edit(request, rule_id: int | None = None):
+    rule = access_rule(request.membership, rule_id) if rule_id else None
+    initial = {"active": True}
+    if rule is not None:
+        initial = {"name": rule.name, "event_kind": rule.event_kind, "to_stage": rule.to_stage,
+                   "add_tags": list(rule.add_tags.all()), "active": rule.active,
+                   "remove_tags": list(rule.remove_tags.all())}  # fmt: skip
+    form = RuleForm(
+        request.POST or None,
+        tenant=request.tenant,
+        stage_labels=_stage_labels(request),
+        initial=initial,
+    )
+    if request.method == "POST" and "delete" in request.POST and rule is not None:
+        return _scheme_result(
+            request,
+            lambda: services.rule_delete(rule=rule, actor=request.membership),
+            _("Rule deleted."),
+            _url(request, "rule_list"),
+        )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.rule_save(
+                tenant=request.tenant, actor=request.membership, rule=rule, **form.cleaned_data
+            )
+        except ServiceError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, _("Rule saved."))
+            return redirect(_url(request, "rule_list"))
+    return render(request, "tagging/rule_form.html", {"rule": rule, "form": form})
+
+
+@require_POST
+@role_required(Role.ADMIN)
+def event_kind_create(request):
+    form = EventKindForm(request.POST)
+    back = _url(request, "rule_list")
+    if not form.is_valid():
+        return _form_errors(request, form, back)
+    label = form.cleaned_data["label"]
+    return _scheme_result(
+        request,
+        lambda: services.event_kind_create(
+            tenant=request.tenant, actor=request.membership, label=label
+        ),
+        _("Kind of event “%(label)s” added.") % {"label": label},
+        back,
+    )

@@ -1,0 +1,196 @@
+"""Behaviour moves and tags contacts by the company's rules, so nobody forgets to update them."""
+
+import pytest
+from django.urls import reverse
+from django.utils import translation
+
+from crm.models import Contact
+from crm.services import ServiceError, tenant_create
+from lifecycle.models import StageChange
+from tagging.models import ContactTag, Event, Rule
+from tagging.services import event_kind_create, event_log, rule_save, rules_ensure_defaults
+from tests.factories import ContactFactory
+
+
+def fresh(contact):
+    return Contact.objects.for_tenant(contact.tenant).get(pk=contact.pk)
+
+
+@pytest.fixture
+def rules(tenant):
+    with translation.override("en"):
+        rules_ensure_defaults(tenant=tenant)
+    return list(Rule.objects.for_tenant(tenant))
+
+
+def test_a_new_company_starts_with_the_seeds_six_rules(db):
+    tenant, _admin, _created = tenant_create(
+        slug="acme", name="Acme", admin_username="boss", admin_password="pw-123456"
+    )
+    rules = Rule.objects.for_tenant(tenant).order_by("position")
+    assert [(r.event_kind, r.to_stage) for r in rules] == [
+        ("form_submitted", "lead"),
+        ("price_list_downloaded", "mql"),
+        ("consultation_call", "sql"),
+        ("payment_intent", "opportunity"),
+        ("payment_received", "customer"),
+        ("referral_joined", "evangelist"),
+    ]
+
+
+def test_deleted_default_rules_stay_deleted(tenant, rules):
+    Rule.objects.for_tenant(tenant).delete()
+    rules_ensure_defaults(tenant=tenant)
+    assert not Rule.objects.for_tenant(tenant).exists()
+
+
+def test_an_event_moves_the_contact_forward_with_the_rule_as_actor(tenant, sales, rules):
+    contact = ContactFactory(tenant=tenant)
+    event, created = event_log(contact=contact, actor=sales, kind="consultation_call")
+    assert created
+    assert fresh(contact).stage == "sql"
+    change = StageChange.objects.for_tenant(tenant).get()
+    assert (change.channel, change.actor, change.from_stage) == ("rule", None, "subscriber")
+    assert change.actor_label.startswith("Rule: ") or change.actor_label.startswith("规则")
+    assert event.outcome[0]["done"] and not event.outcome[0]["why"]
+
+
+def test_rules_never_move_backward_and_say_why(tenant, sales, rules):
+    contact = ContactFactory(tenant=tenant, stage="customer")
+    with translation.override("en"):
+        event, _ = event_log(contact=contact, actor=sales, kind="form_submitted")
+    assert fresh(contact).stage == "customer"
+    assert event.outcome[0]["why"] == ["not moved: rules never move a contact back"]
+    assert not StageChange.objects.for_tenant(tenant).exists()
+
+
+def test_a_payment_amount_fills_the_expected_amount_an_opportunity_needs(tenant, sales, rules):
+    contact = ContactFactory(tenant=tenant, stage="sql")
+    event_log(contact=contact, actor=sales, kind="payment_intent", amount=3680)
+    contact = fresh(contact)
+    assert (contact.stage, contact.expected_amount) == ("opportunity", 3680)
+
+
+def test_a_rule_that_cannot_apply_records_why(tenant, sales, rules):
+    contact = ContactFactory(tenant=tenant, stage="sql")
+    with translation.override("en"):
+        event, _ = event_log(contact=contact, actor=sales, kind="payment_intent")
+    assert fresh(contact).stage == "sql"
+    assert event.outcome[0]["why"] == ["To enter this stage the contact needs: Expected amount."]
+
+
+def test_the_same_event_arriving_twice_is_recorded_once(tenant, sales, rules):
+    contact = ContactFactory(tenant=tenant)
+    first, created = event_log(
+        contact=contact, actor=None, kind="payment_received", channel="api", external_id="order-1"
+    )
+    again, created_again = event_log(
+        contact=contact, actor=None, kind="payment_received", channel="api", external_id="order-1"
+    )
+    assert (created, created_again) == (True, False)
+    assert again.pk == first.pk
+    assert Event.objects.for_tenant(tenant).count() == 1
+    assert StageChange.objects.for_tenant(tenant).count() == 1
+
+
+def test_a_repeated_event_without_an_id_changes_nothing_more(tenant, sales, rules, make_tag):
+    attended = make_tag("活动", "活动参与者")
+    rule_save(tenant=tenant, actor=None, name="到场", event_kind="event_attended",
+              add_tags=[attended])  # fmt: skip
+    contact = ContactFactory(tenant=tenant)
+    event_log(contact=contact, actor=sales, kind="event_attended")
+    second, _ = event_log(contact=contact, actor=sales, kind="event_attended")
+    assert ContactTag.objects.for_tenant(tenant).count() == 1
+    assert second.outcome[0]["done"] == []
+
+
+def test_rules_add_and_remove_tags_recorded_with_the_rule(tenant, sales, rules, make_tag):
+    attended = make_tag("活动", "活动参与者")
+    cold = make_tag("意向", "冷淡")
+    rule = rule_save(
+        tenant=tenant, actor=None, name="参加活动", event_kind="event_attended",
+        add_tags=[attended], remove_tags=[cold],
+    )  # fmt: skip
+    contact = ContactFactory(tenant=tenant)
+    ContactTag.objects.create(tenant=tenant, contact=contact, tag=cold)
+    event_log(contact=contact, actor=sales, kind="event_attended")
+    held = ContactTag.objects.for_tenant(tenant).get(contact=contact)
+    assert (held.tag, held.rule, held.channel) == (attended, rule, "rule")
+
+
+def test_only_admins_change_rules(tenant, marketer):
+    with pytest.raises(ServiceError):
+        rule_save(tenant=tenant, actor=marketer, name="x", event_kind="paid", to_stage="sql")
+
+
+def test_a_rule_must_do_something_and_not_contradict_itself(tenant, admin, make_tag):
+    tag = make_tag("a", "b")
+    with pytest.raises(ServiceError, match="needs something to do"):
+        rule_save(tenant=tenant, actor=admin, name="x", event_kind="payment_received")
+    with pytest.raises(ServiceError, match="both add and remove"):
+        rule_save(tenant=tenant, actor=admin, name="x", event_kind="payment_received",
+                  add_tags=[tag], remove_tags=[tag])  # fmt: skip
+
+
+def test_tenant_defined_kinds_can_be_logged_and_ruled(tenant, admin, sales):
+    kind = event_kind_create(tenant=tenant, actor=admin, label="Webinar")
+    rule_save(tenant=tenant, actor=admin, name="w", event_kind=kind.key, to_stage="mql")
+    contact = ContactFactory(tenant=tenant)
+    event_log(contact=contact, actor=sales, kind=kind.key)
+    assert fresh(contact).stage == "mql"
+    with pytest.raises(ServiceError):
+        event_log(contact=contact, actor=sales, kind="not-a-kind")
+
+
+def test_logging_from_the_contact_page_shows_what_the_rules_did(sales_client, tenant, rules):
+    contact = ContactFactory(tenant=tenant, name="李娜")
+    response = sales_client.post(
+        reverse("contact_event_log", args=[tenant.slug, contact.pk]),
+        {"kind": "price_list_downloaded", "note": "公开课后领取"},
+        follow=True,
+    )
+    html = response.content.decode()
+    assert "Logged: Downloaded the price list." in html
+    assert "moved to “Marketing qualified lead”" in html
+    assert fresh(contact).stage == "mql"
+    # the timeline shows the event with its outcome and the stage change
+    assert "公开课后领取" in html and "Moved from Subscriber to Marketing qualified lead" in html
+
+
+def test_a_future_event_is_refused_clearly(sales_client, tenant):
+    contact = ContactFactory(tenant=tenant)
+    response = sales_client.post(
+        reverse("contact_event_log", args=[tenant.slug, contact.pk]),
+        {"kind": "trial_booked", "occurred_at": "2999-01-01T10:00"},
+        follow=True,
+    )
+    assert "An event cannot be in the future." in response.content.decode()
+    assert not Event.objects.for_tenant(tenant).exists()
+
+
+def test_admin_edits_a_rule_on_its_page(admin_client, tenant, rules, make_tag):
+    vip = make_tag("客户分级", "金卡")
+    rule = Rule.objects.for_tenant(tenant).get(event_kind="payment_received")
+    response = admin_client.post(
+        reverse("rule_edit", args=[tenant.slug, rule.pk]),
+        {"name": "付款 → 学员 + 金卡", "event_kind": "payment_received", "to_stage": "customer",
+         "add_tags": [vip.pk], "active": "on"},
+    )  # fmt: skip
+    assert response.status_code == 302
+    rule.refresh_from_db()
+    assert (rule.name, list(rule.add_tags.all())) == ("付款 → 学员 + 金卡", [vip])
+    page = admin_client.get(reverse("rule_list", args=[tenant.slug])).content.decode()
+    assert "付款 → 学员 + 金卡" in page and "金卡" in page
+
+
+def test_marketers_and_sales_cannot_open_the_rules(marketer_client, sales_client, tenant):
+    for client in (marketer_client, sales_client):
+        assert client.get(reverse("rule_list", args=[tenant.slug])).status_code == 403
+
+
+def test_the_rules_page_offers_defaults_to_a_company_without_them(admin_client, tenant):
+    page = admin_client.get(reverse("rule_list", args=[tenant.slug])).content.decode()
+    assert "Add the default rules" in page
+    assert not Rule.objects.for_tenant(tenant).exists()  # a GET changes nothing
+    admin_client.post(reverse("rules_add_defaults", args=[tenant.slug]))
+    assert Rule.objects.for_tenant(tenant).count() == 6

@@ -7,7 +7,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
@@ -329,11 +329,14 @@ def rules_ensure_defaults(*, tenant: Tenant) -> None:
     if not created:
         return
     labels = stage_settings(tenant=tenant)
-    kinds = event_kinds(tenant=tenant)
+    with translation.override(tenant.default_language):  # names in the company's language
+        kinds = event_kinds(tenant=tenant)
     for position, (kind, stage) in enumerate(DEFAULT_RULES):
+        with translation.override(tenant.default_language):
+            name = f"{kinds[kind]} → {labels[stage].display_label}"
         Rule.objects.create(
             tenant=tenant,
-            name=f"{kinds[kind]} → {labels[stage].display_label}",
+            name=name,
             event_kind=kind,
             to_stage=stage,
             position=position,

@@ -4,6 +4,7 @@ import os
 
 import pytest
 from django.test import Client
+from django.utils import translation
 
 from tests.factories import ContactFactory, MembershipFactory, TenantFactory
 
@@ -11,6 +12,14 @@ from tests.factories import ContactFactory, MembershipFactory, TenantFactory
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 PASSWORD = "pw-for-tests"
+
+
+@pytest.fixture(autouse=True)
+def english_outside_requests():
+    """Service-level messages in English unless a test chooses; requests choose their own."""
+    translation.activate("en")
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture

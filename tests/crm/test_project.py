@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from django.core.management import call_command
+from django.db.models import Count
 
 from crm.models import Contact, Membership, Tenant
 
@@ -54,9 +55,24 @@ def test_seed_demo_builds_the_english_school_and_twice_changes_nothing(db, capsy
     out = capsys.readouterr().out
     assert "wang" in out and "funnel-demo-2026" in out
 
+    from lifecycle.models import StageChange
+    from tagging.models import ContactTag, Event, Rule, TagGroup
+
+    activity = [
+        model.objects.for_tenant(school).count()
+        for model in (StageChange, Event, ContactTag, TagGroup, Rule)
+    ]
+    assert all(activity), activity
+    stages = dict(Contact.objects.for_tenant(school).values_list("stage").annotate(n=Count("id")))
+    assert stages["subscriber"] > stages["lead"] > stages["mql"] > stages["sql"]  # a funnel
+
     call_command("seed_demo")
     assert list(Contact.objects.for_tenant(school).order_by("pk").values()) == snapshot
     assert Membership.objects.count() == 5
+    assert activity == [
+        model.objects.for_tenant(school).count()
+        for model in (StageChange, Event, ContactTag, TagGroup, Rule)
+    ]
 
 
 def _catalog():

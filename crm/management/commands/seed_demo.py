@@ -11,11 +11,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from crm.models import Contact, Membership, Role, Tenant, User
-from crm.services import membership_add
+from crm.services import membership_add, tenant_setup
 from lifecycle.models import StageChange, StageSetting
 from lifecycle.selectors import stage_settings
 from lifecycle.services import funnel_recompute, stage_settings_save
 from lifecycle.stages import ORDER, RANK, ChangeKind, Channel, LostReason, Status
+from tagging.demo import seed_activity, seed_tag_scheme
 
 DEMO_PASSWORD = "funnel-demo-2026"  # noqa: S105 - printed for the newcomer; demo only
 SCHOOL = ("english-school", "英语口语培训班", "zh-hans")
@@ -80,9 +81,11 @@ class Command(BaseCommand):
                 slug=slug, defaults={"name": name, "default_language": language}
             )
             members = self._members(tenant, slug == STUDIO[0])
+            tenant_setup(tenant=tenant)
             if slug == SCHOOL[0]:
                 self._stage_labels(tenant, members[0])
-            added = self._contacts(tenant, members, CONTACTS_PER_TENANT[slug], now)
+            tags = seed_tag_scheme(tenant, members[0])
+            added = self._contacts(tenant, members, CONTACTS_PER_TENANT[slug], now, tags)
             self.stdout.write(f"{name} (/t/{slug}/): {added} new contacts")
         self.stdout.write(self.style.SUCCESS(f"Demo logins (password for all: {DEMO_PASSWORD}):"))
         for username, family, given, school_role, studio_role in PEOPLE:
@@ -124,7 +127,7 @@ class Command(BaseCommand):
             },
         )
 
-    def _contacts(self, tenant: Tenant, members: list[Membership], count: int, now) -> int:
+    def _contacts(self, tenant, members: list[Membership], count: int, now, tags) -> int:
         rng = random.Random(f"funnel-demo-{tenant.slug}")
         owners = [m for m in members if m.role != Role.ADMIN] + [None]
         movers = {m.role: m for m in members}
@@ -187,6 +190,7 @@ class Command(BaseCommand):
             ],
             batch_size=1000,
         )
+        seed_activity(tenant, list(new_ids.values()), tags)
         funnel_recompute(tenant=tenant)
         return len(new_ids)
 

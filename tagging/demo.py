@@ -34,10 +34,13 @@ def seed_tag_scheme(tenant: Tenant, admin: Membership) -> dict[str, Tag]:
     if not TagGroup.objects.for_tenant(tenant).exists():
         for position, (label, colour, single, tags, aliases) in enumerate(SCHEME):
             group = TagGroup.objects.create(
-                tenant=tenant, label=label, colour=colour, single_choice=single, position=position
-            )
+                tenant=tenant, key=label, label=label, colour=colour, single_choice=single,
+                position=position,
+            )  # fmt: skip
             made = {
-                t: Tag.objects.create(tenant=tenant, group=group, label=t, label_key=name_key(t))
+                t: Tag.objects.create(
+                    tenant=tenant, group=group, key=t, label=t, label_key=name_key(t)
+                )
                 for t in tags
             }
             for alias, tag in aliases.items():

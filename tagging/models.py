@@ -2,12 +2,23 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
 from crm.models import TenantOwned
 from lifecycle.stages import Channel, Stage
 
 COLOUR = RegexValidator(r"^#[0-9a-fA-F]{6}$", _("A colour looks like #2e90fa."))
+
+
+def unique_key(queryset, label: str) -> str:
+    """A stable key from a label ("地推传单", "wechat-ads"), unique within `queryset`."""
+    base = slugify(label, allow_unicode=True)[:50] or "tag"
+    key, n = base, 1
+    while queryset.filter(key=key).exists():
+        n += 1
+        key = f"{base}-{n}"
+    return key
 
 
 def name_key(name: str) -> str:
@@ -18,6 +29,8 @@ def name_key(name: str) -> str:
 class TagGroup(TenantOwned):
     """A dimension of tags: source 来源, intent 意向, industry 行业, tier 客户分级…"""
 
+    # Stable across renames: what imports, exports and the API refer to.
+    key = models.SlugField(_("key"), max_length=60, allow_unicode=True)
     label = models.CharField(_("name"), max_length=60)
     description = models.CharField(_("description"), max_length=300, blank=True)
     colour = models.CharField(_("colour"), max_length=7, default="#667085", validators=[COLOUR])
@@ -32,6 +45,7 @@ class TagGroup(TenantOwned):
         ordering = ["position", "label"]
         constraints = [
             models.UniqueConstraint(fields=["tenant", "label"], name="taggroup_unique_label"),
+            models.UniqueConstraint(fields=["tenant", "key"], name="taggroup_unique_key"),
         ]
 
     def __str__(self) -> str:
@@ -42,6 +56,7 @@ class Tag(TenantOwned):
     group = models.ForeignKey(
         TagGroup, on_delete=models.PROTECT, related_name="tags", verbose_name=_("group")
     )
+    key = models.SlugField(_("key"), max_length=60, allow_unicode=True)
     label = models.CharField(_("name"), max_length=60)
     # The label compared as aliases are, unique per tenant together with every alias.
     label_key = models.CharField(max_length=60, editable=False)
@@ -53,6 +68,7 @@ class Tag(TenantOwned):
         ordering = ["label"]
         constraints = [
             models.UniqueConstraint(fields=["tenant", "label_key"], name="tag_unique_label"),
+            models.UniqueConstraint(fields=["tenant", "key"], name="tag_unique_key"),
         ]
         indexes = [models.Index(fields=["tenant", "group"], name="tag_tenant_group")]
 

@@ -29,6 +29,7 @@ from .models import (
     TaggingDefaults,
     TagGroup,
     name_key,
+    unique_key,
 )
 from .selectors import event_kinds, rules_for_kind, tag_resolve
 
@@ -94,7 +95,9 @@ def tag_group_save(
         clash = clash.exclude(pk=group.pk)
     if clash.exists():
         raise ServiceError(_("There is already a tag group “%(label)s”.") % {"label": label})
-    group = group or TagGroup(tenant=tenant, position=TagGroup.objects.for_tenant(tenant).count())
+    if group is None:
+        groups = TagGroup.objects.for_tenant(tenant)
+        group = TagGroup(tenant=tenant, position=groups.count(), key=unique_key(groups, label))
     group.label, group.description, group.colour = label, description.strip(), colour
     group.single_choice = single_choice
     _clean(group)
@@ -126,7 +129,8 @@ def tag_create(
     _lock_names(tenant)
     key = _check_name_free(tenant, label)
     tag = Tag(tenant=tenant, group=group, label=" ".join(label.split()), label_key=key,
-              colour=colour, description=description.strip())  # fmt: skip
+              key=unique_key(Tag.objects.for_tenant(tenant), label), colour=colour,
+              description=description.strip())  # fmt: skip
     _clean(tag)
     tag.save()
     return tag

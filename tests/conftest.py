@@ -95,8 +95,8 @@ def company_objects(tenant, member) -> dict:
     """One object of each kind a tenant URL can name, in `tenant`: for the cross-tenant walks."""
     from tagging.models import Rule, Tag, TagAlias, TagGroup
 
-    group = TagGroup.objects.create(tenant=tenant, label=f"来源 {tenant.slug}")
-    tag = Tag.objects.create(tenant=tenant, group=group, label=f"地推 {tenant.slug}",
+    group = TagGroup.objects.create(tenant=tenant, key="source", label=f"来源 {tenant.slug}")
+    tag = Tag.objects.create(tenant=tenant, group=group, key="flyer", label=f"地推 {tenant.slug}",
                              label_key=f"地推 {tenant.slug}")  # fmt: skip
     return {
         "contact_id": ContactFactory(tenant=tenant, name=f"客户 {tenant.slug}").pk,

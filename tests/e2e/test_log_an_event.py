@@ -14,9 +14,9 @@ def test_logging_an_event_moves_and_tags_the_contact_by_the_rules(live_server, p
     school = TenantFactory(slug="english-school", name="英语口语培训班")
     MembershipFactory(tenant=school, role="marketer", user__username="li")
     tenant_setup(tenant=school)  # the six default rules
-    group = TagGroup.objects.create(tenant=school, label="活动")
-    attended = Tag.objects.create(tenant=school, group=group, label="活动参与者",
-                                  label_key="活动参与者")  # fmt: skip
+    group = TagGroup.objects.create(tenant=school, key="event", label="活动")
+    attended = Tag.objects.create(tenant=school, group=group, key="attended",
+                                  label="活动参与者", label_key="活动参与者")  # fmt: skip
     rule_save(tenant=school, actor=None, name="到场", event_kind="price_list_downloaded",
               add_tags=[attended])  # fmt: skip
     contact = ContactFactory(tenant=school, name="王芳", stage="lead")
@@ -41,8 +41,10 @@ def test_logging_an_event_moves_and_tags_the_contact_by_the_rules(live_server, p
 def test_a_tag_is_added_inline_from_the_suggestions(live_server, page):
     school = TenantFactory(slug="english-school", name="英语口语培训班")
     MembershipFactory(tenant=school, role="sales", user__username="zhao")
-    group = TagGroup.objects.create(tenant=school, label="课程兴趣")
-    Tag.objects.create(tenant=school, group=group, label="成人口语", label_key="成人口语")
+    group = TagGroup.objects.create(tenant=school, key="interest", label="课程兴趣")
+    Tag.objects.create(
+        tenant=school, group=group, key="spoken", label="成人口语", label_key="成人口语"
+    )
     contact = ContactFactory(tenant=school, name="李娜")
 
     log_in(page, live_server, "zhao")

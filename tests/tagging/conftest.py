@@ -9,10 +9,12 @@ def make_tag(tenant):
 
     def _make(group_label: str, label: str, *, single_choice: bool = False, on=None) -> Tag:
         group, _ = TagGroup.objects.get_or_create(
-            tenant=on or tenant, label=group_label, defaults={"single_choice": single_choice}
+            tenant=on or tenant,
+            label=group_label,
+            defaults={"single_choice": single_choice, "key": group_label},
         )
         return Tag.objects.create(
-            tenant=on or tenant, group=group, label=label, label_key=name_key(label)
+            tenant=on or tenant, group=group, key=label, label=label, label_key=name_key(label)
         )
 
     return _make

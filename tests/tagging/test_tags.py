@@ -270,3 +270,14 @@ def test_a_foreign_tag_id_in_the_filter_matches_nothing(
     assert _names(sales_client.get(url, {"tag_any": [foreign.pk]})) == []
     assert _names(sales_client.get(url, {"tag_none": [foreign.pk]})) == ["我的"]
     assert Contact.objects.for_tenant(tenant).count() == 1
+
+
+def test_keys_are_made_once_and_survive_renames(tenant, marketer):
+    from tagging.services import tag_group_save
+
+    group = tag_group_save(tenant=tenant, actor=marketer, label="来源")
+    first = tag_create(tenant=tenant, actor=marketer, group=group, label="地推 传单")
+    twin = tag_create(tenant=tenant, actor=marketer, group=group, label="地推-传单")
+    assert (group.key, first.key, twin.key) == ("来源", "地推-传单", "地推-传单-2")
+    tag_update(tag=first, actor=marketer, label="线下地推", group=group)
+    assert Tag.objects.for_tenant(tenant).get(pk=first.pk).key == "地推-传单"

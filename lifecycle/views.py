@@ -4,7 +4,6 @@ from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, pgettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -18,6 +17,7 @@ from django_htmx.http import (
 
 from crm.access import access_contact, role_required
 from crm.forms import ContactFilterForm, add_duplicate_errors
+from crm.http import safe_next
 from crm.models import Role
 from crm.selectors import contact_list
 from crm.services import DuplicateContactError
@@ -35,13 +35,6 @@ from .selectors import (
 from .stages import ORDER, RANK, REQUIREMENTS
 
 BOARD_PAGE = 20
-
-
-def _next_url(request, fallback: str) -> str:
-    url = request.POST.get("next") or request.GET.get("next") or ""
-    if url and url_has_allowed_host_and_scheme(url, {request.get_host()}, request.is_secure()):
-        return url
-    return fallback
 
 
 def _board_columns(request, owner: str, counts) -> list[dict]:
@@ -111,7 +104,7 @@ def _respond_moved(request, contact, origin: str, message: str, change=None, fil
         # Other panels of the contact page (its history) refresh themselves on this.
         return trigger_client_event(response, "contact-changed")
     messages.success(request, message)
-    return redirect(_next_url(request, detail_url))
+    return redirect(safe_next(request, detail_url))
 
 
 def _respond_refused(request, contact, origin: str, message: str):
@@ -123,13 +116,13 @@ def _respond_refused(request, contact, origin: str, message: str):
         return render(request, "lifecycle/partials/stage_panel.html", context)
     messages.error(request, message)
     return redirect(
-        _next_url(request, reverse("contact_detail", args=[request.tenant.slug, contact.pk]))
+        safe_next(request, reverse("contact_detail", args=[request.tenant.slug, contact.pk]))
     )
 
 
 def _ask_to_complete(request, contact, form, to_stage, origin: str, status=200):
     context = {"contact": contact, "form": form, "to_stage": to_stage, "origin": origin,
-               "next": _next_url(request, "")}  # fmt: skip
+               "next": safe_next(request, "")}  # fmt: skip
     if request.htmx:
         # 200 even when the form has errors: htmx only swaps successful responses in.
         response = render(request, "lifecycle/partials/complete_move.html", context)
@@ -251,7 +244,7 @@ def _bulk_summary(request, result, done_message: str) -> None:
 @require_POST
 def bulk_action(request):
     form = BulkForm(request.POST)
-    back = _next_url(request, reverse("contact_list", args=[request.tenant.slug]))
+    back = safe_next(request, reverse("contact_list", args=[request.tenant.slug]))
     if not form.is_valid():
         for error in form.non_field_errors() or [_("Check the bulk action and try again.")]:
             messages.error(request, error)

@@ -31,7 +31,7 @@ class TagGroup(TenantOwned):
 
     # Stable across renames: what imports, exports and the API refer to.
     key = models.SlugField(_("key"), max_length=60, allow_unicode=True)
-    label = models.CharField(_("name"), max_length=60)
+    label = models.CharField(_("group name"), max_length=60)
     description = models.CharField(_("description"), max_length=300, blank=True)
     colour = models.CharField(_("colour"), max_length=7, default="#667085", validators=[COLOUR])
     single_choice = models.BooleanField(
@@ -57,7 +57,7 @@ class Tag(TenantOwned):
         TagGroup, on_delete=models.PROTECT, related_name="tags", verbose_name=_("group")
     )
     key = models.SlugField(_("key"), max_length=60, allow_unicode=True)
-    label = models.CharField(_("name"), max_length=60)
+    label = models.CharField(_("tag name"), max_length=60)
     # The label compared as aliases are, unique per tenant together with every alias.
     label_key = models.CharField(max_length=60, editable=False)
     colour = models.CharField(_("colour"), max_length=7, blank=True, validators=[COLOUR])
@@ -129,7 +129,7 @@ class EventKind(TenantOwned):
     """A kind of behaviour a tenant defines beside the built-in ones."""
 
     key = models.SlugField(_("key"), max_length=40)
-    label = models.CharField(_("name"), max_length=60)
+    label = models.CharField(_("kind name"), max_length=60)
 
     class Meta:
         ordering = ["label"]
@@ -180,7 +180,7 @@ class Event(TenantOwned):
 class Rule(TenantOwned):
     """When an event of a kind happens: move forward to a stage and/or add and remove tags."""
 
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(_("rule name"), max_length=100)
     event_kind = models.CharField(_("when this happens"), max_length=40)
     to_stage = models.CharField(
         _("move forward to"), max_length=16, choices=Stage.choices, blank=True

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from crm.access import access_contact, role_required
 from crm.forms import ContactFilterForm
+from crm.http import safe_next
 from crm.models import Role
 from crm.selectors import contact_list
 from crm.services import ServiceError
@@ -124,9 +125,7 @@ def contact_event_log(request, contact_id: int):
 def contacts_bulk_tag(request):
     filter_form = ContactFilterForm(request.POST)
     form = BulkTagForm(request.POST, tenant=request.tenant)
-    back = request.POST.get("next") or _url(request, "contact_list")
-    if not back.startswith("/"):
-        back = _url(request, "contact_list")
+    back = safe_next(request, _url(request, "contact_list"))
     ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
     if not form.is_valid():
         messages.error(request, _("Choose a tag."))

@@ -281,3 +281,13 @@ def test_keys_are_made_once_and_survive_renames(tenant, marketer):
     assert (group.key, first.key, twin.key) == ("来源", "地推-传单", "地推-传单-2")
     tag_update(tag=first, actor=marketer, label="线下地推", group=group)
     assert Tag.objects.for_tenant(tenant).get(pk=first.pk).key == "地推-传单"
+
+
+def test_bulk_tagging_never_redirects_off_the_site(sales_client, tenant, make_tag):
+    tag = make_tag("来源", "x")
+    contact = ContactFactory(tenant=tenant)
+    response = sales_client.post(
+        reverse("contacts_bulk_tag", args=[tenant.slug]),
+        {"ids": [contact.pk], "tag": tag.pk, "operation": "add", "next": "//evil.example/"},
+    )
+    assert response.url == reverse("contact_list", args=[tenant.slug])

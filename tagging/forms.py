@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from lifecycle.stages import Stage
 
 from .models import Tag, TagGroup
-from .selectors import event_kinds
+from .selectors import event_kinds, tag_list
 
 COLOUR_FIELD = {
     "regex": r"^#[0-9a-fA-F]{6}$",
@@ -36,7 +36,15 @@ class TagMultipleChoiceField(forms.ModelMultipleChoiceField):
 class TagForm(forms.Form):
     label = forms.CharField(label=_("Tag name"), max_length=60)
     group = forms.ModelChoiceField(label=_("Group"), queryset=TagGroup.objects.none())
-    colour = forms.RegexField(label=_("Colour"), required=False, **COLOUR_FIELD)
+    # Text, not a colour picker: a picker always sends a colour, and empty means "the group's".
+    colour = forms.RegexField(
+        label=_("Colour"),
+        required=False,
+        regex=r"^#[0-9a-fA-F]{6}$",
+        help_text=_("Like #2e90fa. Empty: the group's colour."),
+        error_messages={"invalid": _("A colour looks like #2e90fa.")},
+        widget=forms.TextInput(attrs={"placeholder": "#2e90fa", "size": 9}),
+    )
     description = forms.CharField(label=_("Description"), max_length=300, required=False)
 
     def __init__(self, *args, tenant, **kwargs):
@@ -53,9 +61,7 @@ class MergeForm(forms.Form):
 
     def __init__(self, *args, tenant, source: Tag, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["target"].queryset = (
-            Tag.objects.for_tenant(tenant).exclude(pk=source.pk).select_related("group")
-        )
+        self.fields["target"].queryset = tag_list(tenant=tenant).exclude(pk=source.pk)
 
 
 class ContactTagForm(forms.Form):
@@ -73,6 +79,7 @@ class EventForm(forms.Form):
     occurred_at = forms.DateTimeField(
         label=_("When"),
         required=False,
+        help_text=_("Empty: now."),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
     note = forms.CharField(label=_("Note"), max_length=500, required=False)
@@ -109,12 +116,13 @@ class RuleForm(forms.Form):
     def __init__(self, *args, tenant, stage_labels: dict, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["event_kind"].choices = list(event_kinds(tenant=tenant).items())
-        self.fields["to_stage"].choices = [("", "—"), *stage_labels.items()]
-        tags = Tag.objects.for_tenant(tenant).select_related("group")
-        self.fields["add_tags"].queryset = tags
-        self.fields["remove_tags"].queryset = tags
+        # Rules only move forward, and nobody moves forward *to* the first stage.
+        self.fields["to_stage"].choices = [("", "—"), *list(stage_labels.items())[1:]]
+        tags = tag_list(tenant=tenant)
         for name in ("add_tags", "remove_tags"):
-            self.fields[name].widget.attrs["size"] = 6
+            self.fields[name].queryset = tags
+            self.fields[name].widget.attrs["size"] = 8
+            self.fields[name].help_text = _("Ctrl-click (⌘-click on a Mac) to choose several.")
 
 
 class BulkTagForm(forms.Form):
@@ -123,4 +131,4 @@ class BulkTagForm(forms.Form):
 
     def __init__(self, *args, tenant, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["tag"].queryset = Tag.objects.for_tenant(tenant).select_related("group")
+        self.fields["tag"].queryset = tag_list(tenant=tenant)

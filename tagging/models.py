@@ -180,7 +180,8 @@ class Event(TenantOwned):
 class Rule(TenantOwned):
     """When an event of a kind happens: move forward to a stage and/or add and remove tags."""
 
-    name = models.CharField(_("rule name"), max_length=100)
+    # Empty: shown as "what happens → stage" in the reader's words (tagging.outcomes.rule_title).
+    name = models.CharField(_("rule name"), max_length=100, blank=True)
     event_kind = models.CharField(_("when this happens"), max_length=40)
     to_stage = models.CharField(
         _("move forward to"), max_length=16, choices=Stage.choices, blank=True

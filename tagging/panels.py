@@ -1,5 +1,3 @@
-from django.utils import timezone
-
 from crm.panels import Panel
 
 from .forms import EventForm
@@ -15,7 +13,7 @@ def tags_panel_context(request, contact, **extra) -> dict:
 
 
 def events_panel(request, contact) -> Panel:
-    form = EventForm(tenant=request.tenant, initial={"occurred_at": timezone.localtime()})
+    form = EventForm(tenant=request.tenant)
     return Panel("tagging/partials/event_form.html", {"contact": contact, "event_form": form}, 30)
 
 

@@ -50,14 +50,24 @@ def tag_resolve(*, tenant: Tenant, name: str) -> Tag | None:
     return tag
 
 
-def tag_suggest(*, tenant: Tenant, term: str, limit: int = 8) -> list[Tag]:
-    """Tags whose label or an alias starts with what was typed."""
+def tag_suggest(
+    *, tenant: Tenant, term: str, exclude_contact: Contact | None = None, limit: int = 8
+) -> list[Tag]:
+    """Tags whose name, an alias or the group's name contains what was typed (a tenant has
+    tens or hundreds of tags, so a contains-match is cheap), minus those the contact holds."""
     key = name_key(term)
-    tags = Tag.objects.for_tenant(tenant).select_related("group")
+    tags = tag_list(tenant=tenant)
     if key:
-        by_alias = TagAlias.objects.for_tenant(tenant).filter(name_key__startswith=key)
-        tags = tags.filter(Q(label_key__startswith=key) | Q(pk__in=by_alias.values("tag_id")))
-    return list(tags.order_by("label")[:limit])
+        by_alias = TagAlias.objects.for_tenant(tenant).filter(name_key__contains=key)
+        tags = tags.filter(
+            Q(label_key__contains=key)
+            | Q(group__label__icontains=term.strip())
+            | Q(pk__in=by_alias.values("tag_id"))
+        )
+    if exclude_contact is not None:
+        held = ContactTag.objects.for_tenant(tenant).filter(contact=exclude_contact)
+        tags = tags.exclude(pk__in=held.values("tag_id"))
+    return list(tags[:limit])
 
 
 def contact_tags(*, contact: Contact) -> list[ContactTag]:

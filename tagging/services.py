@@ -1,13 +1,14 @@
 """Writes for tags, events and rules. Keyword-only, atomic, taking domain objects."""
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
-from django.utils import timezone, translation
+from django.db.models import Count, QuerySet
+from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
@@ -15,7 +16,6 @@ from crm.models import Contact, Membership, Role, Tenant
 from crm.selectors import contacts_scoped
 from crm.services import ServiceError
 from lifecycle import services as lifecycle
-from lifecycle.selectors import stage_settings
 from lifecycle.stages import RANK, Channel
 
 from .events import DEFAULT_RULES
@@ -31,6 +31,7 @@ from .models import (
     name_key,
     unique_key,
 )
+from .outcomes import stored_rule_title
 from .selectors import event_kinds, rules_for_kind, tag_resolve
 
 SCHEME_ROLES = (Role.ADMIN, Role.MARKETER)
@@ -95,6 +96,16 @@ def tag_group_save(
         clash = clash.exclude(pk=group.pk)
     if clash.exists():
         raise ServiceError(_("There is already a tag group “%(label)s”.") % {"label": label})
+    if group is not None and single_choice and not group.single_choice:
+        several = _contacts_with_several(tenant, group)
+        if several:
+            raise ServiceError(
+                _(
+                    "%(count)s contacts hold more than one tag of “%(group)s”: leave only one "
+                    "on each before making it one-at-a-time."
+                )
+                % {"count": several, "group": group.label}
+            )
     if group is None:
         groups = TagGroup.objects.for_tenant(tenant)
         group = TagGroup(tenant=tenant, position=groups.count(), key=unique_key(groups, label))
@@ -186,11 +197,29 @@ def tag_merge(*, source: Tag, target: Tag, actor: Membership | None) -> int:
     tenant = source.tenant
     _lock_names(tenant)
     assignments = ContactTag.objects.for_tenant(tenant)
+    if target.group.single_choice:
+        # Nothing may be lost: a contact holding `source` and another tag of target's
+        # one-at-a-time group would have to lose one of them.
+        clash = (
+            assignments.filter(contact_id__in=assignments.filter(tag=source).values("contact_id"))
+            .filter(tag__group=target.group)
+            .exclude(tag__in=[source, target])
+            .values("contact_id")
+            .distinct()
+            .count()
+        )
+        if clash:
+            raise ServiceError(
+                _(
+                    "%(count)s contacts with “%(source)s” also hold another tag of "
+                    "“%(group)s”, which keeps one tag at a time: merging would remove one. "
+                    "Nothing was changed."
+                )
+                % {"count": clash, "source": source.label, "group": target.group.label}
+            )
     already = assignments.filter(tag=target).values("contact_id")
     moved = assignments.filter(tag=source).exclude(contact_id__in=already).update(tag=target)
     assignments.filter(tag=source).delete()
-    if target.group.single_choice:
-        _enforce_single_choice(tenant, target)
     for rule in Rule.objects.for_tenant(tenant).filter(add_tags=source):
         rule.add_tags.remove(source)
         rule.add_tags.add(target)
@@ -204,14 +233,15 @@ def tag_merge(*, source: Tag, target: Tag, actor: Membership | None) -> int:
     return moved
 
 
-def _enforce_single_choice(tenant: Tenant, keep: Tag) -> None:
-    """Contacts holding `keep` lose the other tags of its single-choice group."""
-    holders = ContactTag.objects.for_tenant(tenant).filter(tag=keep).values("contact_id")
-    (
+def _contacts_with_several(tenant: Tenant, group: TagGroup) -> int:
+    """How many contacts hold more than one tag of `group`."""
+    return (
         ContactTag.objects.for_tenant(tenant)
-        .filter(contact_id__in=holders, tag__group=keep.group)
-        .exclude(tag=keep)
-        .delete()
+        .filter(tag__group=group)
+        .values("contact_id")
+        .annotate(n=Count("id"))
+        .filter(n__gt=1)
+        .count()
     )
 
 
@@ -227,6 +257,15 @@ def tag_delete(*, tag: Tag, actor: Membership | None) -> int:
 # --- tags on contacts --------------------------------------------------------------------
 
 
+@dataclass
+class TagAdded:
+    added: bool
+    replaced: list[str]  # labels of the one-at-a-time group's tag it took the place of
+
+    def __bool__(self) -> bool:
+        return self.added
+
+
 @transaction.atomic
 def contact_tag_add(
     *,
@@ -235,25 +274,28 @@ def contact_tag_add(
     actor: Membership | None,
     channel: str = Channel.UI,
     rule: Rule | None = None,
-) -> bool:
-    """Puts a tag on a contact (replacing its group's other tag when the group is single-choice).
-    Returns False when the contact already had it."""
+) -> TagAdded:
+    """Puts a tag on a contact (replacing its group's other tag when the group keeps one at a
+    time). False-y when the contact already had it."""
     if tag.tenant_id != contact.tenant_id:
         raise ServiceError(_("Choose a tag of this company."))
     tenant = contact.tenant
     held = ContactTag.objects.for_tenant(tenant).filter(contact=contact)
     if held.filter(tag=tag).exists():
-        return False
+        return TagAdded(False, [])
+    replaced = []
     if tag.group.single_choice:
-        held.filter(tag__group_id=tag.group_id).delete()
+        others = held.filter(tag__group_id=tag.group_id)
+        replaced = list(others.values_list("tag__label", flat=True))
+        others.delete()
     try:
         with transaction.atomic():
             ContactTag.objects.create(
                 tenant=tenant, contact=contact, tag=tag, channel=channel, added_by=actor, rule=rule
             )
     except IntegrityError:
-        return False  # added at the same moment by someone else: the contact has it
-    return True
+        return TagAdded(False, [])  # added at that moment by someone else: the contact has it
+    return TagAdded(True, replaced)
 
 
 @transaction.atomic
@@ -332,18 +374,10 @@ def rules_ensure_defaults(*, tenant: Tenant) -> None:
     _marker, created = TaggingDefaults.objects.get_or_create(tenant=tenant)
     if not created:
         return
-    labels = stage_settings(tenant=tenant)
-    with translation.override(tenant.default_language):  # names in the company's language
-        kinds = event_kinds(tenant=tenant)
     for position, (kind, stage) in enumerate(DEFAULT_RULES):
-        with translation.override(tenant.default_language):
-            name = f"{kinds[kind]} → {labels[stage].display_label}"
+        # No name: shown as "what happens → stage" in the reader's language and current labels.
         Rule.objects.create(
-            tenant=tenant,
-            name=name,
-            event_kind=kind,
-            to_stage=stage,
-            position=position,
+            tenant=tenant, name="", event_kind=kind, to_stage=stage, position=position
         )
 
 
@@ -373,7 +407,7 @@ def rule_save(
     if any(tag.tenant_id != tenant.pk for tag in add_tags + remove_tags):
         raise ServiceError(_("Choose tags of this company."))
     rule = rule or Rule(tenant=tenant, position=Rule.objects.for_tenant(tenant).count())
-    rule.name = " ".join((name or "").split()) or event_kinds(tenant=tenant)[event_kind]
+    rule.name = " ".join((name or "").split())
     rule.event_kind, rule.to_stage, rule.active = event_kind, to_stage, active
     _clean(rule)
     rule.save()
@@ -390,9 +424,10 @@ def rule_delete(*, rule: Rule, actor: Membership | None) -> None:
 
 def _apply_rule(rule: Rule, event: Event, contact: Contact) -> dict:
     """Runs one rule for one event. Every effect is recorded with the rule as the actor; what
-    cannot apply says why. Never backward: the lifecycle service refuses that for rules."""
+    cannot apply says why. Never backward: the lifecycle service refuses that for rules.
+    The outcome is stored as codes (tagging.outcomes puts it into the reader's words)."""
     done, why = [], []
-    label = _("Rule: %(name)s") % {"name": rule.name}
+    title = stored_rule_title(rule, contact.tenant)
     if rule.to_stage:
         fill = {}
         if event.amount is not None and contact.expected_amount is None:
@@ -400,26 +435,20 @@ def _apply_rule(rule: Rule, event: Event, contact: Contact) -> dict:
         try:
             lifecycle.contact_stage_move(
                 contact=contact, actor=None, to_stage=rule.to_stage, channel=Channel.RULE,
-                reason=label, actor_label=label, fill=fill or None,
+                actor_label=title, fill=fill or None,
             )  # fmt: skip
-            done.append(
-                _("moved to “%(stage)s”")
-                % {"stage": stage_settings(tenant=contact.tenant)[rule.to_stage].display_label}
-            )
+            done.append({"moved": rule.to_stage})
         except lifecycle.MissingRequirements as missing:
-            why.append(missing.message)
+            why.append({"code": "missing", "missing": missing.missing})
         except lifecycle.MoveRefused as refused:
-            if refused.code == "backward_not_allowed":
-                why.append(_("not moved: rules never move a contact back"))
-            else:
-                why.append(refused.message)
+            why.append({"code": refused.code})
     for tag in rule.add_tags.all():
         if contact_tag_add(contact=contact, tag=tag, actor=None, channel=Channel.RULE, rule=rule):
-            done.append(_("tagged “%(tag)s”") % {"tag": tag.label})
+            done.append({"tagged": tag.label})
     for tag in rule.remove_tags.all():
         if contact_tag_remove(contact=contact, tag=tag, actor=None, channel=Channel.RULE):
-            done.append(_("untagged “%(tag)s”") % {"tag": tag.label})
-    return {"rule": rule.pk, "name": rule.name, "done": done, "why": why}
+            done.append({"untagged": tag.label})
+    return {"rule": rule.pk, "name": title, "done": done, "why": why}
 
 
 @transaction.atomic

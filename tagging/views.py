@@ -28,6 +28,7 @@ from .forms import (
     TagForm,
     TagGroupForm,
 )
+from .outcomes import describe
 from .panels import tags_panel_context, timeline_context
 from .selectors import event_kinds, rule_list, tag_groups, tag_resolve, tag_suggest, tag_usage
 
@@ -62,15 +63,27 @@ def contact_tag_add(request, contact_id: int):
     elif form.cleaned_data.get("name"):
         tag = tag_resolve(tenant=request.tenant, name=form.cleaned_data["name"])
     if tag is None:
-        name = form.cleaned_data.get("name") or ""
+        name = (form.cleaned_data.get("name") or "").strip()
+        if not name:
+            return _tags_panel(request, contact, error=_("Type a tag name or pick one."))
         return _tags_panel(
             request, contact, error=_("There is no tag “%(name)s”.") % {"name": name}
         )
     try:
-        services.contact_tag_add(contact=contact, tag=tag, actor=request.membership)
+        result = services.contact_tag_add(contact=contact, tag=tag, actor=request.membership)
     except ServiceError as error:
         return _tags_panel(request, contact, error=error.message)
-    return _tags_panel(request, contact, message=_("Tagged “%(tag)s”.") % {"tag": tag.label})
+    if not result.added:
+        message = _("Already tagged “%(tag)s”.") % {"tag": tag.label}
+    elif result.replaced:
+        message = _("Tagged “%(tag)s” instead of “%(old)s” (one at a time in “%(group)s”).") % {
+            "tag": tag.label,
+            "old": "、".join(result.replaced),
+            "group": tag.group.label,
+        }
+    else:
+        message = _("Tagged “%(tag)s”.") % {"tag": tag.label}
+    return _tags_panel(request, contact, message=message)
 
 
 @require_POST
@@ -84,8 +97,9 @@ def contact_tag_remove(request, contact_id: int, tag_id: int):
 @require_GET
 def contact_tag_suggest(request, contact_id: int):
     contact = access_contact(request.membership, contact_id)
-    suggestions = tag_suggest(tenant=request.tenant, term=request.GET.get("name", ""))
-    context = {"contact": contact, "suggestions": suggestions}
+    term = request.GET.get("name", "")
+    suggestions = tag_suggest(tenant=request.tenant, term=term, exclude_contact=contact)
+    context = {"contact": contact, "suggestions": suggestions, "term": term.strip()}
     return render(request, "tagging/partials/tag_suggestions.html", context)
 
 
@@ -113,11 +127,12 @@ def contact_event_log(request, contact_id: int):
         return redirect(_url(request, "contact_detail", contact.pk))
     kind = event_kinds(tenant=request.tenant)[event.kind]
     messages.success(request, _("Logged: %(kind)s.") % {"kind": kind})
-    for result in event.outcome:
-        if result["done"]:
-            messages.info(request, f"{result['name']}: {'; '.join(result['done'])}")
-        for why in result["why"]:
-            messages.warning(request, f"{result['name']}: {why}")
+    labels = {k: s.display_label for k, s in stage_settings(tenant=request.tenant).items()}
+    for name, done, why_not in describe(event.outcome, labels):
+        if done:
+            messages.info(request, f"{name}: {'; '.join(done)}")
+        for why in why_not:
+            messages.warning(request, f"{name}: {why}")
     return redirect(_url(request, "contact_detail", contact.pk))
 
 
@@ -168,8 +183,8 @@ def tag_settings(request):
     context = {
         "groups": tag_groups(tenant=request.tenant),
         "usage": tag_usage(tenant=request.tenant),
-        "group_form": TagGroupForm(),
-        "tag_form": TagForm(tenant=request.tenant),
+        "group_form": TagGroupForm(prefix="group"),
+        "tag_form": TagForm(tenant=request.tenant, prefix="tag"),
     }
     return render(request, "tagging/tag_settings.html", context)
 
@@ -185,16 +200,17 @@ def _scheme_result(request, action, success: str, back: str):
 
 
 def _form_errors(request, form, back: str):
-    for errors in form.errors.values():
+    for field, errors in form.errors.items():
+        label = form.fields[field].label if field in form.fields else ""
         for error in errors:
-            messages.error(request, error)
+            messages.error(request, f"{label}: {error}" if label else error)
     return redirect(back)
 
 
 @require_POST
 @role_required(*SCHEME)
 def tag_group_create(request):
-    form = TagGroupForm(request.POST)
+    form = TagGroupForm(request.POST, prefix="group")
     back = _url(request, "tag_settings")
     if not form.is_valid():
         return _form_errors(request, form, back)
@@ -240,7 +256,7 @@ def tag_group_edit(request, group_id: int):
 @require_POST
 @role_required(*SCHEME)
 def tag_create(request):
-    form = TagForm(request.POST, tenant=request.tenant)
+    form = TagForm(request.POST, tenant=request.tenant, prefix="tag")
     back = _url(request, "tag_settings")
     if not form.is_valid():
         return _form_errors(request, form, back)
@@ -258,7 +274,7 @@ def tag_create(request):
 @role_required(*SCHEME)
 def tag_edit(request, tag_id: int):
     tag = access_tag(request.membership, tag_id)
-    initial = {"label": tag.label, "group": tag.group_id, "colour": tag.colour or tag.group.colour,
+    initial = {"label": tag.label, "group": tag.group_id, "colour": tag.colour,
                "description": tag.description}  # fmt: skip
     form = TagForm(request.POST or None, tenant=request.tenant, initial=initial)
     if request.method == "POST" and form.is_valid():

@@ -81,6 +81,35 @@
     });
   });
 
+  // Confirmations: data-confirm always asks; data-confirm-all asks when the bulk form is set to
+  // every contact matching the search.
+  document.addEventListener("click", function (event) {
+    const button = event.target.closest("[data-confirm], [data-confirm-all]");
+    if (!button) return;
+    let question = button.dataset.confirm;
+    if (!question && button.dataset.confirmAll) {
+      const all = document.querySelector('input[name="scope"][value="all"]');
+      question = all ? button.dataset.confirmAll : "";
+    }
+    if (question && !window.confirm(question)) event.preventDefault();
+  });
+
+  // Tag suggestions close on Escape or when focus leaves the tag form.
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") {
+      document.querySelectorAll(".suggestions").forEach(function (box) { box.innerHTML = ""; });
+    }
+  });
+  document.addEventListener("focusout", function (event) {
+    const form = event.target.closest && event.target.closest(".tag-add");
+    if (!form) return;
+    setTimeout(function () {
+      if (!form.contains(document.activeElement)) {
+        form.querySelectorAll(".suggestions").forEach(function (box) { box.innerHTML = ""; });
+      }
+    }, 150);
+  });
+
   // Dialogs: Cancel or Escape closes without leaving the page.
   function closeDialog() {
     const dialog = document.getElementById("dialog");
@@ -96,11 +125,13 @@
     if (event.key === "Escape") closeDialog();
   });
   // After a move the card is drawn anew in its column: keep the keyboard user's place on it.
+  // (And after a tag is added or removed, the tag input: keep typing where you were.)
   document.addEventListener("htmx:afterSettle", function () {
-    const moved = document.querySelector("[data-just-moved]");
-    if (!moved) return;
-    moved.removeAttribute("data-just-moved");
-    moved.focus({ preventScroll: false });
+    const target = document.querySelector("[data-just-moved], [data-autofocus]");
+    if (!target) return;
+    target.removeAttribute("data-just-moved");
+    target.removeAttribute("data-autofocus");
+    target.focus({ preventScroll: false });
   });
 
   document.addEventListener("htmx:afterSwap", function (event) {

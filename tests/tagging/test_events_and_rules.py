@@ -8,6 +8,7 @@ from crm.models import Contact
 from crm.services import ServiceError, tenant_create
 from lifecycle.models import StageChange
 from tagging.models import ContactTag, Event, Rule
+from tagging.outcomes import describe
 from tagging.services import event_kind_create, event_log, rule_save, rules_ensure_defaults
 from tests.factories import ContactFactory
 
@@ -51,8 +52,12 @@ def test_an_event_moves_the_contact_forward_with_the_rule_as_actor(tenant, sales
     assert fresh(contact).stage == "sql"
     change = StageChange.objects.for_tenant(tenant).get()
     assert (change.channel, change.actor, change.from_stage) == ("rule", None, "subscriber")
-    assert change.actor_label.startswith("Rule: ") or change.actor_label.startswith("规则")
-    assert event.outcome[0]["done"] and not event.outcome[0]["why"]
+    # the rule's title, in the company's language (zh-hans by default)
+    assert change.actor_label == "来电咨询课程 → 销售合格客户"
+    assert event.outcome == [
+        {"rule": event.outcome[0]["rule"], "name": change.actor_label,
+         "done": [{"moved": "sql"}], "why": []}
+    ]  # fmt: skip
 
 
 def test_rules_never_move_backward_and_say_why(tenant, sales, rules):
@@ -60,7 +65,8 @@ def test_rules_never_move_backward_and_say_why(tenant, sales, rules):
     with translation.override("en"):
         event, _ = event_log(contact=contact, actor=sales, kind="form_submitted")
     assert fresh(contact).stage == "customer"
-    assert event.outcome[0]["why"] == ["not moved: rules never move a contact back"]
+    assert event.outcome[0]["why"] == [{"code": "backward_not_allowed"}]
+    assert describe(event.outcome, {})[0][2] == ["not moved: rules never move a contact back"]
     assert not StageChange.objects.for_tenant(tenant).exists()
 
 
@@ -76,7 +82,10 @@ def test_a_rule_that_cannot_apply_records_why(tenant, sales, rules):
     with translation.override("en"):
         event, _ = event_log(contact=contact, actor=sales, kind="payment_intent")
     assert fresh(contact).stage == "sql"
-    assert event.outcome[0]["why"] == ["To enter this stage the contact needs: Expected amount."]
+    assert event.outcome[0]["why"] == [{"code": "missing", "missing": ["expected_amount"]}]
+    assert describe(event.outcome, {})[0][2] == [
+        "not moved: entering this stage needs Expected amount"
+    ]
 
 
 def test_the_same_event_arriving_twice_is_recorded_once(tenant, sales, rules):

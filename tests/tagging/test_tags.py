@@ -31,12 +31,12 @@ def tags_of(contact):
 def test_a_marketer_builds_groups_and_tags_from_the_settings_page(marketer_client, tenant):
     marketer_client.post(
         reverse("tag_group_create", args=[tenant.slug]),
-        {"label": "意向", "colour": "#f79009", "single_choice": "on"},
+        {"group-label": "意向", "group-colour": "#f79009", "group-single_choice": "on"},
     )
     group = TagGroup.objects.for_tenant(tenant).get()
     assert (group.label, group.single_choice) == ("意向", True)
     marketer_client.post(
-        reverse("tag_create", args=[tenant.slug]), {"label": "高意向", "group": group.pk}
+        reverse("tag_create", args=[tenant.slug]), {"tag-label": "高意向", "tag-group": group.pk}
     )
     html = marketer_client.get(reverse("tag_settings", args=[tenant.slug])).content.decode()
     assert "意向" in html and "高意向" in html
@@ -44,7 +44,8 @@ def test_a_marketer_builds_groups_and_tags_from_the_settings_page(marketer_clien
 
 def test_sales_cannot_change_the_tag_scheme(sales_client, tenant, make_tag):
     response = sales_client.post(
-        reverse("tag_group_create", args=[tenant.slug]), {"label": "x", "colour": "#000000"}
+        reverse("tag_group_create", args=[tenant.slug]),
+        {"group-label": "x", "group-colour": "#000000"},
     )
     assert response.status_code == 403
     assert not TagGroup.objects.for_tenant(tenant).exists()
@@ -91,8 +92,8 @@ def test_a_single_choice_group_keeps_one_tag_per_contact(tenant, sales, make_tag
 def test_each_assignment_records_who_and_how(tenant, sales, make_tag):
     tag = make_tag("来源", "地推")
     contact = ContactFactory(tenant=tenant)
-    assert contact_tag_add(contact=contact, tag=tag, actor=sales) is True
-    assert contact_tag_add(contact=contact, tag=tag, actor=sales) is False
+    assert contact_tag_add(contact=contact, tag=tag, actor=sales).added is True
+    assert contact_tag_add(contact=contact, tag=tag, actor=sales).added is False
     held = ContactTag.objects.for_tenant(tenant).get()
     assert (held.added_by, held.channel) == (sales, "ui")
 
@@ -291,3 +292,57 @@ def test_bulk_tagging_never_redirects_off_the_site(sales_client, tenant, make_ta
         {"ids": [contact.pk], "tag": tag.pk, "operation": "add", "next": "//evil.example/"},
     )
     assert response.url == reverse("contact_list", args=[tenant.slug])
+
+
+def test_a_single_choice_tag_says_what_it_replaced(sales_client, tenant, make_tag):
+    high = make_tag("意向", "高", single_choice=True)
+    low = make_tag("意向", "低", single_choice=True)
+    contact = ContactFactory(tenant=tenant)
+    contact_tag_add(contact=contact, tag=high, actor=None)
+    url = reverse("contact_tag_add", args=[tenant.slug, contact.pk])
+    html = sales_client.post(url, {"tag": low.pk}, HTTP_HX_REQUEST="true").content.decode()
+    assert "Tagged “低” instead of “高” (one at a time in “意向”)." in html
+    again = sales_client.post(url, {"tag": low.pk}, HTTP_HX_REQUEST="true").content.decode()
+    assert "Already tagged “低”." in again
+    empty = sales_client.post(url, {"name": " "}, HTTP_HX_REQUEST="true").content.decode()
+    assert "Type a tag name or pick one." in empty
+
+
+def test_merging_into_a_one_at_a_time_group_never_drops_a_tag(tenant, marketer, make_tag):
+    high = make_tag("意向", "高意向", single_choice=True)
+    medium = make_tag("意向", "中意向", single_choice=True)
+    attended = make_tag("活动", "活动参与者")
+    contact = ContactFactory(tenant=tenant)
+    contact_tag_add(contact=contact, tag=high, actor=None)
+    contact_tag_add(contact=contact, tag=attended, actor=None)
+    with pytest.raises(ServiceError, match="Nothing was changed"):
+        tag_merge(source=attended, target=medium, actor=marketer)
+    assert tags_of(contact) == ["活动参与者", "高意向"]
+
+
+def test_a_group_becomes_one_at_a_time_only_when_no_contact_holds_two(tenant, marketer, make_tag):
+    from tagging.services import tag_group_save
+
+    a, b = make_tag("课程兴趣", "口语"), make_tag("课程兴趣", "商务")
+    contact = ContactFactory(tenant=tenant)
+    contact_tag_add(contact=contact, tag=a, actor=None)
+    contact_tag_add(contact=contact, tag=b, actor=None)
+    with pytest.raises(ServiceError, match="1 contacts hold more than one tag"):
+        tag_group_save(tenant=tenant, actor=marketer, group=a.group, label="课程兴趣",
+                       single_choice=True)  # fmt: skip
+    assert TagGroup.objects.for_tenant(tenant).get(pk=a.group_id).single_choice is False
+
+
+def test_suggestions_match_inside_names_and_groups_and_skip_held_tags(
+    sales_client, tenant, make_tag
+):
+    business = make_tag("课程兴趣", "商务英语")
+    ielts = make_tag("课程兴趣", "雅思备考")
+    contact = ContactFactory(tenant=tenant)
+    contact_tag_add(contact=contact, tag=ielts, actor=None)
+    url = reverse("contact_tag_suggest", args=[tenant.slug, contact.pk])
+    html = sales_client.get(url, {"name": "英语"}).content.decode()
+    assert f'value="{business.pk}"' in html
+    by_group = sales_client.get(url, {"name": "课程"}).content.decode()
+    assert f'value="{business.pk}"' in by_group and f'value="{ielts.pk}"' not in by_group
+    assert "No tag matches “火星”." in sales_client.get(url, {"name": "火星"}).content.decode()

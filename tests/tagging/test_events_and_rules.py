@@ -203,3 +203,18 @@ def test_the_rules_page_offers_defaults_to_a_company_without_them(admin_client, 
     assert not Rule.objects.for_tenant(tenant).exists()  # a GET changes nothing
     admin_client.post(reverse("rules_add_defaults", args=[tenant.slug]))
     assert Rule.objects.for_tenant(tenant).count() == 6
+
+
+def test_the_history_reads_in_the_readers_language(tenant, sales, rules, admin_client):
+    contact = ContactFactory(tenant=tenant, stage="customer")
+    with translation.override("zh-hans"):
+        event_log(contact=contact, actor=sales, kind="price_list_downloaded")
+        event_log(contact=ContactFactory(tenant=tenant), actor=sales, kind="trial_booked")
+    other = ContactFactory(tenant=tenant)
+    with translation.override("zh-hans"):
+        event_log(contact=other, actor=sales, kind="price_list_downloaded")
+    html = admin_client.get(reverse("contact_detail", args=[tenant.slug, contact.pk])).content
+    assert "not moved: rules never move a contact back" in html.decode()
+    html = admin_client.get(reverse("contact_detail", args=[tenant.slug, other.pk])).content
+    assert "moved to “Marketing qualified lead”" in html.decode()
+    assert "已移动" not in html.decode()

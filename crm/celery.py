@@ -7,5 +7,15 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
 app = Celery("crm")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
-# The beat schedule lives here, in code, as later issues add periodic work.
-app.conf.beat_schedule = {}
+app.conf.beat_schedule = {
+    # The backstop: repairs whatever a lost message or a broker outage missed.
+    "recompute-everything": {
+        "task": "lifecycle.tasks.recompute_everything",
+        "schedule": 5 * 60,
+    },
+    # Today's funnel for the trend chart; the last run of each day is that day's figure.
+    "snapshot-funnels": {
+        "task": "lifecycle.tasks.snapshot_funnels",
+        "schedule": 60 * 60,
+    },
+}

@@ -2,7 +2,14 @@ from django.utils.functional import SimpleLazyObject
 
 from .selectors import memberships_of_user
 
-NAV_SECTIONS = {"board": "board", "contact": "contacts", "dashboard": "dashboard"}
+NAV_SECTIONS = {
+    "board": "board",
+    "contact": "contacts",
+    "dashboard": "dashboard",
+    "funnel": "dashboard",
+    "audience": "audiences",
+    "snapshot": "audiences",
+}
 SETTINGS_PAGES = {"tenant_settings", "member_list", "member_add", "stage_settings"}
 SETTINGS_PREFIXES = ("tag_", "rule_", "event_kind")
 

@@ -65,6 +65,10 @@ class Tenant(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def zoneinfo(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)
+
 
 class TenantQuerySet(models.QuerySet):
     def for_tenant(self, tenant: Tenant) -> "TenantQuerySet":

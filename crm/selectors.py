@@ -53,6 +53,7 @@ class ContactFilters:
     q: str = ""
     owner: str = ""  # "", "me", "none", or a membership id
     stage: str = ""  # "" or a stage key
+    stages: tuple[str, ...] = ()  # any of these stages (audiences' stage gates)
     status: str = ""  # "", "active" or "lost"
     tag_any: tuple[int, ...] = ()
     tag_all: tuple[int, ...] = ()
@@ -92,7 +93,7 @@ def contact_search_condition(term: str) -> Q:
     return condition
 
 
-def contact_list(*, tenant: Tenant, filters: ContactFilters, viewer: Membership) -> QuerySet:
+def contact_list(*, tenant: Tenant, filters: ContactFilters, viewer: Membership | None) -> QuerySet:
     # Tags shown in the list come by reverse relation: two queries per page, whatever its size.
     qs = (
         Contact.objects.for_tenant(tenant)
@@ -116,6 +117,8 @@ def contact_list(*, tenant: Tenant, filters: ContactFilters, viewer: Membership)
         qs = qs.filter(owner_id=int(filters.owner))
     if filters.stage in RANK:
         qs = qs.filter(stage=filters.stage)
+    if filters.stages:
+        qs = qs.filter(stage__in=[stage for stage in filters.stages if stage in RANK])
     if filters.status in Status.values:
         qs = qs.filter(status=filters.status)
     return qs

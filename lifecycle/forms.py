@@ -105,3 +105,101 @@ class StageSettingForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         required=False,
     )
+
+
+class DashboardFilterForm(forms.Form):
+    """Narrows the dashboard to one owner, one tag or contacts created between two dates."""
+
+    owner = forms.ChoiceField(label=_("Owner"), required=False)
+    tag = forms.TypedChoiceField(label=_("Tag"), required=False, coerce=int, empty_value=None)
+    since = forms.DateField(
+        label=_("Created from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        label=_("to"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args, tenant, **kwargs):
+        from django.apps import apps
+
+        from crm.selectors import member_list
+
+        super().__init__(*args, **kwargs)
+        members = [(str(m.pk), m.display_name) for m in member_list(tenant=tenant)]
+        self.fields["owner"].choices = [("", _("Everyone")), ("me", _("Me")), *members]
+        tags = apps.get_model("tagging", "Tag").objects.for_tenant(tenant).select_related("group")
+        self.fields["tag"].choices = [("", _("Any tag"))] + [
+            (t.pk, f"{t.group.label} · {t.label}")
+            for t in tags.order_by("group__position", "label")
+        ]
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("since") and cleaned.get("until") and cleaned["since"] > cleaned["until"]:
+            raise forms.ValidationError(_("The start date is after the end date."))
+        return cleaned
+
+    def narrowing(self, *, viewer) -> dict:
+        from crm.models import Membership
+
+        data = self.cleaned_data
+        owner = None
+        if data.get("owner") == "me":
+            owner = viewer
+        elif data.get("owner"):
+            owner = Membership.objects.for_tenant(viewer.tenant).filter(pk=data["owner"]).first()
+        return {
+            "owner": owner,
+            "tag_id": data.get("tag"),
+            "since": data.get("since"),
+            "until": data.get("until"),
+        }
+
+
+class AudienceForm(forms.Form):
+    name = forms.CharField(label=_("Name of the audience"), max_length=100)
+    gate = forms.ChoiceField(
+        label=_("Stage gate"),
+        choices=[("at_or_past", _("At or past a stage")), ("exact", _("Exactly these stages"))],
+        widget=forms.RadioSelect,
+        initial="at_or_past",
+    )
+    stages = forms.MultipleChoiceField(
+        label=_("Stages"),
+        choices=Stage.choices,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("“At or past”: tick one stage. “Exactly”: tick each stage you want."),
+    )
+    status = forms.ChoiceField(
+        label=_("Status"),
+        required=False,
+        choices=[("", _("Active or lost")), ("active", _("Active")), ("lost", _("Lost"))],
+        initial="active",
+    )
+    tag_any = forms.TypedMultipleChoiceField(
+        label=_("Any of these tags"), coerce=int, required=False
+    )
+    tag_all = forms.TypedMultipleChoiceField(
+        label=_("All of these tags"), coerce=int, required=False
+    )
+    tag_none = forms.TypedMultipleChoiceField(
+        label=_("None of these tags"), coerce=int, required=False
+    )
+
+    def __init__(self, *args, tenant, stage_labels: dict, **kwargs):
+        from django.apps import apps
+
+        super().__init__(*args, **kwargs)
+        self.fields["stages"].choices = list(stage_labels.items())
+        tags = apps.get_model("tagging", "Tag").objects.for_tenant(tenant).select_related("group")
+        choices = [
+            (t.pk, f"{t.group.label} · {t.label}")
+            for t in tags.order_by("group__position", "label")
+        ]
+        for name in ("tag_any", "tag_all", "tag_none"):
+            self.fields[name].choices = choices
+            self.fields[name].widget.attrs["size"] = 6
+
+
+class FreezeForm(forms.Form):
+    name = forms.CharField(label=_("Name of the list"), max_length=100)

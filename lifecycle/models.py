@@ -107,3 +107,126 @@ class FunnelCount(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.stage}/{self.status}: {self.count}"
+
+
+class FunnelSnapshot(TenantOwned):
+    """The funnel as it stood at the end of a day, for trend charts (beat writes one a day)."""
+
+    day = models.DateField()
+    stage = models.CharField(max_length=16, choices=Stage.choices)
+    active = models.PositiveIntegerField(default=0)
+    lost = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "day", "stage"], name="funnelsnapshot_unique_day_stage"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.stage}: {self.active}"
+
+
+class FunnelStats(TenantOwned):
+    """Conversion, time in stage and losses, computed from the history by a task."""
+
+    data = models.JSONField(default=dict)
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant"], name="funnelstats_one_per_tenant")
+        ]
+
+    def __str__(self) -> str:
+        return f"stats of {self.tenant_id}"
+
+
+class Audience(TenantOwned):
+    """Contacts past a stage gate, with a status and tag filters: "SQL and later, tagged X".
+    Membership is materialised by a task and kept up to date as contacts change."""
+
+    GATE_AT_OR_PAST = "at_or_past"
+    GATE_EXACT = "exact"
+    GATES = [(GATE_AT_OR_PAST, _("At or past a stage")), (GATE_EXACT, _("Exactly these stages"))]
+
+    name = models.CharField(_("name of the audience"), max_length=100)
+    gate = models.CharField(_("stage gate"), max_length=12, choices=GATES, default=GATE_AT_OR_PAST)
+    stages = models.JSONField(
+        _("stages"), default=list
+    )  # one stage for at_or_past, a set for exact
+    status = models.CharField(_("status"), max_length=8, blank=True)  # "", active or lost
+    tag_any = models.JSONField(default=list, blank=True)
+    tag_all = models.JSONField(default=list, blank=True)
+    tag_none = models.JSONField(default=list, blank=True)
+    created_by = models.ForeignKey(
+        "crm.Membership", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    size = models.PositiveIntegerField(default=0)
+    computed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "name"], name="audience_unique_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AudienceMember(TenantOwned):
+    audience = models.ForeignKey(Audience, on_delete=models.CASCADE, related_name="members")
+    contact = models.ForeignKey("crm.Contact", on_delete=models.CASCADE, related_name="+")
+    joined_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "audience", "contact"], name="audiencemember_unique"
+            ),
+        ]
+
+
+class AudienceChange(TenantOwned):
+    """A contact entering or leaving an audience (the API issue turns these into webhooks)."""
+
+    ENTERED, LEFT = "entered", "left"
+    audience = models.ForeignKey(Audience, on_delete=models.CASCADE, related_name="changes")
+    contact = models.ForeignKey("crm.Contact", on_delete=models.CASCADE, related_name="+")
+    change = models.CharField(max_length=8, choices=[(ENTERED, _("Joined")), (LEFT, _("Left"))])
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "audience", "-at"], name="audiencechange_recent")]
+
+
+class AudienceSnapshot(TenantOwned):
+    """An audience frozen under a name: the list a campaign was actually sent to."""
+
+    audience = models.ForeignKey(
+        Audience, on_delete=models.SET_NULL, null=True, related_name="snapshots"
+    )
+    name = models.CharField(_("name of the list"), max_length=100)
+    created_by = models.ForeignKey(
+        "crm.Membership", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    size = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+
+class AudienceSnapshotMember(TenantOwned):
+    snapshot = models.ForeignKey(AudienceSnapshot, on_delete=models.CASCADE, related_name="members")
+    contact = models.ForeignKey("crm.Contact", on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "snapshot", "contact"], name="snapshotmember_unique"
+            ),
+        ]

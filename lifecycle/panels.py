@@ -1,22 +1,56 @@
 from crm.panels import Panel
 
-from .forms import LostForm, MoveForm
-from .selectors import funnel_counts
-from .stages import moves_for
+from .analytics import dashboard_figures
+from .forms import DashboardFilterForm, LostForm, MoveForm
+from .stages import Status, moves_for
 
 
 def funnel_summary_panel(request) -> Panel:
-    """The dashboard's funnel: stored counts per stage under the tenant's labels."""
-    counts, computed_at = funnel_counts(tenant=request.tenant)
-    widest = max([c.active for c in counts.values()] + [1])
-    rows = [
-        {"stage": stage, "count": count, "width": round(100 * count.active / widest)}
-        for stage, count in counts.items()
-    ]
+    """The dashboard's funnel, conversion, time in stage, losses and 30-day trend."""
     return Panel(
         template="lifecycle/partials/funnel_summary.html",
-        context={"funnel_rows": rows, "computed_at": computed_at},
+        context=funnel_dashboard_context(request),
         order=10,
+    )
+
+
+def funnel_dashboard_context(request) -> dict:
+    form = DashboardFilterForm(request.GET or None, tenant=request.tenant)
+    narrow = form.narrowing(viewer=request.membership) if form.is_valid() else {}
+    figures = dashboard_figures(tenant=request.tenant, **narrow)
+    counts = figures["counts"]
+    widest = max([c[Status.ACTIVE] for c in counts.values()] + [1])
+    stats = figures["stats"] or {}
+    rows = [
+        {
+            "stage": stage,
+            "active": counts[stage][Status.ACTIVE],
+            "lost": counts[stage][Status.LOST],
+            "width": round(100 * counts[stage][Status.ACTIVE] / widest),
+            "reached": (stats.get("reached") or {}).get(stage),
+            "conversion": (stats.get("conversion") or {}).get(stage),
+            "time": (stats.get("time_in_stage") or {}).get(stage),
+            "lost_reasons": sorted(((stats.get("lost") or {}).get(stage) or {}).items()),
+            "trend": sparkline(figures["trend"].get(stage, [])),
+        }
+        for stage in counts
+    ]
+    return {
+        "funnel_rows": rows,
+        "figures": figures,
+        "dashboard_form": form,
+        "dashboard_query": request.GET.urlencode(),
+    }
+
+
+def sparkline(values: list[int], width: int = 120, height: int = 24) -> str:
+    """SVG polyline points for a small trend line, drawn by the server."""
+    if len(values) < 2:
+        return ""
+    top = max(values) or 1
+    step = width / (len(values) - 1)
+    return " ".join(
+        f"{i * step:.1f},{height - (v / top) * (height - 2) - 1:.1f}" for i, v in enumerate(values)
     )
 
 

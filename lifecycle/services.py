@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Case, Count, F, Q, QuerySet, Value, When
+from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -17,7 +17,8 @@ from crm.models import Contact, Membership, Tenant
 from crm.selectors import contacts_scoped
 from crm.services import ContactData, ServiceError, contact_create, contact_fill
 
-from .models import FunnelCount, StageChange
+from .models import StageChange
+from .scheduling import tenant_changed
 from .selectors import stage_settings
 from .stages import (
     ORDER,
@@ -86,9 +87,7 @@ def requirements_missing(*, contact: Contact, to_stage: str) -> list[str]:
 
 
 def _funnel_changed(tenant: Tenant) -> None:
-    from .tasks import recompute_funnel
-
-    recompute_funnel.delay_on_commit(tenant.pk)
+    tenant_changed(tenant.pk)
 
 
 def _lock(contact: Contact, expected_version: int | None) -> Contact:
@@ -604,32 +603,3 @@ def _default_names(stage: str) -> set[str]:
         with translation.override(code):
             names.add(str(Stage(stage).label))
     return names
-
-
-def funnel_recompute(*, tenant: Tenant) -> list[FunnelCount]:
-    """Counts per stage and status, from the contacts themselves. Idempotent: replaces."""
-    counted = {
-        (row["stage"], row["status"]): row["n"]
-        for row in Contact.objects.for_tenant(tenant)
-        .order_by()
-        .values("stage", "status")
-        .annotate(n=Count("id"))
-    }
-    now = timezone.now()
-    rows = [
-        FunnelCount(
-            tenant=tenant,
-            stage=stage,
-            status=status,
-            count=counted.get((stage, status), 0),
-            computed_at=now,
-        )
-        for stage in ORDER
-        for status in Status.values
-    ]
-    return FunnelCount.objects.bulk_create(
-        rows,
-        update_conflicts=True,
-        unique_fields=["tenant", "stage", "status"],
-        update_fields=["count", "computed_at"],
-    )

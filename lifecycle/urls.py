@@ -4,6 +4,7 @@ from . import views
 
 urlpatterns = [
     path("board/", views.board, name="board"),
+    path("funnel/", views.funnel_panel, name="funnel_panel"),
     path("board/<slug:stage>/", views.board_column, name="board_column"),
     path("contacts/<int:contact_id>/move/", views.contact_move, name="contact_move"),
     path("contacts/<int:contact_id>/lost/", views.contact_lost, name="contact_lost"),
@@ -11,4 +12,13 @@ urlpatterns = [
     path("contacts/bulk/", views.bulk_action, name="contacts_bulk"),
     path("contacts/bulk/count/", views.bulk_count, name="contacts_bulk_count"),
     path("settings/stages/", views.stage_settings_edit, name="stage_settings"),
+    path("audiences/", views.audience_list, name="audience_list"),
+    path("audiences/new/", views.audience_edit, name="audience_create"),
+    path("audiences/<int:audience_id>/", views.audience_detail, name="audience_detail"),
+    path("audiences/<int:audience_id>/edit/", views.audience_edit, name="audience_edit"),
+    path("audiences/<int:audience_id>/freeze/", views.audience_freeze, name="audience_freeze"),
+    path("audiences/<int:audience_id>/export/", views.audience_export, name="audience_export"),
+    path(
+        "audiences/lists/<int:snapshot_id>/export/", views.snapshot_export, name="snapshot_export"
+    ),
 ]

@@ -1,9 +1,11 @@
 """The board, moves from the board and the contact page, bulk actions, stage settings."""
 
 from django.contrib import messages
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, pgettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -19,12 +21,24 @@ from crm.access import access_contact, role_required
 from crm.forms import ContactFilterForm, add_duplicate_errors
 from crm.http import safe_next
 from crm.models import Role
+from crm.pagination import keyset_page
 from crm.selectors import contact_list
 from crm.services import DuplicateContactError
 
-from . import services
-from .forms import BulkForm, CompleteMoveForm, LostForm, MoveForm, ReopenForm, StageSettingForm
-from .panels import stage_panel_context
+from . import audiences, services
+from .access import access_audience, access_snapshot
+from .audiences import audiences_of, snapshots_of
+from .forms import (
+    AudienceForm,
+    BulkForm,
+    CompleteMoveForm,
+    FreezeForm,
+    LostForm,
+    MoveForm,
+    ReopenForm,
+    StageSettingForm,
+)
+from .panels import funnel_dashboard_context, stage_panel_context
 from .selectors import (
     board_cards,
     counts_after_move,
@@ -328,3 +342,123 @@ def stage_settings_edit(request):
     rows = [(current[stage], forms_by_stage[stage]) for stage in ORDER]
     status = 400 if request.method == "POST" else 200
     return render(request, "lifecycle/stage_settings.html", {"rows": rows}, status=status)
+
+
+@require_GET
+def funnel_panel(request):
+    """The dashboard's funnel alone, for its periodic refresh."""
+    return render(
+        request, "lifecycle/partials/funnel_summary.html", funnel_dashboard_context(request)
+    )
+
+
+# --- audiences (admins and marketers) --------------------------------------------------------
+
+AUDIENCE_ROLES = (Role.ADMIN, Role.MARKETER)
+
+
+def _stage_labels(request) -> dict:
+    return {k: s.display_label for k, s in stage_settings(tenant=request.tenant).items()}
+
+
+@require_GET
+@role_required(*AUDIENCE_ROLES)
+def audience_list(request):
+    context = {
+        "audiences": audiences_of(tenant=request.tenant),
+        "snapshots": snapshots_of(tenant=request.tenant),
+    }
+    return render(request, "lifecycle/audience_list.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(*AUDIENCE_ROLES)
+def audience_edit(request, audience_id: int | None = None):
+    audience = access_audience(request.membership, audience_id) if audience_id else None
+    initial = {"status": "active", "gate": "at_or_past"}
+    if audience is not None:
+        fields = ("name", "gate", "stages", "status", "tag_any", "tag_all", "tag_none")
+        initial = {field: getattr(audience, field) for field in fields}
+    form = AudienceForm(
+        request.POST or None,
+        tenant=request.tenant,
+        stage_labels=_stage_labels(request),
+        initial=initial,
+    )
+    if request.method == "POST" and "delete" in request.POST and audience is not None:
+        audiences.audience_delete(audience=audience, actor=request.membership)
+        messages.success(request, _("Audience deleted."))
+        return redirect("audience_list", request.tenant.slug)
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved = audiences.audience_save(
+                tenant=request.tenant, actor=request.membership, audience=audience,
+                **form.cleaned_data,
+            )  # fmt: skip
+        except services.ServiceError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, _("Audience saved; its members are being computed."))
+            return redirect("audience_detail", request.tenant.slug, saved.pk)
+    return render(request, "lifecycle/audience_form.html", {"audience": audience, "form": form})
+
+
+@require_GET
+@role_required(*AUDIENCE_ROLES)
+def audience_detail(request, audience_id: int):
+    audience = access_audience(request.membership, audience_id)
+    page = keyset_page(
+        audiences.audience_members(audience=audience),
+        ordering=("-id",),
+        size=50,
+        after=request.GET.get("after"),
+        before=request.GET.get("before"),
+    )
+    context = {
+        "audience": audience,
+        "stages": audiences.audience_stages(audience),
+        "page": page,
+        "recent": audiences.audience_recent_changes(audience=audience),
+        "freeze_form": FreezeForm(initial={"name": f"{audience.name} {timezone.localdate()}"}),
+    }
+    return render(request, "lifecycle/audience_detail.html", context)
+
+
+@require_POST
+@role_required(*AUDIENCE_ROLES)
+def audience_freeze(request, audience_id: int):
+    audience = access_audience(request.membership, audience_id)
+    form = FreezeForm(request.POST)
+    name = form.cleaned_data["name"] if form.is_valid() else ""
+    snapshot = audiences.audience_freeze(audience=audience, actor=request.membership, name=name)
+    messages.success(
+        request,
+        ngettext(
+            "Saved “%(name)s” with %(count)s contact.",
+            "Saved “%(name)s” with %(count)s contacts.",
+            snapshot.size,
+        )
+        % {"name": snapshot.name, "count": snapshot.size},
+    )
+    return redirect("audience_detail", request.tenant.slug, audience.pk)
+
+
+def _csv_response(request, contacts, filename: str) -> HttpResponse:
+    body = audiences.contacts_csv(tenant=request.tenant, contacts=contacts)
+    response = HttpResponse(body, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = content_disposition_header(True, f"{filename}.csv")
+    return response
+
+
+@require_GET
+@role_required(*AUDIENCE_ROLES)
+def audience_export(request, audience_id: int):
+    audience = access_audience(request.membership, audience_id)
+    return _csv_response(request, audiences.audience_members(audience=audience), audience.name)
+
+
+@require_GET
+@role_required(*AUDIENCE_ROLES)
+def snapshot_export(request, snapshot_id: int):
+    snapshot = access_snapshot(request.membership, snapshot_id)
+    return _csv_response(request, audiences.snapshot_members(snapshot=snapshot), snapshot.name)

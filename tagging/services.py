@@ -16,6 +16,7 @@ from crm.models import Contact, Membership, Role, Tenant
 from crm.selectors import contacts_scoped
 from crm.services import ServiceError
 from lifecycle import services as lifecycle
+from lifecycle.scheduling import tenant_changed
 from lifecycle.stages import RANK, Channel
 
 from .events import DEFAULT_RULES
@@ -228,6 +229,7 @@ def tag_merge(*, source: Tag, target: Tag, actor: Membership | None) -> int:
         rule.remove_tags.add(target)
     TagAlias.objects.for_tenant(tenant).filter(tag=source).update(tag=target)
     label, key = source.label, source.label_key
+    tenant_changed(tenant.pk, funnel=False)
     source.delete()
     TagAlias.objects.create(tenant=tenant, tag=target, name=label, name_key=key)
     return moved
@@ -250,6 +252,7 @@ def tag_delete(*, tag: Tag, actor: Membership | None) -> int:
     """Deletes a tag and its assignments. Returns how many contacts held it."""
     _require_scheme_editor(actor)
     held = ContactTag.objects.for_tenant(tag.tenant).filter(tag=tag).count()
+    tenant_changed(tag.tenant_id, funnel=False)
     tag.delete()
     return held
 
@@ -295,6 +298,7 @@ def contact_tag_add(
             )
     except IntegrityError:
         return TagAdded(False, [])  # added at that moment by someone else: the contact has it
+    tenant_changed(tenant.pk, funnel=False)
     return TagAdded(True, replaced)
 
 
@@ -305,6 +309,8 @@ def contact_tag_remove(
     deleted, _detail = (
         ContactTag.objects.for_tenant(contact.tenant).filter(contact=contact, tag=tag).delete()
     )
+    if deleted:
+        tenant_changed(contact.tenant_id, funnel=False)
     return bool(deleted)
 
 
@@ -323,6 +329,7 @@ def contacts_bulk_tag(
         raise ServiceError(_("Choose a tag of this company."))
     scope = contacts_scoped(tenant=tenant, contacts=contacts)
     assignments = ContactTag.objects.for_tenant(tenant)
+    tenant_changed(tenant.pk, funnel=False)
     if not add:
         deleted, _detail = assignments.filter(tag=tag, contact_id__in=scope.values("pk")).delete()
         return deleted

@@ -93,6 +93,7 @@ def foreign_contact(other_tenant):
 
 def company_objects(tenant, member) -> dict:
     """One object of each kind a tenant URL can name, in `tenant`: for the cross-tenant walks."""
+    from lifecycle.models import Audience, AudienceSnapshot
     from tagging.models import Rule, Tag, TagAlias, TagGroup
 
     group = TagGroup.objects.create(tenant=tenant, key="source", label=f"来源 {tenant.slug}")
@@ -108,6 +109,14 @@ def company_objects(tenant, member) -> dict:
         ).pk,
         "rule_id": Rule.objects.create(
             tenant=tenant, name="付款", event_kind="payment_received", to_stage="customer"
+        ).pk,
+        "audience_id": (
+            audience := Audience.objects.create(
+                tenant=tenant, name=f"SQL+ {tenant.slug}", stages=["sql"]
+            )
+        ).pk,
+        "snapshot_id": AudienceSnapshot.objects.create(
+            tenant=tenant, audience=audience, name="campaign"
         ).pk,
         # not an id: a stage key, the same in every company
         "stage": "lead",

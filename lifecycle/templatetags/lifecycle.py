@@ -47,3 +47,30 @@ def lost_reason_choices():
     from lifecycle.stages import LostReason
 
     return LostReason.choices
+
+
+@register.filter
+def percent(value) -> str:
+    return f"{value * 100:.0f}%" if value is not None else "—"
+
+
+@register.filter
+def duration(seconds) -> str:
+    """A time span as a person says it: 3 d, 5 h, 12 min."""
+    from django.utils.translation import gettext as _
+
+    if seconds is None:
+        return "—"
+    seconds = float(seconds)
+    if seconds >= 86400:
+        return _("%(n).1f d") % {"n": seconds / 86400}
+    if seconds >= 3600:
+        return _("%(n).1f h") % {"n": seconds / 3600}
+    return _("%(n)d min") % {"n": seconds // 60}
+
+
+@register.filter
+def lost_reason_label(key: str) -> str:
+    from lifecycle.stages import LostReason
+
+    return LostReason(key).label if key in LostReason.values else key

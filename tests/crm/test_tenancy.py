@@ -7,7 +7,7 @@ import pytest
 from django.apps import apps
 from django.urls import reverse
 
-from crm.models import Contact, Membership, TenantOwned
+from crm.models import Contact, TenantOwned
 from tests.urlwalk import tenant_routes
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -20,7 +20,10 @@ NOT_TENANT_OWNED = {
 }
 
 # Every kwarg a tenant URL may take; company_objects() in conftest makes one of each.
-URL_KWARGS = {"contact_id", "membership_id", "group_id", "tag_id", "alias_id", "rule_id", "stage"}
+URL_KWARGS = {
+    "contact_id", "membership_id", "group_id", "tag_id", "alias_id", "rule_id", "audience_id",
+    "snapshot_id", "stage",
+}  # fmt: skip
 NOT_AN_ID = {"stage"}
 
 
@@ -95,12 +98,12 @@ def _url(route, tenant_slug, objs):
 
 
 def _snapshot(tenant):
-    from lifecycle.models import StageChange
-    from tagging.models import ContactTag, Rule, Tag, TagAlias, TagGroup
+    from django.apps import apps
 
     return [
         list(model.objects.for_tenant(tenant).order_by("pk").values())
-        for model in (Contact, Membership, StageChange, TagGroup, Tag, TagAlias, ContactTag, Rule)
+        for model in apps.get_models()
+        if issubclass(model, TenantOwned)
     ]
 
 

@@ -1,7 +1,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from lifecycle.services import funnel_recompute
+from lifecycle.analytics import funnel_recompute
 from tests.e2e.conftest import log_in
 from tests.factories import ContactFactory, MembershipFactory, TenantFactory
 

@@ -12,9 +12,10 @@ from django.utils import timezone
 
 from crm.models import Contact, Membership, Role, Tenant, User
 from crm.services import membership_add, tenant_setup
+from lifecycle.analytics import funnel_recompute
 from lifecycle.models import StageChange, StageSetting
 from lifecycle.selectors import stage_settings
-from lifecycle.services import funnel_recompute, stage_settings_save
+from lifecycle.services import stage_settings_save
 from lifecycle.stages import ORDER, RANK, ChangeKind, Channel, LostReason, Status
 from tagging.demo import seed_activity, seed_tag_scheme
 

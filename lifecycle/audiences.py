@@ -1,0 +1,257 @@
+"""Audiences (人群): contacts past a stage gate with a status and tag filters, materialised by a
+task. Each recompute is set-based: who entered and who left is written as AudienceChange rows,
+then the member list is brought in line, all in one transaction under a per-audience lock."""
+
+import csv
+import io
+
+from django.db import connection, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from crm.models import Contact, Membership, Tenant
+from crm.selectors import ContactFilters, contact_list
+from crm.services import ServiceError
+
+from .models import (
+    Audience,
+    AudienceChange,
+    AudienceMember,
+    AudienceSnapshot,
+    AudienceSnapshotMember,
+)
+from .scheduling import tenant_changed
+from .selectors import stage_settings
+from .stages import ORDER, RANK, Status, later_or_equal
+
+AUDIENCE_ROLES = ("admin", "marketer")
+
+
+def audience_stages(audience: Audience) -> tuple[str, ...]:
+    if audience.gate == Audience.GATE_AT_OR_PAST:
+        return later_or_equal(audience.stages[0]) if audience.stages else ORDER
+    return tuple(stage for stage in ORDER if stage in audience.stages)
+
+
+def audience_contacts(audience: Audience) -> QuerySet:
+    """Who belongs in the audience right now, computed from the contacts themselves."""
+    filters = ContactFilters(
+        stages=audience_stages(audience),
+        status=audience.status,
+        tag_any=tuple(audience.tag_any),
+        tag_all=tuple(audience.tag_all),
+        tag_none=tuple(audience.tag_none),
+    )
+    return contact_list(tenant=audience.tenant, filters=filters, viewer=None).order_by()
+
+
+def _sql(queryset: QuerySet) -> tuple[str, list]:
+    sql, params = queryset.values("id").query.get_compiler("default").as_sql()
+    return sql, list(params)
+
+
+@transaction.atomic
+def audience_recompute(*, audience: Audience) -> tuple[int, int]:
+    """Brings the stored members in line with the definition. Returns (entered, left)."""
+    tenant_id, audience_id = audience.tenant_id, audience.pk
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext('audience'), %s)", [audience_id])
+    now = timezone.now()
+    wanted_sql, wanted_params = _sql(audience_contacts(audience))
+    member = "lifecycle_audiencemember"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO lifecycle_audiencechange (tenant_id, audience_id, contact_id, change, at)
+            SELECT %s, %s, w.id, 'entered', %s FROM ({wanted_sql}) w
+            WHERE NOT EXISTS (SELECT 1 FROM {member} m
+                              WHERE m.audience_id = %s AND m.contact_id = w.id)
+            """,  # noqa: S608 - our own SQL and the ORM's compiled, parameterised subquery
+            [tenant_id, audience_id, now, *wanted_params, audience_id],
+        )
+        entered = cursor.rowcount
+        cursor.execute(
+            f"""
+            INSERT INTO {member} (tenant_id, audience_id, contact_id, joined_at)
+            SELECT %s, %s, c.contact_id, %s FROM lifecycle_audiencechange c
+            WHERE c.audience_id = %s AND c.at = %s AND c.change = 'entered'
+            """,  # noqa: S608
+            [tenant_id, audience_id, now, audience_id, now],
+        )
+        cursor.execute(
+            f"""
+            INSERT INTO lifecycle_audiencechange (tenant_id, audience_id, contact_id, change, at)
+            SELECT %s, %s, m.contact_id, 'left', %s FROM {member} m
+            WHERE m.audience_id = %s AND m.contact_id NOT IN ({wanted_sql})
+            """,  # noqa: S608
+            [tenant_id, audience_id, now, audience_id, *wanted_params],
+        )
+        left = cursor.rowcount
+        cursor.execute(
+            f"DELETE FROM {member} WHERE audience_id = %s AND contact_id NOT IN ({wanted_sql})",  # noqa: S608
+            [audience_id, *wanted_params],
+        )
+    size = AudienceMember.objects.for_tenant(audience.tenant).filter(audience=audience).count()
+    Audience.objects.for_tenant(audience.tenant).filter(pk=audience_id).update(
+        size=size, computed_at=now
+    )
+    audience.size, audience.computed_at = size, now
+    return entered, left
+
+
+def audiences_recompute(*, tenant: Tenant) -> None:
+    for audience in Audience.objects.for_tenant(tenant):
+        audience_recompute(audience=audience)
+
+
+def _check_definition(tenant: Tenant, *, gate, stages, status, tag_any, tag_all, tag_none):
+    from django.apps import apps
+
+    if gate not in dict(Audience.GATES):
+        raise ServiceError(_("Choose a stage gate."))
+    stages = [s for s in stages if s in RANK]
+    if not stages:
+        raise ServiceError(_("Choose at least one stage."))
+    if gate == Audience.GATE_AT_OR_PAST and len(stages) != 1:
+        raise ServiceError(_("Choose the one stage contacts must have reached."))
+    if status not in ("", *Status.values):
+        raise ServiceError(_("Unknown status."))
+    # Tag ids must be this company's (tags live in the tagging app; read by name, not import).
+    tag_ids = {int(t) for t in (*tag_any, *tag_all, *tag_none)}
+    Tag = apps.get_model("tagging", "Tag")
+    if tag_ids and Tag.objects.for_tenant(tenant).filter(pk__in=tag_ids).count() != len(tag_ids):
+        raise ServiceError(_("Choose tags of this company."))
+    return stages
+
+
+@transaction.atomic
+def audience_save(
+    *,
+    tenant: Tenant,
+    actor: Membership,
+    audience: Audience | None = None,
+    name: str,
+    gate: str,
+    stages: list[str],
+    status: str = "",
+    tag_any=(),
+    tag_all=(),
+    tag_none=(),
+) -> Audience:
+    if actor.role not in AUDIENCE_ROLES:
+        raise ServiceError(_("Only admins and marketers may define audiences."))
+    name = " ".join((name or "").split())
+    if not name:
+        raise ServiceError(_("An audience needs a name."))
+    clash = Audience.objects.for_tenant(tenant).filter(name=name)
+    if audience is not None:
+        clash = clash.exclude(pk=audience.pk)
+    if clash.exists():
+        raise ServiceError(_("There is already an audience “%(name)s”.") % {"name": name})
+    stages = _check_definition(tenant, gate=gate, stages=stages, status=status, tag_any=tag_any,
+                               tag_all=tag_all, tag_none=tag_none)  # fmt: skip
+    audience = audience or Audience(tenant=tenant, created_by=actor)
+    audience.name, audience.gate, audience.stages, audience.status = name, gate, stages, status
+    audience.tag_any = sorted(int(t) for t in tag_any)
+    audience.tag_all = sorted(int(t) for t in tag_all)
+    audience.tag_none = sorted(int(t) for t in tag_none)
+    audience.save()
+    tenant_changed(tenant.pk)  # its members are computed after commit, like every change
+    return audience
+
+
+@transaction.atomic
+def audience_delete(*, audience: Audience, actor: Membership) -> None:
+    if actor.role not in AUDIENCE_ROLES:
+        raise ServiceError(_("Only admins and marketers may define audiences."))
+    audience.delete()
+
+
+@transaction.atomic
+def audience_freeze(*, audience: Audience, actor: Membership, name: str) -> AudienceSnapshot:
+    """Keeps today's members under a name: the list a campaign was actually sent to."""
+    if actor.role not in AUDIENCE_ROLES:
+        raise ServiceError(_("Only admins and marketers may define audiences."))
+    name = " ".join((name or "").split()) or audience.name
+    snapshot = AudienceSnapshot.objects.create(
+        tenant=audience.tenant, audience=audience, name=name, created_by=actor
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO lifecycle_audiencesnapshotmember (tenant_id, snapshot_id, contact_id) "
+            "SELECT tenant_id, %s, contact_id FROM lifecycle_audiencemember WHERE audience_id = %s",
+            [snapshot.pk, audience.pk],
+        )
+        snapshot.size = cursor.rowcount
+    snapshot.save(update_fields=["size"])
+    return snapshot
+
+
+# --- reads and the CSV export ------------------------------------------------------------
+
+
+def audiences_of(*, tenant: Tenant) -> list[Audience]:
+    return list(Audience.objects.for_tenant(tenant))
+
+
+def snapshots_of(*, tenant: Tenant, limit: int = 50) -> list[AudienceSnapshot]:
+    return list(
+        AudienceSnapshot.objects.for_tenant(tenant).select_related("created_by__user")[:limit]
+    )
+
+
+def audience_members(*, audience: Audience) -> QuerySet:
+    ids = AudienceMember.objects.for_tenant(audience.tenant).filter(audience=audience)
+    return (
+        Contact.objects.for_tenant(audience.tenant)
+        .filter(pk__in=ids.values("contact_id"))
+        .select_related("owner__user")
+    )
+
+
+def snapshot_members(*, snapshot: AudienceSnapshot) -> QuerySet:
+    ids = AudienceSnapshotMember.objects.for_tenant(snapshot.tenant).filter(snapshot=snapshot)
+    return Contact.objects.for_tenant(snapshot.tenant).filter(pk__in=ids.values("contact_id"))
+
+
+def audience_recent_changes(*, audience: Audience, limit: int = 50) -> dict[str, list]:
+    """Who joined and who left in the latest recompute that changed anything."""
+    changes = AudienceChange.objects.for_tenant(audience.tenant).filter(audience=audience)
+    last = changes.order_by("-at").values_list("at", flat=True).first()
+    result = {AudienceChange.ENTERED: [], AudienceChange.LEFT: [], "at": last}
+    if last is not None:
+        for change in changes.filter(at=last).select_related("contact")[: limit * 2]:
+            result[change.change].append(change.contact)
+    return result
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value) -> str:
+    """A spreadsheet cell that cannot run: text starting like a formula gets a leading quote."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def contacts_csv(*, tenant: Tenant, contacts: QuerySet) -> bytes:
+    """UTF-8 with BOM (so Excel opens Chinese correctly), the tenant's stage labels."""
+    labels = stage_settings(tenant=tenant)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(
+        [_("Name"), _("Phone"), _("Email"), _("WeChat ID"), _("Company"), _("Stage"),
+         _("Status"), _("Owner")]
+    )  # fmt: skip
+    for contact in contacts.select_related("owner__user").order_by("pk").iterator(2000):
+        writer.writerow(
+            csv_cell(v)
+            for v in (
+                contact.name, contact.phone, contact.email, contact.wechat_id, contact.company,
+                labels[contact.stage].display_label, contact.get_status_display(),
+                contact.owner.display_name if contact.owner else "",
+            )
+        )  # fmt: skip
+    return "\ufeff".encode() + buffer.getvalue().encode("utf-8")

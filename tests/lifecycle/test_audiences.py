@@ -79,8 +79,10 @@ def test_audiences_follow_changes_after_commit(
 ):
     contact = ContactFactory(tenant=tenant, name="王芳", stage="mql")
     with django_capture_on_commit_callbacks(execute=True):
-        audience = audience_save(tenant=tenant, actor=marketer, name="SQL+ 口语",
-                                 gate="at_or_past", stages=["sql"], tag_all=[spoken.pk])  # fmt: skip
+        audience = audience_save(
+            tenant=tenant, actor=marketer, name="SQL+ 口语", gate="at_or_past", stages=["sql"],
+            tag_all=[spoken.pk],
+        )  # fmt: skip
     assert members(audience) == []
     with django_capture_on_commit_callbacks(execute=True):
         contact_stage_move(contact=contact, actor=sales, to_stage="sql")

@@ -41,6 +41,7 @@ bench: venv
 		createdb "$$(basename "$(BENCH_DATABASE_URL)")" -h 127.0.0.1 -U postgres
 	DEBUG=1 DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python manage.py migrate --noinput -v0
 	DEBUG=1 DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python manage.py bench_bulk_move
+	DEBUG=1 DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python manage.py bench_funnel $(BENCH_ARGS)
 
 lint: venv
 	$(BIN)/ruff check .

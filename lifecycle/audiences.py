@@ -60,39 +60,49 @@ def audience_recompute(*, audience: Audience) -> tuple[int, int]:
             cursor.execute("SELECT pg_advisory_xact_lock(hashtext('audience'), %s)", [audience_id])
     now = timezone.now()
     wanted_sql, wanted_params = _sql(audience_contacts(audience))
-    member = "lifecycle_audiencemember"
+    member, change = "lifecycle_audiencemember", "lifecycle_audiencechange"
     with connection.cursor() as cursor:
+        # Who belongs now, computed once (the definition may hold tag subqueries).
+        cursor.execute("DROP TABLE IF EXISTS audience_wanted")
+        cursor.execute(
+            f"CREATE TEMP TABLE audience_wanted AS SELECT w.id FROM ({wanted_sql}) w",  # noqa: S608
+            wanted_params,
+        )
         cursor.execute(
             f"""
-            INSERT INTO lifecycle_audiencechange (tenant_id, audience_id, contact_id, change, at)
-            SELECT %s, %s, w.id, 'entered', %s FROM ({wanted_sql}) w
+            INSERT INTO {change} (tenant_id, audience_id, contact_id, change, at)
+            SELECT %s, %s, w.id, 'entered', %s FROM audience_wanted w
             WHERE NOT EXISTS (SELECT 1 FROM {member} m
-                              WHERE m.audience_id = %s AND m.contact_id = w.id)
-            """,  # noqa: S608 - our own SQL and the ORM's compiled, parameterised subquery
-            [tenant_id, audience_id, now, *wanted_params, audience_id],
+                              WHERE m.tenant_id = %s AND m.audience_id = %s
+                                AND m.contact_id = w.id)
+            """,  # noqa: S608 - our own SQL; every value is a parameter
+            [tenant_id, audience_id, now, tenant_id, audience_id],
         )
         entered = cursor.rowcount
         cursor.execute(
             f"""
             INSERT INTO {member} (tenant_id, audience_id, contact_id, joined_at)
-            SELECT %s, %s, c.contact_id, %s FROM lifecycle_audiencechange c
-            WHERE c.audience_id = %s AND c.at = %s AND c.change = 'entered'
+            SELECT %s, %s, c.contact_id, %s FROM {change} c
+            WHERE c.tenant_id = %s AND c.audience_id = %s AND c.at = %s AND c.change = 'entered'
             """,  # noqa: S608
-            [tenant_id, audience_id, now, audience_id, now],
+            [tenant_id, audience_id, now, tenant_id, audience_id, now],
         )
+        gone = f"""
+            FROM {member} m WHERE m.tenant_id = %s AND m.audience_id = %s
+            AND NOT EXISTS (SELECT 1 FROM audience_wanted w WHERE w.id = m.contact_id)
+        """  # noqa: S608
         cursor.execute(
-            f"""
-            INSERT INTO lifecycle_audiencechange (tenant_id, audience_id, contact_id, change, at)
-            SELECT %s, %s, m.contact_id, 'left', %s FROM {member} m
-            WHERE m.audience_id = %s AND m.contact_id NOT IN ({wanted_sql})
-            """,  # noqa: S608
-            [tenant_id, audience_id, now, audience_id, *wanted_params],
+            f"INSERT INTO {change} (tenant_id, audience_id, contact_id, change, at) "  # noqa: S608
+            f"SELECT %s, %s, m.contact_id, 'left', %s {gone}",
+            [tenant_id, audience_id, now, tenant_id, audience_id],
         )
         left = cursor.rowcount
         cursor.execute(
-            f"DELETE FROM {member} WHERE audience_id = %s AND contact_id NOT IN ({wanted_sql})",  # noqa: S608
-            [audience_id, *wanted_params],
+            f"DELETE FROM {member} WHERE tenant_id = %s AND audience_id = %s AND contact_id IN "  # noqa: S608
+            f"(SELECT m.contact_id {gone})",
+            [tenant_id, audience_id, tenant_id, audience_id],
         )
+        cursor.execute("DROP TABLE audience_wanted")
     size = AudienceMember.objects.for_tenant(audience.tenant).filter(audience=audience).count()
     Audience.objects.for_tenant(audience.tenant).filter(pk=audience_id).update(
         size=size, computed_at=now

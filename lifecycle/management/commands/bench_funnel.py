@@ -1,0 +1,248 @@
+"""Benchmark the stored funnel at size: 1,000,000 contacts in 10 tenants (600,000 in one), ~3
+tags and ~3 history rows each, generated with set-based SQL. Prints, for the big tenant: funnel
+and audience recomputes against their bare SQL, the dashboard against a bare page reading the
+same stored rows, and the filtered contact list's first page. PostgreSQL only (make bench)."""
+
+import statistics
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection, transaction
+from django.http import HttpResponse
+from django.test import Client, RequestFactory
+from django.test.utils import CaptureQueriesContext
+
+from crm.models import Contact, Membership, Role, Tenant
+from crm.services import membership_add
+from lifecycle.analytics import funnel_recompute, funnel_stats_recompute
+from lifecycle.audiences import audience_contacts, audience_recompute
+from lifecycle.models import Audience, FunnelCount
+from lifecycle.stages import ORDER
+from tagging.models import Tag, TagGroup
+
+SIZES = [600_000] + [400_000 // 9] * 9
+STAGE_OF = """CASE WHEN g %% 100 < 35 THEN 'subscriber' WHEN g %% 100 < 60 THEN 'lead'
+    WHEN g %% 100 < 75 THEN 'mql' WHEN g %% 100 < 85 THEN 'sql'
+    WHEN g %% 100 < 91 THEN 'opportunity' WHEN g %% 100 < 98 THEN 'customer'
+    ELSE 'evangelist' END"""
+
+
+def median_p95(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    return statistics.median(ordered), ordered[max(int(len(ordered) * 0.95) - 1, 0)]
+
+
+def timed(work, repeat: int) -> float:
+    runs = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        work()
+        runs.append(time.perf_counter() - start)
+    return statistics.median(runs)
+
+
+def bare_stored_page(tenant):
+    """A page doing the least a dashboard must: read the stored rows and render them."""
+
+    def view(request):
+        rows = list(FunnelCount.objects.for_tenant(tenant).values_list("stage", "status", "count"))
+        return HttpResponse("".join(f"<p>{s} {st} {n}</p>" for s, st, n in rows))
+
+    return view
+
+
+class Command(BaseCommand):
+    help = "Benchmarks funnel, audience, dashboard and list at 1M contacts (PostgreSQL)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--scale", type=float, default=1.0, help="fraction of the size")
+        parser.add_argument("--requests", type=int, default=50)
+
+    def handle(self, *args, scale, requests, **options):
+        if connection.vendor != "postgresql":
+            raise CommandError("make bench needs PostgreSQL: set DATABASE_URL.")
+        tenants = [self._tenant(i, max(int(n * scale), 10)) for i, n in enumerate(SIZES)]
+        big, admin = tenants[0]
+        total = sum(Contact.objects.for_tenant(t).count() for t, _a in tenants)
+        big_n = Contact.objects.for_tenant(big).count()
+        self.stdout.write(
+            f"{total:,} contacts in {len(tenants)} tenants; the big one has {big_n:,}."
+        )
+        out = []
+
+        # 1. funnel recompute vs the bare GROUP BY
+        def bare_group_by():
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT stage, status, count(*) FROM crm_contact WHERE tenant_id = %s "
+                    "GROUP BY stage, status",
+                    [big.pk],
+                )
+                cursor.fetchall()
+
+        bare = timed(bare_group_by, 5)
+        ours = timed(lambda: funnel_recompute(tenant=big), 5)
+        out.append(("funnel recompute", ours, bare, 1.5))
+        stats = timed(lambda: funnel_stats_recompute(tenant=big), 1)
+
+        # 2. audience recompute (from empty: every member enters) vs bare INSERT … SELECT
+        tag = Tag.objects.for_tenant(big).order_by("pk").first()
+        audience, _ = Audience.objects.for_tenant(big).get_or_create(
+            tenant=big, name="SQL+ tagged",
+            defaults={"gate": "at_or_past", "stages": ["sql"], "status": "active",
+                      "tag_any": [tag.pk]},
+        )  # fmt: skip
+        wanted_sql, wanted_params = (
+            audience_contacts(audience).values("id").query.get_compiler("default").as_sql()
+        )
+
+        def bare_insert():
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("CREATE TEMP TABLE bench_members (contact_id bigint) ON COMMIT DROP")
+                cursor.execute(
+                    f"INSERT INTO bench_members SELECT w.id FROM ({wanted_sql}) w",  # noqa: S608
+                    wanted_params,
+                )
+
+        def fresh_audience():
+            with transaction.atomic():
+                audience.members.all().delete()
+                audience.changes.all().delete()
+            audience_recompute(audience=audience)
+
+        bare = timed(bare_insert, 3)
+        ours = timed(fresh_audience, 3)
+        out.append(("audience recompute (all enter)", ours, bare, 1.5))
+        unchanged = timed(lambda: audience_recompute(audience=audience), 3)
+
+        # 3. dashboard (stored) vs a bare page reading the same stored rows, in-process
+        client = Client(SERVER_NAME="localhost")
+        client.force_login(admin.user)
+        url = f"/t/{big.slug}/"
+        client.get(url)
+        dash = []
+        with CaptureQueriesContext(connection) as queries:
+            for _ in range(requests):
+                start = time.perf_counter()
+                if client.get(url).status_code != 200:
+                    raise CommandError("the dashboard did not answer 200")
+                dash.append(time.perf_counter() - start)
+        view, factory = bare_stored_page(big), RequestFactory()
+        plain = []
+        for _ in range(requests):
+            start = time.perf_counter()
+            view(factory.get(url))
+            plain.append(time.perf_counter() - start)
+        counting = [q for q in queries.captured_queries if "count(" in q["sql"].lower()
+                    and "crm_contact" in q["sql"]]  # fmt: skip
+
+        # 4. the filtered contact list, first page (stage + tag)
+        list_url = f"/t/{big.slug}/contacts/?stage=sql&tag_any={tag.pk}"
+        client.get(list_url)
+        listing = []
+        for _ in range(requests):
+            start = time.perf_counter()
+            if client.get(list_url).status_code != 200:
+                raise CommandError("the contact list did not answer 200")
+            listing.append(time.perf_counter() - start)
+
+        self.stdout.write("")
+        for name, ours, bare, target in out:
+            verdict = "within" if ours / bare <= target else "OVER"
+            self.stdout.write(
+                f"  {name:<34} {ours:8.3f} s   bare {bare:7.3f} s   {ours / bare:5.2f}×"
+                f"   (target ≤ {target}×: {verdict})"
+            )
+        self.stdout.write(f"  {'funnel statistics (history)':<34} {stats:8.3f} s")
+        self.stdout.write(f"  {'audience recompute (no change)':<34} {unchanged:8.3f} s")
+        d50, d95 = median_p95(dash)
+        p50, p95 = median_p95(plain)
+        ratio = (1 / d50) / (1 / p50)
+        self.stdout.write(
+            f"  dashboard: median {d50 * 1000:.1f} ms, p95 {d95 * 1000:.1f} ms; bare stored page "
+            f"median {p50 * 1000:.2f} ms; throughput ratio {ratio:.2f} (target ≥ 0.8)"
+        )
+        self.stdout.write(f"  COUNT over the tenant during dashboard requests: {len(counting)}")
+        l50, l95 = median_p95(listing)
+        self.stdout.write(
+            f"  contact list, stage + tag filter, first page: median {l50 * 1000:.1f} ms, "
+            f"p95 {l95 * 1000:.1f} ms"
+        )
+
+    def _tenant(self, index: int, size: int):
+        slug = f"bench-{index}"
+        tenant = Tenant.objects.filter(slug=slug).first()
+        if tenant is None:
+            tenant = Tenant.objects.create(slug=slug, name=f"Bench {index}")
+            membership_add(tenant=tenant, actor=None, username=f"bench-admin-{index}",
+                           role=Role.ADMIN, password="bench-only-password")  # noqa: S106  # fmt: skip
+            group = TagGroup.objects.create(tenant=tenant, key="interest", label="兴趣")
+            Tag.objects.bulk_create(
+                [
+                    Tag(
+                        tenant=tenant,
+                        group=group,
+                        key=f"t{i}",
+                        label=f"标签{i}",
+                        label_key=f"标签{i}",
+                    )
+                    for i in range(10)
+                ]  # fmt: skip
+            )
+        admin = Membership.objects.for_tenant(tenant).get(user__username=f"bench-admin-{index}")
+        have = Contact.objects.for_tenant(tenant).count()
+        if have >= size:
+            return tenant, admin
+        started = time.perf_counter()
+        tag_ids = list(Tag.objects.for_tenant(tenant).order_by("pk").values_list("pk", flat=True))
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit = off")
+            cursor.execute(
+                f"""
+                INSERT INTO crm_contact (tenant_id, name, email, phone, wechat_id, weibo, company,
+                    source, notes, created_at, updated_at, stage, furthest_stage,
+                    stage_entered_at, stage_version, status, lost_reason, lost_note)
+                SELECT %s, '客户' || g, '', '1' || lpad(g::text, 10, '0'), '', '', '', 'bench', '',
+                       now() - (g %% 180) * interval '1 day', now(), {STAGE_OF}, {STAGE_OF},
+                       now() - (g %% 30) * interval '1 day', 3,
+                       CASE WHEN g %% 11 = 0 THEN 'lost' ELSE 'active' END,
+                       CASE WHEN g %% 11 = 0 THEN 'churned' ELSE '' END, ''
+                FROM generate_series(%s, %s) AS g
+                """,  # noqa: S608 - constants of ours; values are parameters
+                [tenant.pk, have + 1, size],
+            )
+            cursor.execute(
+                """
+                INSERT INTO lifecycle_stagechange (tenant_id, contact_id, kind, from_stage,
+                    to_stage, from_status, to_status, actor_id, actor_label, channel, reason,
+                    lost_reason, created_at)
+                SELECT c.tenant_id, c.id, 'moved', (%s::text[])[k], (%s::text[])[k + 1],
+                       'active', 'active', NULL, '', 'ui', '', '',
+                       c.created_at + k * interval '1 day'
+                FROM crm_contact c, generate_series(1, 3) AS k
+                WHERE c.tenant_id = %s AND c.id > (
+                    SELECT coalesce(max(contact_id), 0) FROM lifecycle_stagechange
+                    WHERE tenant_id = %s)
+                """,
+                [list(ORDER), list(ORDER), tenant.pk, tenant.pk],
+            )
+            cursor.execute(
+                """
+                INSERT INTO tagging_contacttag (tenant_id, contact_id, tag_id, channel,
+                    added_by_id, rule_id, created_at)
+                SELECT c.tenant_id, c.id, (%s::bigint[])[1 + (c.id + k) %% 10], 'import',
+                       NULL, NULL, now()
+                FROM crm_contact c, unnest(ARRAY[0, 4, 7]) AS k
+                WHERE c.tenant_id = %s
+                ON CONFLICT DO NOTHING
+                """,
+                [tag_ids, tenant.pk],
+            )
+        with connection.cursor() as cursor:
+            for table in ("crm_contact", "lifecycle_stagechange", "tagging_contacttag"):
+                cursor.execute(f"ANALYZE {table}")  # noqa: S608 - fixed table names
+        funnel_recompute(tenant=tenant)
+        self.stdout.write(
+            f"generated {slug}: {size - have:,} contacts in {time.perf_counter() - started:.0f} s"
+        )
+        return tenant, admin

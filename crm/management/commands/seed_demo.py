@@ -12,8 +12,13 @@ from django.utils import timezone
 
 from crm.models import Contact, Membership, Role, Tenant, User
 from crm.services import membership_add, tenant_setup
-from lifecycle.analytics import funnel_recompute
-from lifecycle.models import StageChange, StageSetting
+from lifecycle.analytics import (
+    funnel_backfill_snapshots,
+    funnel_recompute,
+    funnel_stats_recompute,
+)
+from lifecycle.audiences import audience_recompute
+from lifecycle.models import Audience, StageChange, StageSetting
 from lifecycle.selectors import stage_settings
 from lifecycle.services import stage_settings_save
 from lifecycle.stages import ORDER, RANK, ChangeKind, Channel, LostReason, Status
@@ -192,8 +197,23 @@ class Command(BaseCommand):
             batch_size=1000,
         )
         seed_activity(tenant, list(new_ids.values()), tags)
-        funnel_recompute(tenant=tenant)
+        if new_ids:
+            self._figures(tenant, members, tags)
         return len(new_ids)
+
+    def _figures(self, tenant: Tenant, members: list[Membership], tags) -> None:
+        """What the workers would have computed: counts, statistics, 30 days of trend, and an
+        audience for the seed's coupon ("SQL and later, interested in spoken English")."""
+        funnel_recompute(tenant=tenant)
+        funnel_stats_recompute(tenant=tenant)
+        funnel_backfill_snapshots(tenant=tenant, days=30)
+        spoken = tags.get("成人口语")
+        if spoken is not None and not Audience.objects.for_tenant(tenant).exists():
+            audience = Audience.objects.create(
+                tenant=tenant, name="优惠券：销售合格及以后 · 成人口语", gate="at_or_past",
+                stages=["sql"], status="active", tag_any=[spoken.pk], created_by=members[0],
+            )  # fmt: skip
+            audience_recompute(audience=audience)
 
     def _history(self, rng, created, now, movers) -> list[dict]:
         """A plausible path down the funnel: forward steps (sometimes skipping one), now and

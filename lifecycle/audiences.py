@@ -68,25 +68,42 @@ def audience_recompute(*, audience: Audience) -> tuple[int, int]:
             f"CREATE TEMP TABLE audience_wanted AS SELECT w.id FROM ({wanted_sql}) w",  # noqa: S608
             wanted_params,
         )
-        cursor.execute(
-            f"""
-            INSERT INTO {change} (tenant_id, audience_id, contact_id, change, at)
-            SELECT %s, %s, w.id, 'entered', %s FROM audience_wanted w
+        if connection.vendor == "postgresql":
+            cursor.execute("ANALYZE audience_wanted")  # so the planner knows its size
+        joiners = f"""
+            SELECT w.id FROM audience_wanted w
             WHERE NOT EXISTS (SELECT 1 FROM {member} m
                               WHERE m.tenant_id = %s AND m.audience_id = %s
                                 AND m.contact_id = w.id)
-            """,  # noqa: S608 - our own SQL; every value is a parameter
-            [tenant_id, audience_id, now, tenant_id, audience_id],
-        )
-        entered = cursor.rowcount
-        cursor.execute(
-            f"""
-            INSERT INTO {member} (tenant_id, audience_id, contact_id, joined_at)
-            SELECT %s, %s, c.contact_id, %s FROM {change} c
-            WHERE c.tenant_id = %s AND c.audience_id = %s AND c.at = %s AND c.change = 'entered'
-            """,  # noqa: S608
-            [tenant_id, audience_id, now, tenant_id, audience_id, now],
-        )
+        """  # noqa: S608 - our own SQL; every value is a parameter
+        if connection.vendor == "postgresql":
+            # One pass: add the members and log each one as entered.
+            cursor.execute(
+                f"""
+                WITH joined AS (
+                    INSERT INTO {member} (tenant_id, audience_id, contact_id, joined_at)
+                    SELECT %s, %s, j.id, %s FROM ({joiners}) j
+                    RETURNING contact_id
+                )
+                INSERT INTO {change} (tenant_id, audience_id, contact_id, change, at)
+                SELECT %s, %s, contact_id, 'entered', %s FROM joined
+                """,  # noqa: S608
+                [tenant_id, audience_id, now, tenant_id, audience_id, tenant_id, audience_id, now],
+            )
+            entered = cursor.rowcount
+        else:
+            cursor.execute(
+                f"INSERT INTO {change} (tenant_id, audience_id, contact_id, change, at) "  # noqa: S608
+                f"SELECT %s, %s, j.id, 'entered', %s FROM ({joiners}) j",
+                [tenant_id, audience_id, now, tenant_id, audience_id],
+            )
+            entered = cursor.rowcount
+            cursor.execute(
+                f"INSERT INTO {member} (tenant_id, audience_id, contact_id, joined_at) "  # noqa: S608
+                f"SELECT %s, %s, c.contact_id, %s FROM {change} c WHERE c.tenant_id = %s "
+                "AND c.audience_id = %s AND c.at = %s AND c.change = 'entered'",
+                [tenant_id, audience_id, now, tenant_id, audience_id, now],
+            )
         gone = f"""
             FROM {member} m WHERE m.tenant_id = %s AND m.audience_id = %s
             AND NOT EXISTS (SELECT 1 FROM audience_wanted w WHERE w.id = m.contact_id)

@@ -5,6 +5,7 @@ from . import views
 
 tenant_patterns = [
     path("", views.dashboard, name="dashboard"),
+    path("recent/", views.dashboard_recent, name="dashboard_recent"),
     path("contacts/", views.contact_list, name="contact_list"),
     path("contacts/new/", views.contact_create, name="contact_create"),
     path("contacts/<int:contact_id>/", views.contact_detail, name="contact_detail"),

@@ -64,15 +64,20 @@ def language_switch(request):
 
 @require_GET
 def dashboard(request):
-    return render(
-        request,
-        "crm/dashboard.html",
-        {
-            "recent_contacts": selectors.contact_recent(tenant=request.tenant),
-            "members": selectors.member_list(tenant=request.tenant),
-            "panels": dashboard_panels(request),
-        },
-    )
+    return render(request, "crm/dashboard.html", {"panels": dashboard_panels(request)})
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def dashboard_recent(request):
+    """The dashboard's recent contacts and team, loaded after the figures (htmx)."""
+    context = {
+        "recent_contacts": selectors.contact_recent(tenant=request.tenant),
+        "members": selectors.member_list(tenant=request.tenant),
+    }
+    partial = request.htmx and not request.htmx.boosted
+    template = "crm/partials/dashboard_recent.html" if partial else "crm/dashboard_recent.html"
+    return render(request, template, context)
 
 
 @require_GET

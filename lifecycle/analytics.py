@@ -220,20 +220,24 @@ def dashboard_figures(
         FunnelSnapshot.objects.for_tenant(tenant)
         .filter(day__gte=timezone.localdate(timezone=tenant.zoneinfo) - timedelta(days=30))
         .order_by("day")
+        .values_list("day", "stage", "active")
     )
     trend: dict[str, list[int]] = {stage: [] for stage in ORDER}
     days: list[date] = []
-    for snapshot in snapshots:
-        if not days or days[-1] != snapshot.day:
-            days.append(snapshot.day)
-        trend[snapshot.stage].append(snapshot.active)
+    for day, stage, active in snapshots:
+        if not days or days[-1] != day:
+            days.append(day)
+        trend[stage].append(active)
     figures = {"narrowed": narrowed, "trend": trend, "trend_days": days}
     if not narrowed:
         counts = {stage: {Status.ACTIVE: 0, Status.LOST: 0} for stage in ORDER}
         computed_at = None
-        for row in FunnelCount.objects.for_tenant(tenant):
-            counts[row.stage][row.status] = row.count
-            computed_at = max(computed_at, row.computed_at) if computed_at else row.computed_at
+        rows = FunnelCount.objects.for_tenant(tenant).values_list(
+            "stage", "status", "count", "computed_at"
+        )
+        for stage, status, count, at in rows:
+            counts[stage][status] = count
+            computed_at = max(computed_at, at) if computed_at else at
         stored = FunnelStats.objects.for_tenant(tenant).first()
         figures.update(
             counts=counts,

@@ -15,8 +15,12 @@ def funnel_summary_panel(request) -> Panel:
 
 
 def funnel_dashboard_context(request) -> dict:
-    form = DashboardFilterForm(request.GET or None, tenant=request.tenant)
-    narrow = form.narrowing(viewer=request.membership) if form.is_valid() else {}
+    # The filter form costs two queries (members, tags): built only when asked for.
+    form = None
+    narrow = {}
+    if request.GET:
+        form = DashboardFilterForm(request.GET, tenant=request.tenant)
+        narrow = form.narrowing(viewer=request.membership) if form.is_valid() else {}
     figures = dashboard_figures(tenant=request.tenant, **narrow)
     counts = figures["counts"]
     widest = max([c[Status.ACTIVE] for c in counts.values()] + [1])

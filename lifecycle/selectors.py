@@ -1,7 +1,9 @@
 """Reads for the funnel: the tenant's stage words, history, stored counts, board columns."""
 
+import contextlib
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.db.models import Count, QuerySet
 
 from crm.models import Contact, Membership, Tenant
@@ -13,9 +15,27 @@ from .stages import DEFAULT_REQUIREMENTS, ORDER, Status
 BOARD_ORDERING = ("-stage_entered_at", "-id")
 
 
+def _settings_cache_key(tenant_id: int) -> str:
+    return f"stage-settings:{tenant_id}"
+
+
+def stage_settings_changed(*, tenant: Tenant) -> None:
+    """Called by the one service that writes them."""
+    cache.delete(_settings_cache_key(tenant.pk))
+
+
 def stage_settings(*, tenant: Tenant) -> dict[str, StageSetting]:
-    """The tenant's setting for each of the seven stages, in funnel order (defaults unsaved)."""
-    saved = {s.stage: s for s in StageSetting.objects.for_tenant(tenant)}
+    """The tenant's setting for each of the seven stages, in funnel order (defaults unsaved).
+    Read on nearly every page and changed rarely, so kept in the cache until an admin saves."""
+    key = _settings_cache_key(tenant.pk)
+    try:
+        saved = cache.get(key)
+    except Exception:  # the cache is an optimisation: without it, read the rows
+        saved = None
+    if saved is None:
+        saved = {s.stage: s for s in StageSetting.objects.for_tenant(tenant)}
+        with contextlib.suppress(Exception):  # see above
+            cache.set(key, saved, timeout=3600)
     return {
         stage: saved.get(stage)
         or StageSetting(

@@ -19,7 +19,7 @@ from crm.services import ContactData, ServiceError, contact_create, contact_fill
 
 from .models import StageChange
 from .scheduling import tenant_changed
-from .selectors import stage_settings
+from .selectors import stage_settings, stage_settings_changed
 from .stages import (
     ORDER,
     RANK,
@@ -594,6 +594,10 @@ def stage_settings_save(*, tenant: Tenant, actor: Membership, rows: dict[str, di
         setting.tenant = tenant
         setting.full_clean(exclude=["tenant"], validate_unique=False, validate_constraints=False)
         setting.save()
+    # Now (this transaction reads its own writes) and after commit (others may have cached
+    # the old words in between).
+    stage_settings_changed(tenant=tenant)
+    transaction.on_commit(lambda: stage_settings_changed(tenant=tenant))
 
 
 def _default_names(stage: str) -> set[str]:

@@ -1,6 +1,7 @@
 import pytest
 
 from lifecycle.models import StageSetting
+from lifecycle.selectors import stage_settings_changed
 
 
 @pytest.fixture
@@ -11,5 +12,6 @@ def require(tenant):
         StageSetting.objects.update_or_create(
             tenant=tenant, stage=stage, defaults={"requirements": list(keys)}
         )
+        stage_settings_changed(tenant=tenant)
 
     return _require

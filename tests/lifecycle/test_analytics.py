@@ -201,3 +201,23 @@ def test_a_broker_outage_never_fails_or_undoes_a_move(
     settings.CELERY_TASK_ALWAYS_EAGER = True
     recompute_everything()
     assert stored(tenant)[("sql", "active")] == 1
+
+
+def test_the_dashboard_loads_recent_contacts_after_the_figures(marketer_client, tenant):
+    ContactFactory(tenant=tenant, name="最近的")
+    page = marketer_client.get(reverse("dashboard", args=[tenant.slug])).content.decode()
+    assert "最近的" not in page and 'hx-trigger="load"' in page
+    assert "Narrow down by owner, tag or date" in page
+    url = reverse("dashboard_recent", args=[tenant.slug])
+    fragment = marketer_client.get(url, HTTP_HX_REQUEST="true").content.decode()
+    assert "最近的" in fragment and "<html" not in fragment
+    whole = marketer_client.get(url).content.decode()  # without JavaScript: a page of its own
+    assert "最近的" in whole and "<html" in whole
+
+
+def test_renamed_stages_show_at_once_though_labels_are_cached(admin_client, tenant):
+    ContactFactory(tenant=tenant, stage="lead")
+    board = reverse("board", args=[tenant.slug])
+    assert "Lead" in admin_client.get(board).content.decode()
+    admin_client.post(reverse("stage_settings", args=[tenant.slug]), {"lead-label": "02-潜客"})
+    assert "02-潜客" in admin_client.get(board).content.decode()

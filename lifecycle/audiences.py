@@ -61,21 +61,31 @@ def audience_recompute(*, audience: Audience) -> tuple[int, int]:
     now = timezone.now()
     wanted_sql, wanted_params = _sql(audience_contacts(audience))
     member, change = "lifecycle_audiencemember", "lifecycle_audiencechange"
+    first_time = (
+        not AudienceMember.objects.for_tenant(audience.tenant).filter(audience=audience).exists()
+    )
     with connection.cursor() as cursor:
-        # Who belongs now, computed once (the definition may hold tag subqueries).
-        cursor.execute("DROP TABLE IF EXISTS audience_wanted")
-        cursor.execute(
-            f"CREATE TEMP TABLE audience_wanted AS SELECT w.id FROM ({wanted_sql}) w",  # noqa: S608
-            wanted_params,
-        )
-        if connection.vendor == "postgresql":
-            cursor.execute("ANALYZE audience_wanted")  # so the planner knows its size
+        if first_time:
+            # Nobody to compare with: everyone wanted enters, straight from the definition.
+            source, source_params = f"({wanted_sql})", list(wanted_params)
+        else:
+            # Who belongs now, computed once (the definition may hold tag subqueries) and
+            # compared both ways: who enters, who leaves.
+            cursor.execute("DROP TABLE IF EXISTS audience_wanted")
+            cursor.execute(
+                f"CREATE TEMP TABLE audience_wanted AS SELECT w.id FROM ({wanted_sql}) w",  # noqa: S608
+                wanted_params,
+            )
+            if connection.vendor == "postgresql":
+                cursor.execute("ANALYZE audience_wanted")  # so the planner knows its size
+            source, source_params = "audience_wanted", []
         joiners = f"""
-            SELECT w.id FROM audience_wanted w
+            SELECT w.id FROM {source} w
             WHERE NOT EXISTS (SELECT 1 FROM {member} m
                               WHERE m.tenant_id = %s AND m.audience_id = %s
                                 AND m.contact_id = w.id)
         """  # noqa: S608 - our own SQL; every value is a parameter
+        joiners_params = [*source_params, tenant_id, audience_id]
         if connection.vendor == "postgresql":
             # One pass: add the members and log each one as entered.
             cursor.execute(
@@ -88,14 +98,14 @@ def audience_recompute(*, audience: Audience) -> tuple[int, int]:
                 INSERT INTO {change} (tenant_id, audience_id, contact_id, change, at)
                 SELECT %s, %s, contact_id, 'entered', %s FROM joined
                 """,  # noqa: S608
-                [tenant_id, audience_id, now, tenant_id, audience_id, tenant_id, audience_id, now],
+                [tenant_id, audience_id, now, *joiners_params, tenant_id, audience_id, now],
             )
             entered = cursor.rowcount
         else:
             cursor.execute(
                 f"INSERT INTO {change} (tenant_id, audience_id, contact_id, change, at) "  # noqa: S608
                 f"SELECT %s, %s, j.id, 'entered', %s FROM ({joiners}) j",
-                [tenant_id, audience_id, now, tenant_id, audience_id],
+                [tenant_id, audience_id, now, *joiners_params],
             )
             entered = cursor.rowcount
             cursor.execute(
@@ -104,22 +114,24 @@ def audience_recompute(*, audience: Audience) -> tuple[int, int]:
                 "AND c.audience_id = %s AND c.at = %s AND c.change = 'entered'",
                 [tenant_id, audience_id, now, tenant_id, audience_id, now],
             )
-        gone = f"""
-            FROM {member} m WHERE m.tenant_id = %s AND m.audience_id = %s
-            AND NOT EXISTS (SELECT 1 FROM audience_wanted w WHERE w.id = m.contact_id)
-        """  # noqa: S608
-        cursor.execute(
-            f"INSERT INTO {change} (tenant_id, audience_id, contact_id, change, at) "  # noqa: S608
-            f"SELECT %s, %s, m.contact_id, 'left', %s {gone}",
-            [tenant_id, audience_id, now, tenant_id, audience_id],
-        )
-        left = cursor.rowcount
-        cursor.execute(
-            f"DELETE FROM {member} WHERE tenant_id = %s AND audience_id = %s AND contact_id IN "  # noqa: S608
-            f"(SELECT m.contact_id {gone})",
-            [tenant_id, audience_id, tenant_id, audience_id],
-        )
-        cursor.execute("DROP TABLE audience_wanted")
+        left = 0
+        if not first_time:
+            gone = f"""
+                FROM {member} m WHERE m.tenant_id = %s AND m.audience_id = %s
+                AND NOT EXISTS (SELECT 1 FROM audience_wanted w WHERE w.id = m.contact_id)
+            """  # noqa: S608
+            cursor.execute(
+                f"INSERT INTO {change} (tenant_id, audience_id, contact_id, change, at) "  # noqa: S608
+                f"SELECT %s, %s, m.contact_id, 'left', %s {gone}",
+                [tenant_id, audience_id, now, tenant_id, audience_id],
+            )
+            left = cursor.rowcount
+            cursor.execute(
+                f"DELETE FROM {member} WHERE tenant_id = %s AND audience_id = %s AND contact_id IN "  # noqa: S608
+                f"(SELECT m.contact_id {gone})",
+                [tenant_id, audience_id, tenant_id, audience_id],
+            )
+            cursor.execute("DROP TABLE audience_wanted")
     size = AudienceMember.objects.for_tenant(audience.tenant).filter(audience=audience).count()
     Audience.objects.for_tenant(audience.tenant).filter(pk=audience_id).update(
         size=size, computed_at=now

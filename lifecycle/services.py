@@ -607,3 +607,13 @@ def _default_names(stage: str) -> set[str]:
         with translation.override(code):
             names.add(str(Stage(stage).label))
     return names
+
+
+@transaction.atomic
+def contact_delete(*, contact: Contact, actor: Membership) -> None:
+    """Removes a contact with its history, tags and events; the stored figures follow."""
+    if actor.role != "admin":
+        raise ServiceError(_("Only admins may delete contacts."))
+    tenant = contact.tenant
+    contact.delete()
+    tenant_changed(tenant.pk)

@@ -462,3 +462,14 @@ def audience_export(request, audience_id: int):
 def snapshot_export(request, snapshot_id: int):
     snapshot = access_snapshot(request.membership, snapshot_id)
     return _csv_response(request, audiences.snapshot_members(snapshot=snapshot), snapshot.name)
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(Role.ADMIN)
+def contact_delete(request, contact_id: int):
+    contact = access_contact(request.membership, contact_id)
+    if request.method == "POST" and request.POST.get("confirm") == "yes":
+        services.contact_delete(contact=contact, actor=request.membership)
+        messages.success(request, _("Contact “%(name)s” deleted.") % {"name": contact.name})
+        return redirect("contact_list", request.tenant.slug)
+    return render(request, "lifecycle/contact_delete.html", {"contact": contact})

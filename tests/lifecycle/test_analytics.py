@@ -221,3 +221,17 @@ def test_renamed_stages_show_at_once_though_labels_are_cached(admin_client, tena
     assert "Lead" in admin_client.get(board).content.decode()
     admin_client.post(reverse("stage_settings", args=[tenant.slug]), {"lead-label": "02-潜客"})
     assert "02-潜客" in admin_client.get(board).content.decode()
+
+
+def test_deleting_a_contact_updates_the_figures(
+    admin_client, sales_client, tenant, django_capture_on_commit_callbacks
+):
+    contact = ContactFactory(tenant=tenant, stage="lead")
+    funnel_recompute(tenant=tenant)
+    url = reverse("contact_delete", args=[tenant.slug, contact.pk])
+    assert sales_client.post(url, {"confirm": "yes"}).status_code == 403
+    assert "Delete “" in admin_client.get(url).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(url, {"confirm": "yes"})
+    assert not Contact.objects.for_tenant(tenant).exists()
+    assert stored(tenant)[("lead", "active")] == 0

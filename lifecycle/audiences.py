@@ -61,6 +61,8 @@ def audience_recompute(*, audience: Audience) -> tuple[int, int]:
     now = timezone.now()
     wanted_sql, wanted_params = _sql(audience_contacts(audience))
     member, change = "lifecycle_audiencemember", "lifecycle_audiencechange"
+    # Raw SQL gets the time as the ORM stores it (SQLite keeps text: formats must match).
+    at = connection.ops.adapt_datetimefield_value(now)
     first_time = (
         not AudienceMember.objects.for_tenant(audience.tenant).filter(audience=audience).exists()
     )
@@ -69,7 +71,7 @@ def audience_recompute(*, audience: Audience) -> tuple[int, int]:
             # Nobody to compare with: everyone wanted enters, straight from the definition.
             source, source_params = f"({wanted_sql})", list(wanted_params)
         else:
-            # Who belongs now, computed once (the definition may hold tag subqueries) and
+            # Who belongs at, computed once (the definition may hold tag subqueries) and
             # compared both ways: who enters, who leaves.
             cursor.execute("DROP TABLE IF EXISTS audience_wanted")
             cursor.execute(
@@ -98,21 +100,21 @@ def audience_recompute(*, audience: Audience) -> tuple[int, int]:
                 INSERT INTO {change} (tenant_id, audience_id, contact_id, change, at)
                 SELECT %s, %s, contact_id, 'entered', %s FROM joined
                 """,  # noqa: S608
-                [tenant_id, audience_id, now, *joiners_params, tenant_id, audience_id, now],
+                [tenant_id, audience_id, at, *joiners_params, tenant_id, audience_id, at],
             )
             entered = cursor.rowcount
         else:
             cursor.execute(
                 f"INSERT INTO {change} (tenant_id, audience_id, contact_id, change, at) "  # noqa: S608
                 f"SELECT %s, %s, j.id, 'entered', %s FROM ({joiners}) j",
-                [tenant_id, audience_id, now, *joiners_params],
+                [tenant_id, audience_id, at, *joiners_params],
             )
             entered = cursor.rowcount
             cursor.execute(
                 f"INSERT INTO {member} (tenant_id, audience_id, contact_id, joined_at) "  # noqa: S608
                 f"SELECT %s, %s, c.contact_id, %s FROM {change} c WHERE c.tenant_id = %s "
                 "AND c.audience_id = %s AND c.at = %s AND c.change = 'entered'",
-                [tenant_id, audience_id, now, tenant_id, audience_id, now],
+                [tenant_id, audience_id, at, tenant_id, audience_id, at],
             )
         left = 0
         if not first_time:
@@ -123,7 +125,7 @@ def audience_recompute(*, audience: Audience) -> tuple[int, int]:
             cursor.execute(
                 f"INSERT INTO {change} (tenant_id, audience_id, contact_id, change, at) "  # noqa: S608
                 f"SELECT %s, %s, m.contact_id, 'left', %s {gone}",
-                [tenant_id, audience_id, now, tenant_id, audience_id],
+                [tenant_id, audience_id, at, tenant_id, audience_id],
             )
             left = cursor.rowcount
             cursor.execute(

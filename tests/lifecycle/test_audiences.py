@@ -163,3 +163,13 @@ def test_marketer_defines_an_audience_and_sees_who_joined(
 
 def test_sales_cannot_open_audiences(sales_client, tenant):
     assert sales_client.get(reverse("audience_list", args=[tenant.slug])).status_code == 403
+
+
+def test_the_first_computation_shows_who_joined(admin_client, tenant, admin):
+    ContactFactory(tenant=tenant, name="新成员", stage="customer")
+    audience = audience_save(tenant=tenant, actor=admin, name="付费", gate="exact",
+                             stages=["customer"])  # fmt: skip
+    audience_recompute(audience=audience)
+    page = admin_client.get(reverse("audience_detail", args=[tenant.slug, audience.pk]))
+    recent = page.context["recent"]
+    assert [c.name for c in recent["entered"]] == ["新成员"] and recent["left"] == []

@@ -191,11 +191,22 @@ class AudienceMember(TenantOwned):
 
 
 class AudienceChange(TenantOwned):
-    """A contact entering or leaving an audience (the API issue turns these into webhooks)."""
+    """A contact entering or leaving an audience (the API issue turns these into webhooks).
+
+    An append-only log written in bulk by each recompute: its keys are not checked by the
+    database (that doubled the cost of a recompute); Django still cascades deletes to it.
+    """
 
     ENTERED, LEFT = "entered", "left"
-    audience = models.ForeignKey(Audience, on_delete=models.CASCADE, related_name="changes")
-    contact = models.ForeignKey("crm.Contact", on_delete=models.CASCADE, related_name="+")
+    tenant = models.ForeignKey(
+        "crm.Tenant", on_delete=models.PROTECT, related_name="+", db_constraint=False
+    )
+    audience = models.ForeignKey(
+        Audience, on_delete=models.CASCADE, related_name="changes", db_constraint=False
+    )
+    contact = models.ForeignKey(
+        "crm.Contact", on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
     change = models.CharField(max_length=8, choices=[(ENTERED, _("Joined")), (LEFT, _("Left"))])
     at = models.DateTimeField(default=timezone.now)
 

@@ -2,9 +2,6 @@
 task. Each recompute is set-based: who entered and who left is written as AudienceChange rows,
 then the member list is brought in line, all in one transaction under a per-audience lock."""
 
-import csv
-import io
-
 from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -22,7 +19,6 @@ from .models import (
     AudienceSnapshotMember,
 )
 from .scheduling import tenant_changed
-from .selectors import stage_settings
 from .stages import ORDER, RANK, Status, later_or_equal
 
 AUDIENCE_ROLES = ("admin", "marketer")
@@ -266,33 +262,3 @@ def audience_recent_changes(*, audience: Audience, limit: int = 50) -> dict[str,
         for change in changes.filter(at=last).select_related("contact")[: limit * 2]:
             result[change.change].append(change.contact)
     return result
-
-
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_cell(value) -> str:
-    """A spreadsheet cell that cannot run: text starting like a formula gets a leading quote."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
-
-
-def contacts_csv(*, tenant: Tenant, contacts: QuerySet) -> bytes:
-    """UTF-8 with BOM (so Excel opens Chinese correctly), the tenant's stage labels."""
-    labels = stage_settings(tenant=tenant)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(
-        [_("Name"), _("Phone"), _("Email"), _("WeChat ID"), _("Company"), _("Stage"),
-         _("Status"), _("Owner")]
-    )  # fmt: skip
-    for contact in contacts.select_related("owner__user").order_by("pk").iterator(2000):
-        writer.writerow(
-            csv_cell(v)
-            for v in (
-                contact.name, contact.phone, contact.email, contact.wechat_id, contact.company,
-                labels[contact.stage].display_label, contact.get_status_display(),
-                contact.owner.display_name if contact.owner else "",
-            )
-        )  # fmt: skip
-    return "\ufeff".encode() + buffer.getvalue().encode("utf-8")

@@ -11,6 +11,7 @@ urlpatterns = [
     path("contacts/<int:contact_id>/reopen/", views.contact_reopen, name="contact_reopen"),
     path("contacts/<int:contact_id>/delete/", views.contact_delete, name="contact_delete"),
     path("contacts/bulk/", views.bulk_action, name="contacts_bulk"),
+    path("contacts/export/", views.contacts_export, name="contacts_export"),
     path("contacts/bulk/count/", views.bulk_count, name="contacts_bulk_count"),
     path("settings/stages/", views.stage_settings_edit, name="stage_settings"),
     path("audiences/", views.audience_list, name="audience_list"),

@@ -1,7 +1,7 @@
 """The board, moves from the board and the contact page, bulk actions, stage settings."""
 
 from django.contrib import messages
-from django.http import Http404, HttpResponse
+from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -28,6 +28,7 @@ from crm.services import DuplicateContactError
 from . import audiences, services
 from .access import access_audience, access_snapshot
 from .audiences import audiences_of, snapshots_of
+from .exports import csv_stream, export_rows, xlsx_file
 from .forms import (
     AudienceForm,
     BulkForm,
@@ -443,25 +444,44 @@ def audience_freeze(request, audience_id: int):
     return redirect("audience_detail", request.tenant.slug, audience.pk)
 
 
-def _csv_response(request, contacts, filename: str) -> HttpResponse:
-    body = audiences.contacts_csv(tenant=request.tenant, contacts=contacts)
-    response = HttpResponse(body, content_type="text/csv; charset=utf-8")
+def _export_response(request, contacts, filename: str):
+    """CSV streams row by row; XLSX is written to a temporary file as rows come."""
+    rows = export_rows(tenant=request.tenant, contacts=contacts)
+    if request.GET.get("format") == "xlsx":
+        handle = xlsx_file(rows, title=filename)
+        return FileResponse(
+            handle,
+            as_attachment=True,
+            filename=f"{filename}.xlsx",
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+    response = StreamingHttpResponse(csv_stream(rows), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = content_disposition_header(True, f"{filename}.csv")
     return response
 
 
 @require_GET
 @role_required(*AUDIENCE_ROLES)
+def contacts_export(request):
+    """The contact list as it is filtered on screen."""
+    filters = ContactFilterForm(request.GET).filters()
+    contacts = contact_list(tenant=request.tenant, filters=filters, viewer=request.membership)
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    return _export_response(request, contacts, _("contacts") + f"-{stamp}")
+
+
+@require_GET
+@role_required(*AUDIENCE_ROLES)
 def audience_export(request, audience_id: int):
     audience = access_audience(request.membership, audience_id)
-    return _csv_response(request, audiences.audience_members(audience=audience), audience.name)
+    return _export_response(request, audiences.audience_members(audience=audience), audience.name)
 
 
 @require_GET
 @role_required(*AUDIENCE_ROLES)
 def snapshot_export(request, snapshot_id: int):
     snapshot = access_snapshot(request.membership, snapshot_id)
-    return _csv_response(request, audiences.snapshot_members(snapshot=snapshot), snapshot.name)
+    return _export_response(request, audiences.snapshot_members(snapshot=snapshot), snapshot.name)
 
 
 @require_http_methods(["GET", "POST"])

@@ -7,7 +7,8 @@ import pytest
 from django.urls import reverse
 
 from crm.services import ServiceError
-from lifecycle.audiences import audience_freeze, audience_recompute, audience_save, csv_cell
+from lifecycle.audiences import audience_freeze, audience_recompute, audience_save
+from lifecycle.exports import csv_cell
 from lifecycle.models import Audience, AudienceChange, AudienceMember, AudienceSnapshotMember
 from lifecycle.services import contact_stage_move
 from tagging.models import Tag, TagGroup
@@ -136,14 +137,15 @@ def test_the_export_is_excel_friendly_with_the_tenants_labels(admin_client, tena
                              stages=["sql"])  # fmt: skip
     audience_recompute(audience=audience)
     response = admin_client.get(reverse("audience_export", args=[tenant.slug, audience.pk]))
-    body = response.content
+    body = b"".join(response.streaming_content)
     assert body.startswith("\ufeff".encode())
     assert (
         "filename*=utf-8''%E5%92%A8%E8%AF%A2%E5%90%8D%E5%8D%95.csv"
         in (response["Content-Disposition"])
     )
     rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
-    assert rows[1][0] == "'=cmd|' /C calc'!A0" and rows[1][5] == "04-咨询"
+    row = dict(zip(rows[0], rows[1], strict=True))
+    assert row["Name"] == "'=cmd|' /C calc'!A0" and row["Stage"] == "04-咨询"
 
 
 def test_marketer_defines_an_audience_and_sees_who_joined(

@@ -1,0 +1,67 @@
+"""Exports that open correctly in Excel, with the company's words and no formulas."""
+
+import csv
+import io
+
+from django.urls import reverse
+from openpyxl import load_workbook
+
+from lifecycle.audiences import audience_recompute, audience_save
+from tagging.models import Tag, TagGroup
+from tagging.services import contact_tag_add
+from tests.factories import ContactFactory
+
+
+def _body(response) -> bytes:
+    return b"".join(response.streaming_content) if response.streaming else response.content
+
+
+def test_the_filtered_list_exports_as_csv_with_labels_tags_and_no_formulas(admin_client, tenant):
+    admin_client.post(reverse("stage_settings", args=[tenant.slug]), {"sql-label": "04-咨询"})
+    group = TagGroup.objects.create(tenant=tenant, key="i", label="课程兴趣")
+    tag = Tag.objects.create(tenant=tenant, group=group, key="s", label="成人口语",
+                             label_key="成人口语")  # fmt: skip
+    wanted = ContactFactory(tenant=tenant, name='=HYPERLINK("x")', stage="sql")
+    contact_tag_add(contact=wanted, tag=tag, actor=None)
+    ContactFactory(tenant=tenant, name="不导出", stage="lead")
+    response = admin_client.get(reverse("contacts_export", args=[tenant.slug]), {"stage": "sql"})
+    body = _body(response)
+    assert body.startswith("\ufeff".encode())
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+    assert rows[0][:2] == ["Name", "Phone"] and len(rows) == 2
+    row = dict(zip(rows[0], rows[1], strict=True))
+    assert row["Name"] == '\'=HYPERLINK("x")'
+    assert row["Stage"] == "04-咨询" and row["Tags"] == "成人口语"
+
+
+def test_an_audience_exports_as_xlsx_that_opens(admin_client, tenant, admin):
+    ContactFactory(tenant=tenant, name="张伟", stage="customer", phone="13800138000")
+    ContactFactory(tenant=tenant, name="+1 公式", stage="customer", phone="13800138001")
+    audience = audience_save(tenant=tenant, actor=admin, name="付费客户", gate="exact",
+                             stages=["customer"])  # fmt: skip
+    audience_recompute(audience=audience)
+    response = admin_client.get(
+        reverse("audience_export", args=[tenant.slug, audience.pk]), {"format": "xlsx"}
+    )
+    assert (
+        "filename*=utf-8''%E4%BB%98%E8%B4%B9%E5%AE%A2%E6%88%B7.xlsx"
+        in (response["Content-Disposition"])
+    )
+    sheet = load_workbook(io.BytesIO(_body(response)), read_only=True).active
+    rows = [[cell.value for cell in row] for row in sheet.iter_rows()]
+    assert rows[0][0] == "Name" and len(rows) == 3
+    assert {r[0] for r in rows[1:]} == {"张伟", "'+1 公式"}
+    assert {r[7] for r in rows[1:]} == {"Customer"}
+
+
+def test_exports_are_for_admins_and_marketers(sales_client, marketer_client, tenant):
+    url = reverse("contacts_export", args=[tenant.slug])
+    assert sales_client.get(url).status_code == 403
+    assert marketer_client.get(url).status_code == 200
+
+
+def test_another_companys_contacts_never_appear_in_an_export(admin_client, tenant, other_tenant):
+    ContactFactory(tenant=other_tenant, name="别人的")
+    ContactFactory(tenant=tenant, name="我的")
+    body = _body(admin_client.get(reverse("contacts_export", args=[tenant.slug]))).decode()
+    assert "我的" in body and "别人的" not in body

@@ -9,6 +9,7 @@ NAV_SECTIONS = {
     "funnel": "dashboard",
     "audience": "audiences",
     "snapshot": "audiences",
+    "import": "contacts",
 }
 SETTINGS_PAGES = {"tenant_settings", "member_list", "member_add", "stage_settings"}
 SETTINGS_PREFIXES = ("tag_", "rule_", "event_kind")

@@ -132,3 +132,10 @@ class BulkTagForm(forms.Form):
     def __init__(self, *args, tenant, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["tag"].queryset = tag_list(tenant=tenant)
+
+
+class ImportUploadForm(forms.Form):
+    file = forms.FileField(
+        label=_("Spreadsheet"),
+        help_text=_("CSV (UTF-8 or GBK, as Excel saves it) or Excel .xlsx, up to 20 MB."),
+    )

@@ -209,3 +209,38 @@ class TaggingDefaults(TenantOwned):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["tenant"], name="taggingdefaults_once")]
+
+
+class ImportJob(TenantOwned):
+    """One uploaded spreadsheet, its column mapping, its progress and its report."""
+
+    PENDING, QUEUED, RUNNING, DONE = "pending", "queued", "running", "done"
+    STATUSES = [(PENDING, _("Waiting for the mapping")), (QUEUED, _("Queued")),
+                (RUNNING, _("Importing")), (DONE, _("Done"))]  # fmt: skip
+
+    created_by = models.ForeignKey(
+        "crm.Membership", on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    file_name = models.CharField(max_length=255)
+    content = models.BinaryField()
+    kind = models.CharField(max_length=8)  # csv or xlsx
+    encoding = models.CharField(max_length=20, blank=True)
+    language = models.CharField(max_length=10, default="zh-hans")
+    mapping = models.JSONField(default=dict, blank=True)  # column index -> field
+    create_tags = models.BooleanField(default=False)
+    status = models.CharField(max_length=10, choices=STATUSES, default=PENDING)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)  # [{row, column, reason}]
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.file_name

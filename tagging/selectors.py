@@ -137,3 +137,13 @@ def tag_filter_condition(*, tenant: Tenant, any_of=(), all_of=(), none_of=()) ->
     if none_of:
         condition &= ~Q(holds(none_of))
     return condition
+
+
+def import_jobs(*, tenant: Tenant, limit: int = 100) -> list:
+    from .models import ImportJob
+
+    return list(
+        ImportJob.objects.for_tenant(tenant)
+        .select_related("created_by__user")
+        .defer("content")[:limit]
+    )

@@ -1,8 +1,11 @@
 """Tags on contacts, the tag scheme, events and rules."""
 
 from django.contrib import messages
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import translation
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -15,14 +18,21 @@ from crm.selectors import contact_list
 from crm.services import ServiceError
 from lifecycle.selectors import stage_settings
 
-from . import services
-from .access import access_rule, access_tag, access_tag_alias, access_tag_group
+from . import imports, services
+from .access import (
+    access_import,
+    access_rule,
+    access_tag,
+    access_tag_alias,
+    access_tag_group,
+)
 from .forms import (
     AliasForm,
     BulkTagForm,
     ContactTagForm,
     EventForm,
     EventKindForm,
+    ImportUploadForm,
     MergeForm,
     RuleForm,
     TagForm,
@@ -30,7 +40,15 @@ from .forms import (
 )
 from .outcomes import describe
 from .panels import tags_panel_context, timeline_context
-from .selectors import event_kinds, rule_list, tag_groups, tag_resolve, tag_suggest, tag_usage
+from .selectors import (
+    event_kinds,
+    import_jobs,
+    rule_list,
+    tag_groups,
+    tag_resolve,
+    tag_suggest,
+    tag_usage,
+)
 
 SCHEME = (Role.ADMIN, Role.MARKETER)
 
@@ -445,3 +463,84 @@ def event_kind_create(request):
         _("Kind of event “%(label)s” added.") % {"label": label},
         back,
     )
+
+
+# --- imports (admins and marketers) ----------------------------------------------------------
+
+
+@require_GET
+@role_required(*SCHEME)
+def import_list(request):
+    return render(request, "tagging/import_list.html", {"jobs": import_jobs(tenant=request.tenant)})
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(*SCHEME)
+def import_new(request):
+    form = ImportUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            job = imports.import_start(
+                tenant=request.tenant, actor=request.membership, file_name=upload.name,
+                content=upload.read(), language=translation.get_language(),
+            )  # fmt: skip
+        except ServiceError as error:
+            form.add_error("file", error.message)
+        else:
+            return redirect(_url(request, "import_map", job.pk))
+    return render(request, "tagging/import_new.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(*SCHEME)
+def import_map(request, job_id: int):
+    job = access_import(request.membership, job_id)
+    if job.status != job.PENDING:
+        return redirect(_url(request, "import_detail", job.pk))
+    _kind, encoding, rows = imports.read_table(bytes(job.content), job.file_name)
+    columns = list(range(max(len(r) for r in rows[:6])))
+    error = ""
+    if request.method == "POST":
+        mapping = {str(i): request.POST.get(f"column-{i}", "") for i in columns}
+        try:
+            imports.import_confirm(
+                job=job, mapping=mapping, create_tags=request.POST.get("create_tags") == "on"
+            )
+        except ServiceError as exc:
+            error = exc.message
+            job.mapping = mapping
+        else:
+            return redirect(_url(request, "import_detail", job.pk))
+    preview = [[row[i] if i < len(row) else "" for i in columns] for row in rows[:6]]
+    context = {
+        "job": job,
+        "encoding": encoding,
+        "header": preview[0],
+        "samples": preview[1:],
+        "columns": [(i, job.mapping.get(str(i), "")) for i in columns],
+        "field_labels": imports.FIELD_LABELS,
+        "error": error,
+    }
+    return render(request, "tagging/import_map.html", context)
+
+
+@require_GET
+@role_required(*SCHEME)
+def import_detail(request, job_id: int):
+    job = access_import(request.membership, job_id)
+    template = (
+        "tagging/partials/import_progress.html" if request.htmx else "tagging/import_detail.html"
+    )
+    return render(request, template, {"job": job, "errors": job.errors[:100]})
+
+
+@require_GET
+@role_required(*SCHEME)
+def import_errors(request, job_id: int):
+    job = access_import(request.membership, job_id)
+    response = HttpResponse(imports.failed_rows_csv(job), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = content_disposition_header(
+        True, f"{job.file_name.rsplit('.', 1)[0]}-errors.csv"
+    )
+    return response

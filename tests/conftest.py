@@ -103,7 +103,7 @@ def foreign_contact(other_tenant):
 def company_objects(tenant, member) -> dict:
     """One object of each kind a tenant URL can name, in `tenant`: for the cross-tenant walks."""
     from lifecycle.models import Audience, AudienceSnapshot
-    from tagging.models import Rule, Tag, TagAlias, TagGroup
+    from tagging.models import ImportJob, Rule, Tag, TagAlias, TagGroup
 
     group = TagGroup.objects.create(tenant=tenant, key="source", label=f"来源 {tenant.slug}")
     tag = Tag.objects.create(tenant=tenant, group=group, key="flyer", label=f"地推 {tenant.slug}",
@@ -126,6 +126,9 @@ def company_objects(tenant, member) -> dict:
         ).pk,
         "snapshot_id": AudienceSnapshot.objects.create(
             tenant=tenant, audience=audience, name="campaign"
+        ).pk,
+        "job_id": ImportJob.objects.create(
+            tenant=tenant, file_name="客户.csv", content=b"name,phone\n", kind="csv"
         ).pk,
         # not an id: a stage key, the same in every company
         "stage": "lead",

@@ -51,7 +51,8 @@ def test_the_move_menu_comes_from_the_table():
 
 
 def test_nothing_but_the_lifecycle_service_writes_the_stage():
-    pattern = re.compile(r"\.update\([^)]*\b(stage|status)\s*=")
+    # the funnel fields of contacts (other models may have a status of their own)
+    pattern = re.compile(r"\.update\([^)]*\bstage\s*=|Contact\b[^\n]*\.update\([^)]*\bstatus\s*=")
     offenders = [
         path.relative_to(ROOT).as_posix()
         for app in ("crm", "lifecycle", "tagging")

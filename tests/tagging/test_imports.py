@@ -1,0 +1,193 @@
+"""A marketer imports a messy Chinese spreadsheet, fixes the failed rows and imports them again."""
+
+import csv
+import io
+from pathlib import Path
+from unittest import mock
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from crm.models import Contact
+from lifecycle.models import StageChange, StageSetting
+from lifecycle.selectors import stage_settings_changed
+from tagging import imports
+from tagging.models import ContactTag, ImportJob, Tag
+from tagging.services import tag_alias_add
+from tests.factories import ContactFactory
+
+FILES = Path(__file__).parent / "files"
+
+
+@pytest.fixture
+def scheme(tenant, make_tag, marketer):
+    # the company calls SQL "04-咨询": imports understand its labels as well as the keys
+    StageSetting.objects.create(tenant=tenant, stage="sql", label="04-咨询")
+    stage_settings_changed(tenant=tenant)
+    spoken = make_tag("课程兴趣", "成人口语")
+    tag_alias_add(tag=spoken, actor=marketer, name="口语")
+    make_tag("课程兴趣", "商务英语")
+    make_tag("意向", "高意向", single_choice=True)
+    return spoken
+
+
+def run(tenant, marketer, name, *, create_tags=False, content=None):
+    content = content if content is not None else (FILES / name).read_bytes()
+    job = imports.import_start(tenant=tenant, actor=marketer, file_name=name, content=content,
+                               language="en")  # fmt: skip
+    job.mapping = imports.guess_mapping(imports.read_table(content, name)[2][0])
+    job.create_tags = create_tags
+    job.save()
+    return imports.import_run(job=job)
+
+
+def people(tenant):
+    return {c.name: c for c in Contact.objects.for_tenant(tenant)}
+
+
+@pytest.mark.parametrize("name", ["contacts-gbk.csv", "contacts-bom.csv"])
+def test_chinese_csv_in_gbk_or_utf8_bom_is_read_and_columns_guessed(name):
+    kind, encoding, rows = imports.read_table((FILES / name).read_bytes(), name)
+    assert kind == "csv" and encoding == ("gb18030" if "gbk" in name else "utf-8-sig")
+    assert rows[1][0] == "张伟"
+    mapping = imports.guess_mapping(rows[0])
+    assert mapping == {"0": "name", "1": "phone", "2": "email", "3": "wechat_id", "4": "stage",
+                       "5": "tags", "6": "source"}  # fmt: skip
+
+
+def test_a_messy_file_lands_its_valid_rows_and_reports_the_rest(tenant, marketer, scheme):
+    job = run(tenant, marketer, "contacts-gbk.csv")
+    found = people(tenant)
+    assert set(found) == {"张伟", "李娜"}
+    zhang = found["张伟"]
+    # rows 2 and 7 are one person: merged, first values win, tags add up, furthest stage counts
+    assert (zhang.phone, zhang.email, zhang.wechat_id) == ("13800138000", "zhangwei@qq.com",
+                                                          "zw_wechat")  # fmt: skip
+    assert zhang.stage == "mql"
+    tags = set(ContactTag.objects.for_tenant(tenant).filter(contact=zhang)
+               .values_list("tag__label", flat=True))  # fmt: skip
+    assert tags == {"成人口语", "高意向", "商务英语"}
+    li = found["李娜"]
+    assert (li.phone, li.stage) == ("13912345678", "sql")
+    assert (job.status, job.created, job.updated, job.failed) == ("done", 2, 0, 4)
+    reasons = {(e["row"], e["column"]): e["reason"] for e in job.errors}
+    assert reasons[(4, "Email")] == "“wangfang@163” is not an email address."
+    assert reasons[(5, "Phone")] == "No phone, email or WeChat ID: the person cannot be recognised."
+    assert reasons[(6, "Stage")] == "Unknown stage “火星阶段”."
+    assert reasons[(8, "Tags")].startswith("Unknown tag “不存在的标签”")
+    history = StageChange.objects.for_tenant(tenant).filter(contact=zhang).get()
+    assert (history.kind, history.channel, history.to_stage) == ("created", "import", "mql")
+
+
+def test_importing_the_same_file_again_changes_nothing(tenant, marketer, scheme):
+    run(tenant, marketer, "contacts-gbk.csv")
+    before = list(Contact.objects.for_tenant(tenant).order_by("pk").values())
+    again = run(tenant, marketer, "contacts-bom.csv")
+    assert (again.created, again.updated, again.skipped) == (0, 0, 2)
+    assert list(Contact.objects.for_tenant(tenant).order_by("pk").values()) == before
+
+
+def test_existing_people_are_filled_tagged_and_moved_forward_only(tenant, marketer, scheme):
+    kept = ContactFactory(tenant=tenant, name="张伟旧", phone="13800138000", company="腾飞",
+                          stage="customer", furthest_stage="customer")  # fmt: skip
+    li = ContactFactory(tenant=tenant, name="李娜旧", phone="13912345678", stage="lead")
+    job = run(tenant, marketer, "contacts-gbk.csv")
+    kept.refresh_from_db()
+    li.refresh_from_db()
+    assert (kept.name, kept.company, kept.email) == ("张伟旧", "腾飞", "zhangwei@qq.com")
+    assert kept.stage == "customer"  # never backward
+    assert li.stage == "sql" and li.wechat_id == "lina88"
+    assert job.created == 0 and job.updated == 2
+
+
+def test_unknown_tags_are_created_only_when_asked(tenant, marketer, scheme):
+    run(tenant, marketer, "contacts-gbk.csv", create_tags=True)
+    assert Tag.objects.for_tenant(tenant).filter(label="不存在的标签").exists()
+    assert "周杰" in people(tenant)
+
+
+def test_xlsx_with_english_headers(tenant, marketer, scheme):
+    job = run(tenant, marketer, "contacts.xlsx")
+    found = people(tenant)
+    assert (found["Ada 李"].stage, found["Bob"].stage) == ("sql", "opportunity")
+    assert job.kind == "xlsx" and job.failed == 0
+
+
+def test_the_failed_rows_download_as_a_csv_to_fix_and_reupload(tenant, marketer, scheme):
+    job = run(tenant, marketer, "contacts-gbk.csv")
+    body = imports.failed_rows_csv(job).decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(body)))
+    assert rows[0][-1] == "Error" and [r[0] for r in rows[1:]] == ["王芳", "赵敏", "孙丽", "周杰"]
+    fixed = body.replace("wangfang@163", "wangfang@163.com").replace("火星阶段", "lead")
+    again = run(tenant, marketer, "fixed.csv", content=fixed.encode("utf-8"))
+    assert again.created == 2 and {"王芳", "孙丽"} <= set(people(tenant))
+
+
+def test_a_crash_midway_leaves_no_half_row_and_the_rerun_finishes(tenant, marketer, scheme):
+    header = "姓名,手机\n"
+    lines = "".join(f"客户{i},1390000{i:04d}\n" for i in range(2500))
+    content = (header + lines).encode("utf-8")
+    job = imports.import_start(tenant=tenant, actor=marketer, file_name="big.csv",
+                               content=content, language="en")  # fmt: skip
+    job.mapping = {"0": "name", "1": "phone"}
+    job.save()
+    real = imports._apply_chunk
+    calls = {"n": 0}
+
+    def crash_on_second_chunk(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("worker died")
+        return real(*args, **kwargs)
+
+    with (
+        mock.patch.object(imports, "_apply_chunk", crash_on_second_chunk),
+        pytest.raises(RuntimeError),
+    ):
+        imports.import_run(job=job)
+    job.refresh_from_db()
+    assert job.done == imports.CHUNK and Contact.objects.for_tenant(tenant).count() == 1000
+    job = imports.import_run(job=job)
+    assert Contact.objects.for_tenant(tenant).count() == 2500
+    assert (job.status, job.created, job.done) == ("done", 2500, 2500)
+
+
+def test_the_pages_walk_a_marketer_through_an_import(
+    marketer_client, tenant, scheme, django_capture_on_commit_callbacks
+):
+    upload = SimpleUploadedFile("客户.csv", (FILES / "contacts-gbk.csv").read_bytes())
+    response = marketer_client.post(reverse("import_new", args=[tenant.slug]), {"file": upload})
+    job = ImportJob.objects.for_tenant(tenant).get()
+    assert response.url == reverse("import_map", args=[tenant.slug, job.pk])
+    page = marketer_client.get(response.url).content.decode()
+    assert "张伟" in page and "Read as gb18030" in page
+    mapping = {f"column-{i}": f for i, f in imports.guess_mapping(
+        imports.read_table(bytes(job.content), job.file_name)[2][0]).items()}  # fmt: skip
+    with django_capture_on_commit_callbacks(execute=True):
+        done = marketer_client.post(reverse("import_map", args=[tenant.slug, job.pk]), mapping)
+    assert done.url == reverse("import_detail", args=[tenant.slug, job.pk])
+    detail = marketer_client.get(done.url).content.decode()
+    assert "Done" in detail and "Rows not imported" in detail
+    progress = marketer_client.get(done.url, HTTP_HX_REQUEST="true").content.decode()
+    assert 'id="import-progress"' in progress and "<html" not in progress
+    listing = marketer_client.get(reverse("import_list", args=[tenant.slug])).content.decode()
+    assert "客户.csv" in listing
+
+
+def test_a_mapping_without_identity_is_refused_clearly(marketer_client, tenant, marketer):
+    job = imports.import_start(tenant=tenant, actor=marketer, file_name="a.csv",
+                               content="姓名\n张三\n".encode(), language="en")  # fmt: skip
+    response = marketer_client.post(reverse("import_map", args=[tenant.slug, job.pk]),
+                                    {"column-0": "name"})  # fmt: skip
+    assert "Map at least one of phone, email or WeChat ID" in response.content.decode()
+
+
+def test_a_file_that_is_not_a_spreadsheet_is_refused_clearly(marketer_client, tenant):
+    upload = SimpleUploadedFile("photo.csv", bytes(range(256)) * 10)
+    response = marketer_client.post(reverse("import_new", args=[tenant.slug]), {"file": upload})
+    assert "neither UTF-8 nor GBK text" in response.content.decode()
+
+
+def test_sales_cannot_import(sales_client, tenant):
+    assert sales_client.get(reverse("import_new", args=[tenant.slug])).status_code == 403

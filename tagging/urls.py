@@ -17,6 +17,16 @@ urlpatterns = [
     path("contacts/<int:contact_id>/timeline/", views.contact_timeline, name="contact_timeline"),
     path("contacts/<int:contact_id>/events/", views.contact_event_log, name="contact_event_log"),
     path("contacts/bulk/tags/", views.contacts_bulk_tag, name="contacts_bulk_tag"),
+    path(
+        "contacts/<int:contact_id>/duplicates/",
+        views.contact_duplicates,
+        name="contact_duplicates",
+    ),
+    path(
+        "contacts/<int:contact_id>/merge/<int:other_id>/",
+        views.contact_merge,
+        name="contact_merge",
+    ),
     path("imports/", views.import_list, name="import_list"),
     path("imports/new/", views.import_new, name="import_new"),
     path("imports/<int:job_id>/", views.import_detail, name="import_detail"),

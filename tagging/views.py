@@ -1,7 +1,7 @@
 """Tags on contacts, the tag scheme, events and rules."""
 
 from django.contrib import messages
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import translation
@@ -13,12 +13,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from crm.access import access_contact, role_required
 from crm.forms import ContactFilterForm
 from crm.http import safe_next
-from crm.models import Role
+from crm.models import Contact, Role
 from crm.selectors import contact_list
 from crm.services import ServiceError
 from lifecycle.selectors import stage_settings
 
-from . import imports, services
+from . import imports, merges, services
 from .access import (
     access_import,
     access_rule,
@@ -544,3 +544,43 @@ def import_errors(request, job_id: int):
         True, f"{job.file_name.rsplit('.', 1)[0]}-errors.csv"
     )
     return response
+
+
+# --- merging duplicates by hand --------------------------------------------------------------
+
+
+@require_GET
+def contact_duplicates(request, contact_id: int):
+    contact = access_contact(request.membership, contact_id)
+    context = {"contact": contact, "candidates": merges.likely_duplicates(contact=contact)}
+    return render(request, "tagging/contact_duplicates.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def contact_merge(request, contact_id: int, other_id: int):
+    survivor = access_contact(request.membership, contact_id)
+    merged = access_contact(request.membership, other_id)
+    if survivor.pk == merged.pk:
+        raise Http404
+    if request.method == "POST":
+        take = {f for f in merges.MERGE_FIELDS if request.POST.get(f) == "other"}
+        try:
+            kept = merges.contact_merge(
+                survivor=survivor, merged=merged, actor=request.membership, take_from_merged=take
+            )
+        except ServiceError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(
+                request,
+                _("“%(merged)s” was merged into “%(kept)s”.")
+                % {"merged": merged.name, "kept": kept.name},
+            )
+            return redirect(_url(request, "contact_detail", kept.pk))
+    rows = [
+        (name, Contact._meta.get_field(name).verbose_name, getattr(survivor, name),
+         getattr(merged, name))
+        for name in merges.MERGE_FIELDS
+    ]  # fmt: skip
+    context = {"survivor": survivor, "merged": merged, "rows": rows}
+    return render(request, "tagging/contact_merge.html", context)

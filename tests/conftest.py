@@ -110,6 +110,7 @@ def company_objects(tenant, member) -> dict:
                              label_key=f"地推 {tenant.slug}")  # fmt: skip
     return {
         "contact_id": ContactFactory(tenant=tenant, name=f"客户 {tenant.slug}").pk,
+        "other_id": ContactFactory(tenant=tenant, name=f"客户 {tenant.slug}").pk,
         "membership_id": member.pk,
         "group_id": group.pk,
         "tag_id": tag.pk,

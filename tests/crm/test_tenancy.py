@@ -22,7 +22,7 @@ NOT_TENANT_OWNED = {
 # Every kwarg a tenant URL may take; company_objects() in conftest makes one of each.
 URL_KWARGS = {
     "contact_id", "membership_id", "group_id", "tag_id", "alias_id", "rule_id", "audience_id",
-    "snapshot_id", "job_id", "stage",
+    "snapshot_id", "job_id", "other_id", "stage",
 }  # fmt: skip
 NOT_AN_ID = {"stage"}
 

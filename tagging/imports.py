@@ -253,6 +253,11 @@ def _apply_chunk(job: ImportJob, records: list[Record]) -> tuple[int, int, int]:
         for key in IDENTITY:
             if getattr(contact, key):
                 existing[(key, getattr(contact, key))] = contact
+    held_tags: dict[int, set[int]] = {}
+    matched_ids = {c.pk for c in existing.values()}
+    rows = ContactTag.objects.for_tenant(tenant).filter(contact_id__in=matched_ids)
+    for contact_id, tag_id in rows.values_list("contact_id", "tag_id"):
+        held_tags.setdefault(contact_id, set()).add(tag_id)
     created = updated = unchanged = 0
     new_contacts, moves, assignments, changes = [], {}, [], []
     now = timezone.now()
@@ -294,13 +299,7 @@ def _apply_chunk(job: ImportJob, records: list[Record]) -> tuple[int, int, int]:
         if record.stage and match.pk and RANK[record.stage] > RANK[match.stage]:
             moves.setdefault(record.stage, []).append(match.pk)
             changed = True
-        held = set()
-        if match.pk:
-            held = set(
-                ContactTag.objects.for_tenant(tenant)
-                .filter(contact=match)
-                .values_list("tag_id", flat=True)
-            )
+        held = held_tags.get(match.pk, set()) if match.pk else set()
         new_tags = [t for t in record.tags if t.pk not in held]
         if new_tags:
             changed = True
@@ -365,8 +364,13 @@ def import_run(*, job: ImportJob) -> ImportJob:
         stage_names = _stage_names(tenant)
         created_tags: dict[str, Tag] = {}
 
+        resolved: dict[str, Tag | None] = {}
+
         def tags_ok(name: str) -> Tag | None:
-            tag = tag_resolve(tenant=tenant, name=name) or created_tags.get(name_key(name))
+            key = name_key(name)
+            if key in resolved and (resolved[key] is not None or not job.create_tags):
+                return resolved[key]  # each name is looked up once per import
+            tag = tag_resolve(tenant=tenant, name=name) or created_tags.get(key)
             if tag is None and job.create_tags:
                 group, _made = TagGroup.objects.for_tenant(tenant).get_or_create(
                     tenant=tenant, key="import", defaults={"label": _("Imported")}
@@ -375,7 +379,8 @@ def import_run(*, job: ImportJob) -> ImportJob:
                     tenant=tenant, group=group, label=name, label_key=name_key(name),
                     key=unique_key(Tag.objects.for_tenant(tenant), name),
                 )  # fmt: skip
-                created_tags[name_key(name)] = tag
+                created_tags[key] = tag
+            resolved[key] = tag
             return tag
 
         errors: list[dict] = []

@@ -7,6 +7,7 @@ from unittest import mock
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.urls import reverse
 
 from crm.models import Contact
@@ -191,3 +192,21 @@ def test_a_file_that_is_not_a_spreadsheet_is_refused_clearly(marketer_client, te
 
 def test_sales_cannot_import(sales_client, tenant):
     assert sales_client.get(reverse("import_new", args=[tenant.slug])).status_code == 403
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the size test runs on PostgreSQL")
+def test_a_50000_row_file_with_duplicates_and_bad_rows(tenant, marketer, scheme):
+    header = "姓名,手机,邮箱,阶段,标签\n"
+    lines = []
+    for i in range(50_000):
+        email = "not-an-email" if i % 1000 == 999 else f"user{i % 45_000}@example.com"
+        lines.append(f"客户{i},1350{i % 45_000:07d},{email},{'lead' if i % 2 else 'mql'},口语\n")
+    content = (header + "".join(lines)).encode("gb18030")
+    job = run(tenant, marketer, "big.csv", content=content)
+    # 50 bad emails; rows 45,000+ repeat earlier people and merge into them
+    assert job.failed == 50
+    assert Contact.objects.for_tenant(tenant).count() == 45_000 - 45  # bad rows' people once
+    assert job.created + job.updated + job.skipped == Contact.objects.for_tenant(tenant).count()
+    again = run(tenant, marketer, "big.csv", content=content)
+    assert again.created == 0 and again.updated == 0

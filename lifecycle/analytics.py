@@ -138,26 +138,33 @@ def funnel_stats_recompute(*, tenant: Tenant) -> FunnelStats:
     return stats
 
 
-@transaction.atomic
-def funnel_snapshot(*, tenant: Tenant, day: date) -> None:
-    """Stores the funnel as it stands now as `day`'s figure (replacing an earlier one)."""
-    _lock("funnel-snapshot", tenant)
-    counts = stage_counts(Contact.objects.for_tenant(tenant))
+def _snapshot_rows(tenant: Tenant, day: date, counts: dict) -> list[FunnelSnapshot]:
+    return [
+        FunnelSnapshot(
+            tenant=tenant,
+            day=day,
+            stage=stage,
+            active=counts[stage][Status.ACTIVE],
+            lost=counts[stage][Status.LOST],
+        )  # fmt: skip
+        for stage in ORDER
+    ]
+
+
+def _store_snapshots(rows: list[FunnelSnapshot]) -> None:
     FunnelSnapshot.objects.bulk_create(
-        [
-            FunnelSnapshot(
-                tenant=tenant,
-                day=day,
-                stage=stage,
-                active=counts[stage][Status.ACTIVE],
-                lost=counts[stage][Status.LOST],
-            )  # fmt: skip
-            for stage in ORDER
-        ],
+        rows,
         update_conflicts=True,
         unique_fields=["tenant", "day", "stage"],
         update_fields=["active", "lost"],
     )
+
+
+@transaction.atomic
+def funnel_snapshot(*, tenant: Tenant, day: date) -> None:
+    """Stores the funnel as it stands now as `day`'s figure (replacing an earlier one)."""
+    _lock("funnel-snapshot", tenant)
+    _store_snapshots(_snapshot_rows(tenant, day, stage_counts(Contact.objects.for_tenant(tenant))))
 
 
 def funnel_backfill_snapshots(*, tenant: Tenant, days: int = 30) -> None:
@@ -190,22 +197,8 @@ def funnel_backfill_snapshots(*, tenant: Tenant, days: int = 30) -> None:
                     break
                 stage, status = to_stage, to_status
             counts[stage][status] += 1
-        rows += [
-            FunnelSnapshot(
-                tenant=tenant,
-                day=day,
-                stage=stage,
-                active=counts[stage][Status.ACTIVE],
-                lost=counts[stage][Status.LOST],
-            )  # fmt: skip
-            for stage in ORDER
-        ]
-    FunnelSnapshot.objects.bulk_create(
-        rows,
-        update_conflicts=True,
-        unique_fields=["tenant", "day", "stage"],
-        update_fields=["active", "lost"],
-    )
+        rows += _snapshot_rows(tenant, day, counts)
+    _store_snapshots(rows)
 
 
 def dashboard_figures(

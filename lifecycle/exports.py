@@ -32,12 +32,16 @@ def _header() -> list[str]:
     ]  # fmt: skip
 
 
-def export_rows(*, tenant: Tenant, contacts: QuerySet):
+def export_rows(*, tenant: Tenant, contacts: QuerySet, ordering: tuple[str, ...] = ("pk",)):
     """The header, then one list of cells per contact, in batches (never the whole tenant in
     memory). Tags come by reverse relation, so this needs no import of the tagging app."""
     labels = stage_settings(tenant=tenant)
     yield _header()
-    qs = contacts.select_related("owner__user").prefetch_related("contact_tags__tag").order_by("pk")
+    qs = (
+        contacts.select_related("owner__user")
+        .prefetch_related("contact_tags__tag")
+        .order_by(*ordering)
+    )
     for contact in qs.iterator(chunk_size=BATCH):
         tags = "、".join(held.tag.label for held in contact.contact_tags.all())
         yield [

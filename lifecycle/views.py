@@ -22,7 +22,7 @@ from crm.forms import ContactFilterForm, add_duplicate_errors
 from crm.http import safe_next
 from crm.models import Role
 from crm.pagination import keyset_page
-from crm.selectors import contact_list
+from crm.selectors import CONTACT_SORTS, contact_list
 from crm.services import DuplicateContactError
 
 from . import audiences, services
@@ -444,9 +444,9 @@ def audience_freeze(request, audience_id: int):
     return redirect("audience_detail", request.tenant.slug, audience.pk)
 
 
-def _export_response(request, contacts, filename: str):
+def _export_response(request, contacts, filename: str, ordering=("pk",)):
     """CSV streams row by row; XLSX is written to a temporary file as rows come."""
-    rows = export_rows(tenant=request.tenant, contacts=contacts)
+    rows = export_rows(tenant=request.tenant, contacts=contacts, ordering=ordering)
     if request.GET.get("format") == "xlsx":
         handle = xlsx_file(rows, title=filename)
         return FileResponse(
@@ -467,7 +467,8 @@ def contacts_export(request):
     filters = ContactFilterForm(request.GET).filters()
     contacts = contact_list(tenant=request.tenant, filters=filters, viewer=request.membership)
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    return _export_response(request, contacts, _("contacts") + f"-{stamp}")
+    ordering = CONTACT_SORTS[filters.sort]
+    return _export_response(request, contacts, _("contacts") + f"-{stamp}", ordering)
 
 
 @require_GET

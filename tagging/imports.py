@@ -163,6 +163,8 @@ def _stage_names(tenant: Tenant) -> dict[str, str]:
     for key, setting in stage_settings(tenant=tenant).items():
         names[key] = key
         names[setting.display_label.casefold()] = key
+        # "02-潜客" is also understood as "潜客"
+        names.setdefault(re.sub(r"^\d+\s*[-_.、 ]\s*", "", setting.display_label).casefold(), key)
         for language in ("zh-hans", "en"):
             with translation.override(language):
                 names[str(Stage(key).label).casefold()] = key
@@ -192,7 +194,10 @@ def _check_row(number: int, raw: dict, stage_names, tags_ok, errors) -> Record |
     if raw.get("phone", "").strip() and not 5 <= len(values["phone"]) <= 20:
         fail(_("Phone"), _("“%(value)s” is not a phone number.") % {"value": raw["phone"]})
     if not any(values[k] for k in IDENTITY):
-        fail(_("Phone"), _("No phone, email or WeChat ID: the person cannot be recognised."))
+        fail(
+            _("Phone / email / WeChat ID"),
+            _("No phone, email or WeChat ID: the person cannot be recognised."),
+        )
     stage = ""
     if raw.get("stage", "").strip():
         stage = stage_names.get(normalize_text(raw["stage"]).casefold(), "")
@@ -352,6 +357,8 @@ def _apply_chunk(job: ImportJob, records: list[Record]) -> tuple[int, int, int]:
             tenant=tenant, actor=job.created_by, contacts=ids, to_stage=stage,
             channel=Channel.IMPORT,
         )  # fmt: skip
+    # rows merged into an earlier row of the file count as unchanged: each row is counted once
+    unchanged += sum(len(record.rows) - 1 for record in records)
     return created, updated, unchanged
 
 

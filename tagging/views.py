@@ -515,7 +515,7 @@ def import_map(request, job_id: int):
     preview = [[row[i] if i < len(row) else "" for i in columns] for row in rows[:6]]
     context = {
         "job": job,
-        "encoding": encoding,
+        "encoding": {"utf-8-sig": "UTF-8", "gb18030": "GBK"}.get(encoding, encoding),
         "header": preview[0],
         "samples": preview[1:],
         "columns": [(i, job.mapping.get(str(i), "")) for i in columns],

@@ -65,3 +65,16 @@ def test_another_companys_contacts_never_appear_in_an_export(admin_client, tenan
     ContactFactory(tenant=tenant, name="我的")
     body = _body(admin_client.get(reverse("contacts_export", args=[tenant.slug]))).decode()
     assert "我的" in body and "别人的" not in body
+
+
+def test_the_list_export_follows_the_list_and_its_sort(admin_client, tenant):
+    for name in ("乙", "甲", "丙"):
+        ContactFactory(tenant=tenant, name=name)
+    page = admin_client.get(reverse("contact_list", args=[tenant.slug]), {"q": "甲"},
+                            HTTP_HX_REQUEST="true").content.decode()  # fmt: skip
+    assert "q=%E7%94%B2" in page  # the export link in the re-rendered results keeps the search
+    body = _body(
+        admin_client.get(reverse("contacts_export", args=[tenant.slug]), {"sort": "-name"})
+    )
+    names = [row[0] for row in csv.reader(io.StringIO(body.decode("utf-8-sig")))][1:]
+    assert names == sorted(names, reverse=True)

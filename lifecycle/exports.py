@@ -1,14 +1,17 @@
 """Contact exports a marketer can open in Excel: CSV (UTF-8 with BOM) streamed row by row, or
-XLSX written in openpyxl's write-only mode, with the company's stage labels and tag names, and
-cells that could run as formulas neutralised."""
+XLSX written in openpyxl's write-only mode, with the company's stage labels and tag names.
+Nothing can run as a formula: CSV cells that start like one get a leading quote; XLSX text is
+stored as text."""
 
 import csv
 import tempfile
+from decimal import Decimal
 
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 
 from crm.models import Tenant
 
@@ -45,16 +48,13 @@ def export_rows(*, tenant: Tenant, contacts: QuerySet, ordering: tuple[str, ...]
     for contact in qs.iterator(chunk_size=BATCH):
         tags = "、".join(held.tag.label for held in contact.contact_tags.all())
         yield [
-            csv_cell(value)
-            for value in (
-                contact.name, contact.phone, contact.email, contact.wechat_id, contact.weibo,
-                contact.company, contact.source, labels[contact.stage].display_label,
-                contact.get_status_display(),
-                contact.get_lost_reason_display() if contact.lost_reason else "",
-                contact.owner.display_name if contact.owner else "", tags,
-                "" if contact.expected_amount is None else contact.expected_amount,
-                timezone.localtime(contact.created_at).strftime("%Y-%m-%d %H:%M"),
-            )
+            contact.name, contact.phone, contact.email, contact.wechat_id, contact.weibo,
+            contact.company, contact.source, labels[contact.stage].display_label,
+            contact.get_status_display(),
+            contact.get_lost_reason_display() if contact.lost_reason else "",
+            contact.owner.display_name if contact.owner else "", tags,
+            contact.expected_amount,
+            timezone.localtime(contact.created_at).replace(tzinfo=None, microsecond=0),
         ]  # fmt: skip
 
 
@@ -70,7 +70,21 @@ def csv_stream(rows):
     writer = csv.writer(_Line())
     yield "\ufeff".encode()
     for row in rows:
-        yield writer.writerow(row).encode("utf-8")
+        cells = [value.strftime("%Y-%m-%d %H:%M") if hasattr(value, "strftime") else value
+                 for value in row]  # fmt: skip
+        yield writer.writerow([csv_cell(value) for value in cells]).encode("utf-8")
+
+
+def _xlsx_cell(sheet, value):
+    """Numbers and times stay numbers and times; text is always stored as text, so a name
+    like "=1+1" shows as written and never runs as a formula."""
+    if isinstance(value, str):
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.data_type = "s"
+        return cell
+    if isinstance(value, Decimal):
+        return float(value)
+    return value
 
 
 def xlsx_file(rows, *, title: str):
@@ -78,7 +92,7 @@ def xlsx_file(rows, *, title: str):
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=(title or "contacts")[:31].replace("/", "-"))
     for row in rows:
-        sheet.append(row)
+        sheet.append([_xlsx_cell(sheet, value) for value in row])
     handle = tempfile.TemporaryFile(suffix=".xlsx")  # noqa: SIM115 - FileResponse closes it
     workbook.save(handle)
     handle.seek(0)

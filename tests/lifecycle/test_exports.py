@@ -36,7 +36,8 @@ def test_the_filtered_list_exports_as_csv_with_labels_tags_and_no_formulas(admin
 
 def test_an_audience_exports_as_xlsx_that_opens(admin_client, tenant, admin):
     ContactFactory(tenant=tenant, name="张伟", stage="customer", phone="13800138000")
-    ContactFactory(tenant=tenant, name="+1 公式", stage="customer", phone="13800138001")
+    ContactFactory(tenant=tenant, name="+1 公式", stage="customer", phone="13800138001",
+                   expected_amount=3680)  # fmt: skip
     audience = audience_save(tenant=tenant, actor=admin, name="付费客户", gate="exact",
                              stages=["customer"])  # fmt: skip
     audience_recompute(audience=audience)
@@ -50,8 +51,10 @@ def test_an_audience_exports_as_xlsx_that_opens(admin_client, tenant, admin):
     sheet = load_workbook(io.BytesIO(_body(response)), read_only=True).active
     rows = [[cell.value for cell in row] for row in sheet.iter_rows()]
     assert rows[0][0] == "Name" and len(rows) == 3
-    assert {r[0] for r in rows[1:]} == {"张伟", "'+1 公式"}
+    # text is stored as text: shown as written, never run as a formula
+    assert {r[0] for r in rows[1:]} == {"张伟", "+1 公式"}
     assert {r[7] for r in rows[1:]} == {"Customer"}
+    assert 3680 in {r[12] for r in rows[1:]}  # a number Excel can sum
 
 
 def test_exports_are_for_admins_and_marketers(sales_client, marketer_client, tenant):
@@ -78,3 +81,11 @@ def test_the_list_export_follows_the_list_and_its_sort(admin_client, tenant):
     )
     names = [row[0] for row in csv.reader(io.StringIO(body.decode("utf-8-sig")))][1:]
     assert names == sorted(names, reverse=True)
+
+
+def test_xlsx_text_that_looks_like_a_formula_stays_text(admin_client, tenant):
+    ContactFactory(tenant=tenant, name="=1+1")
+    response = admin_client.get(reverse("contacts_export", args=[tenant.slug]), {"format": "xlsx"})
+    sheet = load_workbook(io.BytesIO(_body(response))).active
+    cell = sheet["A2"]
+    assert (cell.value, cell.data_type) == ("=1+1", "s")

@@ -1,9 +1,11 @@
 FROM python:3.11-slim-bookworm
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+# The code runs from /app (PYTHONPATH), so web, worker and beat all import the same files.
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PYTHONPATH=/app
 WORKDIR /app
+COPY requirements.lock ./
+RUN pip install -r requirements.lock
 COPY . .
-RUN pip install -c requirements.lock . \
-    && SECRET_KEY=build-only ALLOWED_HOSTS=build python manage.py collectstatic --noinput \
+RUN SECRET_KEY=build-only ALLOWED_HOSTS=build python manage.py collectstatic --noinput \
     && useradd --system --uid 1000 crm && chown -R crm /app
 USER crm
 EXPOSE 8000

@@ -529,6 +529,8 @@ def import_map(request, job_id: int):
 @role_required(*SCHEME)
 def import_detail(request, job_id: int):
     job = access_import(request.membership, job_id)
+    if job.status == job.PENDING and not request.htmx:
+        return redirect(_url(request, "import_map", job.pk))  # columns still to be chosen
     template = (
         "tagging/partials/import_progress.html" if request.htmx else "tagging/import_detail.html"
     )

@@ -223,3 +223,13 @@ def test_stage_labels_are_understood_without_their_number(tenant, marketer, sche
     job = run(tenant, marketer, "labels.csv", content=content)
     assert job.failed == 0
     assert {c.stage for c in people(tenant).values()} == {"sql"}
+
+
+def test_an_upload_left_at_the_columns_step_can_be_picked_up_again(marketer_client, tenant):
+    upload = SimpleUploadedFile("a.csv", "姓名,手机\n张三,13100000009\n".encode())
+    marketer_client.post(reverse("import_new", args=[tenant.slug]), {"file": upload})
+    job = ImportJob.objects.for_tenant(tenant).get()
+    listing = marketer_client.get(reverse("import_list", args=[tenant.slug])).content.decode()
+    assert reverse("import_map", args=[tenant.slug, job.pk]) in listing
+    detail = marketer_client.get(reverse("import_detail", args=[tenant.slug, job.pk]))
+    assert detail.url == reverse("import_map", args=[tenant.slug, job.pk])

@@ -4,7 +4,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from crm.models import TenantOwned
+from crm.models import TenantOwned, tenant_field
 
 from .stages import (
     DEFAULT_COLOURS,
@@ -57,6 +57,7 @@ class StageSetting(TenantOwned):
 class StageChange(TenantOwned):
     """One row per move, lost or reopen: who, when, from, to, through which channel, why."""
 
+    tenant = tenant_field(indexed=False)
     contact = models.ForeignKey(
         "crm.Contact", on_delete=models.CASCADE, related_name="stage_changes"
     )

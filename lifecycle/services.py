@@ -331,12 +331,15 @@ class BulkResult:
     done: int = 0
     # reason code -> (message, number of contacts, a few of them to name)
     skipped: dict[str, tuple[str, int, list[Contact]]] = field(default_factory=dict)
+    explain: bool = True  # False: skip the counting and naming, for callers that never show it
 
     @property
     def skipped_total(self) -> int:
         return sum(count for _message, count, _sample in self.skipped.values())
 
     def skip(self, code: str, message: str, queryset: QuerySet) -> None:
+        if not self.explain:
+            return
         count = queryset.count()
         if count:
             self.skipped[code] = (message, count, list(queryset.order_by("name", "id")[:10]))
@@ -439,13 +442,15 @@ def contacts_bulk_move(
     to_stage: str,
     reason: str = "",
     channel: str = Channel.BULK,
+    explain: bool = True,
 ) -> BulkResult:
-    """Moves many contacts at once; those that cannot move are counted and named, never lost."""
+    """Moves many contacts at once; those that cannot move are counted and named, never lost
+    (unless `explain` is off: imports count rows their own way)."""
     if to_stage not in RANK:
         raise MoveRefused(_("Unknown stage."), code="unknown_stage")
     reason = (reason or "").strip()
     scope = contacts_scoped(tenant=tenant, contacts=contacts)
-    result = BulkResult()
+    result = BulkResult(explain=explain)
     active = scope.filter(status=Status.ACTIVE)
     earlier = ORDER[: RANK[to_stage]]
     later = ORDER[RANK[to_stage] + 1 :]

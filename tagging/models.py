@@ -5,7 +5,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
-from crm.models import TenantOwned
+from crm.models import TenantOwned, tenant_field
 from lifecycle.stages import Channel, Stage
 
 COLOUR = RegexValidator(r"^#[0-9a-fA-F]{6}$", _("A colour looks like #2e90fa."))
@@ -100,6 +100,7 @@ class TagAlias(TenantOwned):
 class ContactTag(TenantOwned):
     """A tag on a contact, with who or what put it there and when."""
 
+    tenant = tenant_field(indexed=False)
     contact = models.ForeignKey(
         "crm.Contact", on_delete=models.CASCADE, related_name="contact_tags"
     )

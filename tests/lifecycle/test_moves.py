@@ -91,7 +91,7 @@ def test_a_move_from_a_stale_page_is_refused_with_the_current_stage(contact, sal
         )
     assert refused.value.code == "stale"
     assert refused.value.current_stage == "mql"
-    assert "“营销合格客户”" in refused.value.message  # in the user's language
+    assert "“营销合格”" in refused.value.message  # in the user's language
     assert fresh(contact).stage == "mql"
     assert StageChange.objects.for_tenant(contact.tenant).count() == 1
 

@@ -53,7 +53,7 @@ def test_an_event_moves_the_contact_forward_with_the_rule_as_actor(tenant, sales
     change = StageChange.objects.for_tenant(tenant).get()
     assert (change.channel, change.actor, change.from_stage) == ("rule", None, "subscriber")
     # the rule's title, in the company's language (zh-hans by default)
-    assert change.actor_label == "来电咨询课程 → 销售合格客户"
+    assert change.actor_label == "来电咨询课程 → 销售合格"
     assert event.outcome == [
         {"rule": event.outcome[0]["rule"], "name": change.actor_label,
          "done": [{"moved": "sql"}], "why": []}

@@ -129,7 +129,10 @@ def test_the_failed_rows_download_as_a_csv_to_fix_and_reupload(tenant, marketer,
     assert again.created == 2 and {"王芳", "孙丽"} <= set(people(tenant))
 
 
-def test_a_crash_midway_leaves_no_half_row_and_the_rerun_finishes(tenant, marketer, scheme):
+def test_a_crash_midway_leaves_no_half_row_and_the_rerun_finishes(
+    tenant, marketer, scheme, monkeypatch
+):
+    monkeypatch.setattr(imports, "CHUNK", 1000)
     header = "姓名,手机\n"
     lines = "".join(f"客户{i},1390000{i:04d}\n" for i in range(2500))
     content = (header + lines).encode("utf-8")

@@ -1,0 +1,136 @@
+"""Set-based writes for many rows at once: COPY and one UPDATE on PostgreSQL (the production
+database), `bulk_create` / `bulk_update` elsewhere (the embedded SQLite of `make run`).
+
+Callers pass plain tuples in the order of `fields`; no model instances are built on PostgreSQL,
+which is most of what makes `bulk_create` 3.5× slower than COPY for 100,000 rows.
+"""
+
+from django.db import connection
+from django.db.models import Model
+from psycopg.copy import QueuedLibpqWriter
+
+from crm.models import Tenant
+
+BATCH = 1000
+
+
+def _columns(model: type[Model], fields: list[str]) -> list[str]:
+    return [model._meta.get_field(name).column for name in fields]
+
+
+def _copy_type(model: type[Model], name: str) -> str:
+    """The type name binary COPY needs for a field: "varchar(200)" is "varchar"."""
+    kind = model._meta.get_field(name).db_type(connection).split("(")[0]
+    return {"timestamp with time zone": "timestamptz", "serial": "int4", "bigserial": "int8"}.get(
+        kind, kind
+    )
+
+
+def _unnest(model: type[Model], fields: list[str], rows: list[tuple]) -> tuple[str, list]:
+    """`unnest(array, array, ...)` of the rows' columns: one parameter per column."""
+    types = [model._meta.get_field(name).db_type(connection) for name in fields]
+    arrays = ", ".join(f"%s::{kind}[]" for kind in types)
+    return f"unnest({arrays})", [list(values) for values in zip(*rows, strict=True)]
+
+
+def insert_rows(
+    model: type[Model],
+    fields: list[str],
+    rows: list[tuple],
+    *,
+    returning_ids: bool = False,
+    ignore_conflicts: bool = False,
+) -> list[int]:
+    """Inserts the rows; with `returning_ids`, returns the new ids in the order of `rows`;
+    with `ignore_conflicts`, rows a unique constraint already holds are left out."""
+    if not rows:
+        return []
+    if connection.vendor != "postgresql":
+        made = model.objects.bulk_create(
+            [model(**dict(zip(fields, row, strict=True))) for row in rows],
+            batch_size=BATCH,
+            ignore_conflicts=ignore_conflicts,
+        )
+        return [obj.pk for obj in made] if returning_ids else []
+    table = model._meta.db_table
+    ids: list[int] = []
+    with connection.cursor() as cursor:
+        if ignore_conflicts:
+            source, params = _unnest(model, fields, rows)
+            columns = ", ".join(_columns(model, fields))
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) SELECT * FROM {source}"  # noqa: S608
+                " ON CONFLICT DO NOTHING",
+                params,
+            )
+            return []
+        if returning_ids:
+            # ids are taken from the table's own sequence first, so COPY can carry them
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                [table, len(rows)],
+            )
+            ids = [pk for (pk,) in cursor.fetchall()]
+            rows = [(pk, *row) for pk, row in zip(ids, rows, strict=True)]
+            fields = ["id", *fields]
+        columns = ", ".join(_columns(model, fields))
+        # binary: PostgreSQL parses no text; the queued writer sends from a thread of its own,
+        # so PostgreSQL takes in one batch while Python formats the next
+        with cursor.copy(
+            f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)",  # noqa: S608
+            writer=QueuedLibpqWriter(cursor.cursor),
+        ) as copy:
+            copy.set_types([_copy_type(model, name) for name in fields])
+            for row in rows:
+                copy.write_row(row)
+    return ids
+
+
+def update_rows(model: type[Model], fields: list[str], rows: list[tuple]) -> None:
+    """Sets `fields` to the given values; each row is (id, *values), ids of rows the caller has
+    already scoped to its tenant and locked."""
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        objs = [model(pk=row[0], **dict(zip(fields, row[1:], strict=True))) for row in rows]
+        model.objects.bulk_update(objs, fields, batch_size=BATCH)
+        return
+    table = model._meta.db_table
+    columns = _columns(model, fields)
+    sets = ", ".join(f"{column} = v.{column}" for column in columns)
+    source, params = _unnest(model, ["id", *fields], rows)
+    names = ", ".join(columns)
+    sql = f"UPDATE {table} t SET {sets} FROM {source} AS v(id, {names}) WHERE t.id = v.id"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def ids_holding_any(
+    model: type[Model], *, tenant: Tenant, wanted: dict[str, list[str]]
+) -> list[int]:
+    """Ids of the tenant's rows whose field holds one of the wanted values, for any of the
+    fields. On PostgreSQL: one UNION of index lookups, each list sent as one array
+    (`= ANY`), with `<> ''` so the partial unique indexes serve it."""
+    wanted = {name: values for name, values in wanted.items() if values}
+    if not wanted:
+        return []
+    if connection.vendor != "postgresql":
+        scope = model.objects.for_tenant(tenant)
+        parts = [scope.filter(**{f"{name}__in": values}).values_list("pk", flat=True)
+                 for name, values in wanted.items()]  # fmt: skip
+        return list(parts[0].union(*parts[1:]))
+    table = model._meta.db_table
+    selects, params = [], []
+    for name, values in wanted.items():
+        column = model._meta.get_field(name).column
+        # one index probe per value, whatever the statistics say: right after a big import
+        # they still call the tenant empty, and a hash join would read every row it has
+        selects.append(
+            f"SELECT m.id FROM unnest(%s::text[]) AS v(value), LATERAL (SELECT t.id FROM"  # noqa: S608
+            f" {table} t WHERE t.tenant_id = %s AND t.{column} = v.value AND t.{column} <> ''"
+            " LIMIT 1) AS m"
+        )
+        params += [values, tenant.pk]
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ".join(selects), params)
+        return [pk for (pk,) in cursor.fetchall()]

@@ -46,6 +46,7 @@ bench: venv
 	DEBUG=1 DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python manage.py bench_bulk_move
 	$(BENCH_ENV) $(BIN)/python manage.py collectstatic --noinput -v0
 	$(BENCH_ENV) $(BIN)/python manage.py bench_funnel $(BENCH_ARGS)
+	$(BENCH_ENV) $(BIN)/python manage.py bench_import
 
 lint: venv
 	$(BIN)/ruff check .

@@ -236,3 +236,17 @@ def test_an_upload_left_at_the_columns_step_can_be_picked_up_again(marketer_clie
     assert reverse("import_map", args=[tenant.slug, job.pk]) in listing
     detail = marketer_client.get(reverse("import_detail", args=[tenant.slug, job.pk]))
     assert detail.url == reverse("import_map", args=[tenant.slug, job.pk])
+
+
+def test_a_one_at_a_time_tag_from_the_file_replaces_the_one_held(
+    tenant, marketer, scheme, make_tag
+):
+    medium = make_tag("意向", "中意向", single_choice=True)
+    zhang = ContactFactory(tenant=tenant, name="张伟", phone="13800138000")
+    ContactTag.objects.create(tenant=tenant, contact=zhang, tag=medium)
+    content = "姓名,手机,标签\n张伟,13800138000,高意向\n新人,13800138999,中意向、高意向\n".encode()
+    job = run(tenant, marketer, "intent.csv", content=content)
+    held = ContactTag.objects.for_tenant(tenant).values_list("contact__name", "tag__label")
+    # the group keeps one tag: the file's for 张伟, the last one given for the newcomer
+    assert sorted(held) == [("张伟", "高意向"), ("新人", "高意向")]
+    assert (job.created, job.updated) == (1, 1)

@@ -7,7 +7,7 @@ from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import NinjaAPI, Query, Router, Swagger
+from ninja import NinjaAPI, Query, Router, Status, Swagger
 from ninja.renderers import JSONRenderer
 
 from crm.access import access_contact
@@ -34,7 +34,7 @@ from ..selectors import event_kinds, tag_resolve
 from ..services import contact_tag_add, contact_tag_remove, event_log
 from .auth import TokenAuth, TokenRateLimit
 from .docs import DESCRIPTION
-from .errors import StrictJSONParser, install_handlers
+from .errors import StrictJSONParser, install_handlers, known_query_only
 from .schemas import (
     AudienceIn,
     AudienceOut,
@@ -47,6 +47,7 @@ from .schemas import (
     EventIn,
     EventResult,
     FunnelOut,
+    IsoDateTime,
     StageMoveIn,
     TagsIn,
     contact_out,
@@ -76,6 +77,7 @@ api = NinjaAPI(
 )
 install_handlers(api)
 router = Router()
+router.add_decorator(known_query_only)
 
 
 # --- helpers: what the request names, scoped to the token's company --------------------------
@@ -179,7 +181,7 @@ def list_contacts(
     q: str | None = Query(
         None, description="Start of a name, email, phone or WeChat ID.", max_length=100
     ),
-    updated_since: datetime | None = Query(None, description="Changed at or after this time."),
+    updated_since: IsoDateTime | None = Query(None, description="Changed at or after this time."),
     cursor: str | None = Query(None, max_length=500),
     limit: int = Query(PAGE_SIZE, ge=1, le=200),
 ):
@@ -276,7 +278,7 @@ def create_contact(
             contact, status = _upsert(request, payload, duplicate), 200
         for tag in tags:
             contact_tag_add(contact=contact, tag=tag, actor=actor, channel=Channel.API)
-    return status, _reload(contact)
+    return Status(status, _reload(contact))
 
 
 @router.get(
@@ -390,23 +392,26 @@ def log_event(request, contact_id: int, payload: EventIn):
         raise ServiceError(_("This external_id was already used for another contact."))
     shown = _reload(contact)
     labels = labels_of(tenant)
-    return 201 if created else 200, {
-        "event": {
-            "id": event.pk,
-            "kind": event.kind,
-            "kind_label": event_kinds(tenant=tenant).get(event.kind, event.kind),
-            "occurred_at": event.occurred_at,
-            "duplicate": not created,
+    return Status(
+        201 if created else 200,
+        {
+            "event": {
+                "id": event.pk,
+                "kind": event.kind,
+                "kind_label": event_kinds(tenant=tenant).get(event.kind, event.kind),
+                "occurred_at": event.occurred_at,
+                "duplicate": not created,
+            },
+            "stage": shown["stage"],
+            "stage_label": shown["stage_label"],
+            "status": shown["status"],
+            "tags": shown["tags"],
+            "rules": [
+                {"rule": name, "done": done, "not_done": why}
+                for name, done, why in (describe(event.outcome, labels) if created else [])
+            ],
         },
-        "stage": shown["stage"],
-        "stage_label": shown["stage_label"],
-        "status": shown["status"],
-        "tags": shown["tags"],
-        "rules": [
-            {"rule": name, "done": done, "not_done": why}
-            for name, done, why in (describe(event.outcome, labels) if created else [])
-        ],
-    }
+    )
 
 
 # --- the funnel and audiences ---------------------------------------------------------------
@@ -491,7 +496,7 @@ def create_audience(request, payload: AudienceIn):
     )
     # Its members are computed after commit (at once without a worker): read what is stored.
     audience = Audience.objects.for_tenant(tenant).get(pk=audience.pk)
-    return 201, _audiences_out(tenant, [audience])[0]
+    return Status(201, _audiences_out(tenant, [audience])[0])
 
 
 @router.get(

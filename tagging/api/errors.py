@@ -124,6 +124,22 @@ def install_handlers(api) -> None:
         return error(400, "refused", exc.message)
 
 
+def known_query_only(view_func):
+    """An unknown query parameter (a typo like ?stages=) is refused, never silently ignored.
+    Ninja passes every parameter it knows to the view, so the rest are unknown."""
+
+    @wraps(view_func)
+    def wrapper(request, *args, **kwargs):
+        unknown = sorted(set(request.GET) - set(kwargs))
+        if unknown:
+            raise HttpError(
+                400, _("Unknown query parameter: %(names)s.") % {"names": ", ".join(unknown)}
+            )
+        return view_func(request, *args, **kwargs)
+
+    return wrapper
+
+
 def _is_json(response) -> bool:
     return response.get("Content-Type", "").startswith("application/json")
 

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from django.utils import translation
 from ninja import Schema
-from pydantic import ConfigDict, Field
+from pydantic import BeforeValidator, ConfigDict, Field
 
 from crm.models import Contact, Tenant
 from lifecycle.selectors import stage_settings
@@ -17,6 +17,21 @@ from lifecycle.stages import ORDER
 StageKey = Enum("StageKey", {key: key for key in ORDER}, type=str)  # type: ignore[misc]
 StatusKey = Enum("StatusKey", {"active": "active", "lost": "lost"}, type=str)  # type: ignore[misc]
 
+
+def _iso_text(value):
+    """A time is ISO 8601 text ("2026-03-01T08:00:00+08:00"), not a bare number of seconds."""
+    if not isinstance(value, str | datetime):
+        raise ValueError("expected an ISO 8601 date and time")
+    if isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            return value
+        raise ValueError("expected an ISO 8601 date and time")
+    return value
+
+
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_text)]
 TagName = Annotated[str, Field(min_length=1, max_length=60)]
 Amount = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)]
 
@@ -96,7 +111,7 @@ class TagsIn(In):
 class EventData(In):
     amount: Amount | None = None
     note: str = Field("", max_length=500)
-    occurred_at: datetime | None = Field(None, description="Default: now. Never in the future.")
+    occurred_at: IsoDateTime | None = Field(None, description="Default: now. Never in the future.")
     external_id: str = Field(
         "", max_length=100, description="Your id for it: the same event sent twice counts once."
     )

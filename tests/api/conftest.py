@@ -70,3 +70,6 @@ def anonymous_api(db):
 def error_of(response) -> dict:
     assert response["Content-Type"].startswith("application/json"), response.content[:200]
     return response.json()["error"]
+
+
+from tests.tagging.conftest import make_tag  # noqa: F401 - the same tag helper

@@ -6,6 +6,7 @@ import pytest
 from django.test import Client
 
 from tagging.api.services import api_token_create
+from tests.tagging.conftest import make_tag  # noqa: F401 - the same tag helper
 
 
 class ApiClient:
@@ -72,4 +73,3 @@ def error_of(response) -> dict:
     return response.json()["error"]
 
 
-from tests.tagging.conftest import make_tag  # noqa: F401 - the same tag helper

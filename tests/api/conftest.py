@@ -71,5 +71,3 @@ def anonymous_api(db):
 def error_of(response) -> dict:
     assert response["Content-Type"].startswith("application/json"), response.content[:200]
     return response.json()["error"]
-
-

@@ -78,7 +78,7 @@ def test_messages_follow_the_token_members_language(admin, contact):
     admin.user.language = "zh-hans"
     admin.user.save()
     response = ApiClient(token_for(admin)).get(f"/contacts/{contact.pk + 1000}")
-    assert error_of(response)["message"] == "没有这个客户。"
+    assert error_of(response)["message"] == "没有这个联系人。"
 
 
 def test_the_command_prints_the_token_alone_on_one_line(admin, capsys):

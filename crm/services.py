@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import BigIntegerField, F, QuerySet, Value
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from lifecycle.fsm import FUNNEL_FIELD_NAMES
@@ -121,7 +121,7 @@ def contact_create(*, tenant: Tenant, actor: Membership | None, data: ContactDat
     change_recorded(
         tenant=tenant,
         event="contact.created",
-        rows=rows.values_list(F("id"), Value(None, output_field=BigIntegerField()), "created_at"),
+        rows=rows.values_list("id", "id", "created_at"),  # (contact, ref: itself, at)
     )
     return contact
 

@@ -39,10 +39,11 @@ class TokenRateLimit(BaseThrottle):
     """At most settings.API_RATE_LIMIT requests per token per minute (fixed window)."""
 
     window = 60
+    clock = staticmethod(time.time)
 
     def allow_request(self, request) -> bool:
         limit = settings.API_RATE_LIMIT
-        now = time.time()
+        now = self.clock()
         start = int(now // self.window) * self.window
         key = f"api-rate:{request.auth.pk}:{start}"
         try:
@@ -57,4 +58,4 @@ class TokenRateLimit(BaseThrottle):
 
     def wait(self) -> float:
         """Seconds until the window turns (no state on self: one instance serves all threads)."""
-        return max(self.window - time.time() % self.window, 1)
+        return max(self.window - self.clock() % self.window, 1)

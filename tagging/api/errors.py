@@ -160,7 +160,7 @@ def guarded(view):
                 "too_large",
                 _("The body is larger than %(size)s bytes.") % {"size": settings.API_MAX_BODY},
             )
-        texts = [request.path, *request.GET.keys(), *request.GET.values()]
+        texts = [request.path, *(t for k, vs in request.GET.lists() for t in (k, *vs))]
         if any("\x00" in text for text in texts):
             return error(400, "bad_request", _("Addresses cannot contain NUL characters."))
         response = view(request, *args, **kwargs)

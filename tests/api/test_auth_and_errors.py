@@ -131,6 +131,7 @@ def test_text_the_database_cannot_store_is_400(admin_api, tenant, text):
 
 def test_nul_in_the_address_is_400(admin_api, contact):
     assert admin_api.get("/contacts?q=a%00b").status_code == 400
+    assert admin_api.get("/contacts?tag=a%00&tag=b").status_code == 400
     assert admin_api.delete(f"/contacts/{contact.pk}/tags/a%00b").status_code == 400
 
 

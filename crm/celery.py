@@ -14,6 +14,11 @@ app.conf.beat_schedule = {
         "schedule": 5 * 60,
     },
     # Today's funnel for the trend chart; the last run of each day is that day's figure.
+    # Webhook retries whose pause is over, and anything a lost message or dead worker left.
+    "deliver-webhooks": {
+        "task": "tagging.api.tasks.deliver_due_webhooks",
+        "schedule": 60,
+    },
     "snapshot-funnels": {
         "task": "lifecycle.tasks.snapshot_funnels",
         "schedule": 60 * 60,

@@ -58,6 +58,11 @@ def _decode(model, cursor: str, ordering: tuple[str, ...]) -> list[Any] | None:
         return None
 
 
+def cursor_values(model, cursor: str, ordering: tuple[str, ...]) -> list[Any] | None:
+    """What a cursor stands for, or None if it is not one of ours (an API refuses those)."""
+    return _decode(model, cursor, ordering)
+
+
 def _beyond(ordering: tuple[str, ...], values: list[Any]) -> Q:
     """Rows strictly after `values` in `ordering`, with a leading range an index can seek to."""
     first = _field_name(ordering[0])

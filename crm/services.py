@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from lifecycle.fsm import FUNNEL_FIELD_NAMES
@@ -20,6 +21,10 @@ class ServiceError(Exception):
     def __init__(self, message: str):
         super().__init__(message)
         self.message = message
+
+
+class NotAllowed(ServiceError):
+    """Refused because of the actor's role (the JSON API answers 403)."""
 
 
 class DuplicateContactError(ServiceError):
@@ -111,7 +116,14 @@ def contact_create(*, tenant: Tenant, actor: Membership | None, data: ContactDat
     if not data.name:
         raise ServiceError(_("A contact needs a name."))
     _check_owner(tenant, data.owner)
-    return _save_contact(Contact(tenant=tenant), data, exclude_id=None)
+    contact = _save_contact(Contact(tenant=tenant), data, exclude_id=None)
+    rows = Contact.objects.for_tenant(tenant).filter(pk=contact.pk)
+    change_recorded(
+        tenant=tenant,
+        event="contact.created",
+        rows=rows.values_list("id", "id", "created_at"),  # (contact, ref: itself, at)
+    )
+    return contact
 
 
 @transaction.atomic
@@ -145,6 +157,23 @@ def register_tenant_setup(step) -> None:
 def tenant_setup(*, tenant: Tenant) -> None:
     for step in _tenant_setup:
         step(tenant=tenant)
+
+
+# Who hears of changes, inside the transaction that made them (tagging.api: webhook deliveries,
+# an outbox committed with the change). Registered at start-up, in AppConfig.ready.
+_change_listeners: list = []
+
+
+def register_change_listener(listener) -> None:
+    if listener not in _change_listeners:
+        _change_listeners.append(listener)
+
+
+def change_recorded(*, tenant: Tenant, event: str, rows: QuerySet) -> None:
+    """Called by the services that write history. `rows` is a queryset of the written rows
+    with the values (contact, ref, at): a bulk change is passed on set-based, never row by row."""
+    for listener in _change_listeners:
+        listener(tenant=tenant, event=event, rows=rows)
 
 
 @transaction.atomic

@@ -51,6 +51,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    # django-ninja: the JSON API's docs page, with the Swagger UI files it ships (no CDN)
+    "ninja",
     "crm",
     "lifecycle",
     "tagging",
@@ -194,3 +196,10 @@ LOGGING = {
 
 # Pages list this many contacts at a time.
 CONTACTS_PAGE_SIZE = 50
+
+# The JSON API (/api/v1/): requests per token per minute, largest body accepted.
+API_RATE_LIMIT = int(os.environ.get("API_RATE_LIMIT", "120"))
+API_MAX_BODY = 1024 * 1024
+# Webhooks: seconds a receiver has to answer, attempts before giving up (1, 2, 4 … minutes apart).
+WEBHOOK_TIMEOUT = 5
+WEBHOOK_MAX_ATTEMPTS = 12

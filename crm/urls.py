@@ -31,4 +31,6 @@ urlpatterns = [
     path("t/<slug:tenant_slug>/", include(tenant_patterns)),
     path("t/<slug:tenant_slug>/", include("lifecycle.urls")),
     path("t/<slug:tenant_slug>/", include("tagging.urls")),
+    # The JSON API and its docs; the token, not the address, names the company.
+    path("api/v1/", include("tagging.api.urls")),
 ]

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 
 from crm.models import Contact, Membership, Tenant
 from crm.selectors import ContactFilters, contact_list
-from crm.services import ServiceError
+from crm.services import NotAllowed, ServiceError, change_recorded
 
 from .models import (
     Audience,
@@ -130,6 +130,16 @@ def audience_recompute(*, audience: Audience) -> tuple[int, int]:
                 [tenant_id, audience_id, tenant_id, audience_id],
             )
             cursor.execute("DROP TABLE audience_wanted")
+    changes = AudienceChange.objects.for_tenant(audience.tenant).filter(
+        audience_id=audience_id, at=now
+    )
+    for count, kind in ((entered, AudienceChange.ENTERED), (left, AudienceChange.LEFT)):
+        if count:
+            change_recorded(
+                tenant=audience.tenant,
+                event=f"audience.{kind}",
+                rows=changes.filter(change=kind).values_list("contact_id", "audience_id", "at"),
+            )
     size = AudienceMember.objects.for_tenant(audience.tenant).filter(audience=audience).count()
     Audience.objects.for_tenant(audience.tenant).filter(pk=audience_id).update(
         size=size, computed_at=now
@@ -178,7 +188,7 @@ def audience_save(
     tag_none=(),
 ) -> Audience:
     if actor.role not in AUDIENCE_ROLES:
-        raise ServiceError(_("Only admins and marketers may define audiences."))
+        raise NotAllowed(_("Only admins and marketers may define audiences."))
     name = " ".join((name or "").split())
     if not name:
         raise ServiceError(_("An audience needs a name."))
@@ -202,7 +212,7 @@ def audience_save(
 @transaction.atomic
 def audience_delete(*, audience: Audience, actor: Membership) -> None:
     if actor.role not in AUDIENCE_ROLES:
-        raise ServiceError(_("Only admins and marketers may define audiences."))
+        raise NotAllowed(_("Only admins and marketers may define audiences."))
     audience.delete()
 
 
@@ -210,7 +220,7 @@ def audience_delete(*, audience: Audience, actor: Membership) -> None:
 def audience_freeze(*, audience: Audience, actor: Membership, name: str) -> AudienceSnapshot:
     """Keeps today's members under a name: the list a campaign was actually sent to."""
     if actor.role not in AUDIENCE_ROLES:
-        raise ServiceError(_("Only admins and marketers may define audiences."))
+        raise NotAllowed(_("Only admins and marketers may define audiences."))
     name = " ".join((name or "").split()) or audience.name
     snapshot = AudienceSnapshot.objects.create(
         tenant=audience.tenant, audience=audience, name=name, created_by=actor

@@ -15,7 +15,13 @@ from django.utils.translation import gettext as _
 
 from crm.models import Contact, Membership, Tenant
 from crm.selectors import contacts_scoped
-from crm.services import ContactData, ServiceError, contact_create, contact_fill
+from crm.services import (
+    ContactData,
+    ServiceError,
+    change_recorded,
+    contact_create,
+    contact_fill,
+)
 
 from .models import StageChange
 from .scheduling import tenant_changed
@@ -198,8 +204,17 @@ def contact_stage_move(
         reason=reason,
         at=at,
     )
+    _moves_recorded(tenant, StageChange.objects.for_tenant(tenant).filter(pk=change.pk))
     _funnel_changed(tenant)
     return change
+
+
+def _moves_recorded(tenant: Tenant, changes: QuerySet) -> None:
+    change_recorded(
+        tenant=tenant,
+        event="contact.stage_changed",
+        rows=changes.values_list("contact_id", "id", "created_at"),
+    )
 
 
 @transaction.atomic
@@ -518,6 +533,11 @@ def contacts_bulk_move(
         },
     )
     if result.done:
+        # The rows this move wrote: its kind, channel, target and time (shared by the batch).
+        written = StageChange.objects.for_tenant(tenant).filter(
+            kind=ChangeKind.MOVED, channel=channel, to_stage=to_stage, created_at=at
+        )
+        _moves_recorded(tenant, written)
         _funnel_changed(tenant)
     return result
 

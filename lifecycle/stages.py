@@ -52,8 +52,11 @@ class ChangeKind(models.TextChoices):
 
 # Roles that may move a contact backward, mark it lost or reopen it (DESIGN.md, Roles).
 CORRECTING_ROLES = frozenset({"admin", "sales"})
-# Channels that are people at a screen; rules, imports and the API only ever move forward.
+# Channels that are people at a screen; rules and imports only ever move forward.
 HUMAN_CHANNELS = frozenset({Channel.UI, Channel.BULK})
+# A member may also move backward through the API, with a token of their own: the token carries
+# the member's role, and the move needs a reason like any other (lost and reopen stay on screen).
+MEMBER_CHANNELS = frozenset({*HUMAN_CHANNELS, Channel.API})
 
 
 def is_forward(from_stage: str, to_stage: str) -> bool:
@@ -66,12 +69,12 @@ def later_or_equal(stage: str) -> tuple[str, ...]:
 
 def may_move(*, role: str | None, channel: str, from_stage: str, to_stage: str) -> bool:
     """The one transition table: forward to any later stage (skipping allowed) for everyone;
-    backward only by a person (admin or sales) at a screen."""
+    backward only by a member (admin or sales) at a screen or with their API token."""
     if from_stage == to_stage:
         return False
     if is_forward(from_stage, to_stage):
         return True
-    return channel in HUMAN_CHANNELS and role in CORRECTING_ROLES
+    return channel in MEMBER_CHANNELS and role in CORRECTING_ROLES
 
 
 def may_correct(*, role: str | None, channel: str) -> bool:

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from crm.models import Contact, Membership, Role, Tenant
 from crm.selectors import contacts_scoped
-from crm.services import ServiceError
+from crm.services import ServiceError, change_recorded
 from lifecycle import services as lifecycle
 from lifecycle.scheduling import tenant_changed
 from lifecycle.stages import RANK, Channel
@@ -293,13 +293,22 @@ def contact_tag_add(
         others.delete()
     try:
         with transaction.atomic():
-            ContactTag.objects.create(
+            assignment = ContactTag.objects.create(
                 tenant=tenant, contact=contact, tag=tag, channel=channel, added_by=actor, rule=rule
             )
     except IntegrityError:
         return TagAdded(False, [])  # added at that moment by someone else: the contact has it
+    _tagged(tenant, ContactTag.objects.for_tenant(tenant).filter(pk=assignment.pk))
     tenant_changed(tenant.pk, funnel=False)
     return TagAdded(True, replaced)
+
+
+def _tagged(tenant: Tenant, assignments: QuerySet) -> None:
+    change_recorded(
+        tenant=tenant,
+        event="contact.tagged",
+        rows=assignments.values_list("contact_id", "tag_id", "created_at"),
+    )
 
 
 @transaction.atomic
@@ -353,6 +362,8 @@ def contacts_bulk_tag(
         batch_size=2000,
         ignore_conflicts=True,
     )
+    if ids:
+        _tagged(tenant, assignments.filter(tag=tag, channel=channel, created_at=now))
     return len(created)
 
 

@@ -103,7 +103,8 @@ def foreign_contact(other_tenant):
 def company_objects(tenant, member) -> dict:
     """One object of each kind a tenant URL can name, in `tenant`: for the cross-tenant walks."""
     from lifecycle.models import Audience, AudienceSnapshot
-    from tagging.models import ImportJob, Rule, Tag, TagAlias, TagGroup
+    from tagging.api.services import api_token_create, webhook_endpoint_create
+    from tagging.models import ImportJob, Rule, Tag, TagAlias, TagGroup, WebhookDelivery
 
     group = TagGroup.objects.create(tenant=tenant, key="source", label=f"来源 {tenant.slug}")
     tag = Tag.objects.create(tenant=tenant, group=group, key="flyer", label=f"地推 {tenant.slug}",
@@ -131,6 +132,25 @@ def company_objects(tenant, member) -> dict:
         "job_id": ImportJob.objects.create(
             tenant=tenant, file_name="客户.csv", content=b"name,phone\n", kind="csv"
         ).pk,
+        "token_id": api_token_create(tenant=tenant, actor=None, membership=member, name="form")[
+            0
+        ].pk,
+        "endpoint_id": (
+            endpoint := webhook_endpoint_create(
+                tenant=tenant,
+                actor=None,
+                url="https://example.com/hook",
+                events=["contact.created"],
+            )
+        ).pk,
+        "delivery_id": WebhookDelivery.objects.create(
+            tenant=tenant,
+            endpoint=endpoint,
+            event="contact.created",
+            contact_id=1,
+            occurred_at=audience.created_at,
+            status=WebhookDelivery.DELIVERED,
+        ).pk,  # fmt: skip
         # not an id: a stage key, the same in every company
         "stage": "lead",
     }

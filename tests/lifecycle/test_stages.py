@@ -27,15 +27,23 @@ def test_every_pair_of_stages_follows_the_table(from_stage, to_stage):
                 expected = False
             elif forward:
                 expected = True  # forward, skipping allowed, for everyone and every channel
-            else:  # backward: a person at a screen, admin or sales
-                expected = role in ("admin", "sales") and channel in ("ui", "bulk")
+            else:  # backward: a member, admin or sales, at a screen or with their API token
+                expected = role in ("admin", "sales") and channel in ("ui", "bulk", "api")
             assert allowed == expected, (role, channel, from_stage, to_stage)
 
 
-def test_rules_imports_and_the_api_never_move_backward_or_mark_lost():
-    for channel in (Channel.RULE, Channel.IMPORT, Channel.API):
+def test_rules_and_imports_never_move_backward_or_mark_lost():
+    for channel in (Channel.RULE, Channel.IMPORT):
         assert not may_move(role="admin", channel=channel, from_stage="customer", to_stage="lead")
         assert not may_correct(role="admin", channel=channel)
+
+
+def test_the_api_moves_backward_only_with_an_admin_or_sales_token_and_never_marks_lost():
+    for role in ("admin", "sales"):
+        assert may_move(role=role, channel=Channel.API, from_stage="customer", to_stage="lead")
+    for role in ("marketer", None):
+        assert not may_move(role=role, channel=Channel.API, from_stage="customer", to_stage="lead")
+    assert not may_correct(role="admin", channel=Channel.API)
 
 
 def test_the_move_menu_comes_from_the_table():

@@ -1,0 +1,61 @@
+"""Who calls: `Authorization: Bearer <token>` names a token, the token a member of one company.
+And how often: a fixed one-minute window per token, counted in the cache (Redis in
+production), so several web processes share one count."""
+
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import timezone, translation
+from ninja.security import HttpBearer
+from ninja.throttling import BaseThrottle
+
+from .selectors import api_token_resolve
+from .services import api_token_touch
+
+
+class TokenAuth(HttpBearer):
+    def __call__(self, request):
+        # Messages in English unless the token's member chose a language (see authenticate).
+        translation.activate("en")
+        request.LANGUAGE_CODE = "en"
+        return super().__call__(request)
+
+    def authenticate(self, request, token: str):
+        api_token = api_token_resolve(token=token)
+        if api_token is None:
+            return None
+        membership = api_token.membership
+        request.tenant = membership.tenant
+        request.membership = membership
+        if membership.user.language:
+            translation.activate(membership.user.language)
+            request.LANGUAGE_CODE = membership.user.language
+        api_token_touch(token=api_token, now=timezone.now())
+        return api_token
+
+
+class TokenRateLimit(BaseThrottle):
+    """At most settings.API_RATE_LIMIT requests per token per minute (fixed window)."""
+
+    window = 60
+    clock = staticmethod(time.time)
+
+    def allow_request(self, request) -> bool:
+        limit = settings.API_RATE_LIMIT
+        now = self.clock()
+        start = int(now // self.window) * self.window
+        key = f"api-rate:{request.auth.pk}:{start}"
+        try:
+            if cache.add(key, 1, timeout=self.window + 5):
+                return True
+            return cache.incr(key) <= limit
+        except ValueError:  # the key expired between add and incr: a new window
+            cache.add(key, 1, timeout=self.window + 5)
+            return True
+        except Exception:  # the cache is down: serve rather than refuse everyone
+            return True
+
+    def wait(self) -> float:
+        """Seconds until the window turns (no state on self: one instance serves all threads)."""
+        return max(self.window - self.clock() % self.window, 1)

@@ -1,0 +1,528 @@
+"""The endpoints of /api/v1/: each one resolves what the request names (scoped to the token's
+company), calls the same service the pages call, and shows the result. No rule lives here."""
+
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI, Query, Router, Status, Swagger
+from ninja.renderers import JSONRenderer
+
+from crm.access import access_contact
+from crm.models import Contact, Membership, Tenant
+from crm.pagination import cursor_values, keyset_page
+from crm.selectors import ContactFilters, contact_list
+from crm.services import (
+    ContactData,
+    DuplicateContactError,
+    ServiceError,
+    contact_create,
+    contact_fill,
+)
+from lifecycle import services as lifecycle
+from lifecycle.access import access_audience
+from lifecycle.audiences import audience_members, audience_save
+from lifecycle.models import Audience
+from lifecycle.selectors import funnel_counts
+from lifecycle.stages import ORDER, RANK, Channel
+
+from ..models import Tag
+from ..outcomes import describe
+from ..selectors import event_kinds, tag_resolve
+from ..services import contact_tag_add, contact_tag_remove, event_log
+from .auth import TokenAuth, TokenRateLimit
+from .docs import DESCRIPTION
+from .errors import StrictJSONParser, install_handlers, known_query_only
+from .schemas import (
+    AudienceIn,
+    AudienceOut,
+    AudiencePage,
+    ContactIn,
+    ContactOut,
+    ContactPage,
+    ContactPatch,
+    ErrorOut,
+    EventIn,
+    EventResult,
+    FunnelOut,
+    IsoDateTime,
+    StageMoveIn,
+    TagsIn,
+    contact_out,
+    labels_of,
+)
+
+MAX_ID = 2**63 - 1
+ERRORS = frozenset({400, 401, 403, 404, 405, 409, 413, 429})
+PAGE_SIZE = 50
+
+
+class Renderer(JSONRenderer):
+    json_dumps_params = {"ensure_ascii": False}  # 张伟, not \u5f20\u4f1f
+
+
+api = NinjaAPI(
+    title="Funnel CRM API",
+    version="1",
+    description=DESCRIPTION,
+    urls_namespace="api-v1",
+    auth=TokenAuth(),
+    throttle=TokenRateLimit(),
+    parser=StrictJSONParser(),
+    renderer=Renderer(),
+    # The Swagger UI files ninja ships, served by us; no validator badge fetched from outside.
+    docs=Swagger(settings={"validatorUrl": None, "persistAuthorization": True}),
+)
+install_handlers(api)
+router = Router()
+router.add_decorator(known_query_only)
+
+
+# --- helpers: what the request names, scoped to the token's company --------------------------
+
+
+def _tenant(request) -> Tenant:
+    return request.tenant
+
+
+def _actor(request) -> Membership:
+    return request.membership
+
+
+def _contact(request, contact_id: int) -> Contact:
+    if not 0 < contact_id <= MAX_ID:
+        raise Http404(_("No such contact."))
+    try:
+        return access_contact(_actor(request), contact_id)
+    except Http404:
+        raise Http404(_("No such contact.")) from None
+
+
+def _audience(request, audience_id: int) -> Audience:
+    if not 0 < audience_id <= MAX_ID:
+        raise Http404(_("No such audience."))
+    try:
+        return access_audience(_actor(request), audience_id)
+    except Http404:
+        raise Http404(_("No such audience.")) from None
+
+
+def _tags(tenant: Tenant, names: list[str]) -> list[Tag]:
+    """Tags by label or alias, all or none: an unknown name refuses the whole request."""
+    tags = []
+    for name in names:
+        tag = tag_resolve(tenant=tenant, name=name)
+        if tag is None:
+            raise ServiceError(_("There is no tag or alias “%(name)s”.") % {"name": name})
+        if tag not in tags:
+            tags.append(tag)
+    return tags
+
+
+def _owner(tenant: Tenant, username: str | None) -> Membership | None:
+    if not username:
+        return None
+    owner = (
+        Membership.objects.for_tenant(tenant)
+        .select_related("user")
+        .filter(user__username=username)
+        .first()
+    )
+    if owner is None:
+        raise ServiceError(_("“%(name)s” is not a member of this company.") % {"name": username})
+    return owner
+
+
+def _aware(value: datetime | None, tenant: Tenant) -> datetime | None:
+    """A time without a zone is the company's local time."""
+    if value is not None and timezone.is_naive(value):
+        return timezone.make_aware(value, tenant.zoneinfo)
+    return value
+
+
+def _page_after(model, cursor: str | None, ordering: tuple[str, ...]) -> str | None:
+    if not cursor:
+        return None
+    values = cursor_values(model, cursor, ordering)
+    if not values or not all(isinstance(v, int) and 0 < v <= MAX_ID for v in values):
+        raise ServiceError(_("This cursor is not one of ours: start again without it."))
+    return cursor
+
+
+def _contacts_out(tenant: Tenant, contacts) -> list[dict]:
+    labels = labels_of(tenant)
+    return [contact_out(contact, labels) for contact in contacts]
+
+
+def _reload(contact: Contact) -> dict:
+    """The contact as stored now, with its tags."""
+    fresh = (
+        Contact.objects.for_tenant(contact.tenant)
+        .select_related("owner__user")
+        .prefetch_related("contact_tags__tag")
+        .get(pk=contact.pk)
+    )
+    return contact_out(fresh, labels_of(contact.tenant))
+
+
+# --- contacts -------------------------------------------------------------------------------
+
+
+@router.get("/contacts", response={200: ContactPage, ERRORS: ErrorOut}, tags=["contacts"])
+def list_contacts(
+    request,
+    stage: str | None = Query(None, description="A stage key.", max_length=20),
+    status: str | None = Query(None, description="active or lost.", max_length=10),
+    tag: list[str] = Query(
+        [], description="A tag's name or alias; repeat it: contacts with all of them."
+    ),
+    q: str | None = Query(
+        None, description="Start of a name, email, phone or WeChat ID.", max_length=100
+    ),
+    updated_since: IsoDateTime | None = Query(None, description="Changed at or after this time."),
+    cursor: str | None = Query(None, max_length=500),
+    limit: int = Query(PAGE_SIZE, ge=1, le=200),
+):
+    """Contacts of the company, oldest first, a page at a time."""
+    tenant = _tenant(request)
+    if stage and stage not in RANK:
+        raise ServiceError(_("Unknown stage."))
+    if status and status not in ("active", "lost"):
+        raise ServiceError(_("Unknown status."))
+    if any(len(name) > 60 for name in tag):
+        raise ServiceError(_("A tag name has at most 60 characters."))
+    filters = ContactFilters(
+        q=q or "",
+        stage=stage or "",
+        status=status or "",
+        tag_all=tuple(t.pk for t in _tags(tenant, tag)),
+    )
+    contacts = contact_list(tenant=tenant, filters=filters, viewer=_actor(request))
+    if updated_since is not None:
+        contacts = contacts.filter(updated_at__gte=_aware(updated_since, tenant))
+    after = _page_after(Contact, cursor, ("id",))
+    page = keyset_page(contacts, ordering=("id",), size=limit, after=after)
+    return {"items": _contacts_out(tenant, page.items), "next": page.next_cursor}
+
+
+def _data(payload: ContactIn | ContactPatch, fields: set[str]) -> dict:
+    """The contact fields given, as the services take them (null text is empty text)."""
+    values = {}
+    for name in fields & {"name", "email", "phone", "wechat_id", "weibo", "company", "source",
+                          "notes", "expected_amount"}:  # fmt: skip
+        value = getattr(payload, name)
+        values[name] = value if value is not None or name == "expected_amount" else ""
+    return values
+
+
+@transaction.atomic
+def _upsert(request, payload: ContactIn, duplicate: DuplicateContactError) -> Contact:
+    """Updates the one contact that already holds the email, phone or WeChat ID given."""
+    found = {contact.pk: contact for contact in duplicate.duplicates.values()}
+    if len(found) > 1:
+        raise ServiceError(
+            _("The email, phone and WeChat ID given belong to different contacts (%(ids)s).")
+            % {"ids": ", ".join(str(pk) for pk in sorted(found))}
+        )
+    contact = _contact(request, next(iter(found)))
+    given = {
+        k for k, v in payload.model_dump(exclude={"tags", "stage"}).items() if v not in (None, "")
+    }
+    values = _data(payload, given - {"owner"})
+    if "owner" in given:
+        values["owner"] = _owner(contact.tenant, payload.owner)
+    if values:
+        contact = contact_fill(contact=contact, actor=_actor(request), values=values)
+    stage = payload.stage.value if payload.stage else None
+    if stage and RANK[stage] > RANK[contact.stage] and not contact.is_lost:
+        lifecycle.contact_stage_move(
+            contact=contact, actor=_actor(request), to_stage=stage, channel=Channel.API
+        )
+    return contact
+
+
+@router.post(
+    "/contacts",
+    response={201: ContactOut, 200: ContactOut, ERRORS: ErrorOut},
+    tags=["contacts"],
+)
+def create_contact(
+    request,
+    payload: ContactIn,
+    upsert: bool = Query(
+        False, description="If the email, phone or WeChat ID exists, update that contact (200)."
+    ),
+):
+    """Creates a contact (201). A duplicate email, phone or WeChat ID answers 409 with the
+    existing contact's id, unless `upsert=true`."""
+    tenant, actor = _tenant(request), _actor(request)
+    tags = _tags(tenant, payload.tags)
+    given = set(payload.model_fields_set)
+    data = ContactData(**_data(payload, given - {"owner"} | {"name"}))
+    data.owner = _owner(tenant, payload.owner)
+    stage = payload.stage.value if payload.stage else ORDER[0]
+    with transaction.atomic():
+        try:
+            if stage == ORDER[0]:
+                contact = contact_create(tenant=tenant, actor=actor, data=data)
+            else:
+                contact = lifecycle.contact_create_at_stage(
+                    tenant=tenant, actor=actor, data=data, stage=stage, channel=Channel.API
+                )
+            status = 201
+        except DuplicateContactError as duplicate:
+            if not upsert:
+                raise
+            contact, status = _upsert(request, payload, duplicate), 200
+        for tag in tags:
+            contact_tag_add(contact=contact, tag=tag, actor=actor, channel=Channel.API)
+    return Status(status, _reload(contact))
+
+
+@router.get(
+    "/contacts/{contact_id}", response={200: ContactOut, ERRORS: ErrorOut}, tags=["contacts"]
+)
+def get_contact(request, contact_id: int):
+    return _reload(_contact(request, contact_id))
+
+
+@router.patch(
+    "/contacts/{contact_id}", response={200: ContactOut, ERRORS: ErrorOut}, tags=["contacts"]
+)
+def update_contact(request, contact_id: int, payload: ContactPatch):
+    """Changes the fields given; the others stay. `owner: null` removes the owner."""
+    contact = _contact(request, contact_id)
+    given = set(payload.model_fields_set)
+    values = _data(payload, given)
+    if "owner" in given:
+        values["owner"] = _owner(contact.tenant, payload.owner)
+    if values:
+        contact = contact_fill(contact=contact, actor=_actor(request), values=values)
+    return _reload(contact)
+
+
+@router.post(
+    "/contacts/{contact_id}/stage", response={200: ContactOut, ERRORS: ErrorOut}, tags=["contacts"]
+)
+def move_contact(request, contact_id: int, payload: StageMoveIn):
+    """Moves the contact to another stage, by the same rules as the board: forward for
+    everyone; backward only with an admin's or a salesperson's token, and a reason. With
+    `expected_stage`, the move applies only if nobody moved the contact meanwhile."""
+    contact = _contact(request, contact_id)
+    expected_version = None
+    if payload.expected_stage is not None:
+        if contact.stage != payload.expected_stage.value:
+            raise lifecycle.MoveRefused(
+                _("The contact is no longer in “%(expected)s” but in “%(stage)s”: nothing was "
+                  "changed.")
+                % {
+                    "expected": labels_of(contact.tenant)[payload.expected_stage.value],
+                    "stage": labels_of(contact.tenant)[contact.stage],
+                },
+                code="stale",
+                current_stage=contact.stage,
+            )  # fmt: skip
+        expected_version = contact.stage_version  # checked again under the row lock
+    lifecycle.contact_stage_move(
+        contact=contact,
+        actor=_actor(request),
+        to_stage=payload.stage.value,
+        channel=Channel.API,
+        reason=payload.reason,
+        expected_version=expected_version,
+    )
+    return _reload(contact)
+
+
+@router.post(
+    "/contacts/{contact_id}/tags", response={200: ContactOut, ERRORS: ErrorOut}, tags=["contacts"]
+)
+def tag_contact(request, contact_id: int, payload: TagsIn):
+    """Adds tags by name or alias (all or none: an unknown name changes nothing)."""
+    contact = _contact(request, contact_id)
+    tags = _tags(contact.tenant, payload.tags)
+    with transaction.atomic():
+        for tag in tags:
+            contact_tag_add(contact=contact, tag=tag, actor=_actor(request), channel=Channel.API)
+    return _reload(contact)
+
+
+@router.delete(
+    "/contacts/{contact_id}/tags/{tag}",
+    response={200: ContactOut, ERRORS: ErrorOut},
+    tags=["contacts"],
+)
+def untag_contact(request, contact_id: int, tag: str):
+    """Removes a tag, named by label or alias. Removing a tag the contact lacks is no error."""
+    contact = _contact(request, contact_id)
+    found = tag_resolve(tenant=contact.tenant, name=tag) if len(tag) <= 60 else None
+    if found is None:
+        raise Http404(_("There is no tag or alias “%(name)s”.") % {"name": tag[:60]})
+    contact_tag_remove(contact=contact, tag=found, actor=_actor(request), channel=Channel.API)
+    return _reload(contact)
+
+
+@router.post(
+    "/contacts/{contact_id}/events",
+    response={201: EventResult, 200: EventResult, ERRORS: ErrorOut},
+    tags=["contacts"],
+)
+def log_event(request, contact_id: int, payload: EventIn):
+    """Records what the contact did and runs the company's rules for it, exactly as when it is
+    logged on the contact's page. Answers with the stage and tags that result (201), or 200 if
+    this `external_id` was seen before (nothing ran again)."""
+    contact = _contact(request, contact_id)
+    tenant, data = contact.tenant, payload.data
+    occurred_at = _aware(data.occurred_at, tenant)
+    if occurred_at is not None and occurred_at > timezone.now() + timedelta(minutes=5):
+        raise ServiceError(_("An event cannot be in the future."))
+    event, created = event_log(
+        contact=contact,
+        actor=_actor(request),
+        kind=payload.kind,
+        amount=data.amount,
+        note=data.note,
+        occurred_at=occurred_at,
+        channel=Channel.API,
+        external_id=data.external_id,
+    )
+    if event.contact_id != contact.pk:
+        raise ServiceError(_("This external_id was already used for another contact."))
+    shown = _reload(contact)
+    labels = labels_of(tenant)
+    return Status(
+        201 if created else 200,
+        {
+            "event": {
+                "id": event.pk,
+                "kind": event.kind,
+                "kind_label": event_kinds(tenant=tenant).get(event.kind, event.kind),
+                "occurred_at": event.occurred_at,
+                "duplicate": not created,
+            },
+            "stage": shown["stage"],
+            "stage_label": shown["stage_label"],
+            "status": shown["status"],
+            "tags": shown["tags"],
+            "rules": [
+                {"rule": name, "done": done, "not_done": why}
+                for name, done, why in (describe(event.outcome, labels) if created else [])
+            ],
+        },
+    )
+
+
+# --- the funnel and audiences ---------------------------------------------------------------
+
+
+@router.get("/funnel", response={200: FunnelOut, ERRORS: ErrorOut}, tags=["funnel"])
+def funnel(request):
+    """Contacts per stage (active and lost) as the workers last counted them."""
+    tenant = _tenant(request)
+    counts, computed_at = funnel_counts(tenant=tenant)
+    labels = labels_of(tenant)
+    return {
+        "stages": [
+            {"stage": key, "label": labels[key], "active": count.active, "lost": count.lost}
+            for key, count in counts.items()
+        ],
+        "computed_at": computed_at,
+    }
+
+
+def _audiences_out(tenant: Tenant, audiences: list[Audience]) -> list[dict]:
+    ids = {pk for a in audiences for pk in (*a.tag_any, *a.tag_all, *a.tag_none)}
+    names = dict(Tag.objects.for_tenant(tenant).filter(pk__in=ids).values_list("pk", "label"))
+    shown = []
+    for audience in audiences:
+        at_or_past = audience.gate == Audience.GATE_AT_OR_PAST
+        shown.append(
+            {
+                "id": audience.pk,
+                "name": audience.name,
+                "min_stage": audience.stages[0] if at_or_past and audience.stages else None,
+                "stages": None if at_or_past else [s for s in ORDER if s in audience.stages],
+                "status": audience.status or None,
+                **{
+                    f"tags_{which}": [
+                        names[pk] for pk in getattr(audience, f"tag_{which}") if pk in names
+                    ]  # fmt: skip
+                    for which in ("any", "all", "none")
+                },
+                "size": audience.size,
+                "computed_at": audience.computed_at,
+            }
+        )
+    return shown
+
+
+@router.get("/audiences", response={200: AudiencePage, ERRORS: ErrorOut}, tags=["audiences"])
+def list_audiences(
+    request,
+    cursor: str | None = Query(None, max_length=500),
+    limit: int = Query(PAGE_SIZE, ge=1, le=200),
+):
+    tenant = _tenant(request)
+    after = _page_after(Audience, cursor, ("id",))
+    page = keyset_page(
+        Audience.objects.for_tenant(tenant), ordering=("id",), size=limit, after=after
+    )
+    return {"items": _audiences_out(tenant, page.items), "next": page.next_cursor}
+
+
+@router.post("/audiences", response={201: AudienceOut, ERRORS: ErrorOut}, tags=["audiences"])
+def create_audience(request, payload: AudienceIn):
+    """Defines an audience with the same stage gate and tag filters as on its page: give
+    `min_stage` (at or past it) or `stages` (exactly these), not both."""
+    tenant = _tenant(request)
+    if (payload.min_stage is None) == (payload.stages is None):
+        raise ServiceError(_("Give either min_stage or stages (not both)."))
+    if payload.min_stage is not None:
+        gate, stages = Audience.GATE_AT_OR_PAST, [payload.min_stage.value]
+    else:
+        gate, stages = Audience.GATE_EXACT, [s.value for s in payload.stages]
+    audience = audience_save(
+        tenant=tenant,
+        actor=_actor(request),
+        name=payload.name,
+        gate=gate,
+        stages=stages,
+        status=payload.status.value if payload.status else "",
+        tag_any=[t.pk for t in _tags(tenant, payload.tags_any)],
+        tag_all=[t.pk for t in _tags(tenant, payload.tags_all)],
+        tag_none=[t.pk for t in _tags(tenant, payload.tags_none)],
+    )
+    # Its members are computed after commit (at once without a worker): read what is stored.
+    audience = Audience.objects.for_tenant(tenant).get(pk=audience.pk)
+    return Status(201, _audiences_out(tenant, [audience])[0])
+
+
+@router.get(
+    "/audiences/{audience_id}", response={200: AudienceOut, ERRORS: ErrorOut}, tags=["audiences"]
+)
+def get_audience(request, audience_id: int):
+    return _audiences_out(_tenant(request), [_audience(request, audience_id)])[0]
+
+
+@router.get(
+    "/audiences/{audience_id}/members",
+    response={200: ContactPage, ERRORS: ErrorOut},
+    tags=["audiences"],
+)
+def list_audience_members(
+    request,
+    audience_id: int,
+    cursor: str | None = Query(None, max_length=500),
+    limit: int = Query(PAGE_SIZE, ge=1, le=200),
+):
+    """The audience's members as last computed, a page at a time."""
+    audience = _audience(request, audience_id)
+    after = _page_after(Contact, cursor, ("id",))
+    members = audience_members(audience=audience).prefetch_related("contact_tags__tag")
+    page = keyset_page(members, ordering=("id",), size=limit, after=after)
+    return {"items": _contacts_out(audience.tenant, page.items), "next": page.next_cursor}
+
+
+api.add_router("", router)

@@ -1,0 +1,241 @@
+"""What goes in and out of the JSON API. Input refuses unknown fields; stages are keys, with the
+company's label alongside on the way out."""
+
+from datetime import datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Annotated
+
+from django.utils import translation
+from ninja import Schema
+from pydantic import BeforeValidator, ConfigDict, Field
+
+from crm.models import Contact, Tenant
+from lifecycle.selectors import stage_settings
+from lifecycle.stages import ORDER
+
+StageKey = Enum("StageKey", {key: key for key in ORDER}, type=str)  # type: ignore[misc]
+StatusKey = Enum("StatusKey", {"active": "active", "lost": "lost"}, type=str)  # type: ignore[misc]
+
+
+def _iso_text(value):
+    """A time is ISO 8601 text ("2026-03-01T08:00:00+08:00"), not a bare number of seconds."""
+    if not isinstance(value, str | datetime):
+        raise ValueError("expected an ISO 8601 date and time")
+    if isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            return value
+        raise ValueError("expected an ISO 8601 date and time")
+    return value
+
+
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_text)]
+TagName = Annotated[str, Field(min_length=1, max_length=60)]
+Amount = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)]
+
+
+class In(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- contacts -----------------------------------------------------------------------------
+
+
+class ContactIn(In):
+    name: str = Field(min_length=1, max_length=200)
+    email: str | None = Field(None, max_length=254)
+    phone: str | None = Field(None, max_length=20)
+    wechat_id: str | None = Field(None, max_length=64)
+    weibo: str | None = Field(None, max_length=64)
+    company: str | None = Field(None, max_length=200)
+    source: str | None = Field(None, max_length=100)
+    notes: str | None = Field(None, max_length=10000)
+    owner: str | None = Field(None, max_length=150, description="A member's username.")
+    expected_amount: Amount | None = None
+    stage: StageKey | None = Field(None, description="Where the contact enters; default the first.")
+    tags: list[TagName] = Field(default_factory=list, max_length=50)
+
+
+class ContactPatch(In):
+    name: str | None = Field(None, min_length=1, max_length=200)
+    email: str | None = Field(None, max_length=254)
+    phone: str | None = Field(None, max_length=20)
+    wechat_id: str | None = Field(None, max_length=64)
+    weibo: str | None = Field(None, max_length=64)
+    company: str | None = Field(None, max_length=200)
+    source: str | None = Field(None, max_length=100)
+    notes: str | None = Field(None, max_length=10000)
+    owner: str | None = Field(None, max_length=150, description="A username; null: no owner.")
+    expected_amount: Amount | None = None
+
+
+class ContactOut(Schema):
+    id: int
+    name: str
+    email: str
+    phone: str
+    wechat_id: str
+    weibo: str
+    company: str
+    owner: str | None = Field(description="The owner's username.")
+    source: str
+    stage: StageKey
+    stage_label: str
+    status: StatusKey
+    lost_reason: str
+    tags: list[str]
+    stage_entered_at: datetime
+    created_at: datetime
+    updated_at: datetime
+
+
+class ContactPage(Schema):
+    items: list[ContactOut]
+    next: str | None = Field(description="Pass as ?cursor= for the next page; null: the last.")
+
+
+class StageMoveIn(In):
+    stage: StageKey
+    reason: str = Field("", max_length=500)
+    expected_stage: StageKey | None = Field(
+        None, description="Refuse (409) unless the contact is still in this stage."
+    )
+
+
+class TagsIn(In):
+    tags: list[TagName] = Field(min_length=1, max_length=50)
+
+
+class EventData(In):
+    amount: Amount | None = None
+    note: str = Field("", max_length=500)
+    occurred_at: IsoDateTime | None = Field(None, description="Default: now. Never in the future.")
+    external_id: str = Field(
+        "", max_length=100, description="Your id for it: the same event sent twice counts once."
+    )
+
+
+class EventIn(In):
+    kind: str = Field(min_length=1, max_length=40)
+    data: EventData = Field(default_factory=EventData)
+
+
+class EventOut(Schema):
+    id: int
+    kind: str
+    kind_label: str
+    occurred_at: datetime
+    duplicate: bool = Field(description="True: this external_id was seen before; nothing ran.")
+
+
+class RuleOutcome(Schema):
+    rule: str
+    done: list[str]
+    not_done: list[str]
+
+
+class EventResult(Schema):
+    event: EventOut
+    stage: StageKey
+    stage_label: str
+    status: StatusKey
+    tags: list[str]
+    rules: list[RuleOutcome]
+
+
+# --- audiences and the funnel -------------------------------------------------------------
+
+
+class AudienceIn(In):
+    name: str = Field(min_length=1, max_length=100)
+    min_stage: StageKey | None = Field(None, description="At or past this stage…")
+    stages: list[StageKey] | None = Field(None, description="…or exactly these stages.")
+    status: StatusKey | None = None
+    tags_any: list[TagName] = Field(default_factory=list, max_length=50)
+    tags_all: list[TagName] = Field(default_factory=list, max_length=50)
+    tags_none: list[TagName] = Field(default_factory=list, max_length=50)
+
+
+class AudienceOut(Schema):
+    id: int
+    name: str
+    min_stage: StageKey | None
+    stages: list[StageKey] | None
+    status: StatusKey | None
+    tags_any: list[str]
+    tags_all: list[str]
+    tags_none: list[str]
+    size: int
+    computed_at: datetime | None
+
+
+class AudiencePage(Schema):
+    items: list[AudienceOut]
+    next: str | None
+
+
+class FunnelStage(Schema):
+    stage: StageKey
+    label: str
+    active: int
+    lost: int
+
+
+class FunnelOut(Schema):
+    stages: list[FunnelStage]
+    computed_at: datetime | None = Field(description="When the workers last counted; null: never.")
+
+
+# --- errors -------------------------------------------------------------------------------
+
+
+class FieldError(Schema):
+    field: str
+    message: str
+
+
+class ErrorBody(Schema):
+    code: str
+    message: str
+    existing_id: int | None = Field(None, description="409 duplicate: the contact that exists.")
+    current_stage: StageKey | None = None
+    missing: list[str] | None = Field(None, description="Fields the target stage requires.")
+    fields: list[FieldError] | None = None
+
+
+class ErrorOut(Schema):
+    error: ErrorBody
+
+
+# --- building the output ------------------------------------------------------------------
+
+
+def labels_of(tenant: Tenant) -> dict[str, str]:
+    """The company's stage labels, in its own language (they are its words, not the reader's)."""
+    with translation.override(tenant.default_language):
+        return {key: s.display_label for key, s in stage_settings(tenant=tenant).items()}
+
+
+def contact_out(contact: Contact, labels: dict[str, str]) -> dict:
+    """A contact as the API and webhooks show it (tags prefetched: contact_tags__tag)."""
+    return {
+        "id": contact.pk,
+        "name": contact.name,
+        "email": contact.email,
+        "phone": contact.phone,
+        "wechat_id": contact.wechat_id,
+        "weibo": contact.weibo,
+        "company": contact.company,
+        "owner": contact.owner.user.username if contact.owner_id else None,
+        "source": contact.source,
+        "stage": contact.stage,
+        "stage_label": labels[contact.stage],
+        "status": contact.status,
+        "lost_reason": contact.lost_reason,
+        "tags": sorted(ct.tag.label for ct in contact.contact_tags.all()),
+        "stage_entered_at": contact.stage_entered_at,
+        "created_at": contact.created_at,
+        "updated_at": contact.updated_at,
+    }

@@ -1,0 +1,130 @@
+"""Writes for API tokens and webhook endpoints. Keyword-only, atomic, admins only."""
+
+from urllib.parse import urlsplit
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from crm.models import Membership, Role, Tenant
+from crm.services import NotAllowed, ServiceError
+
+from ..models import ApiToken, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from .tokens import SHOWN_PREFIX, token_hash, token_new, webhook_secret_new
+
+
+def _require_admin(actor: Membership | None) -> None:
+    if actor is not None and actor.role != Role.ADMIN:
+        raise NotAllowed(_("Only admins may manage API tokens and webhooks."))
+
+
+@transaction.atomic
+def api_token_create(
+    *, tenant: Tenant, actor: Membership | None, membership: Membership, name: str
+) -> tuple[ApiToken, str]:
+    """Makes a token acting as `membership`. Returns (token row, the token itself): the only
+    moment the token exists in clear."""
+    _require_admin(actor)
+    if membership.tenant_id != tenant.pk:
+        raise ServiceError(_("The token must belong to a member of this company."))
+    name = " ".join((name or "").split())
+    if not name:
+        raise ServiceError(_("Give the token a name, e.g. where it is used."))
+    if len(name) > 100:
+        raise ServiceError(_("A token name has at most 100 characters."))
+    token = token_new()
+    row = ApiToken.objects.create(
+        tenant=tenant,
+        membership=membership,
+        name=name,
+        prefix=token[:SHOWN_PREFIX],
+        token_hash=token_hash(token),
+        created_by=actor,
+    )
+    return row, token
+
+
+@transaction.atomic
+def api_token_revoke(*, token: ApiToken, actor: Membership | None) -> ApiToken:
+    _require_admin(actor)
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+    return token
+
+
+def api_token_touch(*, token: ApiToken, now) -> None:
+    """Notes when a token was last used: at most one write a minute, however busy the token."""
+    if token.last_used_at is not None and (now - token.last_used_at).total_seconds() < 60:
+        return
+    ApiToken.objects.for_tenant(token.tenant).filter(pk=token.pk).update(last_used_at=now)
+    token.last_used_at = now
+
+
+def _check_url(url: str) -> str:
+    url = (url or "").strip()
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ServiceError(_("A webhook address starts with https:// (or http://) and a host."))
+    if len(url) > 500:
+        raise ServiceError(_("A webhook address has at most 500 characters."))
+    if parts.username or parts.password:
+        raise ServiceError(_("Put no user name or password in the webhook address."))
+    return url
+
+
+@transaction.atomic
+def webhook_endpoint_create(
+    *,
+    tenant: Tenant,
+    actor: Membership | None,
+    url: str,
+    events: list[str],
+    description: str = "",
+) -> WebhookEndpoint:
+    _require_admin(actor)
+    url = _check_url(url)
+    events = [e for e in WebhookEvent.values if e in set(events)]
+    if not events:
+        raise ServiceError(_("Choose at least one event to send."))
+    return WebhookEndpoint.objects.create(
+        tenant=tenant,
+        url=url,
+        events=events,
+        description=" ".join((description or "").split())[:200],
+        secret=webhook_secret_new(),
+        created_by=actor,
+    )
+
+
+@transaction.atomic
+def webhook_endpoint_set_active(
+    *, endpoint: WebhookEndpoint, actor: Membership | None, active: bool
+) -> WebhookEndpoint:
+    """A paused endpoint gets no new deliveries; those already waiting stay and are sent."""
+    _require_admin(actor)
+    endpoint.active = active
+    endpoint.save(update_fields=["active"])
+    return endpoint
+
+
+@transaction.atomic
+def webhook_endpoint_delete(*, endpoint: WebhookEndpoint, actor: Membership | None) -> None:
+    _require_admin(actor)
+    endpoint.delete()
+
+
+@transaction.atomic
+def webhook_delivery_resend(
+    *, delivery: WebhookDelivery, actor: Membership | None
+) -> WebhookDelivery:
+    """Sends a delivery again, soon, whatever became of it (receivers dedupe on its id)."""
+    from .webhooks import deliveries_waiting
+
+    _require_admin(actor)
+    delivery.status = WebhookDelivery.PENDING
+    delivery.attempts = 0
+    delivery.next_attempt_at = timezone.now()
+    delivery.save(update_fields=["status", "attempts", "next_attempt_at"])
+    deliveries_waiting(delivery.tenant_id)
+    return delivery

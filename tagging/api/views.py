@@ -1,0 +1,133 @@
+"""Settings → API and webhooks (admins): tokens, webhook endpoints, the delivery log."""
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from crm.access import role_required
+from crm.models import Role
+from crm.services import ServiceError
+
+from . import selectors, services
+from .access import access_api_token, access_webhook_delivery, access_webhook_endpoint
+from .docs import VERIFY_SNIPPET
+from .forms import ApiTokenForm, WebhookEndpointForm
+
+
+def _url(request, name: str, *args) -> str:
+    return reverse(name, args=[request.tenant.slug, *args])
+
+
+def _settings_page(request, *, token_form=None, endpoint_form=None, new_token=None, status=200):
+    tenant = request.tenant
+    waiting = selectors.webhook_waiting_counts(tenant=tenant)
+    endpoints = list(selectors.webhook_endpoints(tenant=tenant))
+    for endpoint in endpoints:
+        endpoint.waiting = waiting.get(endpoint.pk, 0)
+    context = {
+        "tokens": selectors.api_tokens(tenant=tenant),
+        "token_form": token_form or ApiTokenForm(tenant=tenant),
+        "endpoints": endpoints,
+        "endpoint_form": endpoint_form or WebhookEndpointForm(),
+        "new_token": new_token,
+        "api_base": request.build_absolute_uri("/api/v1/"),
+    }
+    return render(request, "tagging/api_settings.html", context, status=status)
+
+
+@require_GET
+@role_required(Role.ADMIN)
+def api_settings(request):
+    return _settings_page(request)
+
+
+@require_POST
+@role_required(Role.ADMIN)
+def api_token_create(request):
+    form = ApiTokenForm(request.POST, tenant=request.tenant)
+    if form.is_valid():
+        try:
+            row, token = services.api_token_create(
+                tenant=request.tenant,
+                actor=request.membership,
+                membership=form.cleaned_data["membership"],
+                name=form.cleaned_data["name"],
+            )
+        except ServiceError as error:
+            form.add_error(None, error.message)
+        else:
+            # Shown once, on this answer: never redirected through the session or a cookie.
+            response = _settings_page(request, new_token={"row": row, "token": token})
+            response["Cache-Control"] = "no-store"
+            return response
+    return _settings_page(request, token_form=form, status=400)
+
+
+@require_POST
+@role_required(Role.ADMIN)
+def api_token_revoke(request, token_id: int):
+    token = access_api_token(request.membership, token_id)
+    services.api_token_revoke(token=token, actor=request.membership)
+    messages.success(
+        request, _("Token “%(name)s” revoked: it no longer works.") % {"name": token.name}
+    )
+    return redirect(_url(request, "api_settings"))
+
+
+@require_POST
+@role_required(Role.ADMIN)
+def webhook_endpoint_create(request):
+    form = WebhookEndpointForm(request.POST)
+    if form.is_valid():
+        try:
+            endpoint = services.webhook_endpoint_create(
+                tenant=request.tenant, actor=request.membership, **form.cleaned_data
+            )
+        except ServiceError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, _("Webhook added. Give its secret to the receiver."))
+            return redirect(_url(request, "webhook_endpoint_detail", endpoint.pk))
+    return _settings_page(request, endpoint_form=form, status=400)
+
+
+@require_GET
+@role_required(Role.ADMIN)
+def webhook_endpoint_detail(request, endpoint_id: int):
+    endpoint = access_webhook_endpoint(request.membership, endpoint_id)
+    page = selectors.webhook_deliveries(endpoint=endpoint, after=request.GET.get("after"))
+    context = {"endpoint": endpoint, "page": page, "verify_snippet": VERIFY_SNIPPET}
+    return render(request, "tagging/webhook_endpoint_detail.html", context)
+
+
+@require_POST
+@role_required(Role.ADMIN)
+def webhook_endpoint_active(request, endpoint_id: int):
+    endpoint = access_webhook_endpoint(request.membership, endpoint_id)
+    active = request.POST.get("active") == "1"
+    services.webhook_endpoint_set_active(endpoint=endpoint, actor=request.membership, active=active)
+    if active:
+        messages.success(request, _("Webhook on: new events are sent."))
+    else:
+        messages.success(request, _("Webhook paused: no new events are sent to it."))
+    return redirect(_url(request, "webhook_endpoint_detail", endpoint.pk))
+
+
+@require_POST
+@role_required(Role.ADMIN)
+def webhook_endpoint_delete(request, endpoint_id: int):
+    endpoint = access_webhook_endpoint(request.membership, endpoint_id)
+    services.webhook_endpoint_delete(endpoint=endpoint, actor=request.membership)
+    messages.success(request, _("Webhook %(url)s deleted with its log.") % {"url": endpoint.url})
+    return redirect(_url(request, "api_settings"))
+
+
+@require_POST
+@role_required(Role.ADMIN)
+def webhook_delivery_resend(request, delivery_id: int):
+    delivery = access_webhook_delivery(request.membership, delivery_id)
+    services.webhook_delivery_resend(delivery=delivery, actor=request.membership)
+    messages.success(request, _("Delivery %(id)s will be sent again now.") % {"id": delivery.pk})
+    return redirect(_url(request, "webhook_endpoint_detail", delivery.endpoint_id))

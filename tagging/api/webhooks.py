@@ -1,0 +1,306 @@
+"""Webhooks: an outbox written with the change, sent by Celery, signed, retried with growing
+pauses until the receiver answers 2xx.
+
+1. The services that write history call `crm.services.change_recorded` inside their
+   transaction; `deliveries_record` (registered in TaggingConfig.ready) inserts one
+   WebhookDelivery per subscribed endpoint, set-based, in that same transaction. A change that
+   rolls back sends nothing; a committed change cannot lose its deliveries.
+2. After commit, `deliveries_waiting` enqueues `deliver_webhooks(tenant_id)`; beat's
+   `deliver_due_webhooks` every minute picks up anything due (retries, a lost message, a worker
+   that died mid-send).
+3. A worker claims due rows with a short lease (next_attempt_at moved ahead), sends each outside
+   any transaction, then records the answer. At least once: receivers dedupe on the delivery id.
+"""
+
+import hashlib
+import hmac
+import http.client
+import json
+import logging
+import socket
+import time
+import urllib.error
+import urllib.request
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, transaction
+from django.db.models import QuerySet
+from django.utils import timezone, translation
+
+from crm.models import Contact, Tenant
+from lifecycle.models import Audience, StageChange
+
+from ..models import Tag, WebhookDelivery, WebhookEndpoint, WebhookEvent
+
+logger = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=5)  # longer than one send's timeout: a claimed row is not sent twice
+BATCH = 50
+USER_AGENT = "FunnelCRM-Webhooks/1"
+
+
+def backoff(attempts: int) -> timedelta:
+    """Pause after the n-th failed attempt: 1, 2, 4, 8 … minutes, at most 6 hours."""
+    return timedelta(seconds=min(60 * 2 ** (attempts - 1), 6 * 3600))
+
+
+# --- 1. the outbox, written with the change ----------------------------------------------
+
+
+def deliveries_record(*, tenant: Tenant, event: str, rows: QuerySet) -> None:
+    """A change listener: one pending delivery per endpoint that wants `event`, for each row of
+    `rows` (values: contact id, ref id, time), in the transaction of the change."""
+    if event not in WebhookEvent.values:
+        return
+    endpoints = [
+        pk
+        for pk, events in WebhookEndpoint.objects.for_tenant(tenant)
+        .filter(active=True)
+        .values_list("pk", "events")
+        if event in events
+    ]
+    if not endpoints:
+        return
+    select, params = rows.query.get_compiler(using=rows.db).as_sql()
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    # Our own SQL around a compiled queryset; every value is a parameter.
+    sql = (
+        "INSERT INTO tagging_webhookdelivery (tenant_id, endpoint_id, event, status, attempts, "  # noqa: S608
+        "next_attempt_at, last_error, created_at, contact_id, ref_id, occurred_at) "
+        f"SELECT %s, %s, %s, %s, 0, %s, '', %s, r.* FROM ({select}) r"
+    )
+    with connection.cursor() as cursor:
+        for endpoint_id in endpoints:
+            cursor.execute(
+                sql, [tenant.pk, endpoint_id, event, WebhookDelivery.PENDING, now, now, *params]
+            )
+    deliveries_waiting(tenant.pk)
+
+
+def deliveries_waiting(tenant_id: int) -> None:
+    """Call inside the transaction that made deliveries due: they are sent after commit."""
+    transaction.on_commit(lambda: schedule_delivery(tenant_id))
+
+
+def _debounce_key(tenant_id: int) -> str:
+    return f"webhooks-scheduled:{tenant_id}"
+
+
+def schedule_delivery(tenant_id: int) -> None:
+    from . import tasks
+
+    try:
+        if settings.CELERY_TASK_ALWAYS_EAGER:
+            tasks.deliver_webhooks.delay(tenant_id)
+        elif cache.add(_debounce_key(tenant_id), 1, timeout=60):
+            # A burst of changes enqueues one task; the task clears the key when it starts.
+            tasks.deliver_webhooks.apply_async(args=[tenant_id], countdown=1)
+    except Exception:  # a broker outage must never fail a saved change: beat catches up
+        logger.warning("Could not schedule webhooks of tenant %s", tenant_id, exc_info=True)
+
+
+def delivery_started(tenant_id: int) -> None:
+    try:
+        cache.delete(_debounce_key(tenant_id))
+    except Exception:
+        logger.warning("Cache unavailable while delivering webhooks", exc_info=True)
+
+
+# --- 2. what is sent ----------------------------------------------------------------------
+
+
+def sign(secret: str, body: bytes, timestamp: int) -> str:
+    """The X-Funnel-Signature header: t=<unix time>,v1=<hex HMAC-SHA256 of "<t>.<body>">."""
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return f"t={timestamp},v1={mac.hexdigest()}"
+
+
+def delivery_payload(delivery: WebhookDelivery) -> dict:
+    """The event as JSON. Its facts (stages, tag, audience) are those of the moment it happened;
+    `contact` is the contact as it is when sent."""
+    from .schemas import contact_out, labels_of
+
+    tenant = delivery.tenant
+    with translation.override(tenant.default_language):
+        labels = labels_of(tenant)
+        contact = (
+            Contact.objects.for_tenant(tenant)
+            .select_related("owner__user")
+            .prefetch_related("contact_tags__tag")
+            .filter(pk=delivery.contact_id)
+            .first()
+        )
+        data: dict = {
+            "contact": contact_out(contact, labels) if contact else {"id": delivery.contact_id}
+        }
+        if delivery.event == WebhookEvent.CONTACT_STAGE_CHANGED:
+            change = StageChange.objects.for_tenant(tenant).filter(pk=delivery.ref_id).first()
+            if change is not None:
+                data.update(
+                    from_stage=change.from_stage,
+                    from_stage_label=labels.get(change.from_stage, ""),
+                    to_stage=change.to_stage,
+                    to_stage_label=labels[change.to_stage],
+                    reason=change.reason,
+                    channel=change.channel,
+                )
+        elif delivery.event == WebhookEvent.CONTACT_TAGGED:
+            tag = Tag.objects.for_tenant(tenant).filter(pk=delivery.ref_id).first()
+            data["tag"] = (
+                {"id": tag.pk, "label": tag.label, "group": tag.group.label}
+                if tag
+                else {"id": delivery.ref_id}
+            )
+        else:
+            audience = Audience.objects.for_tenant(tenant).filter(pk=delivery.ref_id).first()
+            data["audience"] = {"id": delivery.ref_id, "name": audience.name if audience else ""}
+    return {
+        "id": str(delivery.pk),
+        "type": delivery.event,
+        "occurred_at": delivery.occurred_at,
+        "company": tenant.slug,
+        "data": data,
+    }
+
+
+def delivery_body(delivery: WebhookDelivery) -> bytes:
+    payload = delivery_payload(delivery)
+    return json.dumps(
+        payload, cls=DjangoJSONEncoder, ensure_ascii=False, separators=(",", ":")
+    ).encode()
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect is an answer like any other non-2xx: never followed (it could point anywhere,
+    inside our network too)."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirects)
+
+
+def post(url: str, body: bytes, headers: dict) -> tuple[int | None, str]:
+    """POSTs once. Returns (HTTP status or None, error text or "")."""
+    if urlsplit(url).scheme not in ("http", "https"):
+        return None, "refused: only http and https addresses are called"
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310 - scheme checked above
+    try:
+        with _opener.open(request, timeout=settings.WEBHOOK_TIMEOUT) as response:
+            return response.status, ""
+    except urllib.error.HTTPError as error:
+        return error.code, f"HTTP {error.code} {error.reason}"[:500]
+    except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as error:
+        reason = getattr(error, "reason", error)
+        if isinstance(reason, socket.timeout | TimeoutError):
+            return None, "timed out"
+        return None, str(reason)[:500] or error.__class__.__name__
+
+
+# --- 3. sending ---------------------------------------------------------------------------
+
+
+def deliveries_claim(*, tenant: Tenant, limit: int = BATCH) -> list[int]:
+    """Takes up to `limit` due deliveries for this worker: their next attempt moves a lease
+    ahead, so other workers (and beat) leave them alone until then."""
+    now = timezone.now()
+    with transaction.atomic():
+        due = (
+            WebhookDelivery.objects.for_tenant(tenant)
+            .filter(status=WebhookDelivery.PENDING, next_attempt_at__lte=now)
+            .order_by("next_attempt_at", "id")
+        )
+        if connection.features.has_select_for_update_skip_locked:
+            due = due.select_for_update(skip_locked=True)
+        ids = list(due.values_list("id", flat=True)[:limit])
+        if ids:
+            WebhookDelivery.objects.for_tenant(tenant).filter(pk__in=ids).update(
+                next_attempt_at=now + LEASE
+            )
+    return ids
+
+
+def delivery_attempt(*, delivery: WebhookDelivery) -> WebhookDelivery:
+    """Sends one delivery now and records the answer: delivered, or the next attempt."""
+    endpoint = delivery.endpoint
+    try:
+        body = delivery_body(delivery)
+    except Exception:  # a bug of ours must not retry forever without counting
+        logger.exception("Could not build webhook delivery %s", delivery.pk)
+        return _record(delivery, None, "could not build the message (our error)")
+    timestamp = int(time.time())
+    status, error = post(
+        endpoint.url,
+        body,
+        {
+            "Content-Type": "application/json; charset=utf-8",
+            "User-Agent": USER_AGENT,
+            "X-Funnel-Event": delivery.event,
+            "X-Funnel-Delivery": str(delivery.pk),
+            "X-Funnel-Signature": sign(endpoint.secret, body, timestamp),
+        },
+    )
+    return _record(delivery, status, error)
+
+
+def _record(delivery: WebhookDelivery, status: int | None, error: str) -> WebhookDelivery:
+    now = timezone.now()
+    delivery.attempts += 1
+    delivery.last_attempt_at = now
+    delivery.last_status = status
+    if status is not None and 200 <= status < 300:
+        delivery.status = WebhookDelivery.DELIVERED
+        delivery.delivered_at = now
+        delivery.next_attempt_at = None
+        delivery.last_error = ""
+    else:
+        delivery.last_error = (error or f"HTTP {status}")[:500]
+        if delivery.attempts >= settings.WEBHOOK_MAX_ATTEMPTS:
+            delivery.status = WebhookDelivery.FAILED
+            delivery.next_attempt_at = None
+        else:
+            delivery.next_attempt_at = now + backoff(delivery.attempts)
+    WebhookDelivery.objects.for_tenant(delivery.tenant).filter(pk=delivery.pk).update(
+        status=delivery.status,
+        attempts=delivery.attempts,
+        last_attempt_at=now,
+        last_status=status,
+        last_error=delivery.last_error,
+        delivered_at=delivery.delivered_at,
+        next_attempt_at=delivery.next_attempt_at,
+    )
+    return delivery
+
+
+def deliveries_send(*, tenant: Tenant, budget: int = 200) -> int:
+    """Sends what is due for this tenant, a batch at a time, up to `budget` attempts (the rest
+    waits for the next run). Each row is attempted at most once per run, so a failing receiver
+    never makes this loop: its next attempt lies in the future. Returns attempts made."""
+    made = 0
+    while made < budget:
+        ids = deliveries_claim(tenant=tenant, limit=min(BATCH, budget - made))
+        if not ids:
+            break
+        rows = (
+            WebhookDelivery.objects.for_tenant(tenant)
+            .select_related("endpoint", "tenant")
+            .filter(pk__in=ids)
+            .order_by("id")
+        )
+        for delivery in rows:
+            delivery_attempt(delivery=delivery)
+            made += 1
+    return made
+
+
+def deliveries_due(*, tenant: Tenant) -> bool:
+    return (
+        WebhookDelivery.objects.for_tenant(tenant)
+        .filter(status=WebhookDelivery.PENDING, next_attempt_at__lte=timezone.now())
+        .exists()
+    )

@@ -77,10 +77,16 @@ class TenantQuerySet(models.QuerySet):
         return self.filter(tenant=tenant)
 
 
-def tenant_field(*, indexed: bool = True) -> models.ForeignKey:
+def tenant_field(*, indexed: bool = True, checked: bool = True) -> models.ForeignKey:
     """The tenant FK of a tenant-owned model. `indexed=False` for the big tables whose every
-    index already leads with tenant: the FK's own index would only slow each write down."""
-    return models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+", db_index=indexed)
+    index already leads with tenant: the FK's own index would only slow each write down.
+    `checked=False` for rows that copy their contact's tenant (history, tag assignments): the
+    contact's own key is checked, and a second check per row is a third of a bulk write's
+    commit (measured on a 100,000-row import)."""
+    return models.ForeignKey(
+        Tenant, on_delete=models.PROTECT, related_name="+", db_index=indexed,
+        db_constraint=checked,
+    )  # fmt: skip
 
 
 class TenantOwned(models.Model):

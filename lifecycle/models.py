@@ -57,7 +57,7 @@ class StageSetting(TenantOwned):
 class StageChange(TenantOwned):
     """One row per move, lost or reopen: who, when, from, to, through which channel, why."""
 
-    tenant = tenant_field(indexed=False)
+    tenant = tenant_field(indexed=False, checked=False)
     contact = models.ForeignKey(
         "crm.Contact", on_delete=models.CASCADE, related_name="stage_changes"
     )
@@ -66,9 +66,12 @@ class StageChange(TenantOwned):
     to_stage = models.CharField(max_length=16, choices=Stage.choices)
     from_status = models.CharField(max_length=8, choices=Status.choices, blank=True)
     to_status = models.CharField(max_length=8, choices=Status.choices)
+    # Django sets it to NULL when the member is removed; the database does not check each row
+    # of a bulk write against memberships (see tenant_field).
     actor = models.ForeignKey(
-        "crm.Membership", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
+        "crm.Membership", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        db_constraint=False,
+    )  # fmt: skip
     # Who acted when it was not a member, or a member since removed: "规则: 付款 → 付费客户".
     actor_label = models.CharField(max_length=200, blank=True)
     channel = models.CharField(max_length=10, choices=Channel.choices)

@@ -457,15 +457,16 @@ def contacts_bulk_move(
     to_stage: str,
     reason: str = "",
     channel: str = Channel.BULK,
-    explain: bool = True,
+    quiet: bool = False,
 ) -> BulkResult:
-    """Moves many contacts at once; those that cannot move are counted and named, never lost
-    (unless `explain` is off: imports count rows their own way)."""
+    """Moves many contacts at once; those that cannot move are counted and named, never lost.
+    `quiet`: for a bigger job (an import) that counts its rows its own way and asks for the
+    recomputes once, when it ends."""
     if to_stage not in RANK:
         raise MoveRefused(_("Unknown stage."), code="unknown_stage")
     reason = (reason or "").strip()
     scope = contacts_scoped(tenant=tenant, contacts=contacts)
-    result = BulkResult(explain=explain)
+    result = BulkResult(explain=not quiet)
     active = scope.filter(status=Status.ACTIVE)
     earlier = ORDER[: RANK[to_stage]]
     later = ORDER[RANK[to_stage] + 1 :]
@@ -538,7 +539,8 @@ def contacts_bulk_move(
             kind=ChangeKind.MOVED, channel=channel, to_stage=to_stage, created_at=at
         )
         _moves_recorded(tenant, written)
-        _funnel_changed(tenant)
+        if not quiet:
+            _funnel_changed(tenant)
     return result
 
 

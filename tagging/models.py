@@ -100,15 +100,16 @@ class TagAlias(TenantOwned):
 class ContactTag(TenantOwned):
     """A tag on a contact, with who or what put it there and when."""
 
-    tenant = tenant_field(indexed=False)
+    tenant = tenant_field(indexed=False, checked=False)
     contact = models.ForeignKey(
         "crm.Contact", on_delete=models.CASCADE, related_name="contact_tags"
     )
     tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="assignments")
     channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.UI)
-    added_by = models.ForeignKey(
-        "crm.Membership", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
+    added_by = models.ForeignKey(  # not checked per row either: see StageChange.actor
+        "crm.Membership", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        db_constraint=False,
+    )  # fmt: skip
     rule = models.ForeignKey(
         "tagging.Rule", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -245,6 +246,26 @@ class ImportJob(TenantOwned):
 
     def __str__(self) -> str:
         return self.file_name
+
+
+class ImportChunk(TenantOwned):
+    """A chunk of an import, applied: written in the chunk's own transaction, so a chunk is done
+    exactly when its people are, and chunks side by side never wait on one shared row."""
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="chunks")
+    number = models.PositiveIntegerField()
+    rows = models.PositiveIntegerField()
+    created = models.PositiveIntegerField()
+    updated = models.PositiveIntegerField()
+    skipped = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "job", "number"], name="importchunk_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.job_id}#{self.number}"
 
 
 class ContactMerge(TenantOwned):

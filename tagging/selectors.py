@@ -140,10 +140,8 @@ def tag_filter_condition(*, tenant: Tenant, any_of=(), all_of=(), none_of=()) ->
 
 
 def import_jobs(*, tenant: Tenant, limit: int = 100) -> list:
+    from .imports import import_progress
     from .models import ImportJob
 
-    return list(
-        ImportJob.objects.for_tenant(tenant)
-        .select_related("created_by__user")
-        .defer("content")[:limit]
-    )
+    jobs = ImportJob.objects.for_tenant(tenant).select_related("created_by__user").defer("content")
+    return [import_progress(job=job) for job in jobs[:limit]]

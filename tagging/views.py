@@ -528,7 +528,7 @@ def import_map(request, job_id: int):
 @require_GET
 @role_required(*SCHEME)
 def import_detail(request, job_id: int):
-    job = access_import(request.membership, job_id)
+    job = imports.import_progress(job=access_import(request.membership, job_id))
     if job.status == job.PENDING and not request.htmx:
         return redirect(_url(request, "import_map", job.pk))  # columns still to be chosen
     template = (

@@ -14,8 +14,9 @@ from crm.models import Contact
 from lifecycle.models import StageChange, StageSetting
 from lifecycle.selectors import stage_settings_changed
 from tagging import imports
-from tagging.models import ContactTag, ImportJob, Tag
+from tagging.models import ContactTag, ImportChunk, ImportJob, Tag, WebhookDelivery
 from tagging.services import tag_alias_add
+from tests.api.test_webhooks import endpoint_for
 from tests.factories import ContactFactory
 
 FILES = Path(__file__).parent / "files"
@@ -155,7 +156,8 @@ def test_a_crash_midway_leaves_no_half_row_and_the_rerun_finishes(
     ):
         imports.import_run(job=job)
     job.refresh_from_db()
-    assert job.done == imports.CHUNK and Contact.objects.for_tenant(tenant).count() == 1000
+    assert imports.import_progress(job=job).done == 1000
+    assert Contact.objects.for_tenant(tenant).count() == 1000
     job = imports.import_run(job=job)
     assert Contact.objects.for_tenant(tenant).count() == 2500
     assert (job.status, job.created, job.done) == ("done", 2500, 2500)
@@ -203,6 +205,7 @@ def test_sales_cannot_import(sales_client, tenant):
 
 @pytest.mark.slow
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the size test runs on PostgreSQL")
+@pytest.mark.django_db(transaction=True)  # committed chunks: two are applied side by side
 def test_a_50000_row_file_with_duplicates_and_bad_rows(tenant, marketer, scheme):
     header = "姓名,手机,邮箱,阶段,标签\n"
     lines = []
@@ -217,6 +220,8 @@ def test_a_50000_row_file_with_duplicates_and_bad_rows(tenant, marketer, scheme)
     assert job.created == Contact.objects.for_tenant(tenant).count()
     # every row counted once: created, or merged into an earlier row, or failed
     assert job.created + job.updated + job.skipped + job.failed == 50_000
+    chunks = ImportChunk.objects.for_tenant(tenant).filter(job=job)
+    assert sorted(chunks.values_list("number", flat=True)) == list(range(9))  # 5,000 a chunk
     again = run(tenant, marketer, "big.csv", content=content)
     assert again.created == 0 and again.updated == 0
 
@@ -250,3 +255,18 @@ def test_a_one_at_a_time_tag_from_the_file_replaces_the_one_held(
     # the group keeps one tag: the file's for 张伟, the last one given for the newcomer
     assert sorted(held) == [("张伟", "高意向"), ("新人", "高意向")]
     assert (job.created, job.updated) == (1, 1)
+
+
+def test_an_import_tells_the_webhooks_who_was_created_tagged_and_moved(tenant, marketer, scheme):
+    endpoint_for(tenant, "https://hooks.example.com/",
+                 ["contact.created", "contact.tagged", "contact.stage_changed"])  # fmt: skip
+    li = ContactFactory(tenant=tenant, name="李娜旧", phone="13912345678", stage="lead")
+    run(tenant, marketer, "contacts-gbk.csv")
+    zhang = people(tenant)["张伟"]
+    sent = WebhookDelivery.objects.for_tenant(tenant).values_list("event", "contact_id")
+    assert sorted(sent) == sorted([
+        ("contact.created", zhang.pk),  # 李娜 was there already
+        *[("contact.tagged", zhang.pk)] * 3,  # 成人口语, 高意向, 商务英语
+        ("contact.tagged", li.pk),  # 口语 is 成人口语
+        ("contact.stage_changed", li.pk),  # lead → 04-咨询
+    ])  # fmt: skip

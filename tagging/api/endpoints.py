@@ -53,6 +53,7 @@ from .schemas import (
     contact_out,
     labels_of,
 )
+from .services import contact_upsert
 
 MAX_ID = 2**63 - 1
 ERRORS = frozenset({400, 401, 403, 404, 405, 409, 413, 429})
@@ -233,14 +234,8 @@ def _upsert(request, payload: ContactIn, duplicate: DuplicateContactError) -> Co
     values = _data(payload, given - {"owner"})
     if "owner" in given:
         values["owner"] = _owner(contact.tenant, payload.owner)
-    if values:
-        contact = contact_fill(contact=contact, actor=_actor(request), values=values)
     stage = payload.stage.value if payload.stage else None
-    if stage and RANK[stage] > RANK[contact.stage] and not contact.is_lost:
-        lifecycle.contact_stage_move(
-            contact=contact, actor=_actor(request), to_stage=stage, channel=Channel.API
-        )
-    return contact
+    return contact_upsert(contact=contact, actor=_actor(request), values=values, stage=stage)
 
 
 @router.post(

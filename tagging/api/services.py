@@ -1,4 +1,5 @@
-"""Writes for API tokens and webhook endpoints. Keyword-only, atomic, admins only."""
+"""Writes for API tokens and webhook endpoints (keyword-only, atomic, admins only), and the
+upsert an integration's form submission makes."""
 
 from urllib.parse import urlsplit
 
@@ -6,11 +7,29 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm.models import Membership, Role, Tenant
-from crm.services import NotAllowed, ServiceError
+from crm.models import Contact, Membership, Role, Tenant
+from crm.services import NotAllowed, ServiceError, contact_fill
+from lifecycle import services as lifecycle
+from lifecycle.stages import RANK, Channel
 
 from ..models import ApiToken, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from .tokens import SHOWN_PREFIX, token_hash, token_new, webhook_secret_new
+
+
+@transaction.atomic
+def contact_upsert(
+    *, contact: Contact, actor: Membership | None, values: dict, stage: str | None
+) -> Contact:
+    """A submission for someone already here (same email, phone or WeChat ID), as an import
+    treats them: the values given are filled in, the stage only ever moves forward, and a
+    contact marked lost stays where it is."""
+    if values:
+        contact = contact_fill(contact=contact, actor=actor, values=values)
+    if stage and RANK[stage] > RANK[contact.stage] and not contact.is_lost:
+        lifecycle.contact_stage_move(
+            contact=contact, actor=actor, to_stage=stage, channel=Channel.API
+        )
+    return contact
 
 
 def _require_admin(actor: Membership | None) -> None:

@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import EmptyResultSet
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.db.models import QuerySet
@@ -65,7 +66,10 @@ def deliveries_record(*, tenant: Tenant, event: str, rows: QuerySet) -> None:
     ]
     if not endpoints:
         return
-    select, params = rows.query.get_compiler(using=rows.db).as_sql()
+    try:
+        select, params = rows.query.get_compiler(using=rows.db).as_sql()
+    except EmptyResultSet:  # e.g. `pk__in=[]`: nothing happened to anyone
+        return
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     # Our own SQL around a compiled queryset; every value is a parameter.
     sql = (

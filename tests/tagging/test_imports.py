@@ -270,3 +270,10 @@ def test_an_import_tells_the_webhooks_who_was_created_tagged_and_moved(tenant, m
         ("contact.tagged", li.pk),  # 口语 is 成人口语
         ("contact.stage_changed", li.pk),  # lead → 04-咨询
     ])  # fmt: skip
+
+
+def test_an_import_that_creates_nobody_with_a_webhook_listening(tenant, marketer, scheme):
+    endpoint_for(tenant, "https://hooks.example.com/", ["contact.created", "contact.tagged"])
+    run(tenant, marketer, "contacts-gbk.csv")
+    again = run(tenant, marketer, "contacts-gbk.csv")  # everyone is there: no one created
+    assert (again.status, again.created, again.skipped) == ("done", 0, 3)

@@ -27,6 +27,11 @@ def csv_cell(value) -> str:
     return "'" + text if text.startswith(FORMULA_START) else text
 
 
+def csv_cell_read(text: str) -> str:
+    """The value behind a cell csv_cell wrote: exports and failed-row files import again."""
+    return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_START) else text
+
+
 def _header() -> list[str]:
     return [
         _("Name"), _("Phone"), _("Email"), _("WeChat ID"), _("Weibo"), _("Company"),

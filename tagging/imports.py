@@ -27,6 +27,7 @@ from crm.models import Contact, Membership, Tenant
 from crm.normalize import normalize_email, normalize_phone, normalize_text, normalize_wechat_id
 from crm.services import ServiceError, change_recorded
 from lifecycle import services as lifecycle
+from lifecycle.exports import csv_cell, csv_cell_read
 from lifecycle.models import StageChange
 from lifecycle.scheduling import tenant_changed
 from lifecycle.selectors import stage_settings
@@ -75,6 +76,20 @@ NORMALIZE = {
     "source": normalize_text,
     "notes": str.strip,
 }
+# what a failed row's error code says: (column, reason), worded in the reader's language
+ERRORS = {
+    "bad_email": (gettext_lazy("Email"), gettext_lazy("“%(value)s” is not an email address.")),
+    "bad_phone": (gettext_lazy("Phone"), gettext_lazy("“%(value)s” is not a phone number.")),
+    "no_identity": (
+        gettext_lazy("Phone / email / WeChat ID"),
+        gettext_lazy("No phone, email or WeChat ID: the person cannot be recognised."),
+    ),
+    "unknown_stage": (gettext_lazy("Stage"), gettext_lazy("Unknown stage “%(value)s”.")),
+    "unknown_tag": (
+        gettext_lazy("Tags"),
+        gettext_lazy("Unknown tag “%(value)s” (tick “create unknown tags” to add it)."),
+    ),
+}
 TAG_SPLIT = re.compile(r"[,，;；、]")
 IDENTITY = ("email", "phone", "wechat_id")
 
@@ -102,7 +117,9 @@ def read_table(content: bytes, file_name: str) -> tuple[str, str, list[list[str]
             text = content.decode(encoding)
         except UnicodeDecodeError:
             continue
-        rows = [[cell.strip() for cell in row] for row in csv.reader(io.StringIO(text))]
+        rows = [
+            [csv_cell_read(cell.strip()) for cell in row] for row in csv.reader(io.StringIO(text))
+        ]
         return "csv", encoding, _trim(rows)
     raise ServiceError(_("The file is neither UTF-8 nor GBK text, nor an Excel file."))
 
@@ -263,8 +280,9 @@ class RowChecker:
             self.cells[cell] = (record.tags, unknown)
         return self.cells[cell]
 
-    def fail(self, number: int, column: str, reason: str, value: str) -> None:
-        self.errors.append({"row": number, "column": column, "reason": reason % {"value": value}})
+    def fail(self, number: int, code: str, value: str = "") -> None:
+        """Stored as a code: the reason is worded when shown, in the reader's language."""
+        self.errors.append({"row": number, "code": code, "value": value})
 
     def check(self, number: int, row: list[str]) -> Record | None:
         values = dict.fromkeys(VALUES, "")
@@ -277,12 +295,11 @@ class RowChecker:
                     values[name] = NORMALIZE[name](row[index])
         before = len(self.errors)
         if values["email"] and not _email_ok(values["email"]):
-            self.fail(number, _("Email"), _("“%(value)s” is not an email address."), raw["email"])
+            self.fail(number, "bad_email", raw["email"])
         if raw["phone"].strip() and not 5 <= len(values["phone"]) <= 20:
-            self.fail(number, _("Phone"), _("“%(value)s” is not a phone number."), raw["phone"])
+            self.fail(number, "bad_phone", raw["phone"])
         if not (values["email"] or values["phone"] or values["wechat_id"]):
-            reason = _("No phone, email or WeChat ID: the person cannot be recognised.")
-            self.fail(number, _("Phone / email / WeChat ID"), reason, "")
+            self.fail(number, "no_identity")
         stage = ""
         if raw["stage"]:
             if raw["stage"] not in self.stages:
@@ -290,13 +307,12 @@ class RowChecker:
                 self.stages[raw["stage"]] = self.stage_names.get(name, "") if name else ""
             stage = self.stages[raw["stage"]]
             if not stage and raw["stage"].strip():
-                self.fail(number, _("Stage"), _("Unknown stage “%(value)s”."), raw["stage"])
+                self.fail(number, "unknown_stage", raw["stage"])
         tags: list[int] = []
         if raw["tags"]:
             tags, unknown = self.cell_tags(raw["tags"])
             for name in unknown:
-                reason = _("Unknown tag “%(value)s” (tick “create unknown tags” to add it).")
-                self.fail(number, _("Tags"), reason, name)
+                self.fail(number, "unknown_tag", name)
         if len(self.errors) > before:
             return None
         values["name"] = values["name"] or values["phone"] or values["email"] or values["wechat_id"]
@@ -332,9 +348,9 @@ def _merge(records: list[Record], single: dict[int, int]) -> list[Record]:
 
 def _apply_chunk(
     job: ImportJob, records: list[Record], single: dict[int, int]
-) -> tuple[int, int, int]:
+) -> tuple[int, int, int, int]:
     """Creates or updates the people of one chunk, set-based. Returns (created, updated,
-    unchanged). `single` maps each tag of a one-at-a-time group to its group."""
+    unchanged, merged). `single` maps each tag of a one-at-a-time group to its group."""
     tenant = job.tenant
     wanted = {key: [r.values[key] for r in records if r.values[key]] for key in IDENTITY}
     existing: dict[tuple[str, str], Contact] = {}
@@ -464,9 +480,10 @@ def _apply_chunk(
             tenant=tenant, actor=job.created_by, contacts=ids, to_stage=stage,
             channel=Channel.IMPORT, quiet=True,
         )  # fmt: skip
-    # rows merged into an earlier row of the file count as unchanged: each row is counted once
-    unchanged += sum(len(record.rows) - 1 for record in records)
-    return created, updated, unchanged
+    # each row is counted once: the person's first row as created, updated or unchanged, the
+    # rows merged into it as merged
+    merged = sum(len(record.rows) - 1 for record in records)
+    return created, updated, unchanged, merged
 
 
 def import_run(*, job: ImportJob) -> ImportJob:
@@ -503,6 +520,7 @@ def import_run(*, job: ImportJob) -> ImportJob:
         ImportJob.objects.for_tenant(tenant).filter(pk=job.pk).update(
             status=ImportJob.DONE, finished_at=timezone.now(), done=totals.done,
             created=totals.created, updated=totals.updated, skipped=totals.skipped,
+            merged=totals.merged,
         )  # fmt: skip
         job.refresh_from_db()
         if connection.vendor == "postgresql" and job.created >= ANALYZE_AFTER:
@@ -529,10 +547,10 @@ def _commit_chunk(job: ImportJob, n: int, chunk: list[Record], single: dict[int,
                         cursor.execute("SET LOCAL jit = off")
                 if chunks.filter(number=n).exists():
                     return  # a second run of the same job got there first
-                created, updated, unchanged = _apply_chunk(job, chunk, single)
+                created, updated, unchanged, merged = _apply_chunk(job, chunk, single)
                 ImportChunk.objects.create(
                     tenant=job.tenant, job=job, number=n, rows=sum(len(r.rows) for r in chunk),
-                    created=created, updated=updated, skipped=unchanged,
+                    created=created, updated=updated, skipped=unchanged, merged=merged,
                 )  # fmt: skip
             return
         except (OperationalError, IntegrityError):
@@ -581,22 +599,38 @@ def import_progress(*, job: ImportJob) -> ImportJob:
     if job.status == ImportJob.RUNNING:
         sums = ImportChunk.objects.for_tenant(job.tenant).filter(job=job).aggregate(
             done=Sum("rows"), created=Sum("created"), updated=Sum("updated"),
-            skipped=Sum("skipped"),
+            skipped=Sum("skipped"), merged=Sum("merged"),
         )  # fmt: skip
         for name, value in sums.items():
             setattr(job, name, value or 0)
     return job
 
 
+def errors_shown(errors: list[dict]) -> list[dict]:
+    """Failed rows' errors as the reader reads them: row, column, reason (older jobs stored
+    the words themselves)."""
+    shown = []
+    for error in errors:
+        if "code" in error:
+            column, reason = ERRORS[error["code"]]
+            error = {"row": error["row"], "column": str(column),
+                     "reason": str(reason) % {"value": error["value"]}}  # fmt: skip
+        shown.append(error)
+    return shown
+
+
 def failed_rows_csv(job: ImportJob) -> bytes:
-    """The rows that failed, as they were, with an error column: fix and upload again."""
+    """The rows that failed, as they were, with an error column: fix and upload again. Cells
+    that Excel would take for a formula are written as text, as exports do."""
     _kind, _encoding, rows = read_table(bytes(job.content), job.file_name)
     reasons: dict[int, list[str]] = {}
-    for error in job.errors:
+    for error in errors_shown(job.errors):
         reasons.setdefault(error["row"], []).append(f"{error['column']}: {error['reason']}")
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow([*rows[0], _("Error")])
+    writer.writerow([csv_cell(cell) for cell in [*rows[0], _("Error")]])
     for number in sorted(reasons):
-        writer.writerow([*rows[number - 1], "；".join(reasons[number])])
+        writer.writerow(
+            [csv_cell(cell) for cell in [*rows[number - 1], "；".join(reasons[number])]]
+        )
     return "\ufeff".encode() + out.getvalue().encode("utf-8")

@@ -235,7 +235,8 @@ class ImportJob(TenantOwned):
     done = models.PositiveIntegerField(default=0)
     created = models.PositiveIntegerField(default=0)
     updated = models.PositiveIntegerField(default=0)
-    skipped = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)  # people already there, nothing new
+    merged = models.PositiveIntegerField(default=0)  # rows merged into an earlier row
     failed = models.PositiveIntegerField(default=0)
     errors = models.JSONField(default=list, blank=True)  # [{row, column, reason}]
     created_at = models.DateTimeField(default=timezone.now)
@@ -258,6 +259,7 @@ class ImportChunk(TenantOwned):
     created = models.PositiveIntegerField()
     updated = models.PositiveIntegerField()
     skipped = models.PositiveIntegerField()
+    merged = models.PositiveIntegerField(default=0)
 
     class Meta:
         constraints = [

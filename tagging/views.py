@@ -534,7 +534,7 @@ def import_detail(request, job_id: int):
     template = (
         "tagging/partials/import_progress.html" if request.htmx else "tagging/import_detail.html"
     )
-    return render(request, template, {"job": job, "errors": job.errors[:100]})
+    return render(request, template, {"job": job, "errors": imports.errors_shown(job.errors[:100])})
 
 
 @require_GET

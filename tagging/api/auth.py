@@ -16,9 +16,14 @@ from .services import api_token_touch
 
 class TokenAuth(HttpBearer):
     def __call__(self, request):
-        # Messages in English unless the token's member chose a language (see authenticate).
-        translation.activate("en")
-        request.LANGUAGE_CODE = "en"
+        # Messages in the language the request asks for (Accept-Language), else the one the
+        # token's member chose (see authenticate), else English.
+        language = "en"
+        request.language_asked = "HTTP_ACCEPT_LANGUAGE" in request.META
+        if request.language_asked:
+            language = translation.get_language_from_request(request)
+        translation.activate(language)
+        request.LANGUAGE_CODE = language
         return super().__call__(request)
 
     def authenticate(self, request, token: str):
@@ -28,7 +33,7 @@ class TokenAuth(HttpBearer):
         membership = api_token.membership
         request.tenant = membership.tenant
         request.membership = membership
-        if membership.user.language:
+        if membership.user.language and not request.language_asked:
             translation.activate(membership.user.language)
             request.LANGUAGE_CODE = membership.user.language
         api_token_touch(token=api_token, now=timezone.now())

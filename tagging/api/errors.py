@@ -68,11 +68,27 @@ def _field(loc) -> str:
     return ".".join(parts) or str(loc[0] if loc else "")
 
 
+def _validation_message(error: dict) -> str:
+    """pydantic's message for the usual mistakes in the reader's language; its own otherwise."""
+    kind = error.get("type", "")
+    if kind == "extra_forbidden":
+        return _("unknown field")
+    if kind == "missing":
+        return _("required")
+    if kind.endswith(("_type", "_parsing")):
+        return _("wrong type (%(detail)s)") % {"detail": error.get("msg", "")}
+    return error.get("msg", "")
+
+
+ROLE_REFUSALS = frozenset({"backward_not_allowed", "not_allowed"})
+
+
 def install_handlers(api) -> None:
     @api.exception_handler(ValidationError)
     def invalid(request, exc):
         fields = [
-            {"field": _field(e.get("loc", ())), "message": e.get("msg", "")} for e in exc.errors
+            {"field": _field(e.get("loc", ())), "message": _validation_message(e)}
+            for e in exc.errors
         ]
         first = fields[0] if fields else {"field": "", "message": ""}
         message = _("Invalid request: %(field)s: %(message)s") % first
@@ -113,7 +129,9 @@ def install_handlers(api) -> None:
 
     @api.exception_handler(MoveRefused)
     def refused_move(request, exc):
-        return error(409, exc.code, exc.message, current_stage=exc.current_stage)
+        # the token's role is the reason: 403, as the docs say; the contact's state: 409
+        status = 403 if exc.code in ROLE_REFUSALS else 409
+        return error(status, exc.code, exc.message, current_stage=exc.current_stage)
 
     @api.exception_handler(NotAllowed)
     def not_allowed(request, exc):

@@ -21,8 +21,9 @@ def contact_upsert(
     *, contact: Contact, actor: Membership | None, values: dict, stage: str | None
 ) -> Contact:
     """A submission for someone already here (same email, phone or WeChat ID), as an import
-    treats them: the values given are filled in, the stage only ever moves forward, and a
-    contact marked lost stays where it is."""
+    treats them: the values given fill the fields that are empty (what is there stays), the
+    stage only ever moves forward, and a contact marked lost stays where it is."""
+    values = {name: value for name, value in values.items() if not getattr(contact, name)}
     if values:
         contact = contact_fill(contact=contact, actor=actor, values=values)
     if stage and RANK[stage] > RANK[contact.stage] and not contact.is_lost:

@@ -195,3 +195,13 @@ def test_token_lookup_is_by_hash_only(admin):
     row.created_at = timezone.now()
     assert ApiClient(row.prefix).get("/funnel").status_code == 401
     assert ApiClient(token).get("/funnel").status_code == 200
+
+
+def test_errors_speak_the_language_the_request_asks_for(admin_api, tenant):
+    body = {"name": "x", "favourite_colour": "red"}
+    chinese = error_of(admin_api.post("/contacts", body, HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9"))
+    assert chinese["message"] == "请求无效：favourite_colour：未知字段"
+    english = error_of(admin_api.post("/contacts", body, HTTP_ACCEPT_LANGUAGE="en"))
+    assert english["message"] == "Invalid request: favourite_colour: unknown field"
+    anonymous = ApiClient(None).get("/contacts", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert error_of(anonymous)["message"].startswith("请发送有效的 API 令牌")

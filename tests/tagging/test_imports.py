@@ -9,6 +9,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.urls import reverse
+from django.utils import translation
 
 from crm.models import Contact
 from lifecycle.models import StageChange, StageSetting
@@ -72,10 +73,11 @@ def test_a_messy_file_lands_its_valid_rows_and_reports_the_rest(tenant, marketer
     assert tags == {"成人口语", "高意向", "商务英语"}
     li = found["李娜"]
     assert (li.phone, li.stage) == ("13912345678", "sql")
-    # 7 rows: 2 people created, 1 row merged into an earlier one (unchanged), 4 failed
-    assert (job.status, job.created, job.updated, job.skipped, job.failed) == ("done", 2, 0, 1, 4)
-    assert job.created + job.updated + job.skipped + job.failed == job.total
-    reasons = {(e["row"], e["column"]): e["reason"] for e in job.errors}
+    # 7 rows: 2 people created, 1 row merged into an earlier one, 4 failed
+    counts = (job.status, job.created, job.updated, job.skipped, job.merged, job.failed)
+    assert counts == ("done", 2, 0, 0, 1, 4)
+    assert job.created + job.updated + job.skipped + job.merged + job.failed == job.total
+    reasons = {(e["row"], e["column"]): e["reason"] for e in imports.errors_shown(job.errors)}
     assert reasons[(4, "Email")] == "“wangfang@163” is not an email address."
     assert reasons[(5, "Phone / email / WeChat ID")] == (
         "No phone, email or WeChat ID: the person cannot be recognised."
@@ -90,7 +92,7 @@ def test_importing_the_same_file_again_changes_nothing(tenant, marketer, scheme)
     run(tenant, marketer, "contacts-gbk.csv")
     before = list(Contact.objects.for_tenant(tenant).order_by("pk").values())
     again = run(tenant, marketer, "contacts-bom.csv")
-    assert (again.created, again.updated, again.skipped) == (0, 0, 3)
+    assert (again.created, again.updated, again.skipped, again.merged) == (0, 0, 2, 1)
     assert list(Contact.objects.for_tenant(tenant).order_by("pk").values()) == before
 
 
@@ -219,7 +221,8 @@ def test_a_50000_row_file_with_duplicates_and_bad_rows(tenant, marketer, scheme)
     assert Contact.objects.for_tenant(tenant).count() == 45_000 - 45  # bad rows' people once
     assert job.created == Contact.objects.for_tenant(tenant).count()
     # every row counted once: created, or merged into an earlier row, or failed
-    assert job.created + job.updated + job.skipped + job.failed == 50_000
+    assert job.created + job.updated + job.skipped + job.merged + job.failed == 50_000
+    assert job.merged == 50_000 - 45_000 - 5  # the repeats; 5 of them carried a bad email
     chunks = ImportChunk.objects.for_tenant(tenant).filter(job=job)
     assert sorted(chunks.values_list("number", flat=True)) == list(range(9))  # 5,000 a chunk
     again = run(tenant, marketer, "big.csv", content=content)
@@ -276,4 +279,24 @@ def test_an_import_that_creates_nobody_with_a_webhook_listening(tenant, marketer
     endpoint_for(tenant, "https://hooks.example.com/", ["contact.created", "contact.tagged"])
     run(tenant, marketer, "contacts-gbk.csv")
     again = run(tenant, marketer, "contacts-gbk.csv")  # everyone is there: no one created
-    assert (again.status, again.created, again.skipped) == ("done", 0, 3)
+    assert (again.status, again.created, again.skipped, again.merged) == ("done", 0, 2, 1)
+
+
+def test_reasons_are_worded_in_the_language_of_whoever_reads_them(tenant, marketer, scheme):
+    job = run(tenant, marketer, "contacts-gbk.csv")  # imported by someone reading English
+    with translation.override("zh-hans"):
+        shown = {e["row"]: (e["column"], e["reason"]) for e in imports.errors_shown(job.errors)}
+        body = imports.failed_rows_csv(job).decode("utf-8-sig")
+    assert shown[6] == ("阶段", "未知阶段“火星阶段”。")
+    assert "错误" in body.splitlines()[0] and "未知阶段“火星阶段”。" in body
+
+
+def test_our_own_export_and_failed_rows_files_import_again_as_they_were(tenant, marketer, scheme):
+    content = "姓名,手机,标签\n=危险,+86 139 0000 1111,@口语\n".encode()
+    job = run(tenant, marketer, "formula.csv", content=content)
+    body = imports.failed_rows_csv(job).decode("utf-8-sig")
+    # cells Excel would run are written as text, and read back as they were
+    assert "'=危险" in body and "'+86 139 0000 1111" in body and "'@口语" in body
+    assert imports.read_table(body.encode(), "errors.csv")[2][1][:3] == [
+        "=危险", "+86 139 0000 1111", "@口语",
+    ]  # fmt: skip

@@ -94,7 +94,7 @@ class Command(BaseCommand):
         )
         self.stdout.write(
             f"  rows: {job.created:,} created, {job.updated:,} updated, {job.skipped:,} unchanged,"
-            f" {job.failed:,} failed"
+            f" {job.merged:,} merged, {job.failed:,} failed"
         )
         verdict = "within" if took / base <= 3 else "OVER"
         self.stdout.write(f"  target: at most 3.00× the bare COPY — {verdict} ({took / base:.2f}×)")

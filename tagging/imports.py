@@ -177,6 +177,18 @@ def import_confirm(*, job: ImportJob, mapping: dict[str, str], create_tags: bool
     return job
 
 
+@transaction.atomic
+def import_cancel(*, job: ImportJob, actor: Membership) -> None:
+    """Drops an upload whose columns were never chosen, file and all. An import that ran stays
+    in the history: it says who brought which people in."""
+    if actor.role not in ("admin", "marketer"):
+        raise ServiceError(_("Only admins and marketers may import contacts."))
+    locked = ImportJob.objects.for_tenant(job.tenant).select_for_update().get(pk=job.pk)
+    if locked.status != ImportJob.PENDING:
+        raise ServiceError(_("This import has started: it stays in the history."))
+    locked.delete()
+
+
 # --- checking and merging rows -----------------------------------------------------------
 
 

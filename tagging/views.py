@@ -525,6 +525,19 @@ def import_map(request, job_id: int):
     return render(request, "tagging/import_map.html", context)
 
 
+@require_POST
+@role_required(*SCHEME)
+def import_cancel(request, job_id: int):
+    job = access_import(request.membership, job_id)
+    try:
+        imports.import_cancel(job=job, actor=request.membership)
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+        return redirect(_url(request, "import_detail", job.pk))
+    messages.success(request, _("Upload “%(file)s” cancelled.") % {"file": job.file_name})
+    return redirect(_url(request, "import_list"))
+
+
 @require_GET
 @role_required(*SCHEME)
 def import_detail(request, job_id: int):

@@ -300,3 +300,21 @@ def test_our_own_export_and_failed_rows_files_import_again_as_they_were(tenant, 
     assert imports.read_table(body.encode(), "errors.csv")[2][1][:3] == [
         "=危险", "+86 139 0000 1111", "@口语",
     ]  # fmt: skip
+
+
+def test_an_upload_left_at_the_columns_step_can_be_cancelled(marketer_client, tenant, marketer):
+    content = "姓名,手机\n张三,13100000009\n".encode()
+    job = imports.import_start(
+        tenant=tenant, actor=marketer, file_name="a.csv", content=content, language="en"
+    )
+    page = marketer_client.get(reverse("import_map", args=[tenant.slug, job.pk])).content.decode()
+    assert reverse("import_cancel", args=[tenant.slug, job.pk]) in page
+    response = marketer_client.post(reverse("import_cancel", args=[tenant.slug, job.pk]))
+    assert response.url == reverse("import_list", args=[tenant.slug])
+    assert not ImportJob.objects.for_tenant(tenant).exists()
+
+
+def test_an_import_that_ran_stays_in_the_history(marketer_client, tenant, marketer, scheme):
+    job = run(tenant, marketer, "contacts-gbk.csv")
+    marketer_client.post(reverse("import_cancel", args=[tenant.slug, job.pk]))
+    assert ImportJob.objects.for_tenant(tenant).filter(pk=job.pk, status="done").exists()

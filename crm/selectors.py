@@ -129,7 +129,7 @@ def contacts_scoped(*, tenant: Tenant, contacts: QuerySet | Iterable[int]) -> Qu
     scope = Contact.objects.for_tenant(tenant)
     if isinstance(contacts, QuerySet):
         return scope.filter(pk__in=contacts.order_by().values("pk"))
-    return scope.filter(pk__in=[int(pk) for pk in contacts])
+    return scope.filter(pk__any=[int(pk) for pk in contacts])
 
 
 def contact_recent(*, tenant: Tenant, limit: int = 8) -> list[Contact]:

@@ -109,8 +109,8 @@ def ids_holding_any(
     model: type[Model], *, tenant: Tenant, wanted: dict[str, list[str]]
 ) -> list[int]:
     """Ids of the tenant's rows whose field holds one of the wanted values, for any of the
-    fields. On PostgreSQL: one UNION of index lookups, each list sent as one array
-    (`= ANY`), with `<> ''` so the partial unique indexes serve it."""
+    fields. On PostgreSQL: one UNION of index probes, each list sent as one array, with
+    `<> ''` so the partial unique indexes serve them."""
     wanted = {name: values for name, values in wanted.items() if values}
     if not wanted:
         return []

@@ -212,13 +212,20 @@ class Record:
     stage: str = ""
 
     def add_tags(self, tags: list[int], single: dict[int, int]) -> None:
-        """Adds tags; a tag of a one-at-a-time group replaces the record's earlier one."""
-        for tag in tags:
-            if tag in self.tags:
-                continue
-            if self.tags and tag in single:
-                self.tags = [t for t in self.tags if single.get(t) != single[tag]]
-            self.tags.append(tag)
+        self.tags = with_tags(self.tags, tags, single)
+
+
+def with_tags(held: list[int], tags: list[int], single: dict[int, int]) -> list[int]:
+    """`held` plus `tags`; a tag of a one-at-a-time group (`single`: tag -> its group)
+    replaces the one held before."""
+    result = list(held)
+    for tag in tags:
+        if tag in result:
+            continue
+        if result and tag in single:
+            result = [t for t in result if single.get(t) != single[tag]]
+        result.append(tag)
+    return result
 
 
 def _stage_names(tenant: Tenant) -> dict[str, str]:
@@ -245,7 +252,8 @@ def _email_ok(value: str) -> bool:
 
 
 class RowChecker:
-    """Turns a row of the file into a Record, or into errors: (row, column, reason)."""
+    """Turns a row of the file into a Record, or into errors: {row, code, value}, worded by
+    errors_shown when someone reads them."""
 
     def __init__(self, *, job: ImportJob):
         self.job = job
@@ -289,9 +297,8 @@ class RowChecker:
                         unknown.append(name)
                     else:
                         ids.append(tag)
-            record = Record(rows=[])
-            record.add_tags(ids, self.single)  # a one-at-a-time group keeps the last one
-            self.cells[cell] = (record.tags, unknown)
+            # a one-at-a-time group keeps the last of its tags the cell gives
+            self.cells[cell] = (with_tags([], ids, self.single), unknown)
         return self.cells[cell]
 
     def fail(self, number: int, code: str, value: str = "") -> None:

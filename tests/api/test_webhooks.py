@@ -49,7 +49,7 @@ class Receiver:
                 self.wfile.write(b"ok")
 
             def log_message(self, *args):
-                pass
+                """Quiet: the server's access log would only clutter the test output."""
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}/funnel-hook"

@@ -8,6 +8,7 @@ from lifecycle.models import StageChange
 from lifecycle.stages import RANK, ChangeKind, Channel
 
 from .models import ContactTag, Event, Rule, Tag, TagAlias, TagGroup, name_key
+from .outcomes import RuleOutcome, stored_rule_title
 from .services import rule_save
 
 # group label, colour, one at a time, tags, {alias: tag}
@@ -58,6 +59,8 @@ def seed_activity(tenant: Tenant, contact_ids: list[int], tags: dict[str, Tag]) 
     rng = random.Random(f"funnel-demo-activity-{tenant.slug}")
     rules = {r.event_kind: r for r in Rule.objects.for_tenant(tenant).exclude(to_stage="")}
     attended_rule = Rule.objects.for_tenant(tenant).filter(event_kind="event_attended").first()
+    # Recorded as the rules service records a rule's doing: the same title, the same outcome.
+    titles = {r.pk: stored_rule_title(r, tenant) for r in [*rules.values(), attended_rule] if r}
     changes = (
         StageChange.objects.for_tenant(tenant)
         .filter(contact_id__in=contact_ids, kind=ChangeKind.MOVED, channel=Channel.UI)
@@ -71,7 +74,7 @@ def seed_activity(tenant: Tenant, contact_ids: list[int], tags: dict[str, Tag]) 
         if not (forward and rule and rng.random() < 0.75):
             continue
         amount = rng.choice([1980, 3680, 5800, 9800]) if kind.startswith("payment") else None
-        label = f"规则：{rule.name}"
+        outcome = RuleOutcome(rule_id=rule.pk, name=titles[rule.pk]).moved(rule.to_stage)
         events.append(
             Event(
                 tenant=tenant,
@@ -81,14 +84,13 @@ def seed_activity(tenant: Tenant, contact_ids: list[int], tags: dict[str, Tag]) 
                 occurred_at=change.created_at,
                 actor=change.actor,
                 channel=Channel.UI,
-                outcome=[{"rule": rule.pk, "name": rule.name, "done": ["已移动"], "why": []}],
+                outcome=[outcome.stored()],
                 created_at=change.created_at,
             )  # fmt: skip
         )
-        change.channel, change.actor_label, change.reason = Channel.RULE, label, label
-        change.actor = None
+        change.channel, change.actor_label, change.actor = Channel.RULE, outcome.name, None
         by_rule.append(change)
-    StageChange.objects.bulk_update(by_rule, ["channel", "actor", "actor_label", "reason"], 1000)
+    StageChange.objects.bulk_update(by_rule, ["channel", "actor", "actor_label"], 1000)
 
     assignments = []
     contacts = Contact.objects.for_tenant(tenant).filter(pk__in=contact_ids).order_by("pk")
@@ -114,12 +116,9 @@ def seed_activity(tenant: Tenant, contact_ids: list[int], tags: dict[str, Tag]) 
                     occurred_at=contact.created_at,
                     channel=Channel.UI,
                     outcome=[
-                        {
-                            "rule": attended_rule.pk,
-                            "name": attended_rule.name,
-                            "done": ["已添加“活动参与者”"],
-                            "why": [],
-                        }
+                        RuleOutcome(rule_id=attended_rule.pk, name=titles[attended_rule.pk])
+                        .tagged(tags["活动参与者"].label)
+                        .stored()
                     ],
                     created_at=contact.created_at,
                 )  # fmt: skip

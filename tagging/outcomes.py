@@ -1,10 +1,47 @@
 """What a rule did for an event, stored as codes and put into words when shown, so the history
 reads in the reader's language, with the company's current stage names."""
 
+import logging
+from dataclasses import dataclass, field
+
 from django.utils import translation
 from django.utils.translation import gettext as _
 
 from lifecycle.stages import REQUIREMENTS
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class RuleOutcome:
+    """What one rule did for one event: the only shape stored in `Event.outcome`.
+
+    The rules service and the demo seeder both build outcomes here, so the stored shape and the
+    one `describe` reads cannot drift apart."""
+
+    rule_id: int
+    name: str
+    done: list[dict] = field(default_factory=list)
+    why: list[dict] = field(default_factory=list)
+
+    def moved(self, stage: str) -> "RuleOutcome":
+        self.done.append({"moved": stage})
+        return self
+
+    def tagged(self, tag_label: str) -> "RuleOutcome":
+        self.done.append({"tagged": tag_label})
+        return self
+
+    def untagged(self, tag_label: str) -> "RuleOutcome":
+        self.done.append({"untagged": tag_label})
+        return self
+
+    def not_moved(self, code: str, missing: list[str] | None = None) -> "RuleOutcome":
+        self.why.append({"code": code, "missing": list(missing)} if missing else {"code": code})
+        return self
+
+    def stored(self) -> dict:
+        return {"rule": self.rule_id, "name": self.name, "done": self.done, "why": self.why}
 
 
 def rule_title(rule, kind_labels: dict, stage_labels: dict) -> str:
@@ -28,16 +65,31 @@ def stored_rule_title(rule, tenant) -> str:
         return rule_title(rule, event_kinds(tenant=tenant), labels)
 
 
+def _plainly(item) -> str:
+    """An entry this code does not know (written by an older version, or by hand): shown as it
+    is rather than breaking the page, and logged so it can be migrated."""
+    logger.warning("Unknown rule outcome entry: %r", item)
+    if isinstance(item, dict):
+        return ", ".join(f"{key}: {value}" for key, value in item.items())
+    return str(item)
+
+
 def describe_done(item: dict, stage_labels: dict) -> str:
+    if not isinstance(item, dict):
+        return _plainly(item)
     if "moved" in item:
         return _("moved to “%(stage)s”") % {"stage": stage_labels.get(item["moved"], item["moved"])}
     if "tagged" in item:
         return _("tagged “%(tag)s”") % {"tag": item["tagged"]}
-    return _("untagged “%(tag)s”") % {"tag": item.get("untagged", "")}
+    if "untagged" in item:
+        return _("untagged “%(tag)s”") % {"tag": item["untagged"]}
+    return _plainly(item)
 
 
 def describe_why(item: dict, stage_labels: dict) -> str:
-    code = item.get("code")
+    if not isinstance(item, dict) or "code" not in item:
+        return _plainly(item)
+    code = item["code"]
     if code == "missing":
         names = ", ".join(
             str(REQUIREMENTS[k][0]) for k in item.get("missing", []) if k in REQUIREMENTS
@@ -52,13 +104,25 @@ def describe_why(item: dict, stage_labels: dict) -> str:
     return _("not moved")
 
 
+def _entries(result: dict, key: str) -> list:
+    entries = result.get(key) or []
+    return entries if isinstance(entries, list) else [entries]
+
+
 def describe(outcome: list[dict], stage_labels: dict) -> list[tuple[str, list[str], list[str]]]:
     """(rule title, what it did, why it could not) for each rule that ran."""
-    return [
-        (
-            result.get("name", ""),
-            [describe_done(item, stage_labels) for item in result.get("done", [])],
-            [describe_why(item, stage_labels) for item in result.get("why", [])],
+    if not outcome:
+        return []
+    lines = []
+    for result in outcome if isinstance(outcome, list) else [outcome]:
+        if not isinstance(result, dict):
+            lines.append(("", [_plainly(result)], []))
+            continue
+        lines.append(
+            (
+                str(result.get("name", "")),
+                [describe_done(item, stage_labels) for item in _entries(result, "done")],
+                [describe_why(item, stage_labels) for item in _entries(result, "why")],
+            )
         )
-        for result in outcome
-    ]
+    return lines

@@ -32,7 +32,7 @@ from .models import (
     name_key,
     unique_key,
 )
-from .outcomes import stored_rule_title
+from .outcomes import RuleOutcome, stored_rule_title
 from .selectors import event_kinds, rules_for_kind, tag_resolve
 
 SCHEME_ROLES = (Role.ADMIN, Role.MARKETER)
@@ -444,8 +444,7 @@ def _apply_rule(rule: Rule, event: Event, contact: Contact) -> dict:
     """Runs one rule for one event. Every effect is recorded with the rule as the actor; what
     cannot apply says why. Never backward: the lifecycle service refuses that for rules.
     The outcome is stored as codes (tagging.outcomes puts it into the reader's words)."""
-    done, why = [], []
-    title = stored_rule_title(rule, contact.tenant)
+    outcome = RuleOutcome(rule_id=rule.pk, name=stored_rule_title(rule, contact.tenant))
     if rule.to_stage:
         fill = {}
         if event.amount is not None and contact.expected_amount is None:
@@ -453,20 +452,20 @@ def _apply_rule(rule: Rule, event: Event, contact: Contact) -> dict:
         try:
             lifecycle.contact_stage_move(
                 contact=contact, actor=None, to_stage=rule.to_stage, channel=Channel.RULE,
-                actor_label=title, fill=fill or None,
+                actor_label=outcome.name, fill=fill or None,
             )  # fmt: skip
-            done.append({"moved": rule.to_stage})
+            outcome.moved(rule.to_stage)
         except lifecycle.MissingRequirements as missing:
-            why.append({"code": "missing", "missing": missing.missing})
+            outcome.not_moved("missing", missing.missing)
         except lifecycle.MoveRefused as refused:
-            why.append({"code": refused.code})
+            outcome.not_moved(refused.code)
     for tag in rule.add_tags.all():
         if contact_tag_add(contact=contact, tag=tag, actor=None, channel=Channel.RULE, rule=rule):
-            done.append({"tagged": tag.label})
+            outcome.tagged(tag.label)
     for tag in rule.remove_tags.all():
         if contact_tag_remove(contact=contact, tag=tag, actor=None, channel=Channel.RULE):
-            done.append({"untagged": tag.label})
-    return {"rule": rule.pk, "name": title, "done": done, "why": why}
+            outcome.untagged(tag.label)
+    return outcome.stored()
 
 
 @transaction.atomic

@@ -1,0 +1,94 @@
+"""A newcomer's first clicks: the demo, seeded as `make run` seeds it, walked by each demo user in
+both languages. Any server error fails the test and names the page."""
+
+import io
+from urllib.parse import urlsplit
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+from django.urls import Resolver404, resolve
+
+from crm.management.commands.seed_demo import DEMO_PASSWORD
+from crm.models import Contact, Tenant
+from lifecycle.models import StageChange
+from tagging.models import ContactTag, Event
+from tests.crawl import crawl
+
+LANGUAGES = ("zh-hans", "en")
+
+
+def seed_demo() -> str:
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    return out.getvalue()
+
+
+def signed_in(username: str, language: str) -> Client:
+    client = Client()
+    assert client.login(username=username, password=DEMO_PASSWORD)
+    client.post("/accounts/language/", {"language": language})
+    return client
+
+
+def server_errors(username: str, *, limit: int) -> tuple[list[str], set[str]]:
+    """Every 5xx met on a walk in each language, and the names of the pages visited."""
+    failures, visited = [], set()
+    for language in LANGUAGES:
+        visits = crawl(signed_in(username, language), "/", limit=limit)
+        visited |= {page_name(v.url) for v in visits}
+        failures += [
+            f"{language} {'htmx ' if v.htmx else ''}{v.url} -> {v.status} {v.error}"
+            for v in visits
+            if v.status >= 500
+        ]
+    return failures, visited
+
+
+def page_name(url: str) -> str:
+    try:
+        return resolve(urlsplit(url).path).url_name
+    except Resolver404:
+        return url
+
+
+EVERYONE_REACHES = {
+    "dashboard", "dashboard_recent", "funnel_panel", "contact_list", "contact_detail",
+    "contact_edit", "contact_timeline", "contact_duplicates", "board", "board_column",
+}  # fmt: skip
+MARKETING_REACHES = {
+    "audience_list", "audience_detail", "audience_export", "contacts_export", "import_list",
+}  # fmt: skip
+ADMIN_REACHES = {
+    "tenant_settings", "member_list", "stage_settings", "tag_settings", "tag_edit", "rule_list",
+    "rule_edit", "api_settings",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "username, reaches",
+    [
+        ("wang", EVERYONE_REACHES | MARKETING_REACHES | ADMIN_REACHES),
+        ("li", EVERYONE_REACHES | MARKETING_REACHES),
+        ("zhao", EVERYONE_REACHES),
+    ],
+)
+def test_every_page_a_demo_user_reaches_answers_without_a_server_error(db, username, reaches):
+    seed_demo()
+
+    failures, visited = server_errors(username, limit=200)
+
+    assert not failures, "\n".join(failures)
+    assert reaches <= visited  # the walk went through the app, not just its first page
+
+
+def test_seeding_the_demo_again_adds_nothing_and_every_page_still_works(db):
+    seed_demo()
+    counts = [m.objects.count() for m in (Tenant, Contact, StageChange, Event, ContactTag)]
+
+    second = seed_demo()
+
+    assert [m.objects.count() for m in (Tenant, Contact, StageChange, Event, ContactTag)] == counts
+    assert "0 new contacts" in second
+    failures, _ = server_errors("wang", limit=120)
+    assert not failures, "\n".join(failures)

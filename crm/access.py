@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 
-from .models import Contact, Membership
+from .models import Contact, Invitation, Membership
 
 
 def get_scoped_or_404(queryset, object_id):
@@ -25,6 +25,10 @@ def access_contact(membership: Membership, contact_id: int) -> Contact:
 def access_membership(membership: Membership, membership_id: int) -> Membership:
     qs = Membership.objects.for_tenant(membership.tenant).select_related("user")
     return get_scoped_or_404(qs, membership_id)
+
+
+def access_invitation(membership: Membership, invitation_id: int) -> Invitation:
+    return get_scoped_or_404(Invitation.objects.for_tenant(membership.tenant), invitation_id)
 
 
 def role_required(*roles: str) -> Callable:

@@ -160,13 +160,18 @@ class ContactFilterForm(forms.Form):
 
 class MemberAddForm(forms.Form):
     username = forms.CharField(label=_("Username"), max_length=150)
-    role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
+    # No default: an admin is never made by leaving the field as it was.
+    role = forms.ChoiceField(label=_("Role"), choices=[("", _("Choose a role…")), *Role.choices])
     email = forms.EmailField(label=_("Email"), required=False)
     password = forms.CharField(
         label=_("First password"),
         required=False,
+        strip=False,
         widget=forms.PasswordInput(render_value=False),
-        help_text=_("Only for a new user; they can change it after logging in."),
+        help_text=_(
+            "Optional, only used when the username is new; they must replace it when they first "
+            "log in. Without it, the link lets them choose their own."
+        ),
     )
 
 

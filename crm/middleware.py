@@ -5,7 +5,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
-from django.http import Http404
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import resolve_url
 from django.utils import timezone, translation
 from django_htmx.http import HttpResponseClientRedirect
@@ -25,6 +25,29 @@ class UserLanguageMiddleware:
             translation.activate(user.language)
             request.LANGUAGE_CODE = translation.get_language()
         return self.get_response(request)
+
+
+class PasswordChangeRequiredMiddleware:
+    """A user whose first password an admin typed replaces it before reaching anything else:
+    until then the admin who chose it could log in as them."""
+
+    ALLOWED = ("profile", "logout", "language_switch")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        user = getattr(request, "user", None)
+        if not (user is not None and user.is_authenticated and user.must_change_password):
+            return None
+        if request.resolver_match and request.resolver_match.url_name in self.ALLOWED:
+            return None
+        if getattr(request, "htmx", False):
+            return HttpResponseClientRedirect(resolve_url("profile"))
+        return HttpResponseRedirect(resolve_url("profile"))
 
 
 class TenantMiddleware:

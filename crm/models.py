@@ -24,6 +24,8 @@ class User(AbstractUser):
         blank=True,
         help_text=_("Empty: follow the browser."),
     )
+    # A first password typed by a company admin is known to them: its owner replaces it first.
+    must_change_password = models.BooleanField(default=False)
 
     @property
     def display_name(self) -> str:
@@ -211,3 +213,70 @@ class Contact(FunnelFields, TenantOwned):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Invitation(TenantOwned):
+    """A company asks a user to join it with a role. Nothing is reachable until they accept."""
+
+    PENDING, ACCEPTED, DECLINED = "pending", "accepted", "declined"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="invitations"
+    )
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices)
+    invited_by = models.ForeignKey(
+        Membership, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    status = models.CharField(max_length=10, default=PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "user"],
+                condition=Q(status="pending"),
+                name="invitation_one_pending_per_user",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.tenant} ({self.role}, {self.status})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == self.PENDING and self.expires_at > timezone.now()
+
+
+class OneTimeLink(models.Model):
+    """A link that lets its holder set a user's password once: for an invited new user, or
+    issued by an admin for a member. Only the token's SHA-256 is stored; it is shown once."""
+
+    INVITATION, PASSWORD = "invitation", "password"
+
+    token_hash = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="one_time_links"
+    )
+    purpose = models.CharField(max_length=12)
+    invitation = models.ForeignKey(Invitation, on_delete=models.CASCADE, null=True, blank=True)
+    # The company whose admin issued it (a user's own links name none).
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    # The admin who issued a password link: it works only while they administer every
+    # company of the user.
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.purpose} link for {self.user}"
+
+    @property
+    def is_usable(self) -> bool:
+        return self.used_at is None and self.expires_at > timezone.now()

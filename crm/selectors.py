@@ -5,10 +5,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from lifecycle.stages import RANK, Status
 
-from .models import Contact, Membership, Role, Tenant, User
+from .models import Contact, Invitation, Membership, Role, Tenant, User
 from .normalize import normalize_email, normalize_wechat_id, phone_search_prefix
 
 CONTACT_SORTS: dict[str, tuple[str, ...]] = {
@@ -34,6 +35,27 @@ def membership_for_user(*, user: User, tenant_slug: str) -> Membership | None:
 
 def memberships_of_user(*, user: User) -> QuerySet[Membership]:
     return Membership.objects.filter(user=user).select_related("tenant").order_by("tenant__name")
+
+
+def invitations_open_for(*, user: User) -> QuerySet[Invitation]:
+    """What companies ask this user to join: shown after login, until answered or expired."""
+    # The user is the scope here: each row names its own company.
+    return (
+        Invitation.objects.filter(
+            user=user, status=Invitation.PENDING, expires_at__gt=timezone.now()
+        )
+        .select_related("tenant", "invited_by__user")
+        .order_by("-created_at")
+    )
+
+
+def invitations_pending(*, tenant: Tenant) -> QuerySet[Invitation]:
+    return (
+        Invitation.objects.for_tenant(tenant)
+        .filter(status=Invitation.PENDING, expires_at__gt=timezone.now())
+        .select_related("user")
+        .order_by("-created_at")
+    )
 
 
 def member_list(*, tenant: Tenant) -> QuerySet[Membership]:

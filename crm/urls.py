@@ -15,6 +15,16 @@ tenant_patterns = [
     path("settings/members/add/", views.member_add, name="member_add"),
     path("settings/members/<int:membership_id>/role/", views.member_role, name="member_role"),
     path("settings/members/<int:membership_id>/remove/", views.member_remove, name="member_remove"),
+    path(
+        "settings/members/<int:membership_id>/password-link/",
+        views.member_password_link,
+        name="member_password_link",
+    ),
+    path(
+        "settings/members/invitations/<int:invitation_id>/cancel/",
+        views.invitation_cancel,
+        name="invitation_cancel",
+    ),
 ]
 
 urlpatterns = [
@@ -28,6 +38,20 @@ urlpatterns = [
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/language/", views.language_switch, name="language_switch"),
+    path("accounts/profile/", views.profile, name="profile"),
+    path("accounts/link/<str:token>/", views.one_time_link, name="one_time_link"),
+    path(
+        "accounts/invitations/<int:invitation_id>/accept/",
+        views.invitation_answer,
+        {"answer": "accept"},
+        name="invitation_accept",
+    ),
+    path(
+        "accounts/invitations/<int:invitation_id>/decline/",
+        views.invitation_answer,
+        {"answer": "decline"},
+        name="invitation_decline",
+    ),
     path("t/<slug:tenant_slug>/", include(tenant_patterns)),
     path("t/<slug:tenant_slug>/", include("lifecycle.urls")),
     path("t/<slug:tenant_slug>/", include("tagging.urls")),

@@ -2,17 +2,27 @@
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import login, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import PasswordChangeForm, SetPasswordForm
 from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.formats import date_format
 from django.utils.http import urlencode
+from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from . import selectors, services
-from .access import access_contact, access_membership, role_required
+from . import selectors, services, tenancy
+from .access import (
+    access_contact,
+    access_invitation,
+    access_membership,
+    get_scoped_or_404,
+    role_required,
+)
 from .forms import (
     ContactFilterForm,
     ContactForm,
@@ -43,9 +53,78 @@ def tenant_url(request, name: str, *args) -> str:
 @require_GET
 def home(request):
     memberships = list(selectors.memberships_of_user(user=request.user))
-    if len(memberships) == 1:
+    invitations = list(selectors.invitations_open_for(user=request.user))
+    if len(memberships) == 1 and not invitations:
         return redirect("dashboard", memberships[0].tenant.slug)
-    return render(request, "crm/tenant_pick.html", {"memberships": memberships})
+    context = {"memberships": memberships, "invitations": invitations}
+    return render(request, "crm/tenant_pick.html", context)
+
+
+@login_required
+@require_POST
+def invitation_answer(request, invitation_id: int, answer: str):
+    """The invited user accepts or declines; nobody else can see or answer the invitation."""
+    invitation = get_scoped_or_404(selectors.invitations_open_for(user=request.user), invitation_id)
+    try:
+        if answer == "accept":
+            membership = tenancy.invitation_accept(invitation=invitation, user=request.user)
+            messages.success(
+                request,
+                _("Welcome to %(company)s (%(role)s).")
+                % {"company": invitation.tenant.name, "role": membership.get_role_display()},
+            )
+            return redirect("dashboard", invitation.tenant.slug)
+        tenancy.invitation_decline(invitation=invitation, user=request.user)
+    except services.ServiceError as error:
+        messages.error(request, error.message)
+    else:
+        messages.info(request, _("Invitation declined."))
+    return redirect("home")
+
+
+@require_http_methods(["GET", "POST"])
+def one_time_link(request, token: str):
+    """An invitation's or an admin's one-time link: choose a password, or log in to answer."""
+    link = tenancy.one_time_link_find(token=token)
+    if link is None:
+        return render(request, "crm/link_invalid.html", status=404)
+    if not tenancy.one_time_link_can_set_password(link):
+        if link.invitation is None:
+            return render(request, "crm/link_invalid.html", status=404)
+        # An invitation for someone who has a password: they log in and answer it there.
+        return render(request, "crm/link_login.html", {"link": link})
+    form = SetPasswordForm(link.user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = tenancy.one_time_link_set_password(
+                link=link, password=form.cleaned_data["new_password1"]
+            )
+        except services.ServiceError as error:
+            form.add_error(None, error.message)
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, _("Your password is set."))
+            return redirect("home")
+    return render(request, "crm/link_password.html", {"link": link, "form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile(request):
+    """A member's own page: change the password (first of all when an admin typed it)."""
+    form = PasswordChangeForm(request.user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = tenancy.user_password_change(
+                user=request.user, password=form.cleaned_data["new_password1"]
+            )
+        except services.ServiceError as error:
+            form.add_error(None, error.message)
+        else:
+            update_session_auth_hash(request, user)
+            messages.success(request, _("Your password was changed."))
+            return redirect("profile")
+    return render(request, "crm/profile.html", {"form": form})
 
 
 @require_POST
@@ -55,7 +134,7 @@ def language_switch(request):
     if form.is_valid():
         language = form.cleaned_data["language"]
         if request.user.is_authenticated:
-            services.user_set_language(user=request.user, language=language)
+            tenancy.user_set_language(user=request.user, language=language)
         response.set_cookie(
             settings.LANGUAGE_COOKIE_NAME, language, max_age=365 * 24 * 3600, samesite="Lax"
         )
@@ -155,41 +234,85 @@ def contact_edit(request, contact_id: int):
     return render(request, "crm/contact_form.html", {"form": form, "contact": contact})
 
 
+def _members_page(request, *, form=None, shown_link=None, status=200):
+    context = {
+        "members": selectors.member_list(tenant=request.tenant),
+        "invitations": selectors.invitations_pending(tenant=request.tenant),
+        "add_form": form or MemberAddForm(),
+        "roles": Role.choices,
+        "shown_link": shown_link,
+    }
+    return render(request, "crm/member_list.html", context, status=status)
+
+
+def _link_url(request, token: str) -> str:
+    return request.build_absolute_uri(reverse("one_time_link", args=[token]))
+
+
 @require_GET
 @role_required(Role.ADMIN)
 def member_list(request):
-    return render(
-        request,
-        "crm/member_list.html",
-        {
-            "members": selectors.member_list(tenant=request.tenant),
-            "add_form": MemberAddForm(),
-            "roles": Role.choices,
-        },
-    )
+    return _members_page(request)
 
 
 @require_POST
 @role_required(Role.ADMIN)
 def member_add(request):
+    """Invites someone. The answer is the same whether or not the username was taken."""
     form = MemberAddForm(request.POST)
     if form.is_valid():
         try:
-            membership, created = services.membership_add(
+            invitation, token = tenancy.member_invite(
                 tenant=request.tenant, actor=request.membership, **form.cleaned_data
             )
         except services.ServiceError as error:
             form.add_error(None, error.message)
         else:
-            messages.success(
-                request,
-                _("%(user)s is now a member (%(role)s).")
-                % {"user": membership.user.username, "role": membership.get_role_display()},
-            )
-            return redirect(tenant_url(request, "member_list"))
-    members = selectors.member_list(tenant=request.tenant)
-    context = {"members": members, "add_form": form, "roles": Role.choices}
-    return render(request, "crm/member_list.html", context, status=400)
+            shown = {
+                "url": _link_url(request, token),
+                "text": _(
+                    "%(user)s is invited as %(role)s. Send them this link: it works once, "
+                    "until %(expires)s, and is shown only now."
+                )
+                % {
+                    "user": invitation.user.username,
+                    "role": invitation.get_role_display(),
+                    "expires": date_format(localtime(invitation.expires_at), "DATETIME_FORMAT"),
+                },
+            }
+            return _members_page(request, shown_link=shown)
+    return _members_page(request, form=form, status=400)
+
+
+@require_POST
+@role_required(Role.ADMIN)
+def member_password_link(request, membership_id: int):
+    membership = access_membership(request.membership, membership_id)
+    try:
+        token = tenancy.member_password_link(membership=membership, actor=request.membership)
+    except services.ServiceError as error:
+        messages.error(request, error.message)
+        return redirect(tenant_url(request, "member_list"))
+    shown = {
+        "url": _link_url(request, token),
+        "text": _(
+            "A link for %(user)s to choose a new password: it works once, for 7 days, and is "
+            "shown only now. Their old password works until they use it."
+        )
+        % {"user": membership.display_name},
+    }
+    return _members_page(request, shown_link=shown)
+
+
+@require_POST
+@role_required(Role.ADMIN)
+def invitation_cancel(request, invitation_id: int):
+    invitation = access_invitation(request.membership, invitation_id)
+    tenancy.invitation_cancel(invitation=invitation, actor=request.membership)
+    messages.success(
+        request, _("The invitation for %(user)s was withdrawn.") % {"user": invitation.user}
+    )
+    return redirect(tenant_url(request, "member_list"))
 
 
 @require_POST
@@ -201,7 +324,7 @@ def member_role(request, membership_id: int):
         messages.error(request, _("Choose one of the roles."))
     else:
         try:
-            services.membership_change_role(
+            tenancy.membership_change_role(
                 membership=membership, actor=request.membership, role=form.cleaned_data["role"]
             )
         except services.ServiceError as error:
@@ -220,7 +343,7 @@ def member_role(request, membership_id: int):
 def member_remove(request, membership_id: int):
     membership = access_membership(request.membership, membership_id)
     try:
-        services.membership_remove(membership=membership, actor=request.membership)
+        tenancy.membership_remove(membership=membership, actor=request.membership)
     except services.ServiceError as error:
         messages.error(request, error.message)
     else:
@@ -243,7 +366,7 @@ def tenant_settings(request):
     form = TenantSettingsForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            services.tenant_update_settings(
+            tenancy.tenant_update_settings(
                 tenant=tenant, actor=request.membership, **form.cleaned_data
             )
         except services.ServiceError as error:

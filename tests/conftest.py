@@ -1,13 +1,14 @@
 """Fixtures: a company with an admin, a marketer and a salesperson, and an outsider elsewhere."""
 
 import os
+from datetime import timedelta
 
 import pytest
 from django.core.cache import cache
 from django.test import Client
 from django.utils import translation
 
-from tests.factories import ContactFactory, MembershipFactory, TenantFactory
+from tests.factories import ContactFactory, MembershipFactory, TenantFactory, UserFactory
 
 # Playwright's sync API runs an event loop in the test thread; Django's ORM must still be usable.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -102,6 +103,7 @@ def foreign_contact(other_tenant):
 
 def company_objects(tenant, member) -> dict:
     """One object of each kind a tenant URL can name, in `tenant`: for the cross-tenant walks."""
+    from crm.models import Invitation
     from lifecycle.models import Audience, AudienceSnapshot
     from tagging.api.services import api_token_create, webhook_endpoint_create
     from tagging.models import ImportJob, Rule, Tag, TagAlias, TagGroup, WebhookDelivery
@@ -151,6 +153,12 @@ def company_objects(tenant, member) -> dict:
             occurred_at=audience.created_at,
             status=WebhookDelivery.DELIVERED,
         ).pk,  # fmt: skip
+        "invitation_id": Invitation.objects.create(
+            tenant=tenant,
+            user=UserFactory(),
+            role="sales",
+            expires_at=audience.created_at + timedelta(days=7),
+        ).pk,
         # not an id: a stage key, the same in every company
         "stage": "lead",
     }

@@ -4,40 +4,11 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from crm.models import Membership, Tenant, User
+from crm.models import Membership, Tenant
 
 
 def members_url(tenant, name="member_list", *args):
     return reverse(name, args=[tenant.slug, *args])
-
-
-def test_admin_adds_a_new_user_with_a_first_password(admin_client, tenant, client):
-    response = admin_client.post(
-        members_url(tenant, "member_add"),
-        {"username": "sun", "role": "marketer", "password": "first-Pass-2026"},
-    )
-    assert response.status_code == 302
-    membership = Membership.objects.for_tenant(tenant).get(user__username="sun")
-    assert membership.role == "marketer"
-    assert client.login(username="sun", password="first-Pass-2026")
-
-
-def test_admin_adds_an_existing_user_of_another_company(admin_client, tenant, outsider):
-    admin_client.post(
-        members_url(tenant, "member_add"), {"username": outsider.user.username, "role": "sales"}
-    )
-    assert Membership.objects.for_tenant(tenant).get(user=outsider.user).role == "sales"
-    # the other company's membership is untouched
-    assert Membership.objects.for_tenant(outsider.tenant).get(user=outsider.user).role == "admin"
-
-
-def test_adding_an_unknown_user_without_password_explains_what_is_missing(admin_client, tenant):
-    response = admin_client.post(
-        members_url(tenant, "member_add"), {"username": "ghost", "role": "sales"}
-    )
-    assert response.status_code == 400
-    assert "give a first password" in response.content.decode()
-    assert not User.objects.filter(username="ghost").exists()
 
 
 def test_admin_changes_a_role(admin_client, tenant, sales):

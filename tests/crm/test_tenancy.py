@@ -17,12 +17,14 @@ OUR_APPS = ("crm", "lifecycle", "tagging")
 NOT_TENANT_OWNED = {
     "crm.User": "a person can belong to several companies",
     "crm.Tenant": "it is the tenant",
+    "crm.OneTimeLink": "a password link belongs to a user, found by its token's hash",
 }
 
 # Every kwarg a tenant URL may take; company_objects() in conftest makes one of each.
 URL_KWARGS = {
     "contact_id", "membership_id", "group_id", "tag_id", "alias_id", "rule_id", "audience_id",
     "snapshot_id", "job_id", "other_id", "stage", "token_id", "endpoint_id", "delivery_id",
+    "invitation_id",
 }  # fmt: skip
 NOT_AN_ID = {"stage"}
 
@@ -62,6 +64,11 @@ def test_queries_on_tenant_owned_models_start_with_for_tenant():
         # resolves the tenant itself from the URL slug and the logged-in user
         ("crm/selectors.py", 'Membership.objects.select_related("tenant", "user")'),
         ("crm/selectors.py", "Membership.objects.filter(user=user)"),
+        # an invitee's own invitations, across the companies that sent them
+        ("crm/selectors.py", "Invitation.objects.filter("),
+        # which companies a user belongs to, to judge who may reset their password
+        ("crm/tenancy.py", 'Membership.objects.filter(user=admin_user, role=Role.ADMIN).values("'),
+        ("crm/tenancy.py", "Membership.objects.filter(user=user).exclude(tenant_id__in=adminis"),
         # the API token names the tenant: it is looked up by its (globally unique) hash
         ("tagging/api/selectors.py", "ApiToken.objects.select_related("),
     }

@@ -5,7 +5,8 @@ from django.urls import reverse
 from django.utils import translation
 
 from crm.models import Contact
-from crm.services import ServiceError, tenant_create
+from crm.services import ServiceError
+from crm.tenancy import tenant_create
 from lifecycle.models import StageChange
 from tagging.models import ContactTag, Event, Rule
 from tagging.outcomes import describe

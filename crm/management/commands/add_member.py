@@ -1,7 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from crm.models import Role, Tenant
-from crm.services import ServiceError, membership_add
+from crm.services import ServiceError
+from crm.tenancy import membership_add
 
 
 class Command(BaseCommand):
@@ -11,7 +12,7 @@ class Command(BaseCommand):
         parser.add_argument("slug", help="the company's short name")
         parser.add_argument("username")
         parser.add_argument("--role", required=True, choices=Role.values)
-        parser.add_argument("--password", help="password, when the user is new (or to reset it)")
+        parser.add_argument("--password", help="first password, only for a new user (an existing user keeps theirs)")
         parser.add_argument("--email", default="")
 
     def handle(self, *args, slug, username, role, password, email, **options):

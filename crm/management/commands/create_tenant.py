@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from crm.services import ServiceError, tenant_create
+from crm.services import ServiceError
+from crm.tenancy import tenant_create
 
 
 class Command(BaseCommand):

@@ -11,7 +11,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from crm.models import Contact, Membership, Role, Tenant, User
-from crm.services import membership_add, tenant_setup
+from crm.services import tenant_setup
+from crm.tenancy import membership_add
 from lifecycle.analytics import (
     funnel_backfill_snapshots,
     funnel_recompute,

@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 
 from crm.models import Contact, Membership, Role, Tenant
-from crm.services import membership_add
+from crm.tenancy import membership_add
 from lifecycle.services import contacts_bulk_move
 
 BENCH_SLUG = "bench-bulk-move"

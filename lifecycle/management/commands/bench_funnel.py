@@ -19,7 +19,7 @@ from django.urls import get_resolver, path
 from django.utils import timezone
 
 from crm.models import Contact, Membership, Role, Tenant
-from crm.services import membership_add
+from crm.tenancy import membership_add
 from lifecycle.analytics import funnel_recompute, funnel_snapshot, funnel_stats_recompute
 from lifecycle.audiences import audience_contacts, audience_recompute
 from lifecycle.models import Audience

@@ -24,7 +24,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 
 from crm.models import Membership, Role, Tenant
-from crm.services import membership_add
+from crm.tenancy import membership_add
 from lifecycle.models import StageSetting
 from lifecycle.selectors import stage_settings_changed
 from tagging import imports

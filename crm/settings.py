@@ -15,10 +15,12 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 
 def env_bool(name: str, default: bool = False) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
+    value = (os.environ.get(name) or "").strip().lower()
+    if not value:
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    if value not in {"1", "true", "yes", "on", "0", "false", "no", "off"}:
+        raise ImproperlyConfigured(f"{name} must be true or false, not {value!r}.")
+    return value in {"1", "true", "yes", "on"}
 
 
 def env_list(name: str) -> list[str]:
@@ -204,3 +206,6 @@ API_MAX_BODY = 1024 * 1024
 # Webhooks: seconds a receiver has to answer, attempts before giving up (1, 2, 4 … minutes apart).
 WEBHOOK_TIMEOUT = 5
 WEBHOOK_MAX_ATTEMPTS = 12
+# Off: webhooks reach only the public internet (never loopback, private ranges or a cloud's
+# metadata service). On only for development or a closed network whose receivers are inside.
+WEBHOOKS_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS")

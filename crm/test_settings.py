@@ -15,6 +15,8 @@ STORAGES = {
 }
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 SECURE_HSTS_SECONDS = 0
+# The webhook tests' receiver listens on 127.0.0.1; tests of the refusal turn this off.
+WEBHOOKS_ALLOW_PRIVATE_TARGETS = True
 
 # Tests run tasks inline even where REDIS_URL points at a real broker; tests that need a real
 # worker start one themselves. Parallel test workers keep their cache keys apart.

@@ -3,6 +3,7 @@ upsert an integration's form submission makes."""
 
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -13,6 +14,7 @@ from lifecycle import services as lifecycle
 from lifecycle.stages import RANK, Channel
 
 from ..models import ApiToken, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from . import targets
 from .tokens import SHOWN_PREFIX, token_hash, token_new, webhook_secret_new
 
 
@@ -90,10 +92,32 @@ def _check_url(url: str) -> str:
         raise ServiceError(_("A webhook address has at most 500 characters."))
     if parts.username or parts.password:
         raise ServiceError(_("Put no user name or password in the webhook address."))
+    try:
+        port = parts.port
+    except ValueError:
+        raise ServiceError(_("The port in the webhook address is out of range.")) from None
+    _check_target(parts.hostname, port)
     return url
 
 
-@transaction.atomic
+def _check_target(host: str, port: int | None) -> None:
+    """Refuses now what the worker would refuse at each send (targets). With private targets
+    allowed (development, a closed network) nothing is looked up."""
+    if settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS:
+        return
+    try:
+        targets.resolve(host, port)
+    except targets.Refused as refused:
+        if refused.code == "host_not_found":
+            message = _("The host %(host)s could not be found. Check the address.")
+        else:
+            message = _(
+                "Refused: %(host)s is a private address. Webhooks are only sent to addresses "
+                "on the public internet."
+            )
+        raise ServiceError(message % {"host": host}) from None
+
+
 def webhook_endpoint_create(
     *,
     tenant: Tenant,
@@ -102,6 +126,7 @@ def webhook_endpoint_create(
     events: list[str],
     description: str = "",
 ) -> WebhookEndpoint:
+    # Not atomic: the host lookup must not hold a transaction open; one INSERT is atomic anyway.
     _require_admin(actor)
     url = _check_url(url)
     events = [e for e in WebhookEvent.values if e in set(events)]

@@ -14,6 +14,7 @@ from . import selectors, services
 from .access import access_api_token, access_webhook_delivery, access_webhook_endpoint
 from .docs import VERIFY_SNIPPET
 from .forms import ApiTokenForm, WebhookEndpointForm
+from .targets import reason_shown
 
 
 def _url(request, name: str, *args) -> str:
@@ -98,6 +99,8 @@ def webhook_endpoint_create(request):
 def webhook_endpoint_detail(request, endpoint_id: int):
     endpoint = access_webhook_endpoint(request.membership, endpoint_id)
     page = selectors.webhook_deliveries(endpoint=endpoint, after=request.GET.get("after"))
+    for delivery in page.items:
+        delivery.reason = reason_shown(delivery.last_error)
     context = {"endpoint": endpoint, "page": page, "verify_snippet": VERIFY_SNIPPET}
     return render(request, "tagging/webhook_endpoint_detail.html", context)
 

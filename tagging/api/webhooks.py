@@ -17,12 +17,10 @@ import hmac
 import http.client
 import json
 import logging
-import socket
+import ssl
 import time
-import urllib.error
-import urllib.request
 from datetime import timedelta
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
 from django.core.cache import cache
@@ -36,6 +34,7 @@ from crm.models import Contact, Tenant
 from lifecycle.models import Audience, StageChange
 
 from ..models import Tag, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from . import targets
 
 logger = logging.getLogger(__name__)
 
@@ -178,32 +177,30 @@ def delivery_body(delivery: WebhookDelivery) -> bytes:
     ).encode()
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """A redirect is an answer like any other non-2xx: never followed (it could point anywhere,
-    inside our network too)."""
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        return None
-
-
-_opener = urllib.request.build_opener(_NoRedirects)
-
-
 def post(url: str, body: bytes, headers: dict) -> tuple[int | None, str]:
-    """POSTs once. Returns (HTTP status or None, error text or "")."""
-    if urlsplit(url).scheme not in ("http", "https"):
-        return None, "refused: only http and https addresses are called"
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310 - scheme checked above
+    """POSTs once, to an address of the URL's host that was judged (targets). A redirect is an
+    answer like any other non-2xx, never followed: it could point anywhere. Returns (HTTP status
+    or None, a code of targets.REASONS or "")."""
+    parts = urlsplit(url)
     try:
-        with _opener.open(request, timeout=settings.WEBHOOK_TIMEOUT) as response:
-            return response.status, ""
-    except urllib.error.HTTPError as error:
-        return error.code, f"HTTP {error.code} {error.reason}"[:500]
-    except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as error:
-        reason = getattr(error, "reason", error)
-        if isinstance(reason, socket.timeout | TimeoutError):
-            return None, "timed out"
-        return None, str(reason)[:500] or error.__class__.__name__
+        connection = targets.connection_for(parts, timeout=settings.WEBHOOK_TIMEOUT)
+    except targets.Refused as refused:
+        return None, refused.code
+    path = urlunsplit(("", "", parts.path or "/", parts.query, ""))
+    try:
+        connection.request("POST", path, body=body, headers=headers)
+        status = connection.getresponse().status  # its body is never read, nor kept
+    except TimeoutError:
+        return None, "timeout"
+    except ConnectionRefusedError:
+        return None, "connection_refused"
+    except ssl.SSLError:
+        return None, "tls"
+    except (http.client.HTTPException, OSError, ValueError):
+        return None, "connection_failed"
+    finally:
+        connection.close()
+    return status, "redirect" if 300 <= status < 400 else ""
 
 
 # --- 3. sending ---------------------------------------------------------------------------
@@ -236,7 +233,7 @@ def delivery_attempt(*, delivery: WebhookDelivery) -> WebhookDelivery:
         body = delivery_body(delivery)
     except Exception:  # a bug of ours must not retry forever without counting
         logger.exception("Could not build webhook delivery %s", delivery.pk)
-        return _record(delivery, None, "could not build the message (our error)")
+        return _record(delivery, None, "our_error")
     timestamp = int(time.time())
     status, error = post(
         endpoint.url,
@@ -253,6 +250,7 @@ def delivery_attempt(*, delivery: WebhookDelivery) -> WebhookDelivery:
 
 
 def _record(delivery: WebhookDelivery, status: int | None, error: str) -> WebhookDelivery:
+    """`error` is a code of targets.REASONS ("" beside a status: the status says it)."""
     now = timezone.now()
     delivery.attempts += 1
     delivery.last_attempt_at = now
@@ -263,7 +261,7 @@ def _record(delivery: WebhookDelivery, status: int | None, error: str) -> Webhoo
         delivery.next_attempt_at = None
         delivery.last_error = ""
     else:
-        delivery.last_error = (error or f"HTTP {status}")[:500]
+        delivery.last_error = error
         if delivery.attempts >= settings.WEBHOOK_MAX_ATTEMPTS:
             delivery.status = WebhookDelivery.FAILED
             delivery.next_attempt_at = None

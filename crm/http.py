@@ -1,5 +1,6 @@
 """Small request helpers shared by the apps' views."""
 
+from django.conf import settings
 from django.utils.http import url_has_allowed_host_and_scheme
 
 
@@ -9,3 +10,13 @@ def safe_next(request, fallback: str) -> str:
     if url and url_has_allowed_host_and_scheme(url, {request.get_host()}, request.is_secure()):
         return url
     return fallback
+
+
+def client_ip(request) -> str:
+    """The address a request comes from: REMOTE_ADDR, or the last X-Forwarded-For entry when
+    our own proxy appends it (TRUST_X_FORWARDED_FOR); never a value the client chose."""
+    if settings.TRUST_X_FORWARDED_FOR:
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")[-1].strip()
+        if forwarded:
+            return forwarded
+    return request.META.get("REMOTE_ADDR", "")

@@ -5,6 +5,7 @@ inline after commit. Production sets DATABASE_URL, REDIS_URL, SECRET_KEY and ALL
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -55,6 +56,8 @@ INSTALLED_APPS = [
     "django_htmx",
     # django-ninja: the JSON API's docs page, with the Swagger UI files it ships (no CDN)
     "ninja",
+    # django-axes: failed logins counted per account and per client address, in the cache
+    "axes",
     "crm",
     "lifecycle",
     "tagging",
@@ -74,6 +77,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "crm.middleware.TenantMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "crm.urls"
@@ -115,6 +119,24 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Five failed logins in 15 minutes, for one account or from one address, and that account or
+# address waits 15 minutes (each further try restarts the wait); a success clears the account.
+AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "crm.views.login_locked_out"
+AXES_CLIENT_IP_CALLABLE = "crm.http.client_ip"
+AXES_VERBOSE = False
+# The address a request comes from is REMOTE_ADDR, unless a proxy we run in front appends the
+# client's to X-Forwarded-For (then its last entry); never a header the client chose.
+TRUST_X_FORWARDED_FOR = env_bool("TRUST_X_FORWARDED_FOR")
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -150,6 +172,9 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # One process (make run): its memory is the one place failed logins are counted. Any
+    # deployment with several processes sets REDIS_URL, and the check speaks again.
+    SILENCED_SYSTEM_CHECKS = ["axes.W001"]
 
 # Celery: with REDIS_URL, a real broker and workers; without it, tasks run inline (eagerly)
 # in the web process. Code enqueues after commit either way, so the behaviour is the same.
@@ -202,6 +227,8 @@ CONTACTS_PAGE_SIZE = 50
 
 # The JSON API (/api/v1/): requests per token per minute, largest body accepted.
 API_RATE_LIMIT = int(os.environ.get("API_RATE_LIMIT", "120"))
+# Invalid tokens from one client address a minute before it is refused (429) until it turns.
+API_BAD_TOKEN_LIMIT = int(os.environ.get("API_BAD_TOKEN_LIMIT", "20"))
 API_MAX_BODY = 1024 * 1024
 # Webhooks: seconds a receiver has to answer, attempts before giving up (1, 2, 4 … minutes apart).
 WEBHOOK_TIMEOUT = 5

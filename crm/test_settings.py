@@ -23,3 +23,7 @@ WEBHOOKS_ALLOW_PRIVATE_TARGETS = True
 CELERY_TASK_ALWAYS_EAGER = True
 for _cache in CACHES.values():  # noqa: F405
     _cache["KEY_PREFIX"] = "test-" + os.environ.get("PYTEST_XDIST_WORKER", "main")
+# Failed logins counted in a cache of each test process's own: on Redis, another test worker's
+# cache.clear() would empty the shared one in the middle of a lockout test.
+CACHES["axes"] = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}  # noqa: F405
+AXES_CACHE = "axes"

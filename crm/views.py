@@ -49,6 +49,15 @@ def tenant_url(request, name: str, *args) -> str:
     return reverse(name, args=[request.tenant.slug, *args])
 
 
+def login_locked_out(request, original_response=None, credentials=None):
+    """What django-axes answers while an account or an address is cooling off."""
+    context = {
+        "failure_limit": settings.AXES_FAILURE_LIMIT,
+        "minutes": int(settings.AXES_COOLOFF_TIME.total_seconds() // 60),
+    }
+    return render(request, "crm/locked_out.html", context, status=429)
+
+
 @login_required
 @require_GET
 def home(request):

@@ -4,8 +4,9 @@ import os
 from datetime import timedelta
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import caches
 from django.test import Client
+from django.urls import reverse
 from django.utils import translation
 
 from tests.factories import ContactFactory, MembershipFactory, TenantFactory, UserFactory
@@ -26,10 +27,12 @@ def english_outside_requests():
 
 @pytest.fixture(autouse=True)
 def empty_cache():
-    """Each test starts with an empty cache (ids are reused once a test's rows roll back)."""
-    cache.clear()
+    """Each test starts with empty caches (ids are reused once a test's rows roll back)."""
+    for each in caches.all():
+        each.clear()
     yield
-    cache.clear()
+    for each in caches.all():
+        each.clear()
 
 
 @pytest.fixture
@@ -61,6 +64,12 @@ def sales(tenant):
 def outsider(other_tenant):
     """A member of another company: must never see, count or touch anything of `tenant`."""
     return MembershipFactory(tenant=other_tenant, role="admin", user__username="rival")
+
+
+def logs_in(client: Client, username: str, password: str) -> bool:
+    """Logs in through the login page, as a person does (and as the login throttle sees it)."""
+    response = client.post(reverse("login"), {"username": username, "password": password})
+    return response.status_code == 302
 
 
 def client_for(membership, **kwargs) -> Client:

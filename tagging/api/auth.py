@@ -2,13 +2,17 @@
 And how often: a fixed one-minute window per token, counted in the cache (Redis in
 production), so several web processes share one count."""
 
+import math
 import time
 
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone, translation
+from ninja.errors import Throttled
 from ninja.security import HttpBearer
 from ninja.throttling import BaseThrottle
+
+from crm.http import client_ip
 
 from .selectors import api_token_resolve
 from .services import api_token_touch
@@ -27,8 +31,12 @@ class TokenAuth(HttpBearer):
         return super().__call__(request)
 
     def authenticate(self, request, token: str):
+        guesses = BadTokenCount(request)
+        if guesses.exhausted():
+            raise Throttled(wait=guesses.wait())
         api_token = api_token_resolve(token=token)
         if api_token is None:
+            guesses.add()
             return None
         membership = api_token.membership
         request.tenant = membership.tenant
@@ -38,6 +46,36 @@ class TokenAuth(HttpBearer):
             request.LANGUAGE_CODE = membership.user.language
         api_token_touch(token=api_token, now=timezone.now())
         return api_token
+
+
+class BadTokenCount:
+    """Invalid tokens sent from one client address in the current minute: past
+    settings.API_BAD_TOKEN_LIMIT, that address is refused (429) until the minute turns, so
+    tokens cannot be guessed at speed."""
+
+    window = 60
+    clock = staticmethod(time.time)
+
+    def __init__(self, request):
+        now = self.clock()
+        self.remaining = self.window - now % self.window
+        self.key = f"api-bad-token:{client_ip(request)}:{int(now // self.window)}"
+
+    def exhausted(self) -> bool:
+        try:
+            return (cache.get(self.key) or 0) >= settings.API_BAD_TOKEN_LIMIT
+        except Exception:  # the cache is down: the per-token limits still hold
+            return False
+
+    def add(self) -> None:
+        try:
+            if not cache.add(self.key, 1, timeout=self.window + 5):
+                cache.incr(self.key)
+        except Exception:  # noqa: S110 - the cache is down or the key just expired
+            pass
+
+    def wait(self) -> int:
+        return max(math.ceil(self.remaining), 1)
 
 
 class TokenRateLimit(BaseThrottle):

@@ -3,6 +3,7 @@ answer `{"detail": ...}`) are replaced, service refusals become 400/403/409, and
 reaches ninja (unknown address, wrong method, oversized body, NUL bytes) is caught around it."""
 
 import json
+import math
 from functools import wraps
 
 from django.conf import settings
@@ -102,7 +103,10 @@ def install_handlers(api) -> None:
 
     @api.exception_handler(Throttled)
     def throttled(request, exc):
-        return error(429, "rate_limited", _("Too many requests: wait a moment and retry."))
+        response = error(429, "rate_limited", _("Too many requests: wait a moment and retry."))
+        if exc.wait:
+            response["Retry-After"] = str(math.ceil(exc.wait))
+        return response
 
     @api.exception_handler(HttpError)
     def http_error(request, exc):

@@ -13,6 +13,7 @@ from crm.management.commands.seed_demo import DEMO_PASSWORD
 from crm.models import Contact, Tenant
 from lifecycle.models import StageChange
 from tagging.models import ContactTag, Event
+from tests.conftest import logs_in
 from tests.crawl import crawl
 
 LANGUAGES = ("zh-hans", "en")
@@ -26,7 +27,7 @@ def seed_demo() -> str:
 
 def signed_in(username: str, language: str) -> Client:
     client = Client()
-    assert client.login(username=username, password=DEMO_PASSWORD)
+    assert logs_in(client, username, DEMO_PASSWORD)
     client.post("/accounts/language/", {"language": language})
     return client
 

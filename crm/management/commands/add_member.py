@@ -12,7 +12,9 @@ class Command(BaseCommand):
         parser.add_argument("slug", help="the company's short name")
         parser.add_argument("username")
         parser.add_argument("--role", required=True, choices=Role.values)
-        parser.add_argument("--password", help="first password, only for a new user (an existing user keeps theirs)")
+        parser.add_argument(
+            "--password", help="first password, only for a new user (an existing user keeps theirs)"
+        )
         parser.add_argument("--email", default="")
 
     def handle(self, *args, slug, username, role, password, email, **options):

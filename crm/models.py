@@ -280,3 +280,74 @@ class OneTimeLink(models.Model):
     @property
     def is_usable(self) -> bool:
         return self.used_at is None and self.expires_at > timezone.now()
+
+
+class AuditKind(models.TextChoices):
+    MEMBER_ADDED = "member_added", _("Member added")
+    MEMBER_INVITED = "member_invited", _("Member invited")
+    INVITATION_ACCEPTED = "invitation_accepted", _("Invitation accepted")
+    INVITATION_DECLINED = "invitation_declined", _("Invitation declined")
+    INVITATION_WITHDRAWN = "invitation_withdrawn", _("Invitation withdrawn")
+    MEMBER_ROLE_CHANGED = "member_role_changed", _("Role changed")
+    MEMBER_REMOVED = "member_removed", _("Member removed")
+    PASSWORD_LINK_ISSUED = "password_link_issued", _("Password link issued")
+    LOGIN_FAILED = "login_failed", _("Login failed")
+    LOGIN_LOCKED_OUT = "login_locked_out", _("Login paused")
+    STAGE_SETTINGS_CHANGED = "stage_settings_changed", _("Stage names and requirements changed")
+    RULE_SAVED = "rule_saved", _("Rule saved")
+    RULE_DELETED = "rule_deleted", _("Rule deleted")
+    IMPORT_RUN = "import_run", _("Import")
+    EXPORT = "export", _("Export")
+    BULK_MOVE = "bulk_move", _("Bulk move")
+    BULK_TAG = "bulk_tag", _("Bulk tag")
+    CONTACTS_MERGED = "contacts_merged", _("Contacts merged")
+    CONTACT_DELETED = "contact_deleted", _("Contact deleted")
+    TOKEN_CREATED = "token_created", _("API token created")
+    TOKEN_REVOKED = "token_revoked", _("API token revoked")
+    WEBHOOK_CHANGED = "webhook_changed", _("Webhook changed")
+
+
+class AuditQuerySet(TenantQuerySet):
+    def update(self, **kwargs):
+        raise TypeError("The audit log is append-only.")
+
+    def delete(self):
+        raise TypeError("The audit log is append-only.")
+
+
+class AuditEntry(TenantOwned):
+    """Who did what, when, from which address: written with the change, never edited or
+    deleted by the app (the queryset and the model refuse; PostgreSQL's trigger too)."""
+
+    at = models.DateTimeField(default=timezone.now)
+    kind = models.CharField(max_length=32, choices=AuditKind.choices)
+    actor = models.ForeignKey(
+        Membership, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # Who it was, as they were named then (a member can leave; a failed login has no member).
+    actor_label = models.CharField(max_length=150, blank=True)
+    address = models.GenericIPAddressField(null=True, blank=True)
+    # What, in a few words that are data, not sentences (shown in the reader's language).
+    subject = models.CharField(max_length=300, blank=True)
+    count = models.PositiveIntegerField(null=True, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    objects = AuditQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["tenant", "-at", "-id"], name="audit_tenant_at"),
+            models.Index(fields=["tenant", "kind", "-at", "-id"], name="audit_tenant_kind_at"),
+            models.Index(fields=["tenant", "actor", "-at", "-id"], name="audit_tenant_actor_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.kind} {self.subject}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not self._state.adding:
+            raise TypeError("The audit log is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("The audit log is append-only.")

@@ -13,7 +13,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .models import Invitation, Membership, OneTimeLink, Role, Tenant, User
+from .audit import audit_record
+from .models import AuditKind, Invitation, Membership, OneTimeLink, Role, Tenant, User
 from .normalize import normalize_email, normalize_text
 from .selectors import admin_count
 from .services import NotAllowed, ServiceError, tenant_setup
@@ -127,6 +128,8 @@ def membership_add(
     membership = Membership.objects.for_tenant(tenant).filter(user=user).first()
     if membership is None:
         membership = Membership.objects.create(tenant=tenant, user=user, role=role)
+        audit_record(tenant=tenant, actor=actor, kind=AuditKind.MEMBER_ADDED, subject=username,
+                     details={"role": role}, actor_label="" if actor else "operator")  # fmt: skip
     elif membership.role != role:
         membership_change_role(membership=membership, actor=actor, role=role)
     return membership, user_created
@@ -148,6 +151,9 @@ def membership_change_role(
         and admin_count(tenant=membership.tenant) <= 1
     ):
         raise ServiceError(_("A company needs at least one admin: make someone else admin first."))
+    audit_record(tenant=membership.tenant, actor=actor, kind=AuditKind.MEMBER_ROLE_CHANGED,
+                 subject=membership.user.username,
+                 details={"from": membership.role, "to": role})  # fmt: skip
     membership.role = role
     membership.save(update_fields=["role"])
     return membership
@@ -160,6 +166,8 @@ def membership_remove(*, membership: Membership, actor: Membership) -> None:
     )
     if membership.role == Role.ADMIN and admin_count(tenant=membership.tenant) <= 1:
         raise ServiceError(_("A company needs at least one admin: make someone else admin first."))
+    audit_record(tenant=membership.tenant, actor=actor, kind=AuditKind.MEMBER_REMOVED,
+                 subject=membership.user.username, details={"role": membership.role})  # fmt: skip
     # Their contacts stay in the company, without an owner (Contact.owner is SET_NULL).
     membership.delete()
 
@@ -260,6 +268,8 @@ def member_invite(
     invitation.role, invitation.invited_by = role, actor
     invitation.expires_at = timezone.now() + LINK_LIFETIME
     invitation.save()
+    audit_record(tenant=tenant, actor=actor, kind=AuditKind.MEMBER_INVITED, subject=username,
+                 details={"role": role})  # fmt: skip
     token = _link_issue(user=user, purpose=OneTimeLink.INVITATION, tenant=tenant,
                         invitation=invitation)  # fmt: skip
     return invitation, token
@@ -271,6 +281,8 @@ def invitation_cancel(*, invitation: Invitation, actor: Membership) -> None:
     if invitation.status == Invitation.PENDING:
         invitation.status, invitation.answered_at = Invitation.DECLINED, timezone.now()
         invitation.save(update_fields=["status", "answered_at"])
+        audit_record(tenant=invitation.tenant, actor=actor, kind=AuditKind.INVITATION_WITHDRAWN,
+                     subject=invitation.user.username)  # fmt: skip
     OneTimeLink.objects.filter(invitation=invitation, used_at=None).update(used_at=timezone.now())
 
 
@@ -291,6 +303,8 @@ def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
     )
     invitation.status, invitation.answered_at = Invitation.ACCEPTED, timezone.now()
     invitation.save(update_fields=["status", "answered_at"])
+    audit_record(tenant=invitation.tenant, actor=membership, kind=AuditKind.INVITATION_ACCEPTED,
+                 subject=user.username, details={"role": membership.role})  # fmt: skip
     OneTimeLink.objects.filter(invitation=invitation, used_at=None).update(used_at=timezone.now())
     return membership
 
@@ -300,6 +314,8 @@ def invitation_decline(*, invitation: Invitation, user: User) -> None:
     invitation = _locked_open_invitation(invitation, user)
     invitation.status, invitation.answered_at = Invitation.DECLINED, timezone.now()
     invitation.save(update_fields=["status", "answered_at"])
+    audit_record(tenant=invitation.tenant, actor=None, kind=AuditKind.INVITATION_DECLINED,
+                 subject=user.username, actor_label=user.username)  # fmt: skip
     OneTimeLink.objects.filter(invitation=invitation, used_at=None).update(used_at=timezone.now())
 
 
@@ -322,6 +338,8 @@ def member_password_link(*, membership: Membership, actor: Membership) -> str:
             _("%(user)s belongs to more than this company: only they can change their password.")
             % {"user": user.display_name}
         )
+    audit_record(tenant=membership.tenant, actor=actor, kind=AuditKind.PASSWORD_LINK_ISSUED,
+                 subject=user.username)  # fmt: skip
     return _link_issue(
         user=user, purpose=OneTimeLink.PASSWORD, tenant=membership.tenant, issued_by=actor.user
     )

@@ -1,0 +1,112 @@
+"""The audit log: one append-only table of who did what, when and from where.
+
+Services call `audit_record` inside the transaction of the change they make, so an entry exists
+exactly when the change does. The address of the request in progress is kept for the length of
+the request by `AuditAddressMiddleware` (a context variable, read only here: it scopes nothing
+and decides nothing); work done by a task or a command has no address.
+"""
+
+import contextvars
+import ipaddress
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
+
+from .http import client_ip
+from .models import AuditEntry, AuditKind, Membership, Tenant, User
+from .selectors import memberships_of_user
+
+_address: contextvars.ContextVar[str | None] = contextvars.ContextVar("audit_address", default=None)
+
+
+def audit_record(
+    *,
+    tenant: Tenant,
+    actor: Membership | None,
+    kind: AuditKind,
+    subject: str = "",
+    count: int | None = None,
+    details: dict | None = None,
+    actor_label: str = "",
+) -> AuditEntry:
+    """Appends one entry. `subject` names what was touched (a contact, a member, a file) as
+    data; `count` is how many rows; `details` holds any other codes, shown by the audit page."""
+    return AuditEntry.objects.create(
+        tenant=tenant,
+        kind=kind,
+        actor=actor,
+        actor_label=actor_label or (actor.user.username if actor is not None else ""),
+        address=_address.get(),
+        subject=str(subject)[:300],
+        count=count,
+        details=details or {},
+    )
+
+
+def audit_list(
+    *,
+    tenant: Tenant,
+    actor_id: int | None = None,
+    kind: str = "",
+    since=None,
+    until=None,
+) -> QuerySet[AuditEntry]:
+    entries = AuditEntry.objects.for_tenant(tenant).select_related("actor__user")
+    conditions = Q()
+    if actor_id:
+        conditions &= Q(actor_id=actor_id)
+    if kind:
+        conditions &= Q(kind=kind)
+    if since:
+        conditions &= Q(at__gte=since)
+    if until:
+        conditions &= Q(at__lt=until)
+    return entries.filter(conditions)
+
+
+class AuditAddressMiddleware:
+    """Keeps the client's address for the audit entries this request writes."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        token = _address.set(_valid_ip(client_ip(request)))
+        try:
+            return self.get_response(request)
+        finally:
+            _address.reset(token)
+
+
+def _valid_ip(value: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        return None
+
+
+def _for_each_company_of(username: str, kind: AuditKind) -> None:
+    """A login event names a username, not a company: each company the user belongs to sees
+    it. A name nobody has is recorded nowhere (there is no company to tell)."""
+    user = User.objects.filter(username=username or "").first()
+    if user is None:
+        return
+    for membership in memberships_of_user(user=user):
+        audit_record(tenant=membership.tenant, actor=membership, kind=kind, subject=username)
+
+
+# While an account is paused, every further try is refused and counted again by django-axes;
+# the log keeps the failures that led to the pause and the pause itself, so a flood of tries
+# cannot flood the log.
+
+
+def login_failed_recorded(sender, credentials: dict, request=None, **kwargs) -> None:
+    """Receiver of django.contrib.auth's user_login_failed."""
+    if not getattr(request, "axes_locked_out", False):
+        _for_each_company_of(credentials.get("username", ""), AuditKind.LOGIN_FAILED)
+
+
+def login_locked_out_recorded(sender, request=None, username: str = "", **kwargs) -> None:
+    """Receiver of django-axes' user_locked_out: recorded when the pause begins."""
+    if getattr(request, "axes_failures_since_start", None) == settings.AXES_FAILURE_LIMIT:
+        _for_each_company_of(username, AuditKind.LOGIN_LOCKED_OUT)

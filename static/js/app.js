@@ -1,7 +1,33 @@
 // Small helpers on top of htmx. Every action also works without this file (plain forms);
-// this adds drag-and-drop on the board, "select this page" and closing dialogs.
+// this adds the company's colours, drag-and-drop on the board, "select this page", confirmations
+// and closing dialogs. Nothing here is inline in a template: the CSP allows only our static files.
 (function () {
   "use strict";
+
+  // Colours a company picks (tags, stages) come as data-tag-colour / data-stage-colour. The CSP
+  // refuses style= attributes, so each colour becomes one rule in a stylesheet built here (the
+  // CSSOM, which the CSP allows): [data-tag-colour="#2e90fa"] { --tag: #2e90fa; }. Content htmx
+  // swaps in later gets its rules before it is painted (a MutationObserver runs as a microtask).
+  const COLOUR_PROPERTIES = { "data-tag-colour": "--tag", "data-stage-colour": "--stage" };
+  const COLOUR = /^#[0-9a-fA-F]{6}$/;
+  const colourSheet = new CSSStyleSheet();
+  const coloured = new Set();
+  document.adoptedStyleSheets = [...document.adoptedStyleSheets, colourSheet];
+  function addColourRules() {
+    Object.entries(COLOUR_PROPERTIES).forEach(function ([attribute, property]) {
+      document.querySelectorAll("[" + attribute + "]").forEach(function (el) {
+        const colour = el.getAttribute(attribute);
+        if (!COLOUR.test(colour) || coloured.has(attribute + colour)) return;
+        coloured.add(attribute + colour);
+        colourSheet.insertRule(`[${attribute}="${colour}"] { ${property}: ${colour}; }`);
+      });
+    });
+  }
+  addColourRules();
+  new MutationObserver(addColourRules).observe(document.documentElement, {
+    childList: true,
+    subtree: true,
+  });
 
   function csrfHeaders() {
     try {

@@ -11,9 +11,14 @@ import ipaddress
 
 from django.conf import settings
 from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from lifecycle.stages import RANK, Stage
 
 from .http import client_ip
-from .models import AuditEntry, AuditKind, Membership, Tenant, User
+from .models import AuditEntry, AuditKind, Membership, Role, Tenant, User
 from .selectors import memberships_of_user
 
 _address: contextvars.ContextVar[str | None] = contextvars.ContextVar("audit_address", default=None)
@@ -110,3 +115,55 @@ def login_locked_out_recorded(sender, request=None, username: str = "", **kwargs
     """Receiver of django-axes' user_locked_out: recorded when the pause begins."""
     if getattr(request, "axes_failures_since_start", None) == settings.AXES_FAILURE_LIMIT:
         _for_each_company_of(username, AuditKind.LOGIN_LOCKED_OUT)
+
+
+_CHANGES = {
+    "created": gettext_lazy("created"),
+    "activated": gettext_lazy("switched on"),
+    "paused": gettext_lazy("paused"),
+    "deleted": gettext_lazy("deleted"),
+}
+
+
+def _role(key: str) -> str:
+    return str(Role(key).label) if key in Role.values else key
+
+
+def audit_detail(entry: AuditEntry) -> str:
+    """The part of an entry its kind and subject do not say, in the reader's language."""
+    details = entry.details or {}
+    kind = entry.kind
+    if kind == AuditKind.MEMBER_ROLE_CHANGED:
+        return f"{_role(details.get('from', ''))} → {_role(details.get('to', ''))}"
+    if "role" in details:
+        return _role(details["role"])
+    if kind == AuditKind.WEBHOOK_CHANGED:
+        return str(_CHANGES.get(details.get("change"), details.get("change", "")))
+    if kind == AuditKind.EXPORT:
+        return details.get("format", "").upper()
+    if kind == AuditKind.BULK_TAG:
+        return _("added") if details.get("add") else _("removed")
+    if kind == AuditKind.STAGE_SETTINGS_CHANGED:
+        stages = details.get("stages", {})
+        return "; ".join(
+            f"{Stage(key).label if key in RANK else key}: {row.get('label') or '—'}"
+            for key, row in stages.items()
+        )
+    if kind == AuditKind.TOKEN_CREATED:
+        return _("acts as %(user)s") % {"user": details.get("acts_as", "")}
+    return ""
+
+
+def audit_csv_rows(entries: QuerySet[AuditEntry]):
+    """The entries as CSV rows (header first), in the reader's language and the company's time."""
+    yield [_("Time"), _("Who"), _("Address"), _("What"), _("Subject"), _("Rows"), _("Detail")]
+    for entry in entries.iterator(chunk_size=2000):
+        yield [
+            timezone.localtime(entry.at).strftime("%Y-%m-%d %H:%M:%S"),
+            entry.actor_label,
+            entry.address or "",
+            entry.get_kind_display(),
+            entry.subject,
+            "" if entry.count is None else entry.count,
+            audit_detail(entry),
+        ]

@@ -1,15 +1,17 @@
+import datetime
 import re
 import zoneinfo
 
 from django import forms
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from lifecycle.stages import Stage, Status
 
-from .models import LANGUAGE_CHOICES, Membership, Role, Tenant
+from .models import LANGUAGE_CHOICES, AuditKind, Membership, Role, Tenant
 from .normalize import normalize_phone
 from .selectors import CONTACT_SORTS, DEFAULT_CONTACT_SORT, ContactFilters, member_list
 from .services import ContactData, DuplicateContactError
@@ -192,3 +194,37 @@ class TenantSettingsForm(forms.Form):
 class LanguageForm(forms.Form):
     language = forms.ChoiceField(choices=LANGUAGE_CHOICES)
     next = forms.CharField(required=False)
+
+
+class AuditFilterForm(forms.Form):
+    """The audit page's filters: who, what kind, which days (in the company's time zone)."""
+
+    actor = forms.TypedChoiceField(label=_("Who"), required=False, coerce=int, empty_value=None)
+    kind = forms.ChoiceField(label=_("What"), required=False)
+    since = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput({"type": "date"})
+    )
+    until = forms.DateField(
+        label=_("To (inclusive)"), required=False, widget=forms.DateInput({"type": "date"})
+    )
+
+    def __init__(self, *args, members=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["actor"].choices = [("", _("Anyone"))] + [
+            (m.pk, m.display_name) for m in members
+        ]
+        self.fields["kind"].choices = [("", _("Anything"))] + list(AuditKind.choices)
+
+    def filters(self) -> dict:
+        """What the selector takes; an invalid filter is left out rather than failing the page."""
+        if not self.is_valid():
+            return {}
+        data, zone = self.cleaned_data, timezone.get_current_timezone()
+        day = datetime.time()
+        return {
+            "actor_id": data.get("actor"),
+            "kind": data.get("kind") or "",
+            "since": data["since"] and datetime.datetime.combine(data["since"], day, zone),
+            "until": data["until"]
+            and datetime.datetime.combine(data["until"] + datetime.timedelta(days=1), day, zone),
+        }

@@ -5,17 +5,18 @@ from django.contrib import messages
 from django.contrib.auth import login, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordChangeForm, SetPasswordForm
-from django.http import HttpResponseRedirect
+from django.http import HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.http import urlencode
+from django.utils.http import content_disposition_header, urlencode
 from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from . import selectors, services, tenancy
+from . import audit, selectors, services, tenancy
 from .access import (
     access_contact,
     access_invitation,
@@ -23,7 +24,9 @@ from .access import (
     get_scoped_or_404,
     role_required,
 )
+from .csvfiles import csv_stream
 from .forms import (
+    AuditFilterForm,
     ContactFilterForm,
     ContactForm,
     LanguageForm,
@@ -322,6 +325,44 @@ def invitation_cancel(request, invitation_id: int):
         request, _("The invitation for %(user)s was withdrawn.") % {"user": invitation.user}
     )
     return redirect(tenant_url(request, "member_list"))
+
+
+AUDIT_ORDER = ("-at", "-id")
+
+
+def _audit_filtered(request) -> tuple[AuditFilterForm, object]:
+    form = AuditFilterForm(request.GET, members=selectors.member_list(tenant=request.tenant))
+    return form, audit.audit_list(tenant=request.tenant, **form.filters())
+
+
+@require_GET
+@role_required(Role.ADMIN)
+def audit_log(request):
+    """Who did what, when, from where: filtered by person, kind and days, newest first."""
+    form, entries = _audit_filtered(request)
+    page = keyset_page(
+        entries,
+        ordering=AUDIT_ORDER,
+        size=settings.AUDIT_PAGE_SIZE,
+        after=request.GET.get("after"),
+        before=request.GET.get("before"),
+    )
+    query = urlencode({k: v for k, v in request.GET.items() if k not in ("after", "before") and v})
+    rows = [(entry, audit.audit_detail(entry)) for entry in page.items]
+    context = {"form": form, "page": page, "rows": rows, "query": query}
+    return render(request, "crm/audit_log.html", context)
+
+
+@require_GET
+@role_required(Role.ADMIN)
+def audit_export(request):
+    """The filtered log as CSV (UTF-8 with BOM, so Excel reads Chinese)."""
+    _form, entries = _audit_filtered(request)
+    rows = audit.audit_csv_rows(entries.order_by(*AUDIT_ORDER))
+    response = StreamingHttpResponse(csv_stream(rows), content_type="text/csv; charset=utf-8")
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = content_disposition_header(True, f"audit-{stamp}.csv")
+    return response
 
 
 @require_POST

@@ -3,7 +3,6 @@ XLSX written in openpyxl's write-only mode, with the company's stage labels and 
 Nothing can run as a formula: CSV cells that start like one get a leading quote; XLSX text is
 stored as text."""
 
-import csv
 import tempfile
 from decimal import Decimal
 
@@ -17,19 +16,7 @@ from crm.models import Tenant
 
 from .selectors import stage_settings
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 BATCH = 2000
-
-
-def csv_cell(value) -> str:
-    """A spreadsheet cell that cannot run: text starting like a formula gets a leading quote."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
-
-
-def csv_cell_read(text: str) -> str:
-    """The value behind a cell csv_cell wrote: exports and failed-row files import again."""
-    return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_START) else text
 
 
 def _header() -> list[str]:
@@ -61,23 +48,6 @@ def export_rows(*, tenant: Tenant, contacts: QuerySet, ordering: tuple[str, ...]
             contact.expected_amount,
             timezone.localtime(contact.created_at).replace(tzinfo=None, microsecond=0),
         ]  # fmt: skip
-
-
-class _Line:
-    """A file-like object that hands back what csv.writer writes, for streaming."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def csv_stream(rows):
-    """UTF-8 with BOM (so Excel shows Chinese), one encoded line at a time."""
-    writer = csv.writer(_Line())
-    yield "\ufeff".encode()
-    for row in rows:
-        cells = [value.strftime("%Y-%m-%d %H:%M") if hasattr(value, "strftime") else value
-                 for value in row]  # fmt: skip
-        yield writer.writerow([csv_cell(value) for value in cells]).encode("utf-8")
 
 
 def _xlsx_cell(sheet, value):

@@ -13,7 +13,8 @@ from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from crm.models import Contact, Membership, Tenant
+from crm.audit import audit_record
+from crm.models import AuditKind, Contact, Membership, Tenant
 from crm.selectors import contacts_scoped
 from crm.services import (
     ContactData,
@@ -541,6 +542,9 @@ def contacts_bulk_move(
         _moves_recorded(tenant, written)
         if not quiet:
             _funnel_changed(tenant)
+    if not quiet:  # an import records itself
+        audit_record(tenant=tenant, actor=actor, kind=AuditKind.BULK_MOVE, count=result.done,
+                     subject=_stage_name(tenant, to_stage), details={"to": to_stage})  # fmt: skip
     return result
 
 
@@ -583,6 +587,10 @@ def contacts_bulk_mark_lost(
     )
     if result.done:
         _funnel_changed(tenant)
+    audit_record(
+        tenant=tenant, actor=actor, kind=AuditKind.BULK_MOVE, count=result.done,
+        subject=str(LostReason(lost_reason).label), details={"lost": lost_reason},
+    )  # fmt: skip
     return result
 
 
@@ -599,6 +607,7 @@ def stage_settings_save(*, tenant: Tenant, actor: Membership, rows: dict[str, di
     if actor.role != "admin":
         raise ServiceError(_("Only admins may change the stages."))
     current = stage_settings(tenant=tenant)
+    before = {stage: (s.label, s.requirements) for stage, s in current.items()}
     shown: dict[str, str] = {}
     for stage in ORDER:
         row = rows.get(stage, {})
@@ -621,6 +630,14 @@ def stage_settings_save(*, tenant: Tenant, actor: Membership, rows: dict[str, di
         setting.tenant = tenant
         setting.full_clean(exclude=["tenant"], validate_unique=False, validate_constraints=False)
         setting.save()
+    changed = {
+        stage: {"label": current[stage].label, "requirements": current[stage].requirements}
+        for stage in ORDER
+        if before[stage] != (current[stage].label, current[stage].requirements)
+    }
+    if changed:
+        audit_record(tenant=tenant, actor=actor, kind=AuditKind.STAGE_SETTINGS_CHANGED,
+                     count=len(changed), details={"stages": changed})  # fmt: skip
     # Now (this transaction reads its own writes) and after commit (others may have cached
     # the old words in between).
     stage_settings_changed(tenant=tenant)
@@ -642,5 +659,7 @@ def contact_delete(*, contact: Contact, actor: Membership) -> None:
     if actor.role != "admin":
         raise ServiceError(_("Only admins may delete contacts."))
     tenant = contact.tenant
+    audit_record(tenant=tenant, actor=actor, kind=AuditKind.CONTACT_DELETED, subject=contact.name,
+                 details={"contact": contact.pk})  # fmt: skip
     contact.delete()
     tenant_changed(tenant.pk)

@@ -18,9 +18,11 @@ from django_htmx.http import (
 )
 
 from crm.access import access_contact, role_required
+from crm.audit import audit_record
+from crm.csvfiles import csv_stream
 from crm.forms import ContactFilterForm, add_duplicate_errors
 from crm.http import safe_next
-from crm.models import Role
+from crm.models import AuditKind, Role
 from crm.pagination import keyset_page
 from crm.selectors import CONTACT_SORTS, contact_list
 from crm.services import DuplicateContactError
@@ -28,7 +30,7 @@ from crm.services import DuplicateContactError
 from . import audiences, services
 from .access import access_audience, access_snapshot
 from .audiences import audiences_of, snapshots_of
-from .exports import csv_stream, export_rows, xlsx_file
+from .exports import export_rows, xlsx_file
 from .forms import (
     AudienceForm,
     BulkForm,
@@ -446,8 +448,13 @@ def audience_freeze(request, audience_id: int):
 
 def _export_response(request, contacts, filename: str, ordering=("pk",)):
     """CSV streams row by row; XLSX is written to a temporary file as rows come."""
+    xlsx = request.GET.get("format") == "xlsx"
+    audit_record(
+        tenant=request.tenant, actor=request.membership, kind=AuditKind.EXPORT, subject=filename,
+        count=contacts.count(), details={"format": "xlsx" if xlsx else "csv"},
+    )  # fmt: skip
     rows = export_rows(tenant=request.tenant, contacts=contacts, ordering=ordering)
-    if request.GET.get("format") == "xlsx":
+    if xlsx:
         handle = xlsx_file(rows, title=filename)
         return FileResponse(
             handle,

@@ -24,11 +24,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from openpyxl import load_workbook
 
-from crm.models import Contact, Membership, Tenant
+from crm.audit import audit_record
+from crm.csvfiles import csv_cell, csv_cell_read
+from crm.models import AuditKind, Contact, Membership, Tenant
 from crm.normalize import normalize_email, normalize_phone, normalize_text, normalize_wechat_id
 from crm.services import ServiceError, change_recorded
 from lifecycle import services as lifecycle
-from lifecycle.exports import csv_cell, csv_cell_read
 from lifecycle.models import StageChange
 from lifecycle.scheduling import tenant_changed
 from lifecycle.selectors import stage_settings
@@ -173,6 +174,8 @@ def import_confirm(*, job: ImportJob, mapping: dict[str, str], create_tags: bool
     job.create_tags = create_tags
     job.status = ImportJob.QUEUED
     job.save(update_fields=["mapping", "create_tags", "status"])
+    audit_record(tenant=job.tenant, actor=job.created_by, kind=AuditKind.IMPORT_RUN,
+                 subject=job.file_name, count=job.total, details={"job": job.pk})  # fmt: skip
     from .tasks import run_import
 
     transaction.on_commit(lambda: run_import.delay(job.tenant_id, job.pk))

@@ -12,7 +12,8 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from crm.models import Contact, Membership, Role, Tenant
+from crm.audit import audit_record
+from crm.models import AuditKind, Contact, Membership, Role, Tenant
 from crm.selectors import contacts_scoped
 from crm.services import ServiceError, change_recorded
 from lifecycle import services as lifecycle
@@ -341,6 +342,8 @@ def contacts_bulk_tag(
     tenant_changed(tenant.pk, funnel=False)
     if not add:
         deleted, _detail = assignments.filter(tag=tag, contact_id__in=scope.values("pk")).delete()
+        audit_record(tenant=tenant, actor=actor, kind=AuditKind.BULK_TAG, subject=tag.label,
+                     count=deleted, details={"tag": tag.pk, "add": False})  # fmt: skip
         return deleted
     missing = scope.exclude(pk__in=assignments.filter(tag=tag).values("contact_id"))
     ids = list(missing.values_list("pk", flat=True))
@@ -364,6 +367,8 @@ def contacts_bulk_tag(
     )
     if ids:
         _tagged(tenant, assignments.filter(tag=tag, channel=channel, created_at=now))
+    audit_record(tenant=tenant, actor=actor, kind=AuditKind.BULK_TAG, subject=tag.label,
+                 count=len(created), details={"tag": tag.pk, "add": True})  # fmt: skip
     return len(created)
 
 
@@ -424,6 +429,7 @@ def rule_save(
         raise ServiceError(_("A rule cannot both add and remove the same tag."))
     if any(tag.tenant_id != tenant.pk for tag in add_tags + remove_tags):
         raise ServiceError(_("Choose tags of this company."))
+    created = rule is None
     rule = rule or Rule(tenant=tenant, position=Rule.objects.for_tenant(tenant).count())
     rule.name = " ".join((name or "").split())
     rule.event_kind, rule.to_stage, rule.active = event_kind, to_stage, active
@@ -431,12 +437,22 @@ def rule_save(
     rule.save()
     rule.add_tags.set(add_tags)
     rule.remove_tags.set(remove_tags)
+    audit_record(
+        tenant=tenant, actor=actor, kind=AuditKind.RULE_SAVED,
+        subject=stored_rule_title(rule, tenant),
+        details={"rule": rule.pk, "created": created, "event": event_kind, "to": to_stage,
+                 "add": [t.label for t in add_tags], "remove": [t.label for t in remove_tags],
+                 "active": active},
+    )  # fmt: skip
     return rule
 
 
 @transaction.atomic
 def rule_delete(*, rule: Rule, actor: Membership | None) -> None:
     _require(actor, (Role.ADMIN,), _("Only admins may change the rules."))
+    title = stored_rule_title(rule, rule.tenant)
+    audit_record(tenant=rule.tenant, actor=actor, kind=AuditKind.RULE_DELETED, subject=title,
+                 details={"rule": rule.pk})  # fmt: skip
     rule.delete()
 
 

@@ -8,7 +8,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm.models import Contact, Membership, Role, Tenant
+from crm.audit import audit_record
+from crm.models import AuditKind, Contact, Membership, Role, Tenant
 from crm.services import NotAllowed, ServiceError, contact_fill
 from lifecycle import services as lifecycle
 from lifecycle.stages import RANK, Channel
@@ -63,6 +64,8 @@ def api_token_create(
         token_hash=token_hash(token),
         created_by=actor,
     )
+    audit_record(tenant=tenant, actor=actor, kind=AuditKind.TOKEN_CREATED, subject=name,
+                 details={"token": row.pk, "acts_as": membership.user.username})  # fmt: skip
     return row, token
 
 
@@ -72,6 +75,8 @@ def api_token_revoke(*, token: ApiToken, actor: Membership | None) -> ApiToken:
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
+        audit_record(tenant=token.tenant, actor=actor, kind=AuditKind.TOKEN_REVOKED,
+                     subject=token.name, details={"token": token.pk})  # fmt: skip
     return token
 
 
@@ -132,14 +137,23 @@ def webhook_endpoint_create(
     events = [e for e in WebhookEvent.values if e in set(events)]
     if not events:
         raise ServiceError(_("Choose at least one event to send."))
-    return WebhookEndpoint.objects.create(
-        tenant=tenant,
-        url=url,
-        events=events,
-        description=" ".join((description or "").split())[:200],
-        secret=webhook_secret_new(),
-        created_by=actor,
-    )
+    with transaction.atomic():
+        endpoint = WebhookEndpoint.objects.create(
+            tenant=tenant,
+            url=url,
+            events=events,
+            description=" ".join((description or "").split())[:200],
+            secret=webhook_secret_new(),
+            created_by=actor,
+        )
+        _webhook_changed(endpoint, actor, "created")
+    return endpoint
+
+
+def _webhook_changed(endpoint: WebhookEndpoint, actor: Membership | None, change: str) -> None:
+    audit_record(tenant=endpoint.tenant, actor=actor, kind=AuditKind.WEBHOOK_CHANGED,
+                 subject=endpoint.url, details={"endpoint": endpoint.pk, "change": change,
+                                                "events": endpoint.events})  # fmt: skip
 
 
 @transaction.atomic
@@ -150,12 +164,14 @@ def webhook_endpoint_set_active(
     _require_admin(actor)
     endpoint.active = active
     endpoint.save(update_fields=["active"])
+    _webhook_changed(endpoint, actor, "activated" if active else "paused")
     return endpoint
 
 
 @transaction.atomic
 def webhook_endpoint_delete(*, endpoint: WebhookEndpoint, actor: Membership | None) -> None:
     _require_admin(actor)
+    _webhook_changed(endpoint, actor, "deleted")
     endpoint.delete()
 
 

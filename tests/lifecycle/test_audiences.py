@@ -6,9 +6,9 @@ import io
 import pytest
 from django.urls import reverse
 
+from crm.csvfiles import csv_cell
 from crm.services import ServiceError
 from lifecycle.audiences import audience_freeze, audience_recompute, audience_save
-from lifecycle.exports import csv_cell
 from lifecycle.models import Audience, AudienceChange, AudienceMember, AudienceSnapshotMember
 from lifecycle.services import contact_stage_move
 from tagging.models import Tag, TagGroup

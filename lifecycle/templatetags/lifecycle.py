@@ -12,11 +12,13 @@ def stage_label(context, stage: str) -> str:
 
 @register.simple_tag(takes_context=True)
 def stage_badge(context, stage: str) -> str:
+    """A stage's label in its colour (set from data-stage-colour by app.js: no style=, for
+    the Content-Security-Policy). A tag, not an include: lists render one per row."""
     setting = context["stage_settings"][stage]
     return format_html(
-        '<span class="stage" style="--stage: {}" data-stage="{}">{}</span>',
-        setting.display_colour,
+        '<span class="stage" data-stage="{}" data-stage-colour="{}">{}</span>',
         stage,
+        setting.display_colour,
         setting.display_label,
     )
 

@@ -16,6 +16,7 @@ from django.urls import reverse
 from crm.models import Contact
 from tagging.models import Tag
 from tagging.services import contact_tag_add
+from tests.conftest import client_for
 from tests.urlwalk import tenant_routes
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -188,3 +189,12 @@ def test_x_forwarded_proto_is_trusted_only_when_a_proxy_is_said_to_set_it():
     refused = _proxy_header_setting("sometimes")
     assert refused.returncode != 0
     assert "TRUST_X_FORWARDED_PROTO must be true or false" in refused.stderr
+
+
+def test_a_refused_form_explains_itself_without_inline_style(admin, tenant):
+    client = client_for(admin, enforce_csrf_checks=True)
+    response = client.post(reverse("member_add", args=[tenant.slug]), {"username": "x"})
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert "Form expired" in html or "表单已过期" in html
+    assert "style=" not in html and "<script" not in html

@@ -261,6 +261,9 @@ class OneTimeLink(models.Model):
     )
     purpose = models.CharField(max_length=12)
     invitation = models.ForeignKey(Invitation, on_delete=models.CASCADE, null=True, blank=True)
+    # An invitation's link chooses the password only of the account that invitation created:
+    # another company's invitation to the same name must not be a way into that account.
+    sets_password = models.BooleanField(default=False)
     # The company whose admin issued it (a user's own links name none).
     tenant = models.ForeignKey(
         Tenant, on_delete=models.CASCADE, null=True, blank=True, related_name="+"

@@ -198,6 +198,7 @@ def _link_issue(
     tenant: Tenant | None,
     invitation: Invitation | None = None,
     issued_by: User | None = None,
+    sets_password: bool = False,
 ) -> str:
     """A new one-time link; earlier unused links of the same kind for the user stop working."""
     now = timezone.now()
@@ -207,7 +208,8 @@ def _link_issue(
     token = secrets.token_urlsafe(32)
     OneTimeLink.objects.create(
         token_hash=_token_hash(token), user=user, purpose=purpose, tenant=tenant,
-        invitation=invitation, issued_by=issued_by, expires_at=now + LINK_LIFETIME,
+        invitation=invitation, issued_by=issued_by, sets_password=sets_password,
+        expires_at=now + LINK_LIFETIME,
     )  # fmt: skip
     return token
 
@@ -243,6 +245,7 @@ def member_invite(
     if password:
         password_check(password=password, user=stand_in)
     user = User.objects.select_for_update().filter(username=username).first()
+    created = False
     if user is None:
         try:
             with transaction.atomic():
@@ -250,6 +253,7 @@ def member_invite(
         except IntegrityError:  # created a moment ago by someone else: an existing user now
             user = User.objects.get(username=username)
         else:
+            created = True
             if password:
                 user.must_change_password = True
                 user.save(update_fields=["must_change_password"])
@@ -270,8 +274,9 @@ def member_invite(
     invitation.save()
     audit_record(tenant=tenant, actor=actor, kind=AuditKind.MEMBER_INVITED, subject=username,
                  details={"role": role})  # fmt: skip
+    # Only the invitation that created a password-less account may choose its password.
     token = _link_issue(user=user, purpose=OneTimeLink.INVITATION, tenant=tenant,
-                        invitation=invitation)  # fmt: skip
+                        invitation=invitation, sets_password=created and not password)  # fmt: skip
     return invitation, token
 
 
@@ -333,7 +338,7 @@ def member_password_link(*, membership: Membership, actor: Membership) -> str:
     user = membership.user
     if user.pk == actor.user_id:
         raise ServiceError(_("Change your own password on your profile page."))
-    if user.is_staff or not _admin_reaches_every_company_of(actor.user, user):
+    if user.is_staff or user.is_superuser or not _admin_reaches_every_company_of(actor.user, user):
         raise ServiceError(
             _("%(user)s belongs to more than this company: only they can change their password.")
             % {"user": user.display_name}
@@ -356,10 +361,10 @@ def one_time_link_find(*, token: str) -> OneTimeLink | None:
 
 
 def one_time_link_can_set_password(link: OneTimeLink) -> bool:
-    """An invitation sets the password of a user who has none yet; an admin's password link
+    """An invitation sets the password of the account it created; an admin's password link
     only while the admin still administers every company of the user."""
     if link.purpose == OneTimeLink.INVITATION:
-        return not link.user.has_usable_password()
+        return link.sets_password and not link.user.has_usable_password()
     return link.issued_by is not None and _admin_reaches_every_company_of(link.issued_by, link.user)
 
 

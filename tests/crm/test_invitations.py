@@ -279,3 +279,22 @@ def test_a_user_in_no_company_with_no_invitation_is_told_to_ask(db):
     user = UserFactory(username="lonely")
     html = client_for(MembershipFactory.build(user=user)).get(reverse("home")).content.decode()
     assert "Ask your company" in html
+
+
+def test_another_companys_invitation_cannot_choose_the_password_of_a_new_account(
+    admin_client, tenant, outsider
+):
+    """A invites a new name; B's admin invites the same name to get a link of their own: that
+    link must not set the password (and so reach A's invitation)."""
+    ours = link_in(invite(admin_client, tenant, username="sun", role="admin"))
+    theirs = link_in(invite(client_for(outsider), outsider.tenant, username="sun", role="sales"))
+
+    refused = Client(HTTP_ACCEPT_LANGUAGE="en").post(
+        theirs, {"new_password1": STRONG, "new_password2": STRONG}
+    )
+
+    assert "Log in as sun" in refused.content.decode()
+    assert not User.objects.get(username="sun").has_usable_password()
+    Client().post(ours, {"new_password1": STRONG, "new_password2": STRONG})
+    assert Membership.objects.for_tenant(tenant).get(user__username="sun").role == "admin"
+    assert not Membership.objects.for_tenant(outsider.tenant).filter(user__username="sun").exists()

@@ -55,7 +55,8 @@ def funnel_recompute(*, tenant: Tenant) -> list[FunnelCount]:
 
 def _time_in_stage(tenant: Tenant, contacts: QuerySet) -> dict[str, dict[str, float]]:
     """Median and 90th percentile of the time contacts spent in each stage before leaving it,
-    from the history (a contact's first stage starts when it was created)."""
+    from the history (a contact's first stage starts when it was created). Each contact's own
+    chain only: rows a merge brought over (merged_from_id) were another record of the person."""
     ids_sql, ids_params = contacts.order_by().values("id").query.get_compiler("default").as_sql()
     spans = f"""
         WITH entries AS (
@@ -63,12 +64,13 @@ def _time_in_stage(tenant: Tenant, contacts: QuerySet) -> dict[str, dict[str, fl
             FROM crm_contact c
             WHERE c.id IN ({ids_sql}) AND NOT EXISTS (
                 SELECT 1 FROM lifecycle_stagechange f
-                WHERE f.tenant_id = %s AND f.contact_id = c.id AND f.kind = 'created')
+                WHERE f.tenant_id = %s AND f.contact_id = c.id AND f.kind = 'created'
+                  AND f.merged_from_id IS NULL)
             UNION ALL
             SELECT sc.contact_id, sc.to_stage, sc.created_at, sc.id
             FROM lifecycle_stagechange sc
             WHERE sc.tenant_id = %s AND sc.kind IN ('moved', 'created')
-              AND sc.contact_id IN ({ids_sql})
+              AND sc.merged_from_id IS NULL AND sc.contact_id IN ({ids_sql})
         ), spans AS (
             SELECT stage, at, LEAD(at) OVER (PARTITION BY contact_id ORDER BY at, seq) AS left_at
             FROM entries
@@ -175,6 +177,7 @@ def funnel_backfill_snapshots(*, tenant: Tenant, days: int = 30) -> None:
     history: dict[int, list] = {}
     changes = (
         StageChange.objects.for_tenant(tenant)
+        .filter(merged_from_id__isnull=True)  # each contact's own chain (see _time_in_stage)
         .order_by("created_at", "id")
         .values_list("contact_id", "created_at", "to_stage", "to_status")
     )

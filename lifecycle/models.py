@@ -78,6 +78,12 @@ class StageChange(TenantOwned):
     reason = models.CharField(_("reason"), max_length=500, blank=True)
     lost_reason = models.CharField(max_length=16, choices=LostReason.choices, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=False)
+    # Set on the rows of a contact merged into this one (a plain id: that contact is gone).
+    # They stay on its timeline but are not its own chain (stage_version counts the rest) and
+    # analytics skip them: the person's progress is counted once, by the contact that stays.
+    # Database defaults too: the bulk moves and imports insert rows with SQL of their own.
+    merged_from_id = models.BigIntegerField(null=True, blank=True)
+    merged_from_name = models.CharField(max_length=200, blank=True, default="", db_default="")
 
     class Meta:
         verbose_name = _("stage change")

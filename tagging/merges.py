@@ -1,13 +1,22 @@
-"""Merging two contacts by hand: fields chosen one by one; tags, events and stage history all
-moved to the contact that stays; the furthest stage kept; the merge recorded."""
+"""Merging two contacts by hand: fields chosen one by one; tags and events moved to the contact
+that stays; the furthest stage kept; the merge recorded (ContactMerge and the audit log).
+
+The merged contact's stage changes are kept on the survivor, marked "merged from": its timeline
+shows them, but they are not the survivor's chain (its stage_version counts only its own rows)
+and analytics skip them, so a person's progress is counted once.
+
+Who may merge (DESIGN.md, Roles): admins, the role that may delete contacts, any two; sales only
+two the duplicate finder lists; marketers never. Checked here, on the locked rows.
+"""
 
 from django.db import transaction
 from django.db.models import Q
 from django.forms.models import model_to_dict
 from django.utils.translation import gettext as _
 
-from crm.models import Contact, Membership
-from crm.services import ServiceError
+from crm.audit import audit_record
+from crm.models import AuditKind, Contact, Membership, Role
+from crm.services import NotAllowed, ServiceError
 from lifecycle import services as lifecycle
 from lifecycle.models import AudienceMember, StageChange
 from lifecycle.scheduling import tenant_changed
@@ -21,11 +30,14 @@ MERGE_FIELDS = (
 )  # fmt: skip
 UNIQUE = ("phone", "email", "wechat_id")
 
+MERGE_ANY_ROLES = frozenset({Role.ADMIN})  # the role that may delete contacts
+MERGE_DUPLICATES_ROLES = frozenset({Role.SALES})
 
-def likely_duplicates(*, contact: Contact, limit: int = 10) -> list[Contact]:
-    """Contacts that may be the same person: the same name, or the same phone ending, email
-    name or WeChat ID written differently (phones, emails and WeChat IDs are unique, so a
-    duplicate always differs somewhere)."""
+
+def _duplicate_condition(contact: Contact) -> Q:
+    """The same name, or the same phone ending, email name or WeChat ID written differently
+    (phones, emails and WeChat IDs are unique, so a duplicate always differs somewhere).
+    Symmetric: if B matches A's condition, A matches B's."""
     condition = Q(name=contact.name)
     if len(contact.phone) >= 8:
         condition |= Q(phone__endswith=contact.phone[-8:])
@@ -33,13 +45,49 @@ def likely_duplicates(*, contact: Contact, limit: int = 10) -> list[Contact]:
         condition |= Q(email__startswith=contact.email.split("@")[0] + "@")
     if contact.wechat_id:
         condition |= Q(wechat_id__iexact=contact.wechat_id)
+    return condition
+
+
+def likely_duplicates(*, contact: Contact, limit: int = 10) -> list[Contact]:
+    """Contacts that may be the same person (what the duplicates page lists)."""
     return list(
         Contact.objects.for_tenant(contact.tenant)
-        .filter(condition)
+        .filter(_duplicate_condition(contact))
         .exclude(pk=contact.pk)
         .select_related("owner__user")
         .order_by("-updated_at")[:limit]
     )
+
+
+def are_likely_duplicates(*, contact: Contact, other: Contact) -> bool:
+    """Whether the duplicates page lists `other` as a likely duplicate of `contact`, however
+    far down its list (the page shows the first few)."""
+    return (
+        Contact.objects.for_tenant(contact.tenant)
+        .filter(_duplicate_condition(contact), pk=other.pk)
+        .exclude(pk=contact.pk)
+        .exists()
+    )
+
+
+def may_merge(*, actor: Membership | None) -> bool:
+    """Whether the actor's role may merge any contacts at all (pages show the merge buttons)."""
+    return actor is not None and actor.role in MERGE_ANY_ROLES | MERGE_DUPLICATES_ROLES
+
+
+def merge_check(*, actor: Membership | None, survivor: Contact, merged: Contact) -> None:
+    """Raises NotAllowed unless the actor may merge these two (read as they are stored now)."""
+    if not may_merge(actor=actor) or actor.tenant_id != survivor.tenant_id:
+        raise NotAllowed(_("Only admins and sales staff may merge contacts."))
+    if actor.role in MERGE_ANY_ROLES:
+        return
+    if not are_likely_duplicates(contact=survivor, other=merged):
+        raise NotAllowed(
+            _(
+                "Sales staff may merge only two contacts listed as likely duplicates of each "
+                "other. Ask an admin to merge these two."
+            )
+        )
 
 
 @transaction.atomic
@@ -47,14 +95,29 @@ def contact_merge(
     *, survivor: Contact, merged: Contact, actor: Membership, take_from_merged: set[str]
 ) -> Contact:
     """Keeps `survivor`, taking the fields named in `take_from_merged` from `merged`, and
-    deletes `merged` once everything it held has moved over."""
-    if actor.role not in ("admin", "sales", "marketer"):
-        raise ServiceError(_("Your role does not allow this."))
+    deletes `merged` once everything it held has moved over. A refusal changes nothing."""
+    if not may_merge(actor=actor):  # before any lock: marketers never merge
+        raise NotAllowed(_("Only admins and sales staff may merge contacts."))
     if survivor.pk == merged.pk or survivor.tenant_id != merged.tenant_id:
         raise ServiceError(_("Choose two different contacts of this company."))
     tenant = survivor.tenant
-    scope = Contact.objects.for_tenant(tenant).select_for_update()
-    survivor, merged = scope.get(pk=survivor.pk), scope.get(pk=merged.pk)
+    # Both rows locked in one statement, in id order, so two merges of one pair cannot deadlock.
+    locked = {
+        c.pk: c
+        for c in Contact.objects.for_tenant(tenant)
+        .select_for_update()
+        .filter(pk__in=[survivor.pk, merged.pk])
+        .order_by("pk")
+    }
+    if len(locked) != 2:
+        raise ServiceError(
+            _(
+                "One of the two contacts was just merged or deleted by someone else. "
+                "Nothing was changed."
+            )
+        )
+    survivor, merged = locked[survivor.pk], locked[merged.pk]
+    merge_check(actor=actor, survivor=survivor, merged=merged)
     snapshot = {k: str(v) if v is not None else "" for k, v in model_to_dict(merged).items()}
     chosen = {name: getattr(merged, name) for name in MERGE_FIELDS if name in take_from_merged}
     # free the unique channels on the contact that goes before the one that stays takes them
@@ -75,7 +138,13 @@ def contact_merge(
         tag__group_id__in=held_groups
     ).update(contact=survivor)
     Event.objects.for_tenant(tenant).filter(contact=merged).update(contact=survivor)
-    StageChange.objects.for_tenant(tenant).filter(contact=merged).update(contact=survivor)
+    # Kept, never spliced into the survivor's chain: marked with where they came from (rows an
+    # earlier merge brought to `merged` keep the name of the contact they came from first).
+    history = StageChange.objects.for_tenant(tenant).filter(contact=merged)
+    history.filter(merged_from_id__isnull=True).update(
+        merged_from_id=merged.pk, merged_from_name=merged.name
+    )
+    history.update(contact=survivor)
     AudienceMember.objects.for_tenant(tenant).filter(contact=merged).delete()
 
     further = merged.furthest_stage
@@ -88,11 +157,16 @@ def contact_merge(
     if RANK[further] > RANK[survivor.furthest_stage]:
         # the furthest stage is history, not a move: it is kept as it was reached
         Contact.objects.for_tenant(tenant).filter(pk=survivor.pk).update(furthest_stage=further)
+    merged_pk, merged_name = merged.pk, merged.name
     ContactMerge.objects.create(
         tenant=tenant, survivor=survivor, merged_name=merged.name, merged_data=snapshot,
         actor=actor,
     )  # fmt: skip
     merged.delete()
-    tenant_changed(tenant.pk)
     survivor.refresh_from_db()
+    audit_record(
+        tenant=tenant, actor=actor, kind=AuditKind.CONTACTS_MERGED, subject=survivor.name,
+        details={"kept": survivor.pk, "merged": merged_pk, "merged_name": merged_name},
+    )  # fmt: skip
+    tenant_changed(tenant.pk)
     return survivor

@@ -15,7 +15,7 @@ from crm.forms import ContactFilterForm
 from crm.http import safe_next
 from crm.models import Contact, Role
 from crm.selectors import contact_list
-from crm.services import ServiceError
+from crm.services import NotAllowed, ServiceError
 from lifecycle.selectors import stage_settings
 
 from . import imports, merges, services
@@ -567,7 +567,12 @@ def import_errors(request, job_id: int):
 @require_GET
 def contact_duplicates(request, contact_id: int):
     contact = access_contact(request.membership, contact_id)
-    context = {"contact": contact, "candidates": merges.likely_duplicates(contact=contact)}
+    context = {
+        "contact": contact,
+        "candidates": merges.likely_duplicates(contact=contact),
+        # sales may merge what this page lists; marketers nothing
+        "may_merge": merges.may_merge(actor=request.membership),
+    }
     return render(request, "tagging/contact_duplicates.html", context)
 
 
@@ -577,12 +582,15 @@ def contact_merge(request, contact_id: int, other_id: int):
     merged = access_contact(request.membership, other_id)
     if survivor.pk == merged.pk:
         raise Http404
+    refusal = None
     if request.method == "POST":
         take = {f for f in merges.MERGE_FIELDS if request.POST.get(f) == "other"}
         try:
             kept = merges.contact_merge(
                 survivor=survivor, merged=merged, actor=request.membership, take_from_merged=take
             )
+        except NotAllowed as error:
+            refusal = error.message
         except ServiceError as error:
             messages.error(request, error.message)
         else:
@@ -592,10 +600,15 @@ def contact_merge(request, contact_id: int, other_id: int):
                 % {"merged": merged.name, "kept": kept.name},
             )
             return redirect(_url(request, "contact_detail", kept.pk))
+    else:  # say so before the choosing, not after
+        try:
+            merges.merge_check(actor=request.membership, survivor=survivor, merged=merged)
+        except NotAllowed as error:
+            refusal = error.message
     rows = [
         (name, Contact._meta.get_field(name).verbose_name, getattr(survivor, name),
          getattr(merged, name))
         for name in merges.MERGE_FIELDS
     ]  # fmt: skip
-    context = {"survivor": survivor, "merged": merged, "rows": rows}
-    return render(request, "tagging/contact_merge.html", context)
+    context = {"survivor": survivor, "merged": merged, "rows": rows, "refusal": refusal}
+    return render(request, "tagging/contact_merge.html", context, status=403 if refusal else 200)

@@ -1,10 +1,16 @@
 """Two records of one person become one, and nothing either of them held is lost."""
 
-from django.urls import reverse
+from datetime import timedelta
 
-from crm.models import Contact
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from crm.models import AuditEntry, AuditKind, Contact
+from crm.services import ContactData, NotAllowed
+from lifecycle.analytics import funnel_stats_compute
 from lifecycle.models import StageChange
-from lifecycle.services import contact_stage_move
+from lifecycle.services import contact_create_at_stage, contact_stage_move
 from tagging.merges import contact_merge, likely_duplicates
 from tagging.models import ContactMerge, ContactTag, Event
 from tagging.services import contact_tag_add, event_log
@@ -23,7 +29,7 @@ def test_likely_duplicates_share_a_name_or_a_written_differently_channel(tenant,
 
 
 def test_a_merge_keeps_chosen_fields_tags_events_history_and_the_furthest_stage(
-    tenant, sales, make_tag
+    tenant, admin, sales, make_tag
 ):
     kept = ContactFactory(tenant=tenant, name="王芳", phone="13800138000", company="")
     gone = ContactFactory(tenant=tenant, name="王芳(微信)", phone="", email="wf@qq.com",
@@ -34,7 +40,7 @@ def test_a_merge_keeps_chosen_fields_tags_events_history_and_the_furthest_stage(
     contact_tag_add(contact=gone, tag=spoken, actor=sales)
     event_log(contact=gone, actor=sales, kind="trial_booked")
 
-    result = contact_merge(survivor=kept, merged=gone, actor=sales, take_from_merged={"company"})
+    result = contact_merge(survivor=kept, merged=gone, actor=admin, take_from_merged={"company"})
 
     assert not Contact.objects.for_tenant(tenant).filter(pk=gone.pk).exists()
     assert (result.name, result.phone, result.email, result.wechat_id, result.company) == (
@@ -46,7 +52,7 @@ def test_a_merge_keeps_chosen_fields_tags_events_history_and_the_furthest_stage(
     moves = StageChange.objects.for_tenant(tenant).filter(contact=kept)
     assert moves.count() == 3  # the two of the merged contact, and the survivor's move to SQL
     audit = ContactMerge.objects.for_tenant(tenant).get()
-    assert (audit.survivor, audit.merged_name, audit.actor) == (kept, "王芳(微信)", sales)
+    assert (audit.survivor, audit.merged_name, audit.actor) == (kept, "王芳(微信)", admin)
     assert audit.merged_data["company"] == "腾飞科技"
 
 
@@ -67,3 +73,221 @@ def test_a_contact_cannot_be_merged_with_itself(sales_client, tenant):
     contact = ContactFactory(tenant=tenant)
     url = reverse("contact_merge", args=[tenant.slug, contact.pk, contact.pk])
     assert sales_client.get(url).status_code == 404
+
+
+# --- who may merge, and what a merge does to the history ------------------------------------
+
+
+def _everything(tenant) -> dict:
+    """All a merge could touch in a company, as plain values."""
+    return {
+        "contacts": list(Contact.objects.for_tenant(tenant).order_by("pk").values()),
+        "tags": list(ContactTag.objects.for_tenant(tenant).order_by("pk").values()),
+        "events": list(Event.objects.for_tenant(tenant).order_by("pk").values()),
+        "history": list(StageChange.objects.for_tenant(tenant).order_by("pk").values()),
+        "merges": list(ContactMerge.objects.for_tenant(tenant).values_list("pk", flat=True)),
+        "audit": list(AuditEntry.objects.for_tenant(tenant).values_list("pk", flat=True)),
+    }
+
+
+def _with_history(contact: Contact, actor, tag) -> Contact:
+    contact_stage_move(contact=contact, actor=actor, to_stage="lead")
+    contact_tag_add(contact=contact, tag=tag, actor=actor)
+    event_log(contact=contact, actor=actor, kind="trial_booked")
+    return contact
+
+
+@pytest.fixture
+def people(tenant, sales, make_tag):
+    """A contact, a likely duplicate of it (the same phone written with the country code) and
+    a stranger, each with a move, a tag and an event."""
+    tag = make_tag("课程兴趣", "成人口语")
+
+    def make(**fields) -> Contact:
+        return _with_history(ContactFactory(tenant=tenant, **fields), sales, tag)
+
+    return (
+        make(name="陈静", phone="13811112222", email="chenjing@qq.com"),
+        make(name="Jing Chen", phone="8613811112222", email="jing.chen@163.com"),
+        make(name="刘洋", phone="13933334444", email="liuyang@163.com"),
+    )
+
+
+def _merge_url(tenant, kept, gone) -> str:
+    return reverse("contact_merge", args=[tenant.slug, kept.pk, gone.pk])
+
+
+def test_marketer_cannot_merge(tenant, marketer, marketer_client, people):
+    kept, twin, _stranger = people
+    before = _everything(tenant)
+    with pytest.raises(NotAllowed, match="Only admins and sales staff may merge contacts."):
+        contact_merge(survivor=kept, merged=twin, actor=marketer, take_from_merged=set())
+    duplicates = marketer_client.get(reverse("contact_duplicates", args=[tenant.slug, kept.pk]))
+    assert twin.name in duplicates.content.decode()
+    assert _merge_url(tenant, kept, twin) not in duplicates.content.decode()
+    page = marketer_client.get(_merge_url(tenant, kept, twin))
+    assert page.status_code == 403 and 'type="submit"' not in page.content.decode()
+    response = marketer_client.post(_merge_url(tenant, kept, twin), {"name": "other"})
+    assert response.status_code == 403
+    assert "Only admins and sales staff may merge contacts." in response.content.decode()
+    assert _everything(tenant) == before
+
+
+def test_sales_merges_likely_duplicates_only(tenant, sales, sales_client, people):
+    kept, twin, stranger = people
+    before = _everything(tenant)
+    with pytest.raises(NotAllowed, match="only two contacts listed as likely duplicates"):
+        contact_merge(survivor=kept, merged=stranger, actor=sales, take_from_merged=set())
+    assert sales_client.get(_merge_url(tenant, kept, stranger)).status_code == 403
+    response = sales_client.post(_merge_url(tenant, kept, stranger), {"name": "other"})
+    assert response.status_code == 403
+    assert "Ask an admin to merge these two." in response.content.decode()
+    assert _everything(tenant) == before
+
+    response = sales_client.post(_merge_url(tenant, kept, twin), {"name": "keep"})
+    assert response.status_code == 302
+    assert set(Contact.objects.for_tenant(tenant)) == {kept, stranger}
+    entry = AuditEntry.objects.for_tenant(tenant).get()
+    assert (entry.kind, entry.actor) == (AuditKind.CONTACTS_MERGED, sales)
+
+
+def test_sales_merge_is_checked_on_the_stored_contacts(tenant, sales, people):
+    kept, _twin, stranger = people
+    before = _everything(tenant)
+    stranger.name = kept.name  # what a stale or forged page might claim; never saved
+    with pytest.raises(NotAllowed):
+        contact_merge(survivor=kept, merged=stranger, actor=sales, take_from_merged=set())
+    assert _everything(tenant) == before
+
+
+def test_sales_may_merge_a_duplicate_listed_past_the_first_few(tenant, sales):
+    kept = ContactFactory(tenant=tenant, name="张伟")
+    oldest, *others = ContactFactory.create_batch(11, tenant=tenant, name="张伟")
+    long_ago = timezone.now() - timedelta(days=365)
+    Contact.objects.for_tenant(tenant).filter(pk=oldest.pk).update(updated_at=long_ago)
+    assert oldest not in likely_duplicates(contact=kept)  # the page shows ten
+    contact_merge(survivor=kept, merged=oldest, actor=sales, take_from_merged=set())
+    assert not Contact.objects.for_tenant(tenant).filter(pk=oldest.pk).exists()
+
+
+def test_admin_merges_any_two_contacts(tenant, admin, people):
+    kept, _twin, stranger = people
+    stranger_pk = stranger.pk
+    result = contact_merge(survivor=kept, merged=stranger, actor=admin, take_from_merged={"name"})
+    assert result.name == "刘洋"
+    assert not Contact.objects.for_tenant(tenant).filter(pk=stranger_pk).exists()
+    entry = AuditEntry.objects.for_tenant(tenant).get()
+    assert (entry.kind, entry.actor, entry.subject, entry.details) == (
+        AuditKind.CONTACTS_MERGED, admin, "刘洋",
+        {"kept": kept.pk, "merged": stranger_pk, "merged_name": "刘洋"},
+    )  # fmt: skip
+
+
+def test_a_member_of_another_company_cannot_merge_this_ones_contacts(tenant, outsider, people):
+    kept, twin, _stranger = people
+    before = _everything(tenant)
+    with pytest.raises(NotAllowed):
+        contact_merge(survivor=kept, merged=twin, actor=outsider, take_from_merged=set())
+    assert _everything(tenant) == before
+
+
+def test_a_refused_merge_is_explained_in_the_users_language(tenant, sales, sales_client, people):
+    kept, _twin, stranger = people
+    sales.user.language = "zh-hans"
+    sales.user.save()
+    response = sales_client.post(_merge_url(tenant, kept, stranger), {"name": "keep"})
+    assert response.status_code == 403
+    assert "销售人员只能合并被列为彼此可能重复的两个联系人。" in response.content.decode()
+
+
+def test_merging_with_another_companys_contact_is_404_and_changes_nothing(
+    admin_client, outsider_client, tenant, other_tenant, contact, foreign_contact
+):
+    before, before_there = _everything(tenant), _everything(other_tenant)
+    for kept, gone in ((contact, foreign_contact), (foreign_contact, contact)):
+        url = _merge_url(tenant, kept, gone)
+        assert admin_client.get(url).status_code == 404
+        assert admin_client.post(url, {"name": "other"}).status_code == 404
+    assert (
+        outsider_client.post(_merge_url(other_tenant, foreign_contact, contact)).status_code == 404
+    )
+    assert outsider_client.post(_merge_url(tenant, contact, contact)).status_code == 404
+    assert (_everything(tenant), _everything(other_tenant)) == (before, before_there)
+
+
+def test_survivor_history_is_one_chain_after_merge(tenant, sales, sales_client):
+    kept = ContactFactory(tenant=tenant, name="孙丽", phone="13766667777")
+    gone = ContactFactory(tenant=tenant, name="孙丽(微信)", phone="8613766667777")
+    contact_stage_move(contact=kept, actor=sales, to_stage="lead")
+    contact_stage_move(contact=gone, actor=sales, to_stage="mql")
+    contact_stage_move(contact=kept, actor=sales, to_stage="mql")  # the two interleave in time
+    contact_stage_move(contact=gone, actor=sales, to_stage="customer")
+    gone_pk = gone.pk
+    gone_moves = set(StageChange.objects.for_tenant(tenant).filter(contact=gone).values_list("pk"))
+
+    result = contact_merge(survivor=kept, merged=gone, actor=sales, take_from_merged=set())
+
+    history = StageChange.objects.for_tenant(tenant).filter(contact=result)
+    own = history.filter(merged_from_id__isnull=True).order_by("created_at", "pk")
+    assert result.stage_version == own.count() == 3
+    assert list(own.values_list("from_stage", "to_stage")) == [
+        ("subscriber", "lead"), ("lead", "mql"), ("mql", "customer"),  # the last: the merge's
+    ]  # fmt: skip
+    brought = history.exclude(merged_from_id__isnull=True)
+    assert set(brought.values_list("pk")) == gone_moves  # kept, none deleted
+    assert set(brought.values_list("merged_from_id", "merged_from_name")) == {
+        (gone_pk, "孙丽(微信)")
+    }
+    timeline = sales_client.get(reverse("contact_timeline", args=[tenant.slug, kept.pk]))
+    assert timeline.content.decode().count("merged from 孙丽(微信)") == 2
+
+
+def test_moves_merged_twice_keep_the_name_they_came_from(tenant, admin):
+    first = ContactFactory(tenant=tenant, name="甲")
+    second = ContactFactory(tenant=tenant, name="乙")
+    last = ContactFactory(tenant=tenant, name="丙")
+    contact_stage_move(contact=first, actor=admin, to_stage="lead")
+    contact_stage_move(contact=second, actor=admin, to_stage="mql")
+    contact_merge(survivor=second, merged=first, actor=admin, take_from_merged=set())
+    contact_merge(survivor=last, merged=second, actor=admin, take_from_merged=set())
+    history = StageChange.objects.for_tenant(tenant).filter(contact=last)
+    assert sorted(history.values_list("merged_from_name", "to_stage")) == [
+        ("", "mql"), ("乙", "mql"), ("甲", "lead"),
+    ]  # fmt: skip
+    last.refresh_from_db()
+    assert last.stage_version == history.filter(merged_from_id__isnull=True).count() == 1
+
+
+def test_merge_counts_each_move_once_in_analytics(tenant, admin, sales):
+    kept = ContactFactory(tenant=tenant, name="周敏", phone="13755556666")
+    gone = ContactFactory(tenant=tenant, name="周敏(表单)", phone="", email="zm@qq.com")
+    contact_stage_move(contact=gone, actor=sales, to_stage="lead")
+    contact_stage_move(contact=gone, actor=sales, to_stage="mql")
+
+    def figures() -> tuple[dict, dict, int]:
+        stats = funnel_stats_compute(tenant=tenant, contacts=Contact.objects.for_tenant(tenant))
+        spans = {stage: row["n"] for stage, row in stats["time_in_stage"].items()}
+        return spans, stats["reached"], stats["contacts"]
+
+    spans, reached, contacts = figures()
+    assert spans == {"subscriber": 1, "lead": 1}  # each of the two moves ends one stay
+    assert (reached["mql"], contacts) == (1, 2)
+
+    contact_merge(survivor=kept, merged=gone, actor=admin, take_from_merged=set())
+
+    spans, reached, contacts = figures()
+    # One person who reached MQL once, by the survivor's own chain (subscriber → MQL, the
+    # merge's move): the merged record's moves to lead and MQL are not counted beside it.
+    assert spans == {"subscriber": 1}
+    assert (reached["lead"], reached["mql"], reached["sql"], contacts) == (1, 1, 0, 1)
+
+
+def test_a_merged_contacts_creation_row_does_not_hide_the_survivors_first_stay(tenant, admin):
+    kept = ContactFactory(tenant=tenant, name="吴敏", phone="13712340000")
+    gone = contact_create_at_stage(
+        tenant=tenant, actor=admin, data=ContactData(name="吴敏", email="wm@qq.com"), stage="mql"
+    )
+    contact_merge(survivor=kept, merged=gone, actor=admin, take_from_merged=set())
+    stats = funnel_stats_compute(tenant=tenant, contacts=Contact.objects.for_tenant(tenant))
+    # the survivor's own chain: created a subscriber, moved to MQL by the merge
+    assert {stage: row["n"] for stage, row in stats["time_in_stage"].items()} == {"subscriber": 1}

@@ -34,11 +34,11 @@ MERGE_ANY_ROLES = frozenset({Role.ADMIN})  # the role that may delete contacts
 MERGE_DUPLICATES_ROLES = frozenset({Role.SALES})
 
 
-def _duplicate_condition(contact: Contact) -> Q:
-    """The same name, or the same phone ending, email name or WeChat ID written differently
-    (phones, emails and WeChat IDs are unique, so a duplicate always differs somewhere).
-    Symmetric: if B matches A's condition, A matches B's."""
-    condition = Q(name=contact.name)
+def _shared_channel_condition(contact: Contact) -> Q:
+    """The same phone ending, email name or WeChat ID written differently (phones, emails and
+    WeChat IDs are unique, so a duplicate always differs somewhere). Symmetric: if B matches
+    A's condition, A matches B's. A contact with no channel matches nobody."""
+    condition = Q(pk__in=[])
     if len(contact.phone) >= 8:
         condition |= Q(phone__endswith=contact.phone[-8:])
     if contact.email:
@@ -46,6 +46,11 @@ def _duplicate_condition(contact: Contact) -> Q:
     if contact.wechat_id:
         condition |= Q(wechat_id__iexact=contact.wechat_id)
     return condition
+
+
+def _duplicate_condition(contact: Contact) -> Q:
+    """What the duplicates page lists: a shared channel, or the same name."""
+    return Q(name=contact.name) | _shared_channel_condition(contact)
 
 
 def likely_duplicates(*, contact: Contact, limit: int = 10) -> list[Contact]:
@@ -59,14 +64,27 @@ def likely_duplicates(*, contact: Contact, limit: int = 10) -> list[Contact]:
     )
 
 
-def are_likely_duplicates(*, contact: Contact, other: Contact) -> bool:
-    """Whether the duplicates page lists `other` as a likely duplicate of `contact`, however
-    far down its list (the page shows the first few)."""
+def share_a_channel(*, contact: Contact, other: Contact) -> bool:
+    """Whether `other` shares a phone, email or WeChat ID with `contact` (written alike), the
+    likely duplicates sales staff may merge; a shared name alone is not enough."""
     return (
         Contact.objects.for_tenant(contact.tenant)
-        .filter(_duplicate_condition(contact), pk=other.pk)
+        .filter(_shared_channel_condition(contact), pk=other.pk)
         .exclude(pk=contact.pk)
         .exists()
+    )
+
+
+def mergeable(*, actor: Membership | None, contact: Contact, candidates: list[Contact]) -> set:
+    """The ids among `candidates` the actor may merge with `contact` (the page's buttons)."""
+    if not may_merge(actor=actor):
+        return set()
+    if actor.role in MERGE_ANY_ROLES:
+        return {c.pk for c in candidates}
+    return set(
+        Contact.objects.for_tenant(contact.tenant)
+        .filter(_shared_channel_condition(contact), pk__in=[c.pk for c in candidates])
+        .values_list("pk", flat=True)
     )
 
 
@@ -81,11 +99,11 @@ def merge_check(*, actor: Membership | None, survivor: Contact, merged: Contact)
         raise NotAllowed(_("Only admins and sales staff may merge contacts."))
     if actor.role in MERGE_ANY_ROLES:
         return
-    if not are_likely_duplicates(contact=survivor, other=merged):
+    if not share_a_channel(contact=survivor, other=merged):
         raise NotAllowed(
             _(
-                "Sales staff may merge only two contacts listed as likely duplicates of each "
-                "other. Ask an admin to merge these two."
+                "Sales staff may merge only two contacts that share a phone, email or WeChat ID. "
+                "Ask an admin to merge these two."
             )
         )
 

@@ -567,11 +567,14 @@ def import_errors(request, job_id: int):
 @require_GET
 def contact_duplicates(request, contact_id: int):
     contact = access_contact(request.membership, contact_id)
+    candidates = merges.likely_duplicates(contact=contact)
     context = {
         "contact": contact,
-        "candidates": merges.likely_duplicates(contact=contact),
-        # sales may merge what this page lists; marketers nothing
-        "may_merge": merges.may_merge(actor=request.membership),
+        "candidates": candidates,
+        # admins any of them, sales those sharing a channel, marketers none
+        "mergeable": merges.mergeable(
+            actor=request.membership, contact=contact, candidates=candidates
+        ),
     }
     return render(request, "tagging/contact_duplicates.html", context)
 

@@ -57,16 +57,21 @@ def test_a_merge_keeps_chosen_fields_tags_events_history_and_the_furthest_stage(
 
 
 def test_merging_from_the_pages(sales_client, tenant):
-    kept = ContactFactory(tenant=tenant, name="李娜", phone="13900000001")
-    gone = ContactFactory(tenant=tenant, name="李娜", phone="", email="lina@qq.com")
+    kept = ContactFactory(tenant=tenant, name="李娜", phone="13900000001", wechat_id="lina88")
+    gone = ContactFactory(tenant=tenant, name="Lina", phone="", email="lina@qq.com",
+                          wechat_id="LiNa88")  # fmt: skip
+    namesake = ContactFactory(tenant=tenant, name="李娜", phone="13700000002")
     page = sales_client.get(reverse("contact_duplicates", args=[tenant.slug, kept.pk]))
-    assert reverse("contact_merge", args=[tenant.slug, kept.pk, gone.pk]) in page.content.decode()
+    html = page.content.decode()
+    assert reverse("contact_merge", args=[tenant.slug, kept.pk, gone.pk]) in html
+    assert namesake.phone in html  # listed, for an admin to judge
+    assert reverse("contact_merge", args=[tenant.slug, kept.pk, namesake.pk]) not in html
     response = sales_client.post(
         reverse("contact_merge", args=[tenant.slug, kept.pk, gone.pk]), {"name": "keep"},
         follow=True,
     )  # fmt: skip
     assert "was merged into" in response.content.decode()
-    assert Contact.objects.for_tenant(tenant).get().email == "lina@qq.com"
+    assert Contact.objects.for_tenant(tenant).get(pk=kept.pk).email == "lina@qq.com"
 
 
 def test_a_contact_cannot_be_merged_with_itself(sales_client, tenant):
@@ -136,7 +141,7 @@ def test_marketer_cannot_merge(tenant, marketer, marketer_client, people):
 def test_sales_merges_likely_duplicates_only(tenant, sales, sales_client, people):
     kept, twin, stranger = people
     before = _everything(tenant)
-    with pytest.raises(NotAllowed, match="only two contacts listed as likely duplicates"):
+    with pytest.raises(NotAllowed, match="only two contacts that share a phone"):
         contact_merge(survivor=kept, merged=stranger, actor=sales, take_from_merged=set())
     assert sales_client.get(_merge_url(tenant, kept, stranger)).status_code == 403
     response = sales_client.post(_merge_url(tenant, kept, stranger), {"name": "other"})
@@ -161,13 +166,26 @@ def test_sales_merge_is_checked_on_the_stored_contacts(tenant, sales, people):
 
 
 def test_sales_may_merge_a_duplicate_listed_past_the_first_few(tenant, sales):
-    kept = ContactFactory(tenant=tenant, name="张伟")
-    oldest, *others = ContactFactory.create_batch(11, tenant=tenant, name="张伟")
+    kept = ContactFactory(tenant=tenant, name="张伟", wechat_id="zhangwei88")
+    oldest = ContactFactory(tenant=tenant, name="张伟", wechat_id="ZhangWei88")
+    ContactFactory.create_batch(10, tenant=tenant, name="张伟")
     long_ago = timezone.now() - timedelta(days=365)
     Contact.objects.for_tenant(tenant).filter(pk=oldest.pk).update(updated_at=long_ago)
     assert oldest not in likely_duplicates(contact=kept)  # the page shows ten
     contact_merge(survivor=kept, merged=oldest, actor=sales, take_from_merged=set())
     assert not Contact.objects.for_tenant(tenant).filter(pk=oldest.pk).exists()
+
+
+def test_sales_cannot_merge_two_people_who_only_share_a_name(tenant, sales):
+    """Two different 王伟 are listed on the duplicates page for an admin to judge; a shared
+    name alone does not let sales staff remove one of them."""
+    first = ContactFactory(tenant=tenant, name="王伟", phone="13800000001")
+    second = ContactFactory(tenant=tenant, name="王伟", phone="13900000002")
+    assert second in likely_duplicates(contact=first)
+    before = _everything(tenant)
+    with pytest.raises(NotAllowed):
+        contact_merge(survivor=first, merged=second, actor=sales, take_from_merged=set())
+    assert _everything(tenant) == before
 
 
 def test_admin_merges_any_two_contacts(tenant, admin, people):
@@ -197,7 +215,7 @@ def test_a_refused_merge_is_explained_in_the_users_language(tenant, sales, sales
     sales.user.save()
     response = sales_client.post(_merge_url(tenant, kept, stranger), {"name": "keep"})
     assert response.status_code == 403
-    assert "销售人员只能合并被列为彼此可能重复的两个联系人。" in response.content.decode()
+    assert "销售人员只能合并手机号、邮箱或微信号相同的两个联系人。" in response.content.decode()
 
 
 def test_merging_with_another_companys_contact_is_404_and_changes_nothing(

@@ -5,21 +5,41 @@ from crm.forms import ContactFilterForm, ContactForm
 
 from .stages import REQUIREMENTS, LostReason, Stage
 
+NO_VERSION = _(
+    "This page did not say which version of the contact you saw. Nothing was changed: "
+    "reload the page and try again."
+)
 
-class MoveForm(forms.Form):
+
+class SeenVersionForm(forms.Form):
+    """A page form that moves a contact: it carries the contact's stage_version as the user saw
+    it, so a move based on an out-of-date page is refused instead of applied (the service
+    checks it under the row lock). Without it (an old page, a hand-made request) nothing moves."""
+
+    version = forms.IntegerField(
+        min_value=0,
+        widget=forms.HiddenInput,
+        error_messages={"required": NO_VERSION, "invalid": NO_VERSION, "min_value": NO_VERSION},
+    )
+
+    def refusal(self, otherwise: str) -> str:
+        """What to tell the user when the form is invalid."""
+        if "version" in self.errors:
+            return self.errors["version"][0]
+        return otherwise
+
+
+class MoveForm(SeenVersionForm):
     to_stage = forms.ChoiceField(label=_("Move to"), choices=Stage.choices)
-    version = forms.IntegerField(min_value=0, required=False, widget=forms.HiddenInput)
     reason = forms.CharField(label=_("Reason"), max_length=500, required=False)
 
 
-class LostForm(forms.Form):
+class LostForm(SeenVersionForm):
     lost_reason = forms.ChoiceField(label=_("Why lost"), choices=LostReason.choices)
     note = forms.CharField(label=_("Note"), max_length=500, required=False)
-    version = forms.IntegerField(min_value=0, required=False, widget=forms.HiddenInput)
 
 
-class ReopenForm(forms.Form):
-    version = forms.IntegerField(min_value=0, required=False, widget=forms.HiddenInput)
+class ReopenForm(SeenVersionForm):
     reason = forms.CharField(label=_("Reason"), max_length=500, required=False)
 
 

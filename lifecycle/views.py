@@ -153,7 +153,8 @@ def contact_move(request, contact_id: int):
     origin = "board" if request.POST.get("origin") == "board" else "detail"
     form = MoveForm(request.POST)
     if not form.is_valid():
-        return _respond_refused(request, contact, origin, _("Choose a stage to move to."))
+        message = form.refusal(_("Choose a stage to move to."))
+        return _respond_refused(request, contact, origin, message)
     to_stage = form.cleaned_data["to_stage"]
     reason = form.cleaned_data["reason"]
     fill = completing = None
@@ -204,7 +205,8 @@ def contact_lost(request, contact_id: int):
     contact = access_contact(request.membership, contact_id)
     form = LostForm(request.POST)
     if not form.is_valid():
-        return _respond_refused(request, contact, "detail", _("Choose why the contact was lost."))
+        message = form.refusal(_("Choose why the contact was lost."))
+        return _respond_refused(request, contact, "detail", message)
     try:
         services.contact_mark_lost(
             contact=contact,
@@ -225,13 +227,15 @@ def contact_lost(request, contact_id: int):
 def contact_reopen(request, contact_id: int):
     contact = access_contact(request.membership, contact_id)
     form = ReopenForm(request.POST)
-    form.is_valid()
+    if not form.is_valid():
+        message = form.refusal(_("The reason is too long: 500 characters at most."))
+        return _respond_refused(request, contact, "detail", message)
     try:
         services.contact_reopen(
             contact=contact,
             actor=request.membership,
-            reason=form.cleaned_data.get("reason", ""),
-            expected_version=form.cleaned_data.get("version"),
+            reason=form.cleaned_data["reason"],
+            expected_version=form.cleaned_data["version"],
         )
     except services.ServiceError as error:
         return _respond_refused(request, contact, "detail", error.message)

@@ -45,6 +45,14 @@ Press **Authorize** above and paste the token (without "Bearer") to try the call
 Stages are keys (`subscriber`, `lead`, `mql`, `sql`, `opportunity`, `customer`, `evangelist`);
 answers carry the company's own label beside each key (`stage_label`).
 
+## Moving a contact
+
+`POST /api/v1/contacts/{{id}}/stage` with `{{"stage": "sql"}}` moves the contact by the same rules
+as the board. Add `"expected_stage": "lead"` — the stage your system last saw the contact in —
+to guard against acting on an out-of-date view: if someone (a person, a rule, an import) moved
+the contact since, the move is refused with 409 (`stale`) and nothing changes; read the contact
+again and decide. Without `expected_stage` the contact moves from whatever stage it is in now.
+
 ## Errors
 
 Every error answers with a JSON body:

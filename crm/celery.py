@@ -13,14 +13,19 @@ app.conf.beat_schedule = {
         "task": "lifecycle.tasks.recompute_everything",
         "schedule": 5 * 60,
     },
-    # Today's funnel for the trend chart; the last run of each day is that day's figure.
     # Webhook retries whose pause is over, and anything a lost message or dead worker left.
     "deliver-webhooks": {
         "task": "tagging.api.tasks.deliver_due_webhooks",
         "schedule": 60,
     },
+    # Today's funnel for the trend chart; the last run of each day is that day's figure.
     "snapshot-funnels": {
         "task": "lifecycle.tasks.snapshot_funnels",
+        "schedule": 60 * 60,
+    },
+    # Uploads left waiting for their columns over a day lose their file.
+    "expire-waiting-uploads": {
+        "task": "tagging.tasks.expire_waiting_uploads",
         "schedule": 60 * 60,
     },
 }

@@ -249,6 +249,7 @@ LOGGING = {
 # Pages list this many contacts at a time.
 CONTACTS_PAGE_SIZE = 50
 AUDIT_PAGE_SIZE = 50
+IMPORT_WAITING_UPLOADS_MAX = int(os.environ.get("IMPORT_WAITING_UPLOADS_MAX", "5"))  # per company
 
 # The JSON API (/api/v1/): requests per token per minute, largest body accepted.
 API_RATE_LIMIT = int(os.environ.get("API_RATE_LIMIT", "120"))

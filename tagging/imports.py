@@ -14,14 +14,16 @@ import re
 import threading
 import zipfile
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Sum
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from openpyxl import load_workbook
 
 from crm.audit import audit_record
@@ -44,6 +46,12 @@ SIDE_BY_SIDE = 2  # chunks applied at once on PostgreSQL: one per core
 ANALYZE_AFTER = 1000  # contacts created by one import
 ANALYZED = ("crm_contact", "lifecycle_stagechange", "tagging_contacttag")
 MAX_BYTES = 20 * 1024 * 1024
+# An upload whose columns are not chosen within this time loses its file (beat, hourly).
+WAITING_EXPIRES = timedelta(hours=24)
+UPLOAD_EXPIRED = gettext_lazy(
+    "This upload waited more than 24 hours for its columns and its file was deleted. "
+    "Upload the file again."
+)
 FIELDS = {
     "name": ("姓名", "名字", "客户", "联系人", "name", "full name", "contact"),
     "phone": ("手机", "手机号", "电话", "联系电话", "mobile", "phone", "tel", "telephone"),
@@ -147,13 +155,38 @@ def guess_mapping(header: list[str]) -> dict[str, str]:
     return mapping
 
 
+def _check_waiting_room(tenant: Tenant) -> None:
+    """Uploads waiting for their columns hold a whole file each: a company keeps a few."""
+    limit = settings.IMPORT_WAITING_UPLOADS_MAX
+    since = timezone.now() - WAITING_EXPIRES  # older ones are about to expire: not counted
+    waiting = ImportJob.objects.for_tenant(tenant).filter(
+        status=ImportJob.PENDING, created_at__gt=since
+    )
+    if waiting.count() >= limit:
+        raise ServiceError(
+            ngettext(
+                "%(count)s upload is already waiting for its columns to be chosen. Finish or "
+                "cancel it first (under Imports); nothing was uploaded.",
+                "%(count)s uploads are already waiting for their columns to be chosen. Finish "
+                "or cancel one of them first (under Imports); nothing was uploaded.",
+                limit,
+            )
+            % {"count": limit}
+        )
+
+
 @transaction.atomic
 def import_start(
     *, tenant: Tenant, actor: Membership, file_name: str, content: bytes, language: str
 ) -> ImportJob:
     if actor.role not in ("admin", "marketer"):
         raise ServiceError(_("Only admins and marketers may import contacts."))
+    _check_waiting_room(tenant)  # before reading a large file for nothing
     kind, encoding, rows = read_table(content, file_name)
+    # Two uploads at once must not both take the last place. NO KEY: rows that merely refer
+    # to the company (every insert of its data) are not held up.
+    Tenant.objects.select_for_update(no_key=True).filter(pk=tenant.pk).first()
+    _check_waiting_room(tenant)
     return ImportJob.objects.create(
         tenant=tenant, created_by=actor, file_name=file_name[:255], content=content, kind=kind,
         encoding=encoding, language=language, mapping=guess_mapping(rows[0]),
@@ -163,6 +196,17 @@ def import_start(
 
 @transaction.atomic
 def import_confirm(*, job: ImportJob, mapping: dict[str, str], create_tags: bool) -> ImportJob:
+    # the page was read a while ago: the upload may have expired or been confirmed since
+    status = (
+        ImportJob.objects.for_tenant(job.tenant)
+        .select_for_update()
+        .values_list("status", flat=True)
+        .get(pk=job.pk)
+    )
+    if status == ImportJob.EXPIRED:
+        raise ServiceError(str(UPLOAD_EXPIRED))
+    if status != ImportJob.PENDING:
+        raise ServiceError(_("This import has started: it stays in the history."))
     chosen = [f for f in mapping.values() if f]
     if not any(f in chosen for f in IDENTITY):
         raise ServiceError(
@@ -192,6 +236,18 @@ def import_cancel(*, job: ImportJob, actor: Membership) -> None:
     if locked.status != ImportJob.PENDING:
         raise ServiceError(_("This import has started: it stays in the history."))
     locked.delete()
+
+
+def imports_expire_waiting(*, tenant: Tenant, now: datetime | None = None) -> int:
+    """Uploads of `tenant` left waiting for their columns over WAITING_EXPIRES: their file is
+    deleted and they stay in the history as expired. One statement; running it again finds
+    nothing more to do. Returns how many expired."""
+    now = now or timezone.now()
+    return (
+        ImportJob.objects.for_tenant(tenant)
+        .filter(status=ImportJob.PENDING, created_at__lt=now - WAITING_EXPIRES)
+        .update(status=ImportJob.EXPIRED, content=b"", finished_at=now)
+    )
 
 
 # --- checking and merging rows -----------------------------------------------------------

@@ -217,8 +217,10 @@ class ImportJob(TenantOwned):
     """One uploaded spreadsheet, its column mapping, its progress and its report."""
 
     PENDING, QUEUED, RUNNING, DONE = "pending", "queued", "running", "done"
+    EXPIRED = "expired"  # left pending too long: the file is gone, the row says so
     STATUSES = [(PENDING, _("Waiting for the mapping")), (QUEUED, _("Queued")),
-                (RUNNING, _("Importing")), (DONE, _("Done"))]  # fmt: skip
+                (RUNNING, _("Importing")), (DONE, _("Done")),
+                (EXPIRED, _("Expired, upload again"))]  # fmt: skip
 
     created_by = models.ForeignKey(
         "crm.Membership", on_delete=models.SET_NULL, null=True, related_name="+"
@@ -244,6 +246,10 @@ class ImportJob(TenantOwned):
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [
+            # the waiting uploads of a company: counted at each upload, expired by beat
+            models.Index(fields=["tenant", "status", "created_at"], name="importjob_waiting"),
+        ]
 
     def __str__(self) -> str:
         return self.file_name

@@ -554,6 +554,8 @@ def import_detail(request, job_id: int):
 @role_required(*SCHEME)
 def import_errors(request, job_id: int):
     job = access_import(request.membership, job_id)
+    if job.status == job.EXPIRED:
+        raise Http404  # its file is gone, and it never had failed rows
     response = HttpResponse(imports.failed_rows_csv(job), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = content_disposition_header(
         True, f"{job.file_name.rsplit('.', 1)[0]}-errors.csv"

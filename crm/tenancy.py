@@ -389,6 +389,8 @@ def one_time_link_set_password(*, link: OneTimeLink, password: str) -> User:
 @transaction.atomic
 def user_password_change(*, user: User, password: str) -> User:
     """The user's own new password (their old one was checked by the form)."""
+    if user.must_change_password and user.check_password(password):
+        raise ServiceError(_("Choose a password of your own, not the one an admin gave you."))
     password_check(password=password, user=user)
     user.set_password(password)
     user.must_change_password = False

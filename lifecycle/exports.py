@@ -3,6 +3,7 @@ XLSX written in openpyxl's write-only mode, with the company's stage labels and 
 Nothing can run as a formula: CSV cells that start like one get a leading quote; XLSX text is
 stored as text."""
 
+import re
 import tempfile
 from decimal import Decimal
 
@@ -62,10 +63,17 @@ def _xlsx_cell(sheet, value):
     return value
 
 
+def sheet_title(name: str) -> str:
+    """A name Excel accepts for a sheet: none of []:*?/\\, not starting or ending with a
+    quote, at most 31 characters (an audience may be called "Q1: leads*")."""
+    title = re.sub(r"[\[\]:*?/\\]", "-", name or "").strip("'").strip()[:31].strip()
+    return title or "contacts"
+
+
 def xlsx_file(rows, *, title: str):
     """An .xlsx in a temporary file (write-only: rows go to disk as they come)."""
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=(title or "contacts")[:31].replace("/", "-"))
+    sheet = workbook.create_sheet(title=sheet_title(title))
     for row in rows:
         sheet.append([_xlsx_cell(sheet, value) for value in row])
     handle = tempfile.TemporaryFile(suffix=".xlsx")  # noqa: SIM115 - FileResponse closes it

@@ -168,6 +168,12 @@ def test_an_admin_chosen_first_password_must_be_replaced_before_anything_else(ad
         assert sun.post(url)["Location"] == reverse("profile")
     assert not Membership.objects.for_tenant(tenant).filter(user__username="sun").exists()
 
+    same = sun.post(
+        reverse("profile"),
+        {"old_password": STRONG, "new_password1": STRONG, "new_password2": STRONG},
+    )
+    assert same.status_code == 200  # the admin's password is not one of their own
+    assert User.objects.get(username="sun").must_change_password
     response = sun.post(
         reverse("profile"),
         {"old_password": STRONG, "new_password1": "Quiet-River-7788", "new_password2":

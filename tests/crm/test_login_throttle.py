@@ -25,7 +25,7 @@ def test_five_wrong_passwords_lock_the_account_even_for_the_right_one(sales):
         Client(REMOTE_ADDR="198.51.100.1", HTTP_ACCEPT_LANGUAGE="en"), "zhao", PASSWORD
     )
 
-    assert refused.status_code == 429
+    assert (refused.status_code, refused["Retry-After"]) == (429, "900")
     assert "Too many failed logins" in refused.content.decode()
     assert "_auth_user_id" not in refused.client.session
 

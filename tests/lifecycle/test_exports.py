@@ -3,6 +3,7 @@
 import csv
 import io
 
+import pytest
 from django.urls import reverse
 from openpyxl import load_workbook
 
@@ -89,3 +90,20 @@ def test_xlsx_text_that_looks_like_a_formula_stays_text(admin_client, tenant):
     sheet = load_workbook(io.BytesIO(_body(response))).active
     cell = sheet["A2"]
     assert (cell.value, cell.data_type) == ("=1+1", "s")
+
+
+@pytest.mark.parametrize(
+    "name", ["Q1: leads*", "[VIP] 老客户?", "a/b\\c", "'quoted'", "***", "很长的名字" * 10]
+)
+def test_any_audience_name_exports_as_xlsx(admin_client, tenant, admin, name):
+    ContactFactory(tenant=tenant, name="张伟", stage="customer")
+    audience = audience_save(tenant=tenant, actor=admin, name=name, gate="exact",
+                             stages=["customer"])  # fmt: skip
+    audience_recompute(audience=audience)
+    response = admin_client.get(
+        reverse("audience_export", args=[tenant.slug, audience.pk]), {"format": "xlsx"}
+    )
+    assert response.status_code == 200
+    workbook = load_workbook(io.BytesIO(_body(response)), read_only=True)
+    assert 1 <= len(workbook.active.title) <= 31
+    assert [[c.value for c in row] for row in workbook.active.iter_rows()][1][0] == "张伟"

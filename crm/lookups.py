@@ -1,6 +1,6 @@
 """`field__any=[...]`: one of these values, sent to PostgreSQL as a single array parameter
 (`= ANY(%s)`) instead of one parameter per value, so a bulk action over 10,000 picked ids costs
-the same to send and to plan as one over ten. Elsewhere it is a plain IN."""
+the same to send and to plan as one over ten."""
 
 from django.db.models import ForeignKey, IntegerField, Lookup
 
@@ -16,6 +16,4 @@ class AnyOf(Lookup):
         values = [int(value) for value in self.rhs]
         if not values:
             return "1 = 0", []  # nothing picked: nothing matches (the SQL stays valid)
-        if connection.vendor == "postgresql":
-            return f"{lhs} = ANY(%s::bigint[])", [*params, values]
-        return f"{lhs} IN ({', '.join(['%s'] * len(values))})", [*params, *values]
+        return f"{lhs} = ANY(%s::bigint[])", [*params, values]

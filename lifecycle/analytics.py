@@ -5,7 +5,6 @@ two workers running one at once give the same result. Pages read what is stored;
 narrowed by owner, tag or date computes its figures from that narrower set when asked.
 """
 
-import statistics
 from datetime import date, timedelta
 
 from django.db import connection, transaction
@@ -19,10 +18,9 @@ from .stages import ORDER, RANK, LostReason, Status
 
 
 def _lock(name: str, tenant: Tenant) -> None:
-    """Serialises one kind of recompute per tenant (PostgreSQL; SQLite has one writer)."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s), %s)", [name, tenant.pk])
+    """Serialises one kind of recompute per tenant (an advisory lock, released at commit)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s), %s)", [name, tenant.pk])
 
 
 def stage_counts(contacts: QuerySet) -> dict[str, dict[str, int]]:
@@ -77,33 +75,19 @@ def _time_in_stage(tenant: Tenant, contacts: QuerySet) -> dict[str, dict[str, fl
         )
     """  # noqa: S608 - only our own SQL and the ORM's compiled, parameterised subquery
     params = [*ids_params, tenant.pk, tenant.pk, *ids_params]
-    result: dict[str, dict[str, float]] = {}
+    percentiles = """
+        SELECT stage,
+               percentile_cont(0.5) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM left_at - at)),
+               percentile_cont(0.9) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM left_at - at)),
+               count(*)
+        FROM spans WHERE left_at IS NOT NULL GROUP BY stage
+    """
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            percentiles = """
-                SELECT stage,
-                       percentile_cont(0.5) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM left_at - at)),
-                       percentile_cont(0.9) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM left_at - at)),
-                       count(*)
-                FROM spans WHERE left_at IS NOT NULL GROUP BY stage
-            """  # noqa: E501
-            cursor.execute(spans + percentiles, params)
-            for stage, p50, p90, n in cursor.fetchall():
-                result[stage] = {"p50": float(p50), "p90": float(p90), "n": n}
-            return result
-        cursor.execute(
-            spans + "SELECT stage, (julianday(left_at) - julianday(at)) * 86400.0 "
-            "FROM spans WHERE left_at IS NOT NULL",
-            params,
-        )
-        durations: dict[str, list[float]] = {}
-        for stage, seconds in cursor.fetchall():
-            durations.setdefault(stage, []).append(seconds)
-    for stage, values in durations.items():
-        values.sort()
-        p90 = statistics.quantiles(values, n=10)[-1] if len(values) > 1 else values[0]
-        result[stage] = {"p50": statistics.median(values), "p90": p90, "n": len(values)}
-    return result
+        cursor.execute(spans + percentiles, params)
+        return {
+            stage: {"p50": float(p50), "p90": float(p90), "n": n}
+            for stage, p50, p90, n in cursor.fetchall()
+        }
 
 
 def funnel_stats_compute(*, tenant: Tenant, contacts: QuerySet) -> dict:

@@ -51,14 +51,11 @@ def _sql(queryset: QuerySet) -> tuple[str, list]:
 def audience_recompute(*, audience: Audience) -> tuple[int, int]:
     """Brings the stored members in line with the definition. Returns (entered, left)."""
     tenant_id, audience_id = audience.tenant_id, audience.pk
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtext('audience'), %s)", [audience_id])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext('audience'), %s)", [audience_id])
     now = timezone.now()
     wanted_sql, wanted_params = _sql(audience_contacts(audience))
     member, change = "lifecycle_audiencemember", "lifecycle_audiencechange"
-    # Raw SQL gets the time as the ORM stores it (SQLite keeps text: formats must match).
-    at = connection.ops.adapt_datetimefield_value(now)
     first_time = (
         not AudienceMember.objects.for_tenant(audience.tenant).filter(audience=audience).exists()
     )
@@ -74,8 +71,7 @@ def audience_recompute(*, audience: Audience) -> tuple[int, int]:
                 f"CREATE TEMP TABLE audience_wanted AS SELECT w.id FROM ({wanted_sql}) w",  # noqa: S608
                 wanted_params,
             )
-            if connection.vendor == "postgresql":
-                cursor.execute("ANALYZE audience_wanted")  # so the planner knows its size
+            cursor.execute("ANALYZE audience_wanted")  # so the planner knows its size
             source, source_params = "audience_wanted", []
         joiners = f"""
             SELECT w.id FROM {source} w
@@ -84,34 +80,20 @@ def audience_recompute(*, audience: Audience) -> tuple[int, int]:
                                 AND m.contact_id = w.id)
         """  # noqa: S608 - our own SQL; every value is a parameter
         joiners_params = [*source_params, tenant_id, audience_id]
-        if connection.vendor == "postgresql":
-            # One pass: add the members and log each one as entered.
-            cursor.execute(
-                f"""
-                WITH joined AS (
-                    INSERT INTO {member} (tenant_id, audience_id, contact_id, joined_at)
-                    SELECT %s, %s, j.id, %s FROM ({joiners}) j
-                    RETURNING contact_id
-                )
-                INSERT INTO {change} (tenant_id, audience_id, contact_id, change, at)
-                SELECT %s, %s, contact_id, 'entered', %s FROM joined
-                """,  # noqa: S608
-                [tenant_id, audience_id, at, *joiners_params, tenant_id, audience_id, at],
+        # One pass: add the members and log each one as entered.
+        cursor.execute(
+            f"""
+            WITH joined AS (
+                INSERT INTO {member} (tenant_id, audience_id, contact_id, joined_at)
+                SELECT %s, %s, j.id, %s FROM ({joiners}) j
+                RETURNING contact_id
             )
-            entered = cursor.rowcount
-        else:
-            cursor.execute(
-                f"INSERT INTO {change} (tenant_id, audience_id, contact_id, change, at) "  # noqa: S608
-                f"SELECT %s, %s, j.id, 'entered', %s FROM ({joiners}) j",
-                [tenant_id, audience_id, at, *joiners_params],
-            )
-            entered = cursor.rowcount
-            cursor.execute(
-                f"INSERT INTO {member} (tenant_id, audience_id, contact_id, joined_at) "  # noqa: S608
-                f"SELECT %s, %s, c.contact_id, %s FROM {change} c WHERE c.tenant_id = %s "
-                "AND c.audience_id = %s AND c.at = %s AND c.change = 'entered'",
-                [tenant_id, audience_id, at, tenant_id, audience_id, at],
-            )
+            INSERT INTO {change} (tenant_id, audience_id, contact_id, change, at)
+            SELECT %s, %s, contact_id, 'entered', %s FROM joined
+            """,  # noqa: S608
+            [tenant_id, audience_id, now, *joiners_params, tenant_id, audience_id, now],
+        )
+        entered = cursor.rowcount
         left = 0
         if not first_time:
             gone = f"""
@@ -121,7 +103,7 @@ def audience_recompute(*, audience: Audience) -> tuple[int, int]:
             cursor.execute(
                 f"INSERT INTO {change} (tenant_id, audience_id, contact_id, change, at) "  # noqa: S608
                 f"SELECT %s, %s, m.contact_id, 'left', %s {gone}",
-                [tenant_id, audience_id, at, tenant_id, audience_id],
+                [tenant_id, audience_id, now, tenant_id, audience_id],
             )
             left = cursor.rowcount
             cursor.execute(

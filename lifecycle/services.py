@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Case, F, Q, QuerySet, Value, When
+from django.db.models import Q, QuerySet
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -362,91 +362,46 @@ class BulkResult:
 
 
 def _bulk_write(
-    *,
-    tenant: Tenant,
-    eligible: QuerySet,
-    orm_sets: dict,
-    sql_sets: str,
-    sql_params: list,
-    change: dict,
+    *, tenant: Tenant, eligible: QuerySet, sets: str, params: list, change: dict
 ) -> int:
-    """Applies the sets to the eligible contacts and writes one StageChange row for each.
-
-    On PostgreSQL: one statement (lock, update, insert the history) however many contacts.
-    Elsewhere (SQLite, a single writer): the same through the ORM, in chunks.
-    """
-    if connection.vendor == "postgresql":
-        ids_sql, ids_params = eligible.values("id").query.get_compiler(using="default").as_sql()
-        sql = f"""
-            WITH old AS (
-                SELECT id, stage, status FROM crm_contact
-                WHERE tenant_id = %s AND id IN ({ids_sql}) FOR UPDATE
-            ), moved AS (
-                UPDATE crm_contact c SET {sql_sets}
-                FROM old WHERE c.id = old.id AND c.stage = old.stage AND c.status = old.status
-                RETURNING c.id, old.stage AS from_stage, old.status AS from_status,
-                          c.stage AS to_stage, c.status AS to_status
-            )
-            INSERT INTO lifecycle_stagechange (
-                tenant_id, contact_id, kind, from_stage, to_stage, from_status, to_status,
-                actor_id, actor_label, channel, reason, lost_reason, created_at
-            )
-            SELECT %s, id, %s, from_stage, to_stage, from_status, to_status,
-                   %s, '', %s, %s, %s, %s
-            FROM moved
-        """  # noqa: S608 - the SQL pieces are our own constants; every value is a parameter
-        params = [
-            tenant.pk,
-            *ids_params,
-            *sql_params,
-            tenant.pk,
-            change["kind"],
-            change["actor_id"],
-            change["channel"],
-            change["reason"],
-            change["lost_reason"],
-            change["at"],
-        ]
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            return cursor.rowcount
-
-    rows = list(eligible.select_for_update().values_list("id", "stage", "status"))
-    ids = [row[0] for row in rows]
-    scope = Contact.objects.for_tenant(tenant)
-    for start in range(0, len(ids), 500):
-        scope.filter(id__in=ids[start : start + 500]).update(**orm_sets)
-    after = {}
-    for start in range(0, len(ids), 500):
-        after.update(
-            {
-                pk: (stage, status)
-                for pk, stage, status in scope.filter(id__in=ids[start : start + 500]).values_list(
-                    "id", "stage", "status"
-                )
-            }
+    """Applies the SQL `sets` (with their `params`) to the eligible contacts and writes one
+    StageChange row for each: one statement (lock, update, insert the history) however many."""
+    ids_sql, ids_params = eligible.values("id").query.get_compiler(using="default").as_sql()
+    sql = f"""
+        WITH old AS (
+            SELECT id, stage, status FROM crm_contact
+            WHERE tenant_id = %s AND id IN ({ids_sql}) FOR UPDATE
+        ), moved AS (
+            UPDATE crm_contact c SET {sets}
+            FROM old WHERE c.id = old.id AND c.stage = old.stage AND c.status = old.status
+            RETURNING c.id, old.stage AS from_stage, old.status AS from_status,
+                      c.stage AS to_stage, c.status AS to_status
         )
-    StageChange.objects.bulk_create(
-        [
-            StageChange(
-                tenant=tenant,
-                contact_id=pk,
-                kind=change["kind"],
-                from_stage=stage,
-                to_stage=after[pk][0],
-                from_status=status,
-                to_status=after[pk][1],
-                actor_id=change["actor_id"],
-                channel=change["channel"],
-                reason=change["reason"],
-                lost_reason=change["lost_reason"],
-                created_at=change["at"],
-            )
-            for pk, stage, status in rows
-        ],
-        batch_size=1000,
-    )
-    return len(rows)
+        INSERT INTO lifecycle_stagechange (
+            tenant_id, contact_id, kind, from_stage, to_stage, from_status, to_status,
+            actor_id, actor_label, channel, reason, lost_reason, created_at
+        )
+        SELECT %s, id, %s, from_stage, to_stage, from_status, to_status,
+               %s, '', %s, %s, %s, %s
+        FROM moved
+    """  # noqa: S608 - the SQL pieces are our own constants; every value is a parameter
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql,
+            [
+                tenant.pk,
+                *ids_params,
+                *params,
+                tenant.pk,
+                change["kind"],
+                change["actor_id"],
+                change["channel"],
+                change["reason"],
+                change["lost_reason"],
+                change["at"],
+            ],
+        )
+        return cursor.rowcount
 
 
 @transaction.atomic
@@ -510,21 +465,12 @@ def contacts_bulk_move(
     result.done = _bulk_write(
         tenant=tenant,
         eligible=eligible,
-        orm_sets={
-            "stage": to_stage,
-            "stage_entered_at": at,
-            "stage_version": F("stage_version") + 1,
-            "furthest_stage": Case(
-                When(furthest_stage__in=keep_furthest, then=F("furthest_stage")),
-                default=Value(to_stage),
-            ),
-        },
-        sql_sets=(
+        sets=(
             "stage = %s, stage_entered_at = %s, stage_version = c.stage_version + 1, "
             "furthest_stage = CASE WHEN c.furthest_stage = ANY(%s) "
             "THEN c.furthest_stage ELSE %s END"
         ),
-        sql_params=[to_stage, at, keep_furthest, to_stage],
+        params=[to_stage, at, keep_furthest, to_stage],
         change={
             "kind": ChangeKind.MOVED,
             "actor_id": actor.pk if actor else None,
@@ -566,16 +512,8 @@ def contacts_bulk_mark_lost(
     result.done = _bulk_write(
         tenant=tenant,
         eligible=scope.filter(status=Status.ACTIVE),
-        orm_sets={
-            "status": Status.LOST,
-            "lost_reason": lost_reason,
-            "lost_note": note,
-            "stage_version": F("stage_version") + 1,
-        },
-        sql_sets=(
-            "status = %s, lost_reason = %s, lost_note = %s, stage_version = c.stage_version + 1"
-        ),
-        sql_params=[Status.LOST, lost_reason, note],
+        sets="status = %s, lost_reason = %s, lost_note = %s, stage_version = c.stage_version + 1",
+        params=[Status.LOST, lost_reason, note],
         change={
             "kind": ChangeKind.LOST,
             "actor_id": actor.pk if actor else None,

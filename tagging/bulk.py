@@ -1,8 +1,7 @@
-"""Set-based writes for many rows at once: COPY and one UPDATE on PostgreSQL (the production
-database), `bulk_create` / `bulk_update` elsewhere (the embedded SQLite of `make run`).
+"""Set-based writes for many rows at once: binary COPY, and one UPDATE from `unnest` arrays.
 
-Callers pass plain tuples in the order of `fields`; no model instances are built on PostgreSQL,
-which is most of what makes `bulk_create` 3.5× slower than COPY for 100,000 rows.
+Callers pass plain tuples in the order of `fields`; no model instances are built, which is most
+of what makes `bulk_create` 3.5× slower than COPY for 100,000 rows.
 """
 
 from django.db import connection
@@ -10,8 +9,6 @@ from django.db.models import Model
 from psycopg.copy import QueuedLibpqWriter
 
 from crm.models import Tenant
-
-BATCH = 1000
 
 
 def _columns(model: type[Model], fields: list[str]) -> list[str]:
@@ -45,13 +42,6 @@ def insert_rows(
     with `ignore_conflicts`, rows a unique constraint already holds are left out."""
     if not rows:
         return []
-    if connection.vendor != "postgresql":
-        made = model.objects.bulk_create(
-            [model(**dict(zip(fields, row, strict=True))) for row in rows],
-            batch_size=BATCH,
-            ignore_conflicts=ignore_conflicts,
-        )
-        return [obj.pk for obj in made] if returning_ids else []
     table = model._meta.db_table
     ids: list[int] = []
     with connection.cursor() as cursor:
@@ -91,10 +81,6 @@ def update_rows(model: type[Model], fields: list[str], rows: list[tuple]) -> Non
     already scoped to its tenant and locked."""
     if not rows:
         return
-    if connection.vendor != "postgresql":
-        objs = [model(pk=row[0], **dict(zip(fields, row[1:], strict=True))) for row in rows]
-        model.objects.bulk_update(objs, fields, batch_size=BATCH)
-        return
     table = model._meta.db_table
     columns = _columns(model, fields)
     sets = ", ".join(f"{column} = v.{column}" for column in columns)
@@ -109,16 +95,11 @@ def ids_holding_any(
     model: type[Model], *, tenant: Tenant, wanted: dict[str, list[str]]
 ) -> list[int]:
     """Ids of the tenant's rows whose field holds one of the wanted values, for any of the
-    fields. On PostgreSQL: one UNION of index probes, each list sent as one array, with
-    `<> ''` so the partial unique indexes serve them."""
+    fields: one UNION of index probes, each list sent as one array, with `<> ''` so the
+    partial unique indexes serve them."""
     wanted = {name: values for name, values in wanted.items() if values}
     if not wanted:
         return []
-    if connection.vendor != "postgresql":
-        scope = model.objects.for_tenant(tenant)
-        parts = [scope.filter(**{f"{name}__in": values}).values_list("pk", flat=True)
-                 for name, values in wanted.items()]  # fmt: skip
-        return list(parts[0].union(*parts[1:]))
     table = model._meta.db_table
     selects, params = [], []
     for name, values in wanted.items():

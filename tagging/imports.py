@@ -42,7 +42,7 @@ from .models import ContactTag, ImportChunk, ImportJob, Tag, TagGroup, name_key,
 from .selectors import tag_resolve
 
 CHUNK = 10_000  # rows applied, and committed with the job's progress, together
-SIDE_BY_SIDE = 2  # chunks applied at once on PostgreSQL: one per core
+SIDE_BY_SIDE = 2  # chunks applied at once (outside a transaction): one per core
 ANALYZE_AFTER = 1000  # contacts created by one import
 ANALYZED = ("crm_contact", "lifecycle_stagechange", "tagging_contacttag")
 MAX_BYTES = 20 * 1024 * 1024
@@ -591,7 +591,7 @@ def import_run(*, job: ImportJob) -> ImportJob:
         )
         waiting = [n for n in range(len(chunks)) if n not in done]
         job.created_by  # noqa: B018 - loaded once here, read by every chunk
-        side_by_side = connection.vendor == "postgresql" and not connection.in_atomic_block
+        side_by_side = not connection.in_atomic_block
         _run_all(
             [functools.partial(_commit_chunk, job, n, chunks[n], checker.single) for n in waiting],
             side_by_side=side_by_side, language=job.language,
@@ -603,7 +603,7 @@ def import_run(*, job: ImportJob) -> ImportJob:
             merged=totals.merged,
         )  # fmt: skip
         job.refresh_from_db()
-        if connection.vendor == "postgresql" and job.created >= ANALYZE_AFTER:
+        if job.created >= ANALYZE_AFTER:
             # A big import into a bigger table is too small a share for autovacuum to notice,
             # and stale statistics make the recomputes' plans 200x slower (measured: 40 s
             # instead of 0.18 s for a 20,000-contact tenant beside 1M others).
@@ -621,11 +621,10 @@ def _commit_chunk(job: ImportJob, n: int, chunk: list[Record], single: dict[int,
     for attempt in range(3):
         try:
             with transaction.atomic():
-                if connection.vendor == "postgresql":
-                    # the planner's costs for 10,000-row statements pass jit_above_cost, and
-                    # compiling them takes longer than running them (measured: 220 ms vs 40 ms)
-                    with connection.cursor() as cursor:
-                        cursor.execute("SET LOCAL jit = off")
+                # the planner's costs for 10,000-row statements pass jit_above_cost, and
+                # compiling them takes longer than running them (measured: 220 ms vs 40 ms)
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL jit = off")
                 if chunks.filter(number=n).exists():
                     return  # a second run of the same job got there first
                 created, updated, unchanged, merged = _apply_chunk(job, chunk, single)
@@ -647,10 +646,10 @@ def _analyze(table: str) -> None:
 
 
 def _run_all(tasks: list, *, side_by_side: bool, language: str) -> None:
-    """Runs the tasks in order, or with `side_by_side` (PostgreSQL, outside a transaction)
-    two at a time, each thread on a connection (and a core) of its own, so that one task's
-    Python runs while the other's statements do. Chunks can: they hold different people, the
-    file's duplicates having been merged before."""
+    """Runs the tasks in order, or with `side_by_side` (outside a transaction) two at a time,
+    each thread on a connection (and a core) of its own, so that one task's Python runs while
+    the other's statements do. Chunks can: they hold different people, the file's duplicates
+    having been merged before."""
     if not side_by_side:
         for task in tasks:
             task()

@@ -69,7 +69,7 @@ def deliveries_record(*, tenant: Tenant, event: str, rows: QuerySet) -> None:
         select, params = rows.query.get_compiler(using=rows.db).as_sql()
     except EmptyResultSet:  # e.g. `pk__in=[]`: nothing happened to anyone
         return
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    now = timezone.now()
     # Our own SQL around a compiled queryset; every value is a parameter.
     sql = (
         "INSERT INTO tagging_webhookdelivery (tenant_id, endpoint_id, event, status, attempts, "  # noqa: S608
@@ -215,9 +215,8 @@ def deliveries_claim(*, tenant: Tenant, limit: int = BATCH) -> list[int]:
             WebhookDelivery.objects.for_tenant(tenant)
             .filter(status=WebhookDelivery.PENDING, next_attempt_at__lte=now)
             .order_by("next_attempt_at", "id")
+            .select_for_update(skip_locked=True)
         )
-        if connection.features.has_select_for_update_skip_locked:
-            due = due.select_for_update(skip_locked=True)
         ids = list(due.values_list("id", flat=True)[:limit])
         if ids:
             WebhookDelivery.objects.for_tenant(tenant).filter(pk__in=ids).update(

@@ -4,19 +4,14 @@ row is ever lost. Real connections in real threads, on PostgreSQL."""
 import threading
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 
 from crm.models import Contact
 from lifecycle.models import StageChange
 from lifecycle.services import MoveRefused, contact_stage_move, contacts_bulk_move
 from tests.factories import ContactFactory
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        connection.vendor != "postgresql", reason="row locks need a real PostgreSQL"
-    ),
-]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def run_together(*jobs):

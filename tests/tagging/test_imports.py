@@ -7,7 +7,6 @@ from unittest import mock
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
 from django.urls import reverse
 from django.utils import translation
 
@@ -206,7 +205,6 @@ def test_sales_cannot_import(sales_client, tenant):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="the size test runs on PostgreSQL")
 @pytest.mark.django_db(transaction=True)  # committed chunks: two are applied side by side
 def test_a_50000_row_file_with_duplicates_and_bad_rows(tenant, marketer, scheme):
     header = "姓名,手机,邮箱,阶段,标签\n"

@@ -5,7 +5,8 @@ WORKDIR /app
 COPY requirements.lock ./
 RUN pip install -r requirements.lock
 COPY . .
-RUN SECRET_KEY=build-only ALLOWED_HOSTS=build python manage.py collectstatic --noinput \
+RUN SECRET_KEY=build-only ALLOWED_HOSTS=build DATABASE_URL=postgres:///unused \
+    python manage.py collectstatic --noinput \
     && useradd --system --uid 1000 crm && chown -R crm /app
 USER crm
 EXPOSE 8000

@@ -1,5 +1,7 @@
 # Funnel CRM: `make run` serves the demo, `make test` runs the whole suite.
-# Both create .venv on first use. With DATABASE_URL / REDIS_URL set they use those services.
+# Both create .venv on first use. Without DATABASE_URL they start an embedded PostgreSQL
+# (crm/devdb.py: data in .pgdata/, a Unix socket, stopped when the command ends); with
+# DATABASE_URL / REDIS_URL set they use those services.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -15,7 +17,11 @@ BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/funnel_bench
 BENCH_ENV = DEBUG=0 SECRET_KEY=bench-only ALLOWED_HOSTS=localhost HTTPS_ONLY=false \
 	DATABASE_URL=$(BENCH_DATABASE_URL)
 
-.PHONY: run test venv lint format bench messages clean
+# Runs a command with DATABASE_URL (and DATABASE_OWNER_URL) set: the embedded PostgreSQL
+# unless DATABASE_URL is already given.
+WITH_DB = $(if $(DATABASE_URL),,$(BIN)/python -m crm.devdb)
+
+.PHONY: run test shell venv lint format bench messages clean
 
 venv: $(STAMP)
 
@@ -26,17 +32,22 @@ $(STAMP): pyproject.toml requirements.lock
 	touch $(STAMP)
 
 run: venv
-	DEBUG=1 $(BIN)/python manage.py migrate --noinput
-	DEBUG=1 $(BIN)/python manage.py seed_demo
-	@echo
-	@echo "  Funnel CRM is starting on http://$(HOST):$(PORT)/"
-	@echo "  Log in as wang (admin), li (marketer) or zhao (sales); password: funnel-demo-2026"
-	@echo "  Stop it with Ctrl-C."
-	@echo
-	DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
+	DEBUG=1 $(WITH_DB) sh -c '\
+		$(BIN)/python manage.py migrate --noinput && \
+		$(BIN)/python manage.py seed_demo && \
+		echo && \
+		echo "  Funnel CRM is starting on http://$(HOST):$(PORT)/" && \
+		echo "  Log in as wang (admin), li (marketer) or zhao (sales); password: funnel-demo-2026" && \
+		echo "  Stop it with Ctrl-C." && \
+		echo && \
+		exec $(BIN)/python manage.py runserver $(HOST):$(PORT)'
 
 test: venv
-	$(BIN)/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
+	$(WITH_DB) $(BIN)/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
+
+# A Django shell on the same database, connected as the application's role.
+shell: venv
+	DEBUG=1 $(WITH_DB) $(BIN)/python manage.py shell
 
 # Speed is proven here, never by timed tests. Needs PostgreSQL (BENCH_DATABASE_URL).
 bench: venv
@@ -57,9 +68,10 @@ format: venv
 	$(BIN)/ruff check --fix .
 
 # Re-extract and compile the Chinese translations (needs gettext).
+# No database is opened: any PostgreSQL URL satisfies the settings.
 messages: venv
-	DEBUG=1 $(BIN)/python manage.py makemessages -l zh_Hans --no-obsolete --add-location file
-	DEBUG=1 $(BIN)/python manage.py compilemessages -l zh_Hans
+	DEBUG=1 DATABASE_URL=postgres:///unused $(BIN)/python manage.py makemessages -l zh_Hans --no-obsolete --add-location file
+	DEBUG=1 DATABASE_URL=postgres:///unused $(BIN)/python manage.py compilemessages -l zh_Hans
 
 clean:
-	rm -rf $(VENV) db.sqlite3 staticfiles
+	rm -rf $(VENV) .pgdata staticfiles

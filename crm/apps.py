@@ -9,11 +9,15 @@ class CrmConfig(AppConfig):
     def ready(self) -> None:
         from axes.signals import user_locked_out
         from django.contrib.auth.signals import user_login_failed
+        from django.db.models.signals import post_migrate
 
         from . import lookups  # noqa: F401 - registers field__any
         from .audit import login_failed_recorded, login_locked_out_recorded
+        from .grants import grant_application_role
 
         # Logins happen inside Django and django-axes: their signals are the one place to hear
         # of failures. The receivers only append to the audit log.
         user_login_failed.connect(login_failed_recorded, dispatch_uid="audit-login-failed")
         user_locked_out.connect(login_locked_out_recorded, dispatch_uid="audit-locked-out")
+        # After every migrate, as the owner: the application's role may use the new tables.
+        post_migrate.connect(grant_application_role, sender=self, dispatch_uid="grant-app-role")

@@ -1,7 +1,8 @@
 """Funnel CRM settings: one file, read from the environment.
 
-The embedded default (no variables set) is a SQLite file in the project and Celery tasks run
-inline after commit. Production sets DATABASE_URL, REDIS_URL, SECRET_KEY and ALLOWED_HOSTS.
+PostgreSQL only: `make run`/`make test`/`make shell` start an embedded one (crm/devdb.py) and
+set DATABASE_URL; without REDIS_URL, Celery tasks run inline after commit. Production sets
+DATABASE_URL (and DATABASE_OWNER_URL), REDIS_URL, SECRET_KEY and ALLOWED_HOSTS.
 """
 
 import os
@@ -111,17 +112,30 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {
-    "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
-        conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")),
-        conn_health_checks=True,
+
+# PostgreSQL only (15 and later). DATABASE_URL is the application's role; DATABASE_OWNER_URL
+# the role that owns the tables, which `migrate` uses (crm/management/commands/migrate.py).
+# `make run`, `make test` and `make shell` start an embedded PostgreSQL and set both
+# (crm/devdb.py).
+def _database(url: str) -> dict:
+    config = dj_database_url.parse(
+        url, conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")), conn_health_checks=True
     )
-}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Several requests (and the inline Celery tasks) share one file: wait instead of failing.
-    DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    if config["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured("DATABASE_URL must name a PostgreSQL database (postgres://…).")
+    return config
+
+
+if not os.environ.get("DATABASE_URL"):
+    raise ImproperlyConfigured(
+        "DATABASE_URL is not set. `make run`, `make test` and `make shell` start the embedded "
+        "PostgreSQL for you; or set DATABASE_URL=postgres://user:password@host:5432/name."
+    )
+DATABASES = {"default": _database(os.environ["DATABASE_URL"])}
+DATABASE_OWNER = _database(os.environ.get("DATABASE_OWNER_URL") or os.environ["DATABASE_URL"])
+# The application's role as configured (migrate swaps the connection to the owner's).
+DATABASE_APP_USER = DATABASES["default"]["USER"]
+DATABASE_APP_PASSWORD = DATABASES["default"]["PASSWORD"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [

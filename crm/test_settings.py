@@ -7,12 +7,15 @@ os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
 os.environ.setdefault("HTTPS_ONLY", "false")
 
 from crm.settings import *  # noqa: E402, F403
-from crm.settings import STORAGES  # noqa: E402
+from crm.settings import DATABASE_OWNER, STORAGES  # noqa: E402
 
 STORAGES = {
     **STORAGES,
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# The suite creates its test databases and fixtures as the tables' owner; the tests of the
+# row-level security wall switch to the application's role themselves.
+DATABASES = {"default": DATABASE_OWNER}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 SECURE_HSTS_SECONDS = 0
 # The webhook tests' receiver listens on 127.0.0.1; tests of the refusal turn this off.

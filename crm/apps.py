@@ -14,6 +14,7 @@ class CrmConfig(AppConfig):
         from . import lookups  # noqa: F401 - registers field__any
         from .audit import login_failed_recorded, login_locked_out_recorded
         from .grants import grant_application_role
+        from .rls import apply_row_level_security
 
         # Logins happen inside Django and django-axes: their signals are the one place to hear
         # of failures. The receivers only append to the audit log.
@@ -21,3 +22,4 @@ class CrmConfig(AppConfig):
         user_locked_out.connect(login_locked_out_recorded, dispatch_uid="audit-locked-out")
         # After every migrate, as the owner: the application's role may use the new tables.
         post_migrate.connect(grant_application_role, sender=self, dispatch_uid="grant-app-role")
+        post_migrate.connect(apply_row_level_security, sender=self, dispatch_uid="rls")

@@ -19,6 +19,7 @@ from lifecycle.stages import RANK, Stage
 
 from .http import client_ip
 from .models import AuditEntry, AuditKind, Membership, Role, Tenant, User
+from .scope import tenant_scope, user_scope
 from .selectors import memberships_of_user
 
 _address: contextvars.ContextVar[str | None] = contextvars.ContextVar("audit_address", default=None)
@@ -96,8 +97,11 @@ def _for_each_company_of(username: str, kind: AuditKind) -> None:
     user = User.objects.filter(username=username or "").first()
     if user is None:
         return
-    for membership in memberships_of_user(user=user):
-        audit_record(tenant=membership.tenant, actor=membership, kind=kind, subject=username)
+    with user_scope(user):  # a login has no company yet: read theirs, then write in each
+        memberships = list(memberships_of_user(user=user))
+    for membership in memberships:
+        with tenant_scope(membership.tenant_id):
+            audit_record(tenant=membership.tenant, actor=membership, kind=kind, subject=username)
 
 
 # While an account is paused, every further try is refused and counted again by django-axes;

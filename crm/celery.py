@@ -1,12 +1,19 @@
 import os
 
 from celery import Celery
+from celery.signals import task_postrun, task_prerun
+
+from crm.scope import task_scope_enter, task_scope_leave
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
 
 app = Celery("crm")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# Row-level security: a task for one company sees that company only, and leaves the
+# connection as it found it (inline tasks run inside a request).
+task_prerun.connect(task_scope_enter, weak=False, dispatch_uid="scope-enter")
+task_postrun.connect(task_scope_leave, weak=False, dispatch_uid="scope-leave")
 app.conf.beat_schedule = {
     # The backstop: repairs whatever a lost message or a broker outage missed.
     "recompute-everything": {

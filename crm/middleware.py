@@ -1,4 +1,5 @@
-"""Per-request tenancy and language. No queries at import time, none for anonymous pages."""
+"""Per-request tenancy, language and database scope. No queries at import time; one per request
+to reset the database scope (row-level security), which anonymous pages pay too."""
 
 import zoneinfo
 from urllib.parse import urlencode
@@ -10,6 +11,7 @@ from django.shortcuts import resolve_url
 from django.utils import timezone, translation
 from django_htmx.http import HttpResponseClientRedirect
 
+from .scope import scope_reset, scope_set_tenant
 from .selectors import membership_for_user
 
 
@@ -50,6 +52,19 @@ class PasswordChangeRequiredMiddleware:
         return HttpResponseRedirect(resolve_url("profile"))
 
 
+class DatabaseScopeMiddleware:
+    """Every request starts with no company set on its database connection, only the person
+    (row-level security: crm/scope.py); TenantMiddleware sets the company once it is known."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        scope_reset(user_id=user.pk if user is not None and user.is_authenticated else None)
+        return self.get_response(request)
+
+
 class TenantMiddleware:
     """Resolves `/t/<tenant_slug>/…` to request.tenant and request.membership, or 404."""
 
@@ -81,5 +96,6 @@ class TenantMiddleware:
             raise Http404
         request.membership = membership
         request.tenant = membership.tenant
+        scope_set_tenant(membership.tenant_id)
         timezone.activate(zoneinfo.ZoneInfo(membership.tenant.time_zone))
         return None

@@ -76,6 +76,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "crm.middleware.DatabaseScopeMiddleware",
     "crm.middleware.UserLanguageMiddleware",
     "crm.middleware.PasswordChangeRequiredMiddleware",
     "crm.audit.AuditAddressMiddleware",

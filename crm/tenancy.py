@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from .audit import audit_record
 from .models import AuditKind, Invitation, Membership, OneTimeLink, Role, Tenant, User
 from .normalize import normalize_email, normalize_text
+from .scope import tenant_scope, user_scope
 from .selectors import admin_count
 from .services import NotAllowed, ServiceError, tenant_setup
 
@@ -41,14 +42,15 @@ def tenant_create(
     except ValidationError as exc:
         raise ServiceError(" ".join(exc.messages)) from exc
     tenant.save()
-    membership, user_created = membership_add(
-        tenant=tenant,
-        actor=None,
-        username=admin_username,
-        role=Role.ADMIN,
-        password=admin_password,
-    )
-    tenant_setup(tenant=tenant)
+    with tenant_scope(tenant):
+        membership, user_created = membership_add(
+            tenant=tenant,
+            actor=None,
+            username=admin_username,
+            role=Role.ADMIN,
+            password=admin_password,
+        )
+        tenant_setup(tenant=tenant)
     return tenant, membership, user_created
 
 
@@ -125,13 +127,15 @@ def membership_add(
             _("The user “%(username)s” already exists; their password stays theirs.")
             % {"username": username}
         )
-    membership = Membership.objects.for_tenant(tenant).filter(user=user).first()
-    if membership is None:
-        membership = Membership.objects.create(tenant=tenant, user=user, role=role)
-        audit_record(tenant=tenant, actor=actor, kind=AuditKind.MEMBER_ADDED, subject=username,
-                     details={"role": role}, actor_label="" if actor else "operator")  # fmt: skip
-    elif membership.role != role:
-        membership_change_role(membership=membership, actor=actor, role=role)
+    with tenant_scope(tenant):  # an operator's command names the company itself
+        membership = Membership.objects.for_tenant(tenant).filter(user=user).first()
+        if membership is None:
+            membership = Membership.objects.create(tenant=tenant, user=user, role=role)
+            audit_record(tenant=tenant, actor=actor, kind=AuditKind.MEMBER_ADDED,
+                         subject=username, details={"role": role},
+                         actor_label="" if actor else "operator")  # fmt: skip
+        elif membership.role != role:
+            membership_change_role(membership=membership, actor=actor, role=role)
     return membership, user_created
 
 
@@ -302,33 +306,47 @@ def _locked_open_invitation(invitation: Invitation, user: User) -> Invitation:
 
 @transaction.atomic
 def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
-    invitation = _locked_open_invitation(invitation, user)
-    membership, _created = Membership.objects.for_tenant(invitation.tenant).get_or_create(
-        tenant=invitation.tenant, user=user, defaults={"role": invitation.role}
-    )
-    invitation.status, invitation.answered_at = Invitation.ACCEPTED, timezone.now()
-    invitation.save(update_fields=["status", "answered_at"])
-    audit_record(tenant=invitation.tenant, actor=membership, kind=AuditKind.INVITATION_ACCEPTED,
-                 subject=user.username, details={"role": membership.role})  # fmt: skip
+    # The invited person answers from outside the company: its rows are written in its scope.
+    with tenant_scope(invitation.tenant_id):
+        invitation = _locked_open_invitation(invitation, user)
+        membership, _created = Membership.objects.for_tenant(invitation.tenant).get_or_create(
+            tenant=invitation.tenant, user=user, defaults={"role": invitation.role}
+        )
+        invitation.status, invitation.answered_at = Invitation.ACCEPTED, timezone.now()
+        invitation.save(update_fields=["status", "answered_at"])
+        audit_record(
+            tenant=invitation.tenant, actor=membership, subject=user.username,
+            kind=AuditKind.INVITATION_ACCEPTED, details={"role": membership.role},
+        )  # fmt: skip
     OneTimeLink.objects.filter(invitation=invitation, used_at=None).update(used_at=timezone.now())
     return membership
 
 
 @transaction.atomic
 def invitation_decline(*, invitation: Invitation, user: User) -> None:
-    invitation = _locked_open_invitation(invitation, user)
-    invitation.status, invitation.answered_at = Invitation.DECLINED, timezone.now()
-    invitation.save(update_fields=["status", "answered_at"])
-    audit_record(tenant=invitation.tenant, actor=None, kind=AuditKind.INVITATION_DECLINED,
-                 subject=user.username, actor_label=user.username)  # fmt: skip
+    with tenant_scope(invitation.tenant_id):
+        invitation = _locked_open_invitation(invitation, user)
+        invitation.status, invitation.answered_at = Invitation.DECLINED, timezone.now()
+        invitation.save(update_fields=["status", "answered_at"])
+        audit_record(tenant=invitation.tenant, actor=None, kind=AuditKind.INVITATION_DECLINED,
+                     subject=user.username, actor_label=user.username)  # fmt: skip
     OneTimeLink.objects.filter(invitation=invitation, used_at=None).update(used_at=timezone.now())
 
 
 def _admin_reaches_every_company_of(admin_user: User, user: User) -> bool:
     """True when every company `user` belongs to has `admin_user` as an admin: only then may a
     link from that admin set the password (it opens all of those companies)."""
-    administered = Membership.objects.filter(user=admin_user, role=Role.ADMIN).values("tenant_id")
-    return not Membership.objects.filter(user=user).exclude(tenant_id__in=administered).exists()
+    # Each person's memberships are read in their own scope: row-level security shows the
+    # companies of the person named, wherever the request stands.
+    with user_scope(admin_user):
+        administered = set(
+            Membership.objects.filter(user=admin_user, role=Role.ADMIN).values_list(
+                "tenant_id", flat=True
+            )
+        )
+    with user_scope(user):
+        theirs = set(Membership.objects.filter(user=user).values_list("tenant_id", flat=True))
+    return theirs <= administered
 
 
 @transaction.atomic
@@ -353,7 +371,7 @@ def member_password_link(*, membership: Membership, actor: Membership) -> str:
 def one_time_link_find(*, token: str) -> OneTimeLink | None:
     """The usable link with this token, or None (unknown, used or expired alike)."""
     link = (
-        OneTimeLink.objects.select_related("user", "invitation__tenant", "tenant")
+        OneTimeLink.objects.select_related("user", "tenant")
         .filter(token_hash=_token_hash(token or ""))
         .first()
     )

@@ -39,6 +39,7 @@ from .http import safe_next
 from .models import Role
 from .pagination import keyset_page
 from .panels import contact_panels, dashboard_panels
+from .scope import user_scope
 
 
 def filter_query(filters) -> str:
@@ -102,6 +103,12 @@ def one_time_link(request, token: str):
     link = tenancy.one_time_link_find(token=token)
     if link is None:
         return render(request, "crm/link_invalid.html", status=404)
+    # The link speaks for its person: their invitation is readable for this request.
+    with user_scope(link.user_id):
+        return _one_time_link_page(request, link)
+
+
+def _one_time_link_page(request, link):
     if not tenancy.one_time_link_can_set_password(link):
         if link.invitation is None:
             return render(request, "crm/link_invalid.html", status=404)

@@ -6,6 +6,7 @@ from django.db import OperationalError
 from django.utils import timezone
 
 from crm.models import Tenant
+from crm.scope import tenant_scope
 
 from .scheduling import schedule_recomputes, task_started
 
@@ -62,4 +63,5 @@ def snapshot_funnels() -> None:
     from .analytics import funnel_snapshot
 
     for tenant in Tenant.objects.all():
-        funnel_snapshot(tenant=tenant, day=timezone.localdate(timezone=tenant.zoneinfo))
+        with tenant_scope(tenant):
+            funnel_snapshot(tenant=tenant, day=timezone.localdate(timezone=tenant.zoneinfo))

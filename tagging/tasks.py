@@ -1,6 +1,7 @@
 from celery import shared_task
 
 from crm.models import Tenant
+from crm.scope import tenant_scope
 
 from .imports import import_run, imports_expire_waiting
 from .models import ImportJob
@@ -25,4 +26,5 @@ def expire_waiting_uploads() -> None:
     """Beat, hourly: uploads left waiting for their columns over a day lose their file. Each
     company's in one statement of its own; a second run (or two at once) changes nothing more."""
     for tenant in Tenant.objects.all():
-        imports_expire_waiting(tenant=tenant)
+        with tenant_scope(tenant):
+            imports_expire_waiting(tenant=tenant)

@@ -181,3 +181,25 @@ def foreign_objects(outsider):
 @pytest.fixture
 def own_objects(tenant, sales):
     return company_objects(tenant, sales)
+
+
+APP_ROLE = "funnel_test_app"
+
+
+@pytest.fixture
+def as_app_role(settings, db):
+    """Switches this test's connection to a role like the application's: no table of its own,
+    no BYPASSRLS, so row-level security applies (the suite otherwise runs as the owner).
+    Call it after the fixtures have written what the test needs."""
+    from django.db import connection
+
+    from crm.grants import grant_application_role
+
+    settings.DATABASE_APP_USER, settings.DATABASE_APP_PASSWORD = APP_ROLE, "not-used"
+    grant_application_role(using="default")
+
+    def switch() -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(f'SET LOCAL ROLE "{APP_ROLE}"')
+
+    return switch

@@ -13,8 +13,10 @@ from ninja.security import HttpBearer
 from ninja.throttling import BaseThrottle
 
 from crm.http import client_ip
+from crm.models import Tenant
+from crm.scope import scope_set_tenant
 
-from .selectors import api_token_resolve
+from .selectors import api_token_company, api_token_get
 from .services import api_token_touch
 
 
@@ -34,10 +36,13 @@ class TokenAuth(HttpBearer):
         guesses = BadTokenCount(request)
         if guesses.exhausted():
             raise Throttled(wait=guesses.wait())
-        api_token = api_token_resolve(token=token)
-        if api_token is None:
+        found = api_token_company(token=token)
+        if found is None:
             guesses.add()
             return None
+        token_id, tenant_id = found
+        scope_set_tenant(tenant_id)  # the request's company, for row-level security too
+        api_token = api_token_get(tenant=Tenant(pk=tenant_id), token_id=token_id)
         membership = api_token.membership
         request.tenant = membership.tenant
         request.membership = membership

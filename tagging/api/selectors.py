@@ -4,20 +4,32 @@ from django.db.models import Count, QuerySet
 
 from crm.models import Tenant
 from crm.pagination import KeysetPage, keyset_page
+from crm.scope import token_scope
 
 from ..models import ApiToken, WebhookDelivery, WebhookEndpoint
 from .tokens import TOKEN_PREFIX, token_hash
 
 
-def api_token_resolve(*, token: str) -> ApiToken | None:
-    """The active token this string is, with its member and company. The one tenant lookup that
-    starts from the token: the request names no company."""
+def api_token_company(*, token: str) -> tuple[int, int] | None:
+    """(token id, company id) of the active token this string is. The one tenant lookup that
+    starts from the token, since the request names no company: row-level security shows the
+    token row to a connection that names its hash, and nothing else of the company."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
+    hashed = token_hash(token)
+    with token_scope(hashed):
+        return (
+            ApiToken.objects.filter(token_hash=hashed, revoked_at__isnull=True)
+            .values_list("pk", "tenant_id")
+            .first()
+        )
+
+
+def api_token_get(*, tenant: Tenant, token_id: int) -> ApiToken:
     return (
-        ApiToken.objects.select_related("membership__user", "membership__tenant", "tenant")
-        .filter(token_hash=token_hash(token), revoked_at__isnull=True)
-        .first()
+        ApiToken.objects.for_tenant(tenant)
+        .select_related("membership__user", "membership__tenant", "tenant")
+        .get(pk=token_id)
     )
 
 

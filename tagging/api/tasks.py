@@ -5,6 +5,7 @@ from celery import shared_task
 from django.conf import settings
 
 from crm.models import Tenant
+from crm.scope import tenant_scope
 
 from .webhooks import deliveries_due, deliveries_send, delivery_started
 
@@ -25,5 +26,7 @@ def deliver_due_webhooks() -> None:
     """Beat, every minute: retries whose pause is over, and anything a lost message or a dead
     worker left waiting."""
     for tenant in Tenant.objects.all():
-        if deliveries_due(tenant=tenant):
+        with tenant_scope(tenant):
+            due = deliveries_due(tenant=tenant)
+        if due:
             deliver_webhooks.delay(tenant.pk)

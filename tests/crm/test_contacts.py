@@ -209,13 +209,14 @@ def test_the_list_costs_the_same_queries_for_5_or_50_contacts(
     ContactFactory.create_batch(5, tenant=tenant, owner=sales)
     list_url = url("contact_list", tenant)
     cache.clear()  # the stage labels are cached after the first page; count them each time
-    # session, user, membership+tenant, the header's company switcher, contacts page (with
-    # owners), their tags (2), members for the owner filter, the tenant's stage labels
-    with django_assert_num_queries(9):
+    # session, user, database scope (person, then company), membership+tenant, the header's
+    # company switcher, contacts page (with owners), their tags (2), members for the owner
+    # filter, the tenant's stage labels
+    with django_assert_num_queries(11):
         sales_client.get(list_url)
     ContactFactory.create_batch(45, tenant=tenant, owner=sales)
     cache.clear()
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(11):
         response = sales_client.get(list_url)
     assert len(response.context["page"].items) == 50
 

@@ -5,30 +5,19 @@ import pytest
 from django.db import connection, transaction
 from django.db.utils import ProgrammingError
 
-from crm.grants import grant_application_role
 from crm.models import Contact
+from crm.scope import tenant_scope
+from tests.conftest import APP_ROLE
 from tests.factories import ContactFactory
 
-APP_ROLE = "funnel_test_app"
 
-
-@pytest.fixture
-def app_role(settings, db):
-    settings.DATABASE_APP_USER, settings.DATABASE_APP_PASSWORD = APP_ROLE, "not-used"
-    grant_application_role(using="default")
-    yield APP_ROLE
-
-
-def as_role(role: str):
-    with connection.cursor() as cursor:
-        cursor.execute(f'SET LOCAL ROLE "{role}"')
-
-
-def test_migrate_creates_the_application_role_and_lets_it_use_every_table(app_role, tenant):
+def test_migrate_creates_the_application_role_and_lets_it_use_every_table(as_app_role, tenant):
     ContactFactory(tenant=tenant, name="张伟")
-    as_role(app_role)
-    assert list(Contact.objects.for_tenant(tenant).values_list("name", flat=True)) == ["张伟"]
-    ContactFactory(tenant=tenant, name="李娜")  # writes, sequences included
+    as_app_role()
+    with tenant_scope(tenant):
+        names = list(Contact.objects.for_tenant(tenant).values_list("name", flat=True))
+        ContactFactory(tenant=tenant, name="李娜")  # writes, sequences included
+    assert names == ["张伟"]
     with connection.cursor() as cursor:
         cursor.execute("SELECT current_user")
         assert cursor.fetchone() == (APP_ROLE,)
@@ -42,7 +31,7 @@ def test_migrate_creates_the_application_role_and_lets_it_use_every_table(app_ro
         "CREATE TABLE x (y int)",
     ],
 )
-def test_the_application_role_cannot_change_the_schema(app_role, statement):
-    as_role(app_role)
+def test_the_application_role_cannot_change_the_schema(as_app_role, statement):
+    as_app_role()
     with pytest.raises(ProgrammingError), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(statement)

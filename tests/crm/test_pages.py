@@ -71,7 +71,7 @@ def test_the_language_switcher_remembers_the_choice(admin_client, admin, tenant)
     assert "联系人" in admin_client.get(response.url).content.decode()
 
 
-def test_the_language_switcher_refuses_to_redirect_elsewhere(client):
+def test_the_language_switcher_refuses_to_redirect_elsewhere(client, db):
     response = client.post(
         reverse("language_switch"), {"language": "en", "next": "https://evil.example/"}
     )

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from crm.models import Contact, Membership, Role, Tenant, User
+from crm.scope import tenant_scope
 from crm.services import tenant_setup
 from crm.tenancy import membership_add
 from lifecycle.analytics import (
@@ -87,12 +88,13 @@ class Command(BaseCommand):
             tenant, _ = Tenant.objects.get_or_create(
                 slug=slug, defaults={"name": name, "default_language": language}
             )
-            members = self._members(tenant, slug == STUDIO[0])
-            tenant_setup(tenant=tenant)
-            if slug == SCHOOL[0]:
-                self._stage_labels(tenant, members[0])
-            tags = seed_tag_scheme(tenant, members[0])
-            added = self._contacts(tenant, members, CONTACTS_PER_TENANT[slug], now, tags)
+            with tenant_scope(tenant):  # each company's rows in its own scope
+                members = self._members(tenant, slug == STUDIO[0])
+                tenant_setup(tenant=tenant)
+                if slug == SCHOOL[0]:
+                    self._stage_labels(tenant, members[0])
+                tags = seed_tag_scheme(tenant, members[0])
+                added = self._contacts(tenant, members, CONTACTS_PER_TENANT[slug], now, tags)
             self.stdout.write(f"{name} (/t/{slug}/): {added} new contacts")
         self.stdout.write(self.style.SUCCESS(f"Demo logins (password for all: {DEMO_PASSWORD}):"))
         for username, family, given, school_role, studio_role in PEOPLE:

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from crm.models import Membership, Tenant
+from crm.scope import tenant_scope
 from crm.services import ServiceError
 from tagging.api.services import api_token_create
 
@@ -20,13 +21,16 @@ class Command(BaseCommand):
         tenant = Tenant.objects.filter(slug=slug).first()
         if tenant is None:
             raise CommandError(f"No company with the short name '{slug}'.")
-        membership = Membership.objects.for_tenant(tenant).filter(user__username=username).first()
-        if membership is None:
-            raise CommandError(f"'{username}' is not a member of '{tenant.name}'.")
-        try:
-            _row, token = api_token_create(
-                tenant=tenant, actor=None, membership=membership, name=name or "CLI"
+        with tenant_scope(tenant):
+            membership = (
+                Membership.objects.for_tenant(tenant).filter(user__username=username).first()
             )
-        except ServiceError as error:
-            raise CommandError(error.message) from error
+            if membership is None:
+                raise CommandError(f"'{username}' is not a member of '{tenant.name}'.")
+            try:
+                _row, token = api_token_create(
+                    tenant=tenant, actor=None, membership=membership, name=name or "CLI"
+                )
+            except ServiceError as error:
+                raise CommandError(error.message) from error
         self.stdout.write(token)

@@ -263,7 +263,10 @@ def _members_page(request, *, form=None, shown_link=None, status=200):
         "roles": Role.choices,
         "shown_link": shown_link,
     }
-    return render(request, "crm/member_list.html", context, status=status)
+    response = render(request, "crm/member_list.html", context, status=status)
+    if shown_link:  # shown once, on this answer: never kept by a browser or a proxy
+        response["Cache-Control"] = "no-store"
+    return response
 
 
 def _link_url(request, token: str) -> str:

@@ -23,6 +23,7 @@ def invite(client, tenant, **data):
 
 
 def link_in(response) -> str:
+    assert response["Cache-Control"] == "no-store"
     match = re.search(
         r'value="(http://testserver/accounts/link/[^"]+/)"', response.content.decode()
     )

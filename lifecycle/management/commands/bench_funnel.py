@@ -1,13 +1,17 @@
 """Benchmark the stored funnel at size: 1,000,000 contacts in 10 tenants (600,000 in one), ~3
 tags and ~3 history rows each, generated with set-based SQL. Prints, for the big tenant: funnel
 and audience recomputes against their bare SQL, the dashboard against a bare page reading the
-same stored rows, and the filtered contact list's first page. Run by make bench."""
+same stored rows, and the filtered contact list's first page; then what row-level security
+costs, each operation timed as the superuser (RLS bypassed) and as a role like the
+application's (RLS applied) on the same data. Run by make bench."""
 
 import statistics
 import time
 import types
+from contextlib import contextmanager
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
@@ -17,8 +21,13 @@ from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import get_resolver, path
 from django.utils import timezone
+from psycopg import sql
 
+from crm.grants import grant_application_role
 from crm.models import Contact, Membership, Role, Tenant
+from crm.pagination import keyset_page
+from crm.scope import tenant_scope
+from crm.selectors import CONTACT_SORTS, DEFAULT_CONTACT_SORT, ContactFilters, contact_list
 from crm.tenancy import membership_add
 from lifecycle.analytics import funnel_recompute, funnel_snapshot, funnel_stats_recompute
 from lifecycle.audiences import audience_contacts, audience_recompute
@@ -31,6 +40,10 @@ STAGE_OF = """CASE WHEN g %% 100 < 35 THEN 'subscriber' WHEN g %% 100 < 60 THEN 
     WHEN g %% 100 < 75 THEN 'mql' WHEN g %% 100 < 85 THEN 'sql'
     WHEN g %% 100 < 91 THEN 'opportunity' WHEN g %% 100 < 98 THEN 'customer'
     ELSE 'evangelist' END"""
+# A role like the application's: granted rows only (crm/grants.py), neither owner nor BYPASSRLS.
+# NOLOGIN: the bench reaches it with SET ROLE from its superuser connection.
+APP_ROLE = "funnel_bench_app"
+RLS_TARGET = 1.15
 
 
 def median_p95(samples: list[float]) -> tuple[float, float]:
@@ -48,6 +61,84 @@ def timed(work, repeat: int, setup=None) -> float:
         work()
         runs.append(time.perf_counter() - start)
     return statistics.median(runs)
+
+
+def current_role() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_user")
+        return cursor.fetchone()[0]
+
+
+@contextmanager
+def acting_as(role: str | None):
+    """The connection acts as `role` (None: the superuser it logged in as), then RESET ROLE."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql.SQL("SET ROLE {}").format(sql.Identifier(role)) if role else "RESET ROLE"
+        )
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET ROLE")
+
+
+def app_role_prepare() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user")
+        if not cursor.fetchone()[0]:
+            raise CommandError("BENCH_DATABASE_URL must be a superuser: it times RLS bypassed too")
+        cursor.execute(
+            "SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = %s", [APP_ROLE]
+        )
+        row = cursor.fetchone()
+        if row is None:
+            cursor.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(APP_ROLE)))
+        elif row[0]:
+            raise CommandError(f"{APP_ROLE} bypasses row-level security: drop it and rerun")
+    with override_settings(DATABASE_APP_USER=APP_ROLE):
+        grant_application_role(using="default")
+
+
+def contacts_seen() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM crm_contact")
+        return cursor.fetchone()[0]
+
+
+def rls_check(tenant, *, tenant_n: int) -> None:
+    """Fails loudly unless the app role really is filtered and the superuser really is not."""
+    with acting_as(APP_ROLE):
+        with tenant_scope(None):
+            unset = contacts_seen()
+        with tenant_scope(tenant):
+            scoped = contacts_seen()
+    with tenant_scope(None):
+        bypassed = contacts_seen()
+    if unset != 0 or scoped != tenant_n or bypassed <= tenant_n:
+        raise CommandError(
+            f"row-level security is not what the bench measures: as {APP_ROLE} with no company "
+            f"set {unset:,} contacts (must be 0), with the big one {scoped:,} (must be "
+            f"{tenant_n:,}); as the superuser {bypassed:,} (must be every company's)"
+        )
+
+
+def timed_rls(work, repeat: int, tenant, setup=None) -> tuple[float, float]:
+    """Median seconds of `work` with RLS bypassed and applied, the tenant set for both; the two
+    alternate (and swap which goes first) so caching and drift fall on both alike."""
+    runs: dict[bool, list[float]] = {False: [], True: []}
+    for i in range(repeat):
+        for applied in (False, True) if i % 2 == 0 else (True, False):
+            with acting_as(APP_ROLE if applied else None), tenant_scope(tenant):
+                if setup is not None:
+                    setup()
+                start = time.perf_counter()
+                work()
+                runs[applied].append(time.perf_counter() - start)
+                # a reconnect would silently drop SET ROLE and time the superuser twice
+                if current_role() != (APP_ROLE if applied else connection.settings_dict["USER"]):
+                    raise CommandError(f"the connection left its role during {work!r}")
+    return statistics.median(runs[False]), statistics.median(runs[True])
 
 
 BARE_TEMPLATE = """{% extends "base.html" %}{% block content %}<table>
@@ -213,6 +304,51 @@ class Command(BaseCommand):
             f"  contact list, stage + tag filter, first page: median {l50 * 1000:.1f} ms, "
             f"p95 {l95 * 1000:.1f} ms"
         )
+
+        # 5. row-level security: the same operations as the superuser and as the app's role
+        app_role_prepare()
+        rls_check(big, tenant_n=big_n)
+        filters = ContactFilters(stage="sql", tag_any=(tag.pk,))
+
+        def list_query():  # the page's queries: selector, keyset page 1, tags prefetched
+            keyset_page(
+                contact_list(tenant=big, filters=filters, viewer=admin),
+                ordering=CONTACT_SORTS[DEFAULT_CONTACT_SORT],
+                size=settings.CONTACTS_PAGE_SIZE,
+            )
+
+        def list_page():
+            if client.get(list_url).status_code != 200:
+                raise CommandError("the contact list did not answer 200")
+
+        rls = [
+            ("funnel recompute", 9, lambda: funnel_recompute(tenant=big), None),
+            ("funnel statistics", 3, lambda: funnel_stats_recompute(tenant=big), None),
+            ("audience recompute (all enter)", 5,
+             lambda: audience_recompute(audience=audience), empty_audience),
+            ("audience recompute (no change)", 5,
+             lambda: audience_recompute(audience=audience), None),
+            ("contact list query, page 1", 31, list_query, None),
+            ("contact list page (client)", requests, list_page, None),
+        ]  # fmt: skip
+        self.stdout.write("")
+        self.stdout.write(
+            f"Row-level security, big tenant ({big_n:,} contacts), the same data: as the "
+            f"superuser (bypassed) and as {APP_ROLE} (applied), runs alternating"
+        )
+        self.stdout.write(
+            f"  {'operation':<32} {'runs':>4} {'RLS off':>10} {'RLS on':>10} {'ratio':>6}"
+            f"   target ≤ {RLS_TARGET}×"
+        )
+        for name, repeat, work, setup in rls:
+            off, on = timed_rls(work, repeat, big, setup=setup)
+            verdict = "PASS" if on / off <= RLS_TARGET else "OVER"
+            self.stdout.write(
+                f"  {name:<32} {repeat:>4} {off * 1000:7.1f} ms {on * 1000:7.1f} ms"
+                f" {on / off:5.2f}×   {verdict}"
+            )
+        if current_role() != connection.settings_dict["USER"]:
+            raise CommandError("the bench's connection did not get its role back")
 
     def _tenant(self, index: int, size: int):
         slug = f"bench-{index}"

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from lifecycle.stages import Stage, Status
 
 from .models import LANGUAGE_CHOICES, AuditKind, Membership, Role, Tenant
-from .normalize import normalize_phone
+from .normalize import PhoneError, normalize_email, normalize_phone, normalize_wechat_id
 from .selectors import CONTACT_SORTS, DEFAULT_CONTACT_SORT, ContactFilters, member_list
 from .services import ContactData, DuplicateContactError
 
@@ -31,6 +31,13 @@ def add_duplicate_errors(form, error: DuplicateContactError, *, tenant: Tenant) 
 WECHAT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
+class ChannelEmailField(forms.EmailField):
+    """Normalised before it is validated: a full-width address (ＡＢＣ@ＱＱ.ＣＯＭ) is accepted."""
+
+    def to_python(self, value):
+        return normalize_email(super().to_python(value))
+
+
 class MemberChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: Membership) -> str:
         return obj.display_name
@@ -38,7 +45,7 @@ class MemberChoiceField(forms.ModelChoiceField):
 
 class ContactForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=200)
-    email = forms.EmailField(label=_("Email"), required=False)
+    email = ChannelEmailField(label=_("Email"), required=False)
     phone = forms.CharField(label=_("Phone"), max_length=40, required=False)
     wechat_id = forms.CharField(label=_("WeChat ID"), max_length=64, required=False)
     weibo = forms.CharField(label=_("Weibo"), max_length=64, required=False)
@@ -67,20 +74,13 @@ class ContactForm(forms.Form):
         return name
 
     def clean_phone(self) -> str:
-        raw = self.cleaned_data["phone"].strip()
-        if not raw:
-            return ""
-        if re.search(r"[^\d\s()+\-.]", raw):
-            raise forms.ValidationError(
-                _("A phone number has digits, spaces, +, - and brackets only.")
-            )
-        digits = normalize_phone(raw)
-        if not 5 <= len(digits) <= 20:
-            raise forms.ValidationError(_("A phone number has between 5 and 20 digits."))
-        return digits
+        try:
+            return normalize_phone(self.cleaned_data["phone"])
+        except PhoneError as error:
+            raise forms.ValidationError(error.message, code=error.code) from None
 
     def clean_wechat_id(self) -> str:
-        value = self.cleaned_data["wechat_id"].strip()
+        value = normalize_wechat_id(self.cleaned_data["wechat_id"])
         if value and not WECHAT_ID.match(value):
             raise forms.ValidationError(
                 _("A WeChat ID has letters, digits, underscores and hyphens only.")

@@ -1,6 +1,5 @@
 """Reads. Every tenant-owned query starts from `for_tenant`."""
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -109,9 +108,10 @@ def contact_search_condition(term: str) -> Q:
         | Q(email__startswith=normalize_email(term))
         | Q(wechat_id__startswith=normalize_wechat_id(term))
     )
-    digits = phone_search_prefix(term)
-    if len(digits) >= 3 and not re.search(r"[^\d\s()+\-.]", term):
-        condition |= Q(phone__startswith=digits)
+    # "" unless the term reads as (the start of) a phone number, full-width digits included
+    prefix = phone_search_prefix(term)
+    if len(prefix.lstrip("+")) >= 3:
+        condition |= Q(phone__startswith=prefix)
     return condition
 
 

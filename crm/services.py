@@ -11,7 +11,13 @@ from django.utils.translation import gettext as _
 from lifecycle.fsm import FUNNEL_FIELD_NAMES
 
 from .models import Contact, Membership, Tenant
-from .normalize import normalize_email, normalize_phone, normalize_text, normalize_wechat_id
+from .normalize import (
+    PhoneError,
+    normalize_email,
+    normalize_phone,
+    normalize_text,
+    normalize_wechat_id,
+)
 from .selectors import contact_duplicates
 
 
@@ -25,6 +31,14 @@ class ServiceError(Exception):
 
 class NotAllowed(ServiceError):
     """Refused because of the actor's role (the JSON API answers 403)."""
+
+
+class InvalidPhone(ServiceError):
+    """A phone number that cannot exist; `code` says why (crm.normalize.PHONE_REASONS)."""
+
+    def __init__(self, error: PhoneError):
+        self.code = error.code
+        super().__init__(error.message)
 
 
 class DuplicateContactError(ServiceError):
@@ -51,11 +65,20 @@ class ContactData:
     owner: Membership | None = None
     expected_amount: Decimal | None = None
 
-    def normalized(self) -> "ContactData":
+    def normalized(self, *, stored: Contact | None = None) -> "ContactData":
+        """The data as stored (crm/normalize.py); raises InvalidPhone. A phone left as `stored`
+        holds it stays as it is: a number kept by the data migration that normalises them (a
+        duplicate it reported, or one it could not read) refuses no other change."""
+        phone = self.phone
+        if stored is None or phone != stored.phone:
+            try:
+                phone = normalize_phone(phone)
+            except PhoneError as error:
+                raise InvalidPhone(error) from None
         return ContactData(
             name=normalize_text(self.name),
             email=normalize_email(self.email),
-            phone=normalize_phone(self.phone),
+            phone=phone,
             wechat_id=normalize_wechat_id(self.wechat_id),
             weibo=(self.weibo or "").strip(),
             company=normalize_text(self.company),
@@ -128,7 +151,7 @@ def contact_create(*, tenant: Tenant, actor: Membership | None, data: ContactDat
 
 @transaction.atomic
 def contact_update(*, contact: Contact, actor: Membership | None, data: ContactData) -> Contact:
-    data = data.normalized()
+    data = data.normalized(stored=contact)
     if not data.name:
         raise ServiceError(_("A contact needs a name."))
     _check_owner(contact.tenant, data.owner)

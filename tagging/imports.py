@@ -29,7 +29,14 @@ from openpyxl import load_workbook
 from crm.audit import audit_record
 from crm.csvfiles import csv_cell, csv_cell_read
 from crm.models import AuditKind, Contact, Membership, Tenant
-from crm.normalize import normalize_email, normalize_phone, normalize_text, normalize_wechat_id
+from crm.normalize import (
+    PHONE_REASONS,
+    normalize_email,
+    normalize_phone_or_blank,
+    normalize_text,
+    normalize_wechat_id,
+    phone_refusal,
+)
 from crm.scope import tenant_scope
 from crm.services import ServiceError, change_recorded
 from lifecycle import services as lifecycle
@@ -81,7 +88,7 @@ FIELD_LABELS = {  # shown in the mapping step
 NORMALIZE = {
     "name": normalize_text,
     "email": normalize_email,
-    "phone": normalize_phone,
+    "phone": normalize_phone_or_blank,  # "" if refused: the checker says why
     "wechat_id": normalize_wechat_id,
     "weibo": str.strip,
     "company": normalize_text,
@@ -92,6 +99,7 @@ NORMALIZE = {
 ERRORS = {
     "bad_email": (gettext_lazy("Email"), gettext_lazy("“%(value)s” is not an email address.")),
     "bad_phone": (gettext_lazy("Phone"), gettext_lazy("“%(value)s” is not a phone number.")),
+    **{f"bad_phone_{code}": (gettext_lazy("Phone"), why) for code, why in PHONE_REASONS.items()},
     "no_identity": (
         gettext_lazy("Phone / email / WeChat ID"),
         gettext_lazy("No phone, email or WeChat ID: the person cannot be recognised."),
@@ -377,9 +385,9 @@ class RowChecker:
         before = len(self.errors)
         if values["email"] and not _email_ok(values["email"]):
             self.fail(number, "bad_email", raw["email"])
-        if raw["phone"].strip() and not 5 <= len(values["phone"]) <= 20:
-            self.fail(number, "bad_phone", raw["phone"])
-        if not (values["email"] or values["phone"] or values["wechat_id"]):
+        if raw["phone"].strip() and not values["phone"]:
+            self.fail(number, f"bad_phone_{phone_refusal(raw['phone'])}", raw["phone"])
+        if not (values["email"] or raw["phone"].strip() or values["wechat_id"]):  # a bad one: above
             self.fail(number, "no_identity")
         stage = ""
         if raw["stage"]:

@@ -8,9 +8,11 @@ from typing import Annotated
 
 from django.utils import translation
 from ninja import Schema
-from pydantic import BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 from crm.models import Contact, Tenant
+from crm.normalize import PhoneError, normalize_phone
 from lifecycle.selectors import stage_settings
 from lifecycle.stages import ORDER
 
@@ -31,7 +33,26 @@ def _iso_text(value):
     return value
 
 
+def _phone(value):
+    """Refused here, as a field error, with the reason the forms and imports give."""
+    if value is None:
+        return value
+    try:
+        return normalize_phone(value)
+    except PhoneError as error:
+        raise PydanticCustomError("phone", "{reason}", {"reason": error.message}) from None
+
+
 IsoDateTime = Annotated[datetime, BeforeValidator(_iso_text)]
+Phone = Annotated[
+    str | None,
+    Field(
+        max_length=40,
+        description="Mainland numbers are stored as digits (13800138000, 01088886666), others "
+        "with + and their country code (+14155552671).",
+    ),
+    AfterValidator(_phone),
+]
 TagName = Annotated[str, Field(min_length=1, max_length=60)]
 Amount = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)]
 
@@ -46,7 +67,7 @@ class In(Schema):
 class ContactIn(In):
     name: str = Field(min_length=1, max_length=200)
     email: str | None = Field(None, max_length=254)
-    phone: str | None = Field(None, max_length=20)
+    phone: Phone = None
     wechat_id: str | None = Field(None, max_length=64)
     weibo: str | None = Field(None, max_length=64)
     company: str | None = Field(None, max_length=200)
@@ -61,7 +82,7 @@ class ContactIn(In):
 class ContactPatch(In):
     name: str | None = Field(None, min_length=1, max_length=200)
     email: str | None = Field(None, max_length=254)
-    phone: str | None = Field(None, max_length=20)
+    phone: Phone = None
     wechat_id: str | None = Field(None, max_length=64)
     weibo: str | None = Field(None, max_length=64)
     company: str | None = Field(None, max_length=200)

@@ -13,9 +13,6 @@ PORT ?= 8000
 TEST_WORKERS ?= auto
 
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/funnel_bench
-# migrate connects with the owner URL's OPTIONS, which a URL without query parameters lacks
-# (crm/management/commands/migrate.py sets them to None); one parameter gives it some.
-BENCH_OWNER_URL = $(BENCH_DATABASE_URL)$(if $(findstring ?,$(BENCH_DATABASE_URL)),&,?)application_name=bench-migrate
 # Pages are timed as production serves them: DEBUG off, cached templates, hashed static files.
 BENCH_ENV = DEBUG=0 SECRET_KEY=bench-only ALLOWED_HOSTS=localhost HTTPS_ONLY=false \
 	DATABASE_URL=$(BENCH_DATABASE_URL)
@@ -56,8 +53,7 @@ shell: venv
 bench: venv
 	psql "$(BENCH_DATABASE_URL)" -c 'select 1' >/dev/null 2>&1 || \
 		createdb "$$(basename "$(BENCH_DATABASE_URL)")" -h 127.0.0.1 -U postgres
-	DEBUG=1 DATABASE_URL=$(BENCH_DATABASE_URL) DATABASE_OWNER_URL="$(BENCH_OWNER_URL)" \
-		$(BIN)/python manage.py migrate --noinput -v0
+	DEBUG=1 DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python manage.py migrate --noinput -v0
 	DEBUG=1 DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python manage.py bench_bulk_move
 	$(BENCH_ENV) $(BIN)/python manage.py collectstatic --noinput -v0
 	$(BENCH_ENV) $(BIN)/python manage.py bench_funnel $(BENCH_ARGS)

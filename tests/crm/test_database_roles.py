@@ -35,3 +35,16 @@ def test_the_application_role_cannot_change_the_schema(as_app_role, statement):
     as_app_role()
     with pytest.raises(ProgrammingError), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(statement)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migrate_connects_as_the_owner_named_by_a_url_without_parameters(settings):
+    """`make bench` names the owner as postgres://postgres@host/db: no query string, no OPTIONS."""
+    from crm.management.commands.migrate import as_owner
+
+    owner = {key: value for key, value in settings.DATABASE_OWNER.items() if key != "OPTIONS"}
+    owner["NAME"] = connection.settings_dict["NAME"]
+    settings.DATABASE_OWNER = owner
+    with as_owner("default"), connection.cursor() as cursor:
+        cursor.execute("SELECT current_user")
+        assert cursor.fetchone() == (owner["USER"],)

@@ -16,7 +16,10 @@ def as_owner(alias: str):
     connection = connections[alias]
     saved = {key: connection.settings_dict.get(key) for key in OWNER_KEYS}
     connection.close()
-    connection.settings_dict.update({key: settings.DATABASE_OWNER.get(key) for key in OWNER_KEYS})
+    owner = settings.DATABASE_OWNER
+    connection.settings_dict.update({key: owner.get(key) for key in OWNER_KEYS})
+    # a URL without query parameters gives no OPTIONS; the backend wants a dict
+    connection.settings_dict["OPTIONS"] = owner.get("OPTIONS") or {}
     try:
         yield
     finally:

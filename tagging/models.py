@@ -1,3 +1,4 @@
+from django.contrib.postgres.fields import ArrayField
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -218,9 +219,10 @@ class ImportJob(TenantOwned):
 
     PENDING, QUEUED, RUNNING, DONE = "pending", "queued", "running", "done"
     EXPIRED = "expired"  # left pending too long: the file is gone, the row says so
+    FAILED = "failed"  # gave up after its retries: `failure` says why, "continue" resumes it
     STATUSES = [(PENDING, _("Waiting for the mapping")), (QUEUED, _("Queued")),
                 (RUNNING, _("Importing")), (DONE, _("Done")),
-                (EXPIRED, _("Expired, upload again"))]  # fmt: skip
+                (EXPIRED, _("Expired, upload again")), (FAILED, _("Stopped"))]  # fmt: skip
 
     created_by = models.ForeignKey(
         "crm.Membership", on_delete=models.SET_NULL, null=True, related_name="+"
@@ -240,15 +242,37 @@ class ImportJob(TenantOwned):
     skipped = models.PositiveIntegerField(default=0)  # people already there, nothing new
     merged = models.PositiveIntegerField(default=0)  # rows merged into an earlier row
     failed = models.PositiveIntegerField(default=0)
-    errors = models.JSONField(default=list, blank=True)  # [{row, column, reason}]
+    errors = models.JSONField(default=list, blank=True)  # [{row, code, value}]
+    # rows that landed, but not quite as written: [{row, code, value}], worded when shown
+    warnings = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # never stuck: a running import beats; a beat backstop re-queues one whose beat stopped
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)  # runs started (redeliveries too)
+    failure = models.CharField(max_length=40, blank=True)  # a code, worded when shown
+    # reading: the spreadsheet row holding the headers (a title row may sit above it)
+    header_row = models.PositiveIntegerField(default=1)
+    # choices of the mapping step
+    merge_shared_email = models.BooleanField(default=False)
+    owner = models.ForeignKey(  # one owner for every row (or an "owner" column in `mapping`)
+        "crm.Membership", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # undo: "remove the contacts this import created", for those untouched since
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at"]
         indexes = [
             # the waiting uploads of a company: counted at each upload, expired by beat
             models.Index(fields=["tenant", "status", "created_at"], name="importjob_waiting"),
+            # the backstop's question, across companies: which running imports stopped beating
+            models.Index(
+                fields=["heartbeat_at"],
+                name="importjob_running_beat",
+                condition=models.Q(status__in=["queued", "running"]),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -266,6 +290,8 @@ class ImportChunk(TenantOwned):
     updated = models.PositiveIntegerField()
     skipped = models.PositiveIntegerField()
     merged = models.PositiveIntegerField(default=0)
+    # the contacts this chunk created, for the import's undo
+    created_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
 
     class Meta:
         constraints = [

@@ -186,17 +186,30 @@ def own_objects(tenant, sales):
 APP_ROLE = "funnel_test_app"
 
 
+@pytest.fixture(scope="session")
+def app_role_granted(django_db_setup, django_db_blocker):
+    """The role is created and granted once per test database, committed: roles belong to the
+    whole server, and a CREATE ROLE inside one worker's test transaction would hold the other
+    worker's up to the end of that test."""
+    from django.test import override_settings
+
+    from crm.grants import grant_application_role
+
+    with (
+        django_db_blocker.unblock(),
+        override_settings(DATABASE_APP_USER=APP_ROLE, DATABASE_APP_PASSWORD="not-used"),
+    ):
+        grant_application_role(using="default")
+
+
 @pytest.fixture
-def as_app_role(settings, db):
+def as_app_role(settings, app_role_granted, db):
     """Switches this test's connection to a role like the application's: no table of its own,
     no BYPASSRLS, so row-level security applies (the suite otherwise runs as the owner).
     Call it after the fixtures have written what the test needs."""
     from django.db import connection
 
-    from crm.grants import grant_application_role
-
     settings.DATABASE_APP_USER, settings.DATABASE_APP_PASSWORD = APP_ROLE, "not-used"
-    grant_application_role(using="default")
 
     def switch() -> None:
         with connection.cursor() as cursor:

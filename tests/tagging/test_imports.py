@@ -142,7 +142,7 @@ def test_a_crash_midway_leaves_no_half_row_and_the_rerun_finishes(
                                content=content, language="en")  # fmt: skip
     job.mapping = {"0": "name", "1": "phone"}
     job.save()
-    real = imports._apply_chunk
+    real = imports.apply_chunk
     calls = {"n": 0}
 
     def crash_on_second_chunk(*args, **kwargs):
@@ -152,7 +152,7 @@ def test_a_crash_midway_leaves_no_half_row_and_the_rerun_finishes(
         return real(*args, **kwargs)
 
     with (
-        mock.patch.object(imports, "_apply_chunk", crash_on_second_chunk),
+        mock.patch.object(imports, "apply_chunk", crash_on_second_chunk),
         pytest.raises(RuntimeError),
     ):
         imports.import_run(job=job)

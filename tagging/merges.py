@@ -9,6 +9,8 @@ Who may merge (DESIGN.md, Roles): admins, the role that may delete contacts, any
 two the duplicate finder lists; marketers never. Checked here, on the locked rows.
 """
 
+import unicodedata
+
 from django.db import transaction
 from django.db.models import Q
 from django.forms.models import model_to_dict
@@ -29,6 +31,7 @@ MERGE_FIELDS = (
     "expected_amount",
 )  # fmt: skip
 UNIQUE = ("phone", "email", "wechat_id")
+FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 
 MERGE_ANY_ROLES = frozenset({Role.ADMIN})  # the role that may delete contacts
 MERGE_DUPLICATES_ROLES = frozenset({Role.SALES})
@@ -39,8 +42,12 @@ def _shared_channel_condition(contact: Contact) -> Q:
     WeChat IDs are unique, so a duplicate always differs somewhere). Symmetric: if B matches
     A's condition, A matches B's. A contact with no channel matches nobody."""
     condition = Q(pk__in=[])
-    if len(contact.phone) >= 8:
-        condition |= Q(phone__endswith=contact.phone[-8:])
+    digits = "".join(ch for ch in unicodedata.normalize("NFKC", contact.phone) if ch.isdigit())
+    if len(digits) >= 8:
+        # a number stored before normalisation may still be written in full-width digits
+        # (the data migration keeps one that would collide): either way of writing matches
+        ending = digits[-8:]
+        condition |= Q(phone__endswith=ending) | Q(phone__endswith=ending.translate(FULL_WIDTH))
     if contact.email:
         condition |= Q(email__startswith=contact.email.split("@")[0] + "@")
     if contact.wechat_id:

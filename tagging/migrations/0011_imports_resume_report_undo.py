@@ -68,8 +68,4 @@ class Migration(migrations.Migration):
             name='status',
             field=models.CharField(choices=[('pending', 'Waiting for the mapping'), ('queued', 'Queued'), ('running', 'Importing'), ('done', 'Done'), ('expired', 'Expired, upload again'), ('failed', 'Stopped')], default='pending', max_length=10),
         ),
-        migrations.AddIndex(
-            model_name='importjob',
-            index=models.Index(condition=models.Q(('status__in', ['queued', 'running'])), fields=['heartbeat_at'], name='importjob_running_beat'),
-        ),
     ]

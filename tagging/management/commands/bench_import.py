@@ -51,7 +51,8 @@ def bench_file(rows: int, existing: int) -> bytes:
     writer.writerow(HEADER)
     for i in range(rows):
         known = i % 10 == 0 and i // 10 < existing  # one row in ten: a contact already there
-        phone = f"1{i // 10 + 1:010d}" if known else f"+86 139 {i:08d}"
+        # mainland mobiles: the ones already there stored as 139…, new people written "+86 138 …"
+        phone = f"139{i // 10 + 1:08d}" if known else f"+86 138 {i:08d}"
         email = f"user{i}@example" if i % 200 == 199 else f"user{i}@example.com"
         tags = "、".join(rng.sample(TAGS, rng.randint(0, 2)))
         writer.writerow(
@@ -156,7 +157,7 @@ class Command(BaseCommand):
                 INSERT INTO crm_contact (tenant_id, name, email, phone, wechat_id, weibo,
                     company, source, notes, created_at, updated_at, stage, furthest_stage,
                     stage_entered_at, stage_version, status, lost_reason, lost_note)
-                SELECT %s, '老客户' || g, '', '1' || lpad(g::text, 10, '0'), '', '', '',
+                SELECT %s, '老客户' || g, '', '139' || lpad(g::text, 8, '0'), '', '', '',
                        'bench', '', now(), now(), 'lead', 'lead', now(), 0, 'active', '', ''
                 FROM generate_series(1, %s) AS g
                 """,

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from lifecycle.stages import RANK, Stage
 
@@ -153,6 +153,13 @@ def audit_detail(entry: AuditEntry) -> str:
             f"{Stage(key).label if key in RANK else key}: {row.get('label') or '—'}"
             for key, row in stages.items()
         )
+    if kind == AuditKind.IMPORT_UNDONE and details.get("kept"):
+        kept = details["kept"]
+        return ngettext(
+            "%(count)s kept: changed since the import",
+            "%(count)s kept: changed since the import",
+            kept,
+        ) % {"count": kept}
     if kind == AuditKind.TOKEN_CREATED:
         return _("acts as %(user)s") % {"user": details.get("acts_as", "")}
     return ""

@@ -300,6 +300,7 @@ class AuditKind(models.TextChoices):
     RULE_SAVED = "rule_saved", _("Rule saved")
     RULE_DELETED = "rule_deleted", _("Rule deleted")
     IMPORT_RUN = "import_run", _("Import")
+    IMPORT_UNDONE = "import_undone", _("Import undone")
     EXPORT = "export", _("Export")
     BULK_MOVE = "bulk_move", _("Bulk move")
     BULK_TAG = "bulk_tag", _("Bulk tag")

@@ -27,6 +27,10 @@ FIELDS = {
     "stage": ("阶段", "生命周期", "stage", "lifecycle stage", "lifecycle"),
     "tags": ("标签", "tags", "tag", "labels"),
     "notes": ("备注", "notes", "note", "remark"),
+    "owner": (
+        *("负责人", "销售", "跟进人", "归属", "归属人", "所属销售", "客户经理"),
+        *("owner", "sales rep", "salesperson", "assigned to", "account owner"),
+    ),
 }
 FIELD_LABELS = {  # shown in the mapping step
     "": gettext_lazy("Do not import"),
@@ -40,6 +44,7 @@ FIELD_LABELS = {  # shown in the mapping step
     "stage": gettext_lazy("Stage"),
     "tags": gettext_lazy("Tags"),
     "notes": gettext_lazy("Notes"),
+    "owner": gettext_lazy("Owner"),
 }
 
 

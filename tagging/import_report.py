@@ -28,6 +28,17 @@ ERRORS = {
         gettext_lazy("Tags"),
         gettext_lazy("Unknown tag “%(value)s” (tick “create unknown tags” to add it)."),
     ),
+    "unknown_owner": (
+        gettext_lazy("Owner"),
+        gettext_lazy(
+            "Unknown member “%(value)s”: write the username, name or email of a member of "
+            "this company."
+        ),
+    ),
+    "ambiguous_owner": (
+        gettext_lazy("Owner"),
+        gettext_lazy("“%(value)s” is the name of more than one member: write a username or email."),
+    ),
 }
 
 

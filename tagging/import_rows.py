@@ -10,7 +10,7 @@ from django.core.validators import validate_email
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from crm.models import Contact, Tenant
+from crm.models import Contact, Membership, Tenant
 from crm.normalize import (
     normalize_email,
     normalize_phone_or_blank,
@@ -63,6 +63,7 @@ class Record:
     values: dict = field(default_factory=dict)
     tags: list[int] = field(default_factory=list)  # tag ids
     stage: str = ""
+    owner: int | None = None  # a membership id
 
     def add_tags(self, tags: list[int], single: dict[int, int]) -> None:
         self.tags = with_tags(self.tags, tags, single)
@@ -122,6 +123,9 @@ class RowChecker:
         self.cells: dict[str, tuple[list[int], list[str]]] = {}
         self.stages: dict[str, str] = {}  # as written -> key
         self.errors: list[dict] = []
+        # an owner column's cells, resolved once per distinct value; empty cells: job.owner
+        self.members = member_keys(self.tenant) if "owner" in job.mapping.values() else {}
+        self.owners: dict[str, int | str] = {}  # as written -> membership id or error code
 
     def tag(self, name: str) -> int | None:
         key = name_key(name)
@@ -160,7 +164,7 @@ class RowChecker:
 
     def check(self, number: int, row: list[str]) -> Record | None:
         values = dict.fromkeys(VALUES, "")
-        raw = dict.fromkeys(("email", "phone", "stage", "tags"), "")
+        raw = dict.fromkeys(("email", "phone", "stage", "tags", "owner"), "")
         width = len(row)
         for index, name in self.columns:  # only the mapped columns, read once
             if index < width and row[index]:
@@ -187,10 +191,51 @@ class RowChecker:
             tags, unknown = self.cell_tags(raw["tags"])
             for name in unknown:
                 self.fail(number, "unknown_tag", name)
+        owner = self.job.owner_id
+        if raw["owner"].strip():
+            if raw["owner"] not in self.owners:
+                self.owners[raw["owner"]] = owner_resolve(self.members, raw["owner"])
+            owner = self.owners[raw["owner"]]
+            if isinstance(owner, str):
+                self.fail(number, owner, raw["owner"])
         if len(self.errors) > before:
             return None
         values["name"] = values["name"] or values["phone"] or values["email"] or values["wechat_id"]
-        return Record(rows=[number], values=values, tags=list(tags), stage=stage)
+        return Record(rows=[number], values=values, tags=list(tags), stage=stage, owner=owner)
+
+
+def _name_key(value: str) -> str:
+    return "".join(normalize_text(value).split()).casefold()
+
+
+def member_keys(tenant: Tenant) -> dict[tuple[str, str], int | None]:
+    """How a file may name the company's members: ("exact", username or email) and ("name",
+    display name, "first last" or "lastfirst", spaces ignored) -> membership id, or None when
+    two members answer to it."""
+    keys: dict[tuple[str, str], int | None] = {}
+
+    def add(key: tuple[str, str], member_id: int) -> None:
+        keys[key] = member_id if keys.get(key, member_id) == member_id else None
+
+    for member in Membership.objects.for_tenant(tenant).select_related("user"):
+        user = member.user
+        add(("exact", user.username.casefold()), member.pk)
+        if user.email:
+            add(("exact", normalize_email(user.email)), member.pk)
+        for name in {user.display_name, f"{user.first_name} {user.last_name}",
+                     f"{user.last_name}{user.first_name}"}:  # fmt: skip
+            if _name_key(name):
+                add(("name", _name_key(name)), member.pk)
+    return keys
+
+
+def owner_resolve(keys: dict[tuple[str, str], int | None], cell: str) -> int | str:
+    """The membership id an owner cell names, or the error code saying why none."""
+    exact = normalize_text(cell).casefold()
+    for key in (("exact", exact), ("exact", normalize_email(cell)), ("name", _name_key(cell))):
+        if key in keys:
+            return keys[key] if keys[key] is not None else "ambiguous_owner"
+    return "unknown_owner"
 
 
 def merge_records(records: list[Record], single: dict[int, int]) -> list[Record]:
@@ -210,6 +255,7 @@ def merge_records(records: list[Record], single: dict[int, int]) -> list[Record]
                 if value and not target.values.get(name):
                     target.values[name] = value
             target.add_tags(record.tags, single)
+            target.owner = target.owner or record.owner
             if record.stage and (not target.stage or RANK[record.stage] > RANK[target.stage]):
                 target.stage = record.stage
         for key in keys:
@@ -222,9 +268,10 @@ def merge_records(records: list[Record], single: dict[int, int]) -> list[Record]
 
 def apply_chunk(
     job: ImportJob, records: list[Record], single: dict[int, int]
-) -> tuple[int, int, int, int]:
+) -> tuple[int, int, int, int, list[int]]:
     """Creates or updates the people of one chunk, set-based. Returns (created, updated,
-    unchanged, merged). `single` maps each tag of a one-at-a-time group to its group."""
+    unchanged, merged, ids of the contacts created: the import's undo removes only those).
+    `single` maps each tag of a one-at-a-time group to its group."""
     tenant = job.tenant
     wanted = {key: [r.values[key] for r in records if r.values[key]] for key in IDENTITY}
     existing: dict[tuple[str, str], Contact] = {}
@@ -261,6 +308,11 @@ def apply_chunk(
                 setattr(match, name, value)
                 filled[match.pk] = match
                 changed = True
+        # an owner fills a contact without one; a contact that has one keeps theirs
+        if record.owner and match.owner_id is None:
+            match.owner_id = record.owner
+            filled[match.pk] = match
+            changed = True
         if record.stage and RANK[record.stage] > RANK[match.stage]:
             moves.setdefault(record.stage, []).append(match.pk)
             changed = True
@@ -279,20 +331,22 @@ def apply_chunk(
 
     now = timezone.now()
     actor_id = job.created_by_id
-    fill_fields = [*VALUES, "updated_at"]
+    fill_fields = [*VALUES, "owner_id", "updated_at"]
     bulk.update_rows(
         Contact,
         fill_fields,
-        [(c.pk, *(getattr(c, f) for f in VALUES), now) for c in filled.values()],
+        [(c.pk, *(getattr(c, f) for f in VALUES), c.owner_id, now) for c in filled.values()],
     )
     values_of = operator.itemgetter(*VALUES)
     new_ids = bulk.insert_rows(
         Contact,
         [*VALUES, "tenant_id", "stage", "furthest_stage", "stage_entered_at",
-         "stage_version", "status", "lost_reason", "lost_note", "created_at", "updated_at"],
+         "stage_version", "status", "lost_reason", "lost_note", "created_at", "updated_at",
+         "owner_id"],
         [
             (*values_of(r.values), tenant.pk, r.stage or ORDER[0], r.stage or ORDER[0], now,
-             int(bool(r.stage) and r.stage != ORDER[0]), Status.ACTIVE, "", "", now, now)
+             int(bool(r.stage) and r.stage != ORDER[0]), Status.ACTIVE, "", "", now, now,
+             r.owner)
             for r in new_records
         ],
         returning_ids=True,
@@ -357,4 +411,4 @@ def apply_chunk(
     # each row is counted once: the person's first row as created, updated or unchanged, the
     # rows merged into it as merged
     merged = sum(len(record.rows) - 1 for record in records)
-    return created, updated, unchanged, merged
+    return created, updated, unchanged, merged, new_ids

@@ -80,7 +80,11 @@ def import_start(
 
 
 @transaction.atomic
-def import_confirm(*, job: ImportJob, mapping: dict[str, str], create_tags: bool) -> ImportJob:
+def import_confirm(
+    *, job: ImportJob, mapping: dict[str, str], create_tags: bool, owner: Membership | None = None
+) -> ImportJob:
+    """Starts the import with the columns chosen. `owner`: one owner for every row (an "owner"
+    column, if mapped, names each row's own; its empty cells get this one)."""
     # the page was read a while ago: the upload may have expired or been confirmed since
     status = (
         ImportJob.objects.for_tenant(job.tenant)
@@ -99,10 +103,13 @@ def import_confirm(*, job: ImportJob, mapping: dict[str, str], create_tags: bool
         )
     if len(chosen) != len(set(chosen)):
         raise ServiceError(_("Each field can come from one column only."))
+    if owner is not None and owner.tenant_id != job.tenant_id:
+        raise ServiceError(_("The owner must be a member of this company."))
     job.mapping = {k: v for k, v in mapping.items() if v in FIELDS}
     job.create_tags = create_tags
+    job.owner = owner
     job.status = ImportJob.QUEUED
-    job.save(update_fields=["mapping", "create_tags", "status"])
+    job.save(update_fields=["mapping", "create_tags", "owner", "status"])
     audit_record(tenant=job.tenant, actor=job.created_by, kind=AuditKind.IMPORT_RUN,
                  subject=job.file_name, count=job.total, details={"job": job.pk})  # fmt: skip
     from .tasks import run_import
@@ -196,10 +203,11 @@ def _commit_chunk(job: ImportJob, n: int, chunk: list[Record], single: dict[int,
                     cursor.execute("SET LOCAL jit = off")
                 if chunks.filter(number=n).exists():
                     return  # a second run of the same job got there first
-                created, updated, unchanged, merged = apply_chunk(job, chunk, single)
+                created, updated, unchanged, merged, new_ids = apply_chunk(job, chunk, single)
                 ImportChunk.objects.create(
                     tenant=job.tenant, job=job, number=n, rows=sum(len(r.rows) for r in chunk),
                     created=created, updated=updated, skipped=unchanged, merged=merged,
+                    created_ids=new_ids,
                 )  # fmt: skip
             return
         except (OperationalError, IntegrityError):

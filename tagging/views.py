@@ -1,6 +1,7 @@
 """Tags on contacts, the tag scheme, events and rules."""
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -18,6 +19,7 @@ from crm.selectors import contact_list
 from crm.services import NotAllowed, ServiceError
 from lifecycle.selectors import stage_settings
 
+from . import import_undo as undo
 from . import imports, merges, services
 from .access import (
     access_import,
@@ -32,6 +34,7 @@ from .forms import (
     ContactTagForm,
     EventForm,
     EventKindForm,
+    ImportOwnerForm,
     ImportUploadForm,
     MergeForm,
     RuleForm,
@@ -501,12 +504,18 @@ def import_map(request, job_id: int):
     _kind, encoding, rows = imports.read_table(bytes(job.content), job.file_name)
     columns = list(range(max(len(r) for r in rows[:6])))
     error = ""
+    owner_form = ImportOwnerForm(
+        request.POST or None, tenant=request.tenant, initial={"owner": job.owner_id}
+    )
     if request.method == "POST":
         mapping = {str(i): request.POST.get(f"column-{i}", "") for i in columns}
         try:
+            if not owner_form.is_valid():  # e.g. another company's member
+                raise ServiceError(owner_form.errors["owner"][0])
             imports.import_confirm(
-                job=job, mapping=mapping, create_tags=request.POST.get("create_tags") == "on"
-            )
+                job=job, mapping=mapping, create_tags=request.POST.get("create_tags") == "on",
+                owner=owner_form.cleaned_data["owner"],
+            )  # fmt: skip
         except ServiceError as exc:
             error = exc.message
             job.mapping = mapping
@@ -521,6 +530,7 @@ def import_map(request, job_id: int):
         "columns": [(i, job.mapping.get(str(i), "")) for i in columns],
         "field_labels": imports.FIELD_LABELS,
         "error": error,
+        "owner_form": owner_form,
     }
     return render(request, "tagging/import_map.html", context)
 
@@ -547,7 +557,51 @@ def import_detail(request, job_id: int):
     template = (
         "tagging/partials/import_progress.html" if request.htmx else "tagging/import_detail.html"
     )
-    return render(request, template, {"job": job, "errors": imports.errors_shown(job.errors[:100])})
+    context = {
+        "job": job,
+        "errors": imports.errors_shown(job.errors[:100]),
+        "can_undo": undo.import_undoable(job=job)
+        and undo.import_undo_allowed(actor=request.membership, job=job),
+    }
+    return render(request, template, context)
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(*SCHEME)
+def import_undo(request, job_id: int):
+    """Undo: the counts and a confirmation, then the contacts this import created removed."""
+    job = access_import(request.membership, job_id)
+    if not undo.import_undo_allowed(actor=request.membership, job=job):
+        raise PermissionDenied(_("Only admins and the member who ran an import may undo it."))
+    if request.method == "POST":
+        try:
+            counts = undo.import_undo(job=job, actor=request.membership)
+        except ServiceError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _undo_done(counts))
+        return redirect(_url(request, "import_detail", job.pk))
+    context = {
+        "job": job,
+        "counts": undo.import_undo_counts(job=job),
+        "undoable": undo.import_undoable(job=job),
+    }
+    return render(request, "tagging/import_undo.html", context)
+
+
+def _undo_done(counts: undo.UndoCounts) -> str:
+    said = ngettext(
+        "%(count)s contact this import created was removed.",
+        "%(count)s contacts this import created were removed.",
+        counts.removable,
+    ) % {"count": counts.removable}
+    if counts.kept:
+        said += " " + ngettext(
+            "%(count)s was kept: it was changed since the import.",
+            "%(count)s were kept: they were changed since the import.",
+            counts.kept,
+        ) % {"count": counts.kept}
+    return said
 
 
 @require_GET

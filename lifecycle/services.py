@@ -4,7 +4,7 @@ One move: lock the row, check the version the user saw, apply the FSM transition
 StageChange row, and recompute the funnel after commit. Bulk moves are the same rules, set-based.
 """
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -71,10 +71,17 @@ def _role(actor: Membership | None) -> str | None:
     return actor.role if actor is not None else None
 
 
-def _is_missing(contact: Contact, key: str) -> bool:
+def _lacks(key: str, filled: Collection[str]) -> bool:
+    """The requirement rule: met when any (or all, by its mode) of its fields hold a value;
+    `filled` names the fields that do."""
     _label, names, mode = REQUIREMENTS[key]
-    filled = [getattr(contact, name) not in (None, "") for name in names]
-    return not (any(filled) if mode == "any" else all(filled))
+    held = [name in filled for name in names]
+    return not (any(held) if mode == "any" else all(held))
+
+
+def _is_missing(contact: Contact, key: str) -> bool:
+    names = REQUIREMENTS[key][1]
+    return _lacks(key, {name for name in names if getattr(contact, name) not in (None, "")})
 
 
 def _missing_condition(key: str) -> Q:
@@ -91,6 +98,28 @@ def _missing_condition(key: str) -> Q:
 def requirements_missing(*, contact: Contact, to_stage: str) -> list[str]:
     required = stage_settings(tenant=contact.tenant)[to_stage].requirements
     return [key for key in required if key in REQUIREMENTS and _is_missing(contact, key)]
+
+
+def stage_reachable(
+    *, tenant: Tenant, to_stage: str, filled: Collection[str]
+) -> tuple[str, list[str]]:
+    """Where a contact whose fields `filled` hold a value may enter on its way to `to_stage`:
+    `to_stage` if it meets that stage's requirements, else the furthest earlier stage whose
+    requirements it meets (the first stage at worst); and the requirements `to_stage` lacks.
+    For imports, which put each row as far as it may go and say why it stopped short."""
+    settings_of = stage_settings(tenant=tenant)
+
+    def lacking(stage: str) -> list[str]:
+        required = settings_of[stage].requirements
+        return [key for key in required if key in REQUIREMENTS and _lacks(key, filled)]
+
+    missing = lacking(to_stage)
+    if not missing:
+        return to_stage, []
+    for stage in reversed(ORDER[1 : RANK[to_stage]]):
+        if not lacking(stage):
+            return stage, missing
+    return ORDER[0], missing
 
 
 def _funnel_changed(tenant: Tenant) -> None:

@@ -8,11 +8,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from crm.csvfiles import csv_cell
+from crm.models import Tenant
 from crm.normalize import (
     PHONE_REASONS,
 )
+from lifecycle.selectors import stage_settings
+from lifecycle.stages import REQUIREMENTS
 
-from .import_files import read_table
+from .import_files import FIELD_LABELS, read_table
+from .import_rows import LIMITS, REFUSED_TOO_LONG
 from .models import ImportJob
 
 ERRORS = {
@@ -39,6 +43,64 @@ ERRORS = {
         gettext_lazy("Owner"),
         gettext_lazy("“%(value)s” is the name of more than one member: write a username or email."),
     ),
+    "email_conflict": (
+        gettext_lazy("Email"),
+        gettext_lazy(
+            "Same email as row %(value)s but another name and phone: neither row was imported. "
+            "If they are one person, tick “merge rows that share an email” and import again."
+        ),
+    ),
+    "too_long_email": (
+        gettext_lazy("Email"),
+        gettext_lazy("%(value)s characters: longer than an email address can be."),
+    ),
+    "too_long_wechat_id": (
+        gettext_lazy("WeChat ID"),
+        gettext_lazy("%(value)s characters: longer than a WeChat ID can be."),
+    ),
+}
+# rows that landed, but not quite as written: (column, reason), worded when shown. A stage
+# warning's value is "stage the row gave|stage the contact is at|requirements it lacks".
+WARNINGS = {
+    "stage_lowered": (
+        gettext_lazy("Stage"),
+        gettext_lazy("Stage “%(stage)s” needs “%(fields)s”: put at “%(put)s”."),
+    ),
+    "stage_kept": (
+        gettext_lazy("Stage"),
+        gettext_lazy("Stage “%(stage)s” needs “%(fields)s”: the contact stays at “%(put)s”."),
+    ),
+    "stage_lost": (
+        gettext_lazy("Stage"),
+        gettext_lazy(
+            "The contact is marked lost: it stays at “%(put)s” (reopen it to move it to "
+            "“%(stage)s”)."
+        ),
+    ),
+    "merged_existing": (
+        gettext_lazy("Email"),
+        gettext_lazy(
+            "Merged into the existing contact “%(value)s”, who has this email but another "
+            "name and phone: their name and phone were kept."
+        ),
+    ),
+    "merged_shared_email": (
+        gettext_lazy("Email"),
+        gettext_lazy(
+            "Same email as row %(value)s but another name and phone: merged into one contact "
+            "as you asked, keeping the name and phone of row %(value)s."
+        ),
+    ),
+    **{
+        f"too_long_{name}": (
+            FIELD_LABELS[name],
+            gettext_lazy(
+                "%(value)s characters, longer than the %(limit)s this field holds: cut to fit."
+            ),
+        )
+        for name, limit in LIMITS.items()
+        if limit and name not in REFUSED_TOO_LONG
+    },
 }
 
 
@@ -55,18 +117,48 @@ def errors_shown(errors: list[dict]) -> list[dict]:
     return shown
 
 
+def warnings_shown(warnings: list[dict], *, tenant: Tenant, limit: int | None = None) -> list[dict]:
+    """Warnings as the reader reads them, in row order (the first `limit`): row, column,
+    reason."""
+    stages = {key: setting.display_label for key, setting in stage_settings(tenant=tenant).items()}
+    shown = []
+    for warning in sorted(warnings, key=lambda w: w["row"])[:limit]:
+        column, reason = WARNINGS[warning["code"]]
+        words = {"value": warning["value"]}
+        if warning["code"].startswith("stage_"):
+            stage, put, missing = warning["value"].split("|")
+            words["stage"], words["put"] = stages[stage], stages[put]
+            words["fields"] = ", ".join(
+                str(REQUIREMENTS[key][0]) for key in missing.split(",") if key in REQUIREMENTS
+            )
+        elif warning["code"].startswith("too_long_"):
+            words["limit"] = LIMITS[warning["code"].removeprefix("too_long_")]
+        shown.append({"row": warning["row"], "column": str(column), "reason": str(reason) % words})
+    return shown
+
+
+def rows_warned(job: ImportJob) -> int:
+    """How many rows landed with a warning."""
+    return len({warning["row"] for warning in job.warnings})
+
+
 def failed_rows_csv(job: ImportJob) -> bytes:
-    """The rows that failed, as they were, with an error column: fix and upload again. Cells
-    that Excel would take for a formula are written as text, as exports do."""
+    """The rows that failed, and those that landed with a warning, as they were, with an error
+    and a warning column: fix and upload again. Cells that Excel would take for a formula are
+    written as text, as exports do."""
     _kind, _encoding, rows = read_table(bytes(job.content), job.file_name)
     reasons: dict[int, list[str]] = {}
     for error in errors_shown(job.errors):
         reasons.setdefault(error["row"], []).append(f"{error['column']}: {error['reason']}")
+    warned: dict[int, list[str]] = {}
+    for warning in warnings_shown(job.warnings, tenant=job.tenant):
+        warned.setdefault(warning["row"], []).append(f"{warning['column']}: {warning['reason']}")
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow([csv_cell(cell) for cell in [*rows[0], _("Error")]])
-    for number in sorted(reasons):
-        writer.writerow(
-            [csv_cell(cell) for cell in [*rows[number - 1], "；".join(reasons[number])]]
-        )
+    writer.writerow([csv_cell(cell) for cell in [*rows[0], _("Error"), _("Warning")]])
+    for number in sorted(reasons.keys() | warned.keys()):
+        said = ["；".join(reasons.get(number, ())), "；".join(warned.get(number, ()))]
+        row = rows[number - 1]
+        padded = [*row, *[""] * (len(rows[0]) - len(row))]  # the reasons under their headers
+        writer.writerow([csv_cell(cell) for cell in [*padded, *said]])
     return "\ufeff".encode() + out.getvalue().encode("utf-8")

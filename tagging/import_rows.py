@@ -1,12 +1,14 @@
 """Checking and applying an import's rows: each row becomes a person (a Record) or errors,
 people the file lists twice are merged, and a chunk of people is created or updated set-based."""
 
+import json
 import operator
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.db import connection
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -22,7 +24,7 @@ from crm.services import change_recorded
 from lifecycle import services as lifecycle
 from lifecycle.models import StageChange
 from lifecycle.selectors import stage_settings
-from lifecycle.stages import ORDER, RANK, ChangeKind, Channel, Stage, Status
+from lifecycle.stages import ORDER, RANK, REQUIREMENTS, ChangeKind, Channel, Stage, Status
 
 from . import bulk
 from .import_files import FIELDS  # noqa: F401
@@ -48,6 +50,15 @@ IDENTITY = ("email", "phone", "wechat_id")
 
 
 VALUES = ("name", "email", "phone", "wechat_id", "weibo", "company", "source", "notes")
+# the longest text each field holds (notes: unlimited). Longer text is cut to fit, with a
+# warning; an email or WeChat ID that long is refused instead, as cutting it would name someone
+# else.
+LIMITS = {name: Contact._meta.get_field(name).max_length for name in VALUES}
+REFUSED_TOO_LONG = ("email", "wechat_id")
+# the fields a stage's entry requirements read (lifecycle.stages.REQUIREMENTS)
+REQUIRED_FIELDS = tuple(dict.fromkeys(n for _l, names, _m in REQUIREMENTS.values() for n in names))
+# warnings written while a chunk is applied (with the chunk, once): kept when an import resumes
+APPLIED_WARNINGS = ("stage_lowered", "stage_kept", "stage_lost", "merged_existing")
 # a subset of what Django's EmailValidator accepts, checked first because it is 10x faster
 _PLAIN_EMAIL = re.compile(
     r"[a-z0-9_%+-]+(?:\.[a-z0-9_%+-]+)*@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}\Z",
@@ -123,6 +134,9 @@ class RowChecker:
         self.cells: dict[str, tuple[list[int], list[str]]] = {}
         self.stages: dict[str, str] = {}  # as written -> key
         self.errors: list[dict] = []
+        self.warnings: list[dict] = []  # rows that land, but not quite as written
+        # the mapped fields that hold at most so many characters
+        self.limited = [(name, LIMITS[name]) for _i, name in self.columns if LIMITS.get(name)]
         # an owner column's cells, resolved once per distinct value; empty cells: job.owner
         self.members = member_keys(self.tenant) if "owner" in job.mapping.values() else {}
         self.owners: dict[str, int | str] = {}  # as written -> membership id or error code
@@ -172,7 +186,24 @@ class RowChecker:
                 if name in NORMALIZE:
                     values[name] = NORMALIZE[name](row[index])
         before = len(self.errors)
-        if values["email"] and not _email_ok(values["email"]):
+        cut = []
+        for name, limit in self.limited:
+            if len(values[name]) > limit:
+                too_long = {
+                    "row": number,
+                    "code": f"too_long_{name}",
+                    "value": str(len(values[name])),
+                }
+                if name in REFUSED_TOO_LONG:
+                    self.errors.append(too_long)
+                else:
+                    cut.append(too_long)
+                    values[name] = values[name][:limit]
+        if (
+            values["email"]
+            and len(values["email"]) <= LIMITS["email"]
+            and not _email_ok(values["email"])
+        ):
             self.fail(number, "bad_email", raw["email"])
         if raw["phone"].strip() and not values["phone"]:
             self.fail(number, f"bad_phone_{phone_refusal(raw['phone'])}", raw["phone"])
@@ -200,7 +231,9 @@ class RowChecker:
                 self.fail(number, owner, raw["owner"])
         if len(self.errors) > before:
             return None
-        values["name"] = values["name"] or values["phone"] or values["email"] or values["wechat_id"]
+        self.warnings += cut
+        # an empty name stays empty until the person is created (named after their phone,
+        # email or WeChat ID then): a later row of the same person may give it
         return Record(rows=[number], values=values, tags=list(tags), stage=stage, owner=owner)
 
 
@@ -238,11 +271,38 @@ def owner_resolve(keys: dict[tuple[str, str], int | None], cell: str) -> int | s
     return "unknown_owner"
 
 
-def merge_records(records: list[Record], single: dict[int, int]) -> list[Record]:
+def _email_conflict(a: dict, b: dict) -> bool:
+    """Two people sharing an email, yet each with a name and a phone of their own (and no WeChat
+    ID tying them): perhaps a family or an office sharing one address."""
+    return bool(
+        a["email"] and a["email"] == b["email"]
+        and a["phone"] and b["phone"] and a["phone"] != b["phone"]
+        and a["name"] and b["name"] and _name_key(a["name"]) != _name_key(b["name"])
+        and not (a["wechat_id"] and a["wechat_id"] == b["wechat_id"])
+    )  # fmt: skip
+
+
+def merge_records(
+    records: list[Record],
+    single: dict[int, int],
+    *,
+    shared_email: bool = False,
+    errors: list[dict] | None = None,
+    warnings: list[dict] | None = None,
+) -> list[Record]:
     """People who share a phone, email or WeChat ID in the file become one record: the first
-    value of each field wins, tags add up, the furthest stage counts."""
+    value of each field wins, tags add up, the furthest stage counts.
+
+    Rows sharing an email but giving another name and another phone are a conflict: unless
+    `shared_email` (the user ticked "merge rows that share an email"), every row of that person
+    fails, naming the row it conflicts with (added to `errors`), and loses its `warnings`. With
+    the tick they merge, and the merged row is warned that its name and phone were not kept."""
+    errors = [] if errors is None else errors
+    warnings = [] if warnings is None else warnings
     owner: dict[tuple[str, str], Record] = {}
     merged: list[Record] = []
+    conflicted: dict[int, Record] = {}  # id(record) -> record
+    partner: dict[int, int] = {}  # row -> the row it conflicts with
     for record in records:
         keys = [(k, record.values[k]) for k in IDENTITY if record.values[k]]
         target = next((owner[key] for key in keys if key in owner), None)
@@ -250,6 +310,14 @@ def merge_records(records: list[Record], single: dict[int, int]) -> list[Record]
             merged.append(record)
             target = record
         else:
+            if _email_conflict(target.values, record.values):
+                if shared_email:
+                    warnings.append({"row": record.rows[0], "code": "merged_shared_email",
+                                     "value": str(target.rows[0])})  # fmt: skip
+                else:
+                    conflicted[id(target)] = target
+                    partner.update(dict.fromkeys(record.rows, target.rows[0]))
+                    partner.setdefault(target.rows[0], record.rows[0])
             target.rows += record.rows
             for name, value in record.values.items():
                 if value and not target.values.get(name):
@@ -260,10 +328,95 @@ def merge_records(records: list[Record], single: dict[int, int]) -> list[Record]
                 target.stage = record.stage
         for key in keys:
             owner.setdefault(key, target)
+    if conflicted:
+        failed = {}
+        for group in conflicted.values():
+            for row in group.rows:  # rows merged in by phone or WeChat: the group's partner
+                failed[row] = partner.get(row, partner[group.rows[0]])
+        errors += [{"row": row, "code": "email_conflict", "value": str(other)}
+                   for row, other in failed.items()]  # fmt: skip
+        errors.sort(key=operator.itemgetter("row"))
+        warnings[:] = [w for w in warnings if w["row"] not in failed]
+        merged = [record for record in merged if id(record) not in conflicted]
     return merged
 
 
 # --- applying -------------------------------------------------------------------------------
+
+
+class _Reach:
+    """lifecycle's stage_reachable, asked once per (stage, fields filled) in a chunk."""
+
+    def __init__(self, tenant: Tenant):
+        self.tenant = tenant
+        self.demanding = {s for s, setting in stage_settings(tenant=tenant).items()
+                          if setting.requirements}  # fmt: skip
+        self.known: dict[tuple[str, frozenset[str]], tuple[str, list[str]]] = {}
+
+    def __call__(self, stage: str, filled: frozenset[str]) -> tuple[str, list[str]]:
+        if stage not in self.demanding:
+            return stage, []
+        key = (stage, filled)
+        if key not in self.known:
+            self.known[key] = lifecycle.stage_reachable(
+                tenant=self.tenant, to_stage=stage, filled=filled
+            )
+        return self.known[key]
+
+
+def _contact_filled(contact: Contact) -> frozenset[str]:
+    return frozenset(
+        name
+        for name in REQUIRED_FIELDS
+        if getattr(contact, "owner_id" if name == "owner" else name) not in (None, "")
+    )
+
+
+def _contact_values(contact: Contact) -> dict:
+    return {name: getattr(contact, name) for name in ("name", "email", "phone", "wechat_id")}
+
+
+def _as_created(record: Record, reachable: _Reach, warned: list[dict]) -> Record:
+    """The record as it is created: named after its phone, email or WeChat ID if the file gives
+    no name, at the furthest stage up to its own whose requirements it meets (a warning says
+    why it stopped short). A copy: a chunk applied again starts from the record as read."""
+    values, stage = record.values, record.stage
+    if not values["name"]:
+        name = values["phone"] or values["email"] or values["wechat_id"]
+        values = {**values, "name": name[: LIMITS["name"]]}
+    if stage in reachable.demanding:
+        filled = frozenset(name for name in REQUIRED_FIELDS if values.get(name))
+        stage, missing = reachable(stage, (filled | {"owner"}) if record.owner else filled)
+        if missing:
+            warned.append({"row": record.rows[0], "code": "stage_lowered",
+                           "value": f"{record.stage}|{stage}|{','.join(missing)}"})  # fmt: skip
+    if values is record.values and stage == record.stage:
+        return record
+    return replace(record, values=values, stage=stage)
+
+
+def _warnings_add(job: ImportJob, warnings: list[dict]) -> None:
+    """A chunk's warnings, added to its job in the chunk's transaction: written once, with it."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {ImportJob._meta.db_table} SET warnings = warnings || %s::jsonb"  # noqa: S608
+            " WHERE tenant_id = %s AND id = %s",
+            [json.dumps(warnings, ensure_ascii=False), job.tenant_id, job.pk],
+        )
+
+
+def warnings_begin(*, job: ImportJob, warnings: list[dict]) -> None:
+    """A run's start: the checking's `warnings` replace an earlier run's; the warnings of chunks
+    applied already (written with them, see APPLIED_WARNINGS) stay."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""UPDATE {ImportJob._meta.db_table} SET warnings = %s::jsonb || COALESCE(
+                (SELECT jsonb_agg(w) FROM jsonb_array_elements(warnings) AS w
+                 WHERE w->>'code' = ANY(%s)), '[]'::jsonb)
+            WHERE tenant_id = %s AND id = %s""",  # noqa: S608
+            [json.dumps(warnings, ensure_ascii=False), list(APPLIED_WARNINGS), job.tenant_id,
+             job.pk],
+        )  # fmt: skip
 
 
 def apply_chunk(
@@ -295,13 +448,22 @@ def apply_chunk(
     moves: dict[str, list[int]] = {}
     tagging: list[tuple[int, int]] = []  # (contact id, tag id) for people already there
     dropped: list[tuple[int, int]] = []
+    warned: list[dict] = []
+    reachable = _Reach(tenant)
     for record in records:
         keys = [(k, record.values[k]) for k in IDENTITY]
         match = next((existing[key] for key in keys if key in existing), None)
         if match is None:
-            new_records.append(record)
+            new_records.append(_as_created(record, reachable, warned))
             continue
         changed = False
+        email = record.values["email"]
+        if (
+            email
+            and match.email == email
+            and _email_conflict(_contact_values(match), record.values)
+        ):
+            warned.append({"row": record.rows[0], "code": "merged_existing", "value": match.name})
         for name, value in record.values.items():
             # never take a phone, email or WeChat ID another contact already holds
             if value and not getattr(match, name) and existing.get((name, value), match) is match:
@@ -314,8 +476,18 @@ def apply_chunk(
             filled[match.pk] = match
             changed = True
         if record.stage and RANK[record.stage] > RANK[match.stage]:
-            moves.setdefault(record.stage, []).append(match.pk)
-            changed = True
+            # as far forward as the contact, filled by the row, meets the stages' requirements
+            stage, missing = reachable(record.stage, _contact_filled(match))
+            moving = RANK[stage] > RANK[match.stage] and match.status == Status.ACTIVE
+            if moving:
+                moves.setdefault(stage, []).append(match.pk)
+                changed = True
+            if missing or not moving:
+                code = "stage_lowered" if moving else "stage_kept"
+                code = "stage_lost" if match.status == Status.LOST else code
+                put = stage if moving else match.stage
+                warned.append({"row": record.rows[0], "code": code,
+                               "value": f"{record.stage}|{put}|{','.join(missing)}"})  # fmt: skip
         known = held.setdefault(match.pk, set())
         fresh = [t for t in record.tags if t not in known]
         for tag in fresh:
@@ -411,4 +583,6 @@ def apply_chunk(
     # each row is counted once: the person's first row as created, updated or unchanged, the
     # rows merged into it as merged
     merged = sum(len(record.rows) - 1 for record in records)
+    if warned:
+        _warnings_add(job, warned)
     return created, updated, unchanged, merged, new_ids

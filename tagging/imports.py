@@ -24,8 +24,21 @@ from crm.services import ServiceError
 from lifecycle.scheduling import tenant_changed
 
 from .import_files import FIELD_LABELS, FIELDS, MAX_BYTES, guess_mapping, read_table  # noqa: F401
-from .import_report import ERRORS, errors_shown, failed_rows_csv  # noqa: F401
-from .import_rows import IDENTITY, Record, RowChecker, apply_chunk, merge_records  # noqa: F401
+from .import_report import (  # noqa: F401
+    ERRORS,
+    errors_shown,
+    failed_rows_csv,
+    rows_warned,
+    warnings_shown,
+)
+from .import_rows import (  # noqa: F401
+    IDENTITY,
+    Record,
+    RowChecker,
+    apply_chunk,
+    merge_records,
+    warnings_begin,
+)
 from .models import ImportChunk, ImportJob
 
 CHUNK = 10_000  # rows applied, and committed with the job's progress, together
@@ -81,7 +94,12 @@ def import_start(
 
 @transaction.atomic
 def import_confirm(
-    *, job: ImportJob, mapping: dict[str, str], create_tags: bool, owner: Membership | None = None
+    *,
+    job: ImportJob,
+    mapping: dict[str, str],
+    create_tags: bool,
+    owner: Membership | None = None,
+    merge_shared_email: bool = False,
 ) -> ImportJob:
     """Starts the import with the columns chosen. `owner`: one owner for every row (an "owner"
     column, if mapped, names each row's own; its empty cells get this one)."""
@@ -108,8 +126,9 @@ def import_confirm(
     job.mapping = {k: v for k, v in mapping.items() if v in FIELDS}
     job.create_tags = create_tags
     job.owner = owner
+    job.merge_shared_email = merge_shared_email  # else such rows are reported, not merged
     job.status = ImportJob.QUEUED
-    job.save(update_fields=["mapping", "create_tags", "owner", "status"])
+    job.save(update_fields=["mapping", "create_tags", "owner", "merge_shared_email", "status"])
     audit_record(tenant=job.tenant, actor=job.created_by, kind=AuditKind.IMPORT_RUN,
                  subject=job.file_name, count=job.total, details={"job": job.pk})  # fmt: skip
     from .tasks import run_import
@@ -154,12 +173,16 @@ def import_run(*, job: ImportJob) -> ImportJob:
             record = checker.check(number, row)
             if record is not None:
                 records.append(record)
-        merged = merge_records(records, checker.single)
+        merged = merge_records(
+            records, checker.single, shared_email=job.merge_shared_email,
+            errors=checker.errors, warnings=checker.warnings,
+        )  # fmt: skip
         errors = checker.errors
         ImportJob.objects.for_tenant(tenant).filter(pk=job.pk).update(
             status=ImportJob.RUNNING, errors=errors,
             failed=len({e["row"] for e in errors}),
         )  # fmt: skip
+        warnings_begin(job=job, warnings=checker.warnings)
         job.status = ImportJob.RUNNING
         chunks = [merged[i : i + CHUNK] for i in range(0, len(merged), CHUNK)]
         done = set(

@@ -515,6 +515,7 @@ def import_map(request, job_id: int):
             imports.import_confirm(
                 job=job, mapping=mapping, create_tags=request.POST.get("create_tags") == "on",
                 owner=owner_form.cleaned_data["owner"],
+                merge_shared_email=request.POST.get("merge_shared_email") == "on",
             )  # fmt: skip
         except ServiceError as exc:
             error = exc.message
@@ -560,6 +561,8 @@ def import_detail(request, job_id: int):
     context = {
         "job": job,
         "errors": imports.errors_shown(job.errors[:100]),
+        "warnings": imports.warnings_shown(job.warnings, tenant=job.tenant, limit=100),
+        "warned": imports.rows_warned(job),
         "can_undo": undo.import_undoable(job=job)
         and undo.import_undo_allowed(actor=request.membership, job=job),
     }

@@ -133,6 +133,15 @@ def _role(key: str) -> str:
     return str(Role(key).label) if key in Role.values else key
 
 
+def _alias_changes(row: dict) -> str:
+    parts = []
+    if row.get("aliases_added"):
+        parts.append(_("new aliases: %(names)s") % {"names": ", ".join(row["aliases_added"])})
+    if row.get("aliases_removed"):
+        parts.append(_("aliases removed: %(names)s") % {"names": ", ".join(row["aliases_removed"])})
+    return f" ({'; '.join(parts)})" if parts else ""
+
+
 def audit_detail(entry: AuditEntry) -> str:
     """The part of an entry its kind and subject do not say, in the reader's language."""
     details = entry.details or {}
@@ -151,6 +160,7 @@ def audit_detail(entry: AuditEntry) -> str:
         stages = details.get("stages", {})
         return "; ".join(
             f"{Stage(key).label if key in RANK else key}: {row.get('label') or '—'}"
+            + _alias_changes(row)
             for key, row in stages.items()
         )
     if kind == AuditKind.IMPORT_UNDONE and details.get("kept"):

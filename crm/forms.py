@@ -143,6 +143,8 @@ class ContactFilterForm(forms.Form):
         for name in ("tag_any", "tag_all", "tag_none"):
             # Tag ids are scoped by the tenant when the filter runs; here they need only be ids.
             self.fields[name].valid_value = lambda value: str(value).isdigit()
+        # A stage is a key, or the company's label or an alias (lifecycle resolves it).
+        self.fields["stage"].valid_value = lambda value: len(str(value)) <= 40
 
     def filters(self) -> ContactFilters:
         if not self.is_valid():

@@ -1,7 +1,7 @@
 from crm.access import get_scoped_or_404
 from crm.models import Membership
 
-from .models import Audience, AudienceSnapshot
+from .models import Audience, AudienceSnapshot, StageAlias
 
 
 def access_audience(membership: Membership, audience_id: int) -> Audience:
@@ -10,3 +10,7 @@ def access_audience(membership: Membership, audience_id: int) -> Audience:
 
 def access_snapshot(membership: Membership, snapshot_id: int) -> AudienceSnapshot:
     return get_scoped_or_404(AudienceSnapshot.objects.for_tenant(membership.tenant), snapshot_id)
+
+
+def access_stage_alias(membership: Membership, alias_id: int) -> StageAlias:
+    return get_scoped_or_404(StageAlias.objects.for_tenant(membership.tenant), alias_id)

@@ -8,8 +8,11 @@ class LifecycleConfig(AppConfig):
 
     def ready(self) -> None:
         from crm.panels import register_panel
+        from crm.selectors import register_contact_filter
 
+        from .filters import contact_stage_filters
         from .panels import funnel_summary_panel, stage_panel
 
+        register_contact_filter(contact_stage_filters)
         register_panel("contact", stage_panel)
         register_panel("dashboard", funnel_summary_panel)

@@ -127,6 +127,10 @@ class StageSettingForm(forms.Form):
     )
 
 
+class StageAliasForm(forms.Form):
+    name = forms.CharField(label=_("Alias"), max_length=40)
+
+
 class DashboardFilterForm(forms.Form):
     """Narrows the dashboard to one owner, one tag or contacts created between two dates."""
 

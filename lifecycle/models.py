@@ -54,6 +54,28 @@ class StageSetting(TenantOwned):
         return self.colour or DEFAULT_COLOURS[self.stage]
 
 
+class StageAlias(TenantOwned):
+    """Another name a stage is known by ("潜客" once the label became "02-潜在客户"): a label it
+    had before, or one an admin added. Only ever matched (imports, filters, search, the API),
+    never shown in place of the label."""
+
+    stage = models.CharField(_("stage"), max_length=16, choices=Stage.choices)
+    name = models.CharField(_("alias"), max_length=40)
+    # The name compared as labels are (lifecycle.selectors.stage_name_key), unique per tenant.
+    name_key = models.CharField(max_length=40, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("stage alias")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "name_key"], name="stagealias_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class StageChange(TenantOwned):
     """One row per move, lost or reopen: who, when, from, to, through which channel, why."""
 

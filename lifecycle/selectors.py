@@ -1,16 +1,20 @@
 """Reads for the funnel: the tenant's stage words, history, stored counts, board columns."""
 
 import contextlib
+import re
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Count, QuerySet
+from django.utils import translation
 
 from crm.models import Contact, Membership, Tenant
+from crm.normalize import normalize_text
 from crm.pagination import KeysetPage, keyset_page
 
-from .models import FunnelCount, StageChange, StageSetting
-from .stages import DEFAULT_REQUIREMENTS, ORDER, Status
+from .models import FunnelCount, StageAlias, StageChange, StageSetting
+from .stages import DEFAULT_REQUIREMENTS, ORDER, Stage, Status
 
 BOARD_ORDERING = ("-stage_entered_at", "-id")
 
@@ -19,9 +23,13 @@ def _settings_cache_key(tenant_id: int) -> str:
     return f"stage-settings:{tenant_id}"
 
 
+def _names_cache_key(tenant_id: int) -> str:
+    return f"stage-names:{tenant_id}"
+
+
 def stage_settings_changed(*, tenant: Tenant) -> None:
-    """Called by the one service that writes them."""
-    cache.delete(_settings_cache_key(tenant.pk))
+    """Called by the services that write them (labels and aliases)."""
+    cache.delete_many([_settings_cache_key(tenant.pk), _names_cache_key(tenant.pk)])
 
 
 def stage_settings(*, tenant: Tenant) -> dict[str, StageSetting]:
@@ -43,6 +51,80 @@ def stage_settings(*, tenant: Tenant) -> dict[str, StageSetting]:
         )
         for stage in ORDER
     }
+
+
+# "02-潜客" is also understood as "潜客": the numbering offices put before a stage's name
+_NUMBERING = re.compile(r"^\d+\s*[-_.、 ]\s*")
+
+
+def stage_name_key(text: str) -> str:
+    """How stage names are compared: spaces folded, case ignored (as tag names are)."""
+    return normalize_text(text).casefold()
+
+
+def default_stage_names(stage: str) -> set[str]:
+    """The standard name of a stage in every language we speak."""
+    names = set()
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            names.add(str(Stage(stage).label))
+    return names
+
+
+def _stage_names_of(labels: dict[str, str], aliases: list[tuple[str, str]]) -> dict[str, str]:
+    """Name key -> stage key. Later layers win where two stages could claim a name: the
+    numbering-less forms, the standard names, the aliases, the company's labels, the keys."""
+    names: dict[str, str] = {}
+    for stage, label in labels.items():
+        names.setdefault(stage_name_key(_NUMBERING.sub("", label)), stage)
+    for stage, alias_key in aliases:
+        names.setdefault(stage_name_key(_NUMBERING.sub("", alias_key)), stage)
+    for stage in ORDER:
+        names.update(dict.fromkeys(map(stage_name_key, default_stage_names(stage)), stage))
+    names.update((alias_key, stage) for stage, alias_key in aliases)
+    names.update((stage_name_key(label), stage) for stage, label in labels.items() if label)
+    names.update((stage, stage) for stage in ORDER)
+    names.pop("", None)
+    return names
+
+
+def stage_names(*, tenant: Tenant, fresh: bool = False) -> dict[str, str]:
+    """Every name the company's stages are known by (stage_name_key form) -> the stage key:
+    its key, the company's label with and without its numbering ("02-"), the standard names in
+    both languages and the aliases. Cached with the stage settings; `fresh` reads the rows (the
+    services check names with it, under their lock)."""
+    key = _names_cache_key(tenant.pk)
+    names = None
+    if not fresh:
+        try:
+            names = cache.get(key)
+        except Exception:  # the cache is an optimisation: without it, read the rows
+            names = None
+    if names is None:
+        if fresh:
+            labels = dict(StageSetting.objects.for_tenant(tenant).values_list("stage", "label"))
+        else:
+            labels = {stage: s.label for stage, s in stage_settings(tenant=tenant).items()}
+        aliases = list(StageAlias.objects.for_tenant(tenant).values_list("stage", "name_key"))
+        names = _stage_names_of(labels, aliases)
+        if not fresh:
+            with contextlib.suppress(Exception):  # see above
+                cache.set(key, names, timeout=3600)
+    return names
+
+
+def stage_resolve(*, tenant: Tenant, text: str) -> str | None:
+    """The stage a name means for this company, or None: a key, the label (with or without its
+    "02-"), a standard name in Chinese or English, or an alias; case and spaces ignored."""
+    return stage_names(tenant=tenant).get(stage_name_key(text or ""))
+
+
+def stage_aliases(*, tenant: Tenant) -> dict[str, list[StageAlias]]:
+    """Each stage's aliases, for the stage settings page (one query)."""
+    found: dict[str, list[StageAlias]] = {stage: [] for stage in ORDER}
+    for alias in StageAlias.objects.for_tenant(tenant).order_by("name", "id"):
+        found[alias.stage].append(alias)
+    return found
 
 
 def stage_history(*, contact: Contact) -> list[StageChange]:

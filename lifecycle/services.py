@@ -24,6 +24,7 @@ from crm.services import (
     contact_fill,
 )
 
+from . import aliases
 from .models import StageChange
 from .scheduling import tenant_changed
 from .selectors import stage_settings, stage_settings_changed
@@ -573,6 +574,7 @@ def stage_settings_save(*, tenant: Tenant, actor: Membership, rows: dict[str, di
     """
     if actor.role != "admin":
         raise ServiceError(_("Only admins may change the stages."))
+    aliases.lock_names(tenant)
     current = stage_settings(tenant=tenant)
     before = {stage: (s.label, s.requirements) for stage, s in current.items()}
     shown: dict[str, str] = {}
@@ -587,6 +589,8 @@ def stage_settings_save(*, tenant: Tenant, actor: Membership, rows: dict[str, di
                     _("Two stages cannot both be called “%(label)s”.") % {"label": name}
                 )
             shown[name.casefold()] = stage
+    labels = {stage: " ".join((rows.get(stage, {}).get("label") or "").split()) for stage in ORDER}
+    aliases.labels_free(tenant=tenant, labels=labels)
     for stage in ORDER:
         row = rows.get(stage, {})
         setting = current[stage]
@@ -597,8 +601,16 @@ def stage_settings_save(*, tenant: Tenant, actor: Membership, rows: dict[str, di
         setting.tenant = tenant
         setting.full_clean(exclude=["tenant"], validate_unique=False, validate_constraints=False)
         setting.save()
+    # A renamed stage keeps answering to its old label (files, links, other systems use it).
+    renamed = {stage: (before[stage][0], labels[stage]) for stage in ORDER
+               if before[stage][0] != labels[stage]}  # fmt: skip
+    kept = aliases.keep_old_labels(tenant=tenant, renamed=renamed) if renamed else {}
     changed = {
-        stage: {"label": current[stage].label, "requirements": current[stage].requirements}
+        stage: {
+            "label": current[stage].label,
+            "requirements": current[stage].requirements,
+            **kept.get(stage, {}),
+        }
         for stage in ORDER
         if before[stage] != (current[stage].label, current[stage].requirements)
     }

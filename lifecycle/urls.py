@@ -14,6 +14,12 @@ urlpatterns = [
     path("contacts/export/", views.contacts_export, name="contacts_export"),
     path("contacts/bulk/count/", views.bulk_count, name="contacts_bulk_count"),
     path("settings/stages/", views.stage_settings_edit, name="stage_settings"),
+    path("settings/stages/<slug:stage>/aliases/", views.stage_alias_add, name="stage_alias_add"),
+    path(
+        "settings/stages/aliases/<int:alias_id>/remove/",
+        views.stage_alias_remove,
+        name="stage_alias_remove",
+    ),
     path("audiences/", views.audience_list, name="audience_list"),
     path("audiences/new/", views.audience_edit, name="audience_create"),
     path("audiences/<int:audience_id>/", views.audience_detail, name="audience_detail"),

@@ -27,8 +27,8 @@ from crm.pagination import keyset_page
 from crm.selectors import CONTACT_SORTS, contact_list
 from crm.services import DuplicateContactError
 
-from . import audiences, services
-from .access import access_audience, access_snapshot
+from . import aliases, audiences, services
+from .access import access_audience, access_snapshot, access_stage_alias
 from .audiences import audiences_of, snapshots_of
 from .exports import export_rows, xlsx_file
 from .forms import (
@@ -39,6 +39,7 @@ from .forms import (
     LostForm,
     MoveForm,
     ReopenForm,
+    StageAliasForm,
     StageSettingForm,
 )
 from .panels import funnel_dashboard_context, stage_panel_context
@@ -47,6 +48,7 @@ from .selectors import (
     counts_after_move,
     funnel_counts,
     owner_stage_counts,
+    stage_aliases,
     stage_settings,
 )
 from .stages import ORDER, RANK, REQUIREMENTS
@@ -347,8 +349,52 @@ def stage_settings_edit(request):
             messages.success(request, _("Stages saved."))
             return redirect("stage_settings", request.tenant.slug)
     rows = [(current[stage], forms_by_stage[stage]) for stage in ORDER]
+    named = stage_aliases(tenant=request.tenant)
+    alias_rows = [(current[stage], named[stage]) for stage in ORDER]
     status = 400 if request.method == "POST" else 200
-    return render(request, "lifecycle/stage_settings.html", {"rows": rows}, status=status)
+    context = {"rows": rows, "alias_rows": alias_rows}
+    return render(request, "lifecycle/stage_settings.html", context, status=status)
+
+
+def _alias_result(request, action, success: str):
+    try:
+        action()
+    except services.ServiceError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, success)
+    return redirect(reverse("stage_settings", args=[request.tenant.slug]) + "#aliases")
+
+
+@require_POST
+@role_required(Role.ADMIN)
+def stage_alias_add(request, stage: str):
+    if stage not in RANK:
+        raise Http404
+    form = StageAliasForm(request.POST)
+    if not form.is_valid():
+        for error in form.errors.get("name", []):
+            messages.error(request, f"{form.fields['name'].label}: {error}")
+        return redirect(reverse("stage_settings", args=[request.tenant.slug]) + "#aliases")
+    name = " ".join(form.cleaned_data["name"].split())
+    return _alias_result(
+        request,
+        lambda: aliases.stage_alias_add(
+            tenant=request.tenant, actor=request.membership, stage=stage, name=name
+        ),
+        _("Alias “%(name)s” added.") % {"name": name},
+    )
+
+
+@require_POST
+@role_required(Role.ADMIN)
+def stage_alias_remove(request, alias_id: int):
+    alias = access_stage_alias(request.membership, alias_id)
+    return _alias_result(
+        request,
+        lambda: aliases.stage_alias_remove(alias=alias, actor=request.membership),
+        _("Alias “%(name)s” removed.") % {"name": alias.name},
+    )
 
 
 @require_GET

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import connection
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.models import Contact, Membership, Tenant
@@ -23,8 +23,8 @@ from crm.normalize import (
 from crm.services import change_recorded
 from lifecycle import services as lifecycle
 from lifecycle.models import StageChange
-from lifecycle.selectors import stage_settings
-from lifecycle.stages import ORDER, RANK, REQUIREMENTS, ChangeKind, Channel, Stage, Status
+from lifecycle.selectors import stage_names, stage_settings
+from lifecycle.stages import ORDER, RANK, REQUIREMENTS, ChangeKind, Channel, Status
 
 from . import bulk
 from .import_files import FIELDS  # noqa: F401
@@ -94,16 +94,8 @@ def with_tags(held: list[int], tags: list[int], single: dict[int, int]) -> list[
 
 
 def _stage_names(tenant: Tenant) -> dict[str, str]:
-    names = {}
-    for key, setting in stage_settings(tenant=tenant).items():
-        names[key] = key
-        names[setting.display_label.casefold()] = key
-        # "02-潜客" is also understood as "潜客"
-        names.setdefault(re.sub(r"^\d+\s*[-_.、 ]\s*", "", setting.display_label).casefold(), key)
-        for language in ("zh-hans", "en"):
-            with translation.override(language):
-                names[str(Stage(key).label).casefold()] = key
-    return names
+    """Every name the company's stages are known by, aliases included (lifecycle's resolver)."""
+    return stage_names(tenant=tenant)
 
 
 def _email_ok(value: str) -> bool:

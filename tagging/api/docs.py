@@ -43,7 +43,9 @@ Press **Authorize** above and paste the token (without "Bearer") to try the call
 ## Stages
 
 Stages are keys (`subscriber`, `lead`, `mql`, `sql`, `opportunity`, `customer`, `evangelist`);
-answers carry the company's own label beside each key (`stage_label`).
+answers carry the company's own label beside each key (`stage_label`). Where a request names a
+stage (creating, moving, `?stage=`), the company's label, a standard name or an alias set on the
+stage settings page is understood too; answers always give the key.
 
 ## Moving a contact
 

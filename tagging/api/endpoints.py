@@ -25,8 +25,8 @@ from lifecycle import services as lifecycle
 from lifecycle.access import access_audience
 from lifecycle.audiences import audience_members, audience_save
 from lifecycle.models import Audience
-from lifecycle.selectors import funnel_counts
-from lifecycle.stages import ORDER, RANK, Channel
+from lifecycle.selectors import funnel_counts, stage_resolve
+from lifecycle.stages import ORDER, Channel
 
 from ..models import Tag
 from ..outcomes import describe
@@ -122,6 +122,14 @@ def _tags(tenant: Tenant, names: list[str]) -> list[Tag]:
     return tags
 
 
+def _stage(tenant: Tenant, name: str) -> str:
+    """A stage by key, the company's label or an alias; an unknown name refuses the request."""
+    stage = stage_resolve(tenant=tenant, text=name)
+    if stage is None:
+        raise ServiceError(_("There is no stage or alias “%(name)s”.") % {"name": name})
+    return stage
+
+
 def _owner(tenant: Tenant, username: str | None) -> Membership | None:
     if not username:
         return None
@@ -174,7 +182,9 @@ def _reload(contact: Contact) -> dict:
 @router.get("/contacts", response={200: ContactPage, ERRORS: ErrorOut}, tags=["contacts"])
 def list_contacts(
     request,
-    stage: str | None = Query(None, description="A stage key.", max_length=20),
+    stage: str | None = Query(
+        None, description="A stage key, or the company's label or an alias.", max_length=40
+    ),
     status: str | None = Query(None, description="active or lost.", max_length=10),
     tag: list[str] = Query(
         [], description="A tag's name or alias; repeat it: contacts with all of them."
@@ -188,15 +198,14 @@ def list_contacts(
 ):
     """Contacts of the company, oldest first, a page at a time."""
     tenant = _tenant(request)
-    if stage and stage not in RANK:
-        raise ServiceError(_("Unknown stage."))
+    stage = _stage(tenant, stage) if stage else ""
     if status and status not in ("active", "lost"):
         raise ServiceError(_("Unknown status."))
     if any(len(name) > 60 for name in tag):
         raise ServiceError(_("A tag name has at most 60 characters."))
     filters = ContactFilters(
         q=q or "",
-        stage=stage or "",
+        stage=stage,
         status=status or "",
         tag_all=tuple(t.pk for t in _tags(tenant, tag)),
     )
@@ -234,7 +243,7 @@ def _upsert(request, payload: ContactIn, duplicate: DuplicateContactError) -> Co
     values = _data(payload, given - {"owner"})
     if "owner" in given:
         values["owner"] = _owner(contact.tenant, payload.owner)
-    stage = payload.stage.value if payload.stage else None
+    stage = _stage(contact.tenant, payload.stage) if payload.stage else None
     return contact_upsert(contact=contact, actor=_actor(request), values=values, stage=stage)
 
 
@@ -257,7 +266,7 @@ def create_contact(
     given = set(payload.model_fields_set)
     data = ContactData(**_data(payload, given - {"owner"} | {"name"}))
     data.owner = _owner(tenant, payload.owner)
-    stage = payload.stage.value if payload.stage else ORDER[0]
+    stage = _stage(tenant, payload.stage) if payload.stage else ORDER[0]
     with transaction.atomic():
         try:
             if stage == ORDER[0]:
@@ -306,14 +315,16 @@ def move_contact(request, contact_id: int, payload: StageMoveIn):
     everyone; backward only with an admin's or a salesperson's token, and a reason. With
     `expected_stage`, the move applies only if nobody moved the contact meanwhile."""
     contact = _contact(request, contact_id)
+    to_stage = _stage(contact.tenant, payload.stage)
+    expected = _stage(contact.tenant, payload.expected_stage) if payload.expected_stage else None
     expected_version = None
-    if payload.expected_stage is not None:
-        if contact.stage != payload.expected_stage.value:
+    if expected is not None:
+        if contact.stage != expected:
             raise lifecycle.MoveRefused(
                 _("The contact is no longer in “%(expected)s” but in “%(stage)s”: nothing was "
                   "changed.")
                 % {
-                    "expected": labels_of(contact.tenant)[payload.expected_stage.value],
+                    "expected": labels_of(contact.tenant)[expected],
                     "stage": labels_of(contact.tenant)[contact.stage],
                 },
                 code="stale",
@@ -323,7 +334,7 @@ def move_contact(request, contact_id: int, payload: StageMoveIn):
     lifecycle.contact_stage_move(
         contact=contact,
         actor=_actor(request),
-        to_stage=payload.stage.value,
+        to_stage=to_stage,
         channel=Channel.API,
         reason=payload.reason,
         expected_version=expected_version,

@@ -1,5 +1,6 @@
-"""What goes in and out of the JSON API. Input refuses unknown fields; stages are keys, with the
-company's label alongside on the way out."""
+"""What goes in and out of the JSON API. Input refuses unknown fields; stages are keys (a
+contact's stage may also be given by the company's label or an alias), with the company's label
+alongside on the way out."""
 
 from datetime import datetime
 from decimal import Decimal
@@ -54,6 +55,17 @@ Phone = Annotated[
     AfterValidator(_phone),
 ]
 TagName = Annotated[str, Field(min_length=1, max_length=60)]
+# What a stage is called on the way in: its key ("lead"), or the company's label, a standard
+# name or an alias ("02-潜客"), resolved by lifecycle.selectors.stage_resolve.
+StageName = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=40,
+        description="A stage key (subscriber, lead, mql, sql, opportunity, customer, "
+        "evangelist), or the company's label or an alias of a stage.",
+    ),
+]
 Amount = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)]
 
 
@@ -75,7 +87,9 @@ class ContactIn(In):
     notes: str | None = Field(None, max_length=10000)
     owner: str | None = Field(None, max_length=150, description="A member's username.")
     expected_amount: Amount | None = None
-    stage: StageKey | None = Field(None, description="Where the contact enters; default the first.")
+    stage: StageName | None = Field(
+        None, description="Where the contact enters (a key, label or alias); default the first."
+    )
     tags: list[TagName] = Field(default_factory=list, max_length=50)
 
 
@@ -118,9 +132,9 @@ class ContactPage(Schema):
 
 
 class StageMoveIn(In):
-    stage: StageKey
+    stage: StageName
     reason: str = Field("", max_length=500)
-    expected_stage: StageKey | None = Field(
+    expected_stage: StageName | None = Field(
         None, description="Refuse (409) unless the contact is still in this stage."
     )
 

@@ -1,8 +1,10 @@
 """Reading an uploaded spreadsheet: XLSX or CSV in the encodings Chinese offices write, its
 rows as lists of text, and which of our fields each column holds."""
 
+import codecs
 import csv
 import io
+import itertools
 import zipfile
 
 from django.utils.translation import gettext as _
@@ -49,40 +51,227 @@ FIELD_LABELS = {  # shown in the mapping step
 
 
 # --- reading the file -------------------------------------------------------------------
+# Limits: a refusal names the limit, never a 500 and never a gunicorn worker killed.
+MAX_ROWS = 1_000_000
+MAX_COLUMNS = 200
+MAX_CELL = 32_767  # what an Excel cell holds
+MAX_UNCOMPRESSED = 400 * 1024 * 1024  # an XLSX's parts, as the zip declares them
+MAX_RATIO = 100  # declared size ÷ compressed size of the whole XLSX (zip bombs go far beyond)
+PREVIEW_ROWS = 12  # what the web request reads: the header search and the preview
+HEADER_SEARCH = 10  # the header row is looked for among the first non-blank rows
+OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # old .xls
+
+
+class Table:
+    """An uploaded file, read row by row: rows() yields (spreadsheet row number, cells) for
+    every row, blank ones included, so the numbers are Excel's own."""
+
+    def __init__(self, content: bytes, file_name: str = ""):
+        if len(content) > MAX_BYTES:
+            raise ServiceError(_("The file is larger than 20 MB; split it into smaller files."))
+        self.content = content
+        if content.startswith(OLE2):
+            raise ServiceError(
+                _("Old Excel files (.xls) cannot be read: save it as .xlsx or CSV UTF-8.")
+            )
+        if zipfile.is_zipfile(io.BytesIO(content)):
+            self.kind, self.encoding = "xlsx", ""
+            _check_zip(content)
+        else:
+            self.kind, self.encoding = "csv", _encoding_of(content)
+
+    def rows(self):
+        number = 0
+        source = self._xlsx() if self.kind == "xlsx" else self._csv()
+        try:
+            for cells in source:
+                number += 1
+                if number > MAX_ROWS:
+                    raise ServiceError(
+                        _("The file has more than %(n)s rows; split it into smaller files.")
+                        % {"n": f"{MAX_ROWS:,}"}
+                    )
+                while cells and not cells[-1]:
+                    cells.pop()
+                if len(cells) > MAX_COLUMNS:
+                    raise ServiceError(
+                        _("Row %(row)s has %(n)s columns; at most %(max)s are read.")
+                        % {"row": number, "n": len(cells), "max": MAX_COLUMNS}
+                    )
+                for cell in cells:
+                    if len(cell) > MAX_CELL:
+                        raise ServiceError(
+                            _("A cell on row %(row)s holds more than %(max)s characters.")
+                            % {"row": number, "max": f"{MAX_CELL:,}"}
+                        )
+                    if "\x00" in cell:
+                        raise ServiceError(
+                            _("Row %(row)s holds a NUL character: the file is damaged or not text.")
+                            % {"row": number}
+                        )
+                yield number, cells
+        except csv.Error as exc:
+            if "field larger than field limit" in str(exc):
+                raise ServiceError(
+                    _("A cell on row %(row)s holds more than %(max)s characters.")
+                    % {"row": number + 1, "max": f"{MAX_CELL:,}"}
+                ) from exc
+            raise ServiceError(
+                _("Row %(row)s cannot be read as CSV: %(reason)s")
+                % {"row": number + 1, "reason": str(exc)}
+            ) from exc
+        except UnicodeDecodeError as exc:
+            raise ServiceError(
+                _("Row %(row)s is not %(encoding)s text: save the file as CSV UTF-8.")
+                % {"row": number + 1, "encoding": ENCODING_NAMES.get(self.encoding, self.encoding)}
+            ) from exc
+
+    def _xlsx(self):
+        try:
+            book = load_workbook(io.BytesIO(self.content), read_only=True, data_only=True)
+        except Exception as exc:
+            raise ServiceError(_("This Excel file cannot be read.")) from exc
+        try:
+            seen, expected = 0, 1
+            try:
+                for row in book.active.iter_rows():
+                    cells = [c for c in row if getattr(c, "row", None)]
+                    at = cells[0].row if cells else expected
+                    while expected < at:  # rows the sheet leaves out are blank rows
+                        yield []
+                        expected += 1
+                    values = []
+                    for cell in row:
+                        value = cell.value
+                        text = "" if value is None else str(value).strip()
+                        seen += len(text)
+                        values.append(text)
+                    if seen > MAX_UNCOMPRESSED:
+                        raise ServiceError(_("This Excel file expands to too much data."))
+                    expected = at + 1
+                    yield values
+            except ServiceError:
+                raise
+            except Exception as exc:
+                raise ServiceError(_("This Excel file cannot be read.")) from exc
+        finally:
+            book.close()
+
+    def _csv(self):
+        stream = io.TextIOWrapper(
+            io.BytesIO(self.content), encoding=self.encoding, errors="strict", newline=""
+        )
+        first = stream.readline()
+        delimiter = "\t" if first.count("\t") > first.count(",") else ","
+        self.delimiter = delimiter
+        lines = itertools.chain([first], stream) if first else iter(())
+        for row in csv.reader(lines, delimiter=delimiter):
+            yield [csv_cell_read(cell.strip()) for cell in row]
+
+
+ENCODING_NAMES = {
+    "utf-8-sig": "UTF-8",
+    "gb18030": "GBK",
+    "utf-16": "UTF-16",
+    "utf-16-le": "UTF-16",
+    "utf-16-be": "UTF-16",
+}
+
+
+def _encoding_of(content: bytes) -> str:
+    """UTF-16 by its BOM or by its zero bytes, UTF-8 (with or without BOM) when the whole file
+    decodes as such (checked piece by piece, nothing kept), else GB18030 (GBK, GB2312)."""
+    if content.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    head = content[:4096]
+    if len(head) >= 4 and head.count(0) * 3 > len(head):  # text of ASCII letters in UTF-16
+        odd = head[1::2].count(0)
+        return "utf-16-le" if odd > head[0::2].count(0) else "utf-16-be"
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    try:
+        for at in range(0, len(content), 1 << 20):
+            decoder.decode(content[at : at + (1 << 20)])
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        pass
+    else:
+        return "utf-8-sig"
+    try:  # the start is enough to refuse what is neither; a later fault names its row
+        codecs.getincrementaldecoder("gb18030")().decode(content[: 1 << 16])
+    except UnicodeDecodeError:
+        raise ServiceError(
+            _("The file is neither UTF-8 nor GBK text, nor an Excel file.")
+        ) from None
+    return "gb18030"
+
+
+def _check_zip(content: bytes) -> None:
+    """Zip bombs are refused by what the zip declares, before openpyxl opens it."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            declared = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, ValueError) as exc:
+        raise ServiceError(_("This Excel file cannot be read.")) from exc
+    if declared > MAX_UNCOMPRESSED or declared > MAX_RATIO * max(len(content), 1) + (1 << 20):
+        raise ServiceError(
+            _("This Excel file expands to %(size)s MB when opened; the limit is %(max)s MB.")
+            % {"size": declared // (1 << 20), "max": MAX_UNCOMPRESSED // (1 << 20)}
+        )
+
+
+def _words(row: list[str]) -> int:
+    known = {word for words in FIELDS.values() for word in words}
+    return sum(1 for cell in row if normalize_text(cell).casefold() in known)
+
+
+def find_header_row(rows: list[tuple[int, list[str]]]) -> int:
+    """The spreadsheet row of the headers: among the first non-blank rows, the first whose
+    cells name our fields; else the first non-blank row (a title row above is skipped)."""
+    filled = [(n, row) for n, row in rows if any(row)][:HEADER_SEARCH]
+    if not filled:
+        raise ServiceError(_("The file has no rows."))
+    for number, row in filled:
+        if _words(row):
+            return number
+    return filled[0][0]
+
+
+def read_preview(content: bytes, file_name: str, limit: int = PREVIEW_ROWS):
+    """(table, first rows as (number, cells)): what the web request reads, never more."""
+    table = Table(content, file_name)
+    rows = []
+    for number, cells in table.rows():
+        rows.append((number, cells))
+        if sum(1 for _n, row in rows if any(row)) >= limit:
+            break
+    if not any(any(row) for _n, row in rows):
+        raise ServiceError(_("The file has no rows."))
+    return table, rows
+
+
+def data_rows(content: bytes, file_name: str, header_row: int):
+    """The rows under the header row, with their spreadsheet numbers; blank rows are passed
+    over (their numbers are kept), streamed."""
+    for number, cells in Table(content, file_name).rows():
+        if number > header_row and any(cells):
+            yield number, cells
+
+
+def header_cells(content: bytes, file_name: str, header_row: int) -> list[str]:
+    for number, cells in Table(content, file_name).rows():
+        if number == header_row:
+            return cells
+    return []
 
 
 def read_table(content: bytes, file_name: str) -> tuple[str, str, list[list[str]]]:
-    """(kind, encoding, rows): XLSX by its zip signature, else CSV in UTF-8 (with or without
-    BOM) or GB18030 (which covers GBK and GB2312), tried in that order."""
-    if len(content) > MAX_BYTES:
-        raise ServiceError(_("The file is larger than 20 MB; split it into smaller files."))
-    if zipfile.is_zipfile(io.BytesIO(content)):
-        try:
-            sheet = load_workbook(io.BytesIO(content), read_only=True, data_only=True).active
-        except Exception as exc:
-            raise ServiceError(_("This Excel file cannot be read.")) from exc
-        rows = [
-            ["" if v is None else str(v).strip() for v in row]
-            for row in sheet.iter_rows(values_only=True)
-        ]
-        return "xlsx", "", _trim(rows)
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = content.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        rows = [
-            [csv_cell_read(cell.strip()) for cell in row] for row in csv.reader(io.StringIO(text))
-        ]
-        return "csv", encoding, _trim(rows)
-    raise ServiceError(_("The file is neither UTF-8 nor GBK text, nor an Excel file."))
-
-
-def _trim(rows: list[list[str]]) -> list[list[str]]:
-    rows = [row for row in rows if any(cell for cell in row)]
+    """(kind, encoding, non-blank rows), the whole file in memory: kept for scripts and tests;
+    imports stream through Table."""
+    table = Table(content, file_name)
+    rows = [cells for _n, cells in table.rows() if any(cells)]
     if not rows:
         raise ServiceError(_("The file has no rows."))
-    return rows
+    return table.kind, table.encoding, rows
 
 
 def guess_mapping(header: list[str]) -> dict[str, str]:

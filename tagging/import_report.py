@@ -15,7 +15,7 @@ from crm.normalize import (
 from lifecycle.selectors import stage_settings
 from lifecycle.stages import REQUIREMENTS
 
-from .import_files import FIELD_LABELS, read_table
+from .import_files import FIELD_LABELS, Table
 from .import_rows import LIMITS, REFUSED_TOO_LONG
 from .models import ImportJob
 
@@ -146,7 +146,6 @@ def failed_rows_csv(job: ImportJob) -> bytes:
     """The rows that failed, and those that landed with a warning, as they were, with an error
     and a warning column: fix and upload again. Cells that Excel would take for a formula are
     written as text, as exports do."""
-    _kind, _encoding, rows = read_table(bytes(job.content), job.file_name)
     reasons: dict[int, list[str]] = {}
     for error in errors_shown(job.errors):
         reasons.setdefault(error["row"], []).append(f"{error['column']}: {error['reason']}")
@@ -155,10 +154,17 @@ def failed_rows_csv(job: ImportJob) -> bytes:
         warned.setdefault(warning["row"], []).append(f"{warning['column']}: {warning['reason']}")
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow([csv_cell(cell) for cell in [*rows[0], _("Error"), _("Warning")]])
-    for number in sorted(reasons.keys() | warned.keys()):
-        said = ["；".join(reasons.get(number, ())), "；".join(warned.get(number, ()))]
-        row = rows[number - 1]
-        padded = [*row, *[""] * (len(rows[0]) - len(row))]  # the reasons under their headers
-        writer.writerow([csv_cell(cell) for cell in [*padded, *said]])
+    wanted = reasons.keys() | warned.keys()
+    header: list[str] = []
+    last = max(wanted, default=0)
+    for number, row in Table(bytes(job.content), job.file_name).rows():  # streamed, by number
+        if number == job.header_row:
+            header = row
+            writer.writerow([csv_cell(cell) for cell in [*header, _("Error"), _("Warning")]])
+        elif number in wanted:
+            said = ["；".join(reasons.get(number, ())), "；".join(warned.get(number, ()))]
+            padded = [*row, *[""] * (len(header) - len(row))]  # the reasons under their headers
+            writer.writerow([csv_cell(cell) for cell in [*padded, *said]])
+        if number >= last and number >= job.header_row:
+            break
     return "\ufeff".encode() + out.getvalue().encode("utf-8")

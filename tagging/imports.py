@@ -23,7 +23,16 @@ from crm.scope import tenant_scope
 from crm.services import ServiceError
 from lifecycle.scheduling import tenant_changed
 
-from .import_files import FIELD_LABELS, FIELDS, MAX_BYTES, guess_mapping, read_table  # noqa: F401
+from .import_files import (  # noqa: F401
+    FIELD_LABELS,
+    FIELDS,
+    MAX_BYTES,
+    data_rows,
+    find_header_row,
+    guess_mapping,
+    read_preview,
+    read_table,
+)
 from .import_report import (  # noqa: F401
     ERRORS,
     errors_shown,
@@ -80,15 +89,17 @@ def import_start(
     if actor.role not in ("admin", "marketer"):
         raise ServiceError(_("Only admins and marketers may import contacts."))
     _check_waiting_room(tenant)  # before reading a large file for nothing
-    kind, encoding, rows = read_table(content, file_name)
+    table, rows = read_preview(content, file_name)  # the first rows only, never the file
+    header_row = find_header_row(rows)
+    header = next(cells for number, cells in rows if number == header_row)
     # Two uploads at once must not both take the last place. NO KEY: rows that merely refer
     # to the company (every insert of its data) are not held up.
     Tenant.objects.select_for_update(no_key=True).filter(pk=tenant.pk).first()
     _check_waiting_room(tenant)
     return ImportJob.objects.create(
-        tenant=tenant, created_by=actor, file_name=file_name[:255], content=content, kind=kind,
-        encoding=encoding, language=language, mapping=guess_mapping(rows[0]),
-        total=len(rows) - 1,
+        tenant=tenant, created_by=actor, file_name=file_name[:255], content=content,
+        kind=table.kind, encoding=table.encoding, language=language,
+        mapping=guess_mapping(header), header_row=header_row, total=0,  # counted by the worker
     )  # fmt: skip
 
 
@@ -165,14 +176,18 @@ def import_run(*, job: ImportJob) -> ImportJob:
     """Runs (or resumes) an import. Safe to run again: the chunks already committed are listed
     on the job and skipped, and a redone chunk would only find the people it created."""
     with translation.override(job.language):
-        kind, _encoding, rows = read_table(bytes(job.content), job.file_name)
+        rows = data_rows(bytes(job.content), job.file_name, job.header_row)  # streamed
         tenant = job.tenant
         checker = RowChecker(job=job)
         records = []
-        for number, row in enumerate(rows[1:], start=2):
+        counted = 0
+        for number, row in rows:
+            counted += 1
             record = checker.check(number, row)
             if record is not None:
                 records.append(record)
+        job.total = counted
+        ImportJob.objects.for_tenant(tenant).filter(pk=job.pk).update(total=counted)
         merged = merge_records(
             records, checker.single, shared_email=job.merge_shared_email,
             errors=checker.errors, warnings=checker.warnings,

@@ -41,6 +41,7 @@ from .forms import (
     TagForm,
     TagGroupForm,
 )
+from .import_files import ENCODING_NAMES
 from .outcomes import describe
 from .panels import tags_panel_context, timeline_context
 from .selectors import (
@@ -501,8 +502,23 @@ def import_map(request, job_id: int):
     job = access_import(request.membership, job_id)
     if job.status != job.PENDING:
         return redirect(_url(request, "import_detail", job.pk))
-    _kind, encoding, rows = imports.read_table(bytes(job.content), job.file_name)
-    columns = list(range(max(len(r) for r in rows[:6])))
+    try:  # the first rows only: the worker streams the rest
+        _table, first = imports.read_preview(bytes(job.content), job.file_name)
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+        return redirect(_url(request, "import_new"))
+    numbers = [number for number, cells in first if any(cells)]
+    if request.method == "POST" and "header_row" in request.POST:  # "headers on row N"
+        chosen = request.POST.get("header_row", "")
+        if chosen.isdigit() and int(chosen) in numbers and int(chosen) != job.header_row:
+            job.header_row = int(chosen)
+            header = next(cells for number, cells in first if number == job.header_row)
+            job.mapping = imports.guess_mapping(header)
+            job.save(update_fields=["header_row", "mapping"])
+        return redirect(_url(request, "import_map", job.pk))
+    rows = [cells for number, cells in first if number >= job.header_row and any(cells)]
+    rows = rows or [[]]
+    columns = list(range(max(len(r) for r in rows[:6]) or 1))
     error = ""
     owner_form = ImportOwnerForm(
         request.POST or None, tenant=request.tenant, initial={"owner": job.owner_id}
@@ -525,7 +541,8 @@ def import_map(request, job_id: int):
     preview = [[row[i] if i < len(row) else "" for i in columns] for row in rows[:6]]
     context = {
         "job": job,
-        "encoding": {"utf-8-sig": "UTF-8", "gb18030": "GBK"}.get(encoding, encoding),
+        "encoding": ENCODING_NAMES.get(job.encoding, job.encoding),
+        "header_choices": numbers,
         "header": preview[0],
         "samples": preview[1:],
         "columns": [(i, job.mapping.get(str(i), "")) for i in columns],

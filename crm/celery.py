@@ -1,7 +1,7 @@
 import os
 
 from celery import Celery
-from celery.signals import task_postrun, task_prerun
+from celery.signals import task_postrun, task_prerun, worker_init
 
 from crm.scope import task_scope_enter, task_scope_leave
 
@@ -14,6 +14,17 @@ app.autodiscover_tasks()
 # connection as it found it (inline tasks run inside a request).
 task_prerun.connect(task_scope_enter, weak=False, dispatch_uid="scope-enter")
 task_postrun.connect(task_scope_leave, weak=False, dispatch_uid="scope-leave")
+
+
+@worker_init.connect(weak=False, dispatch_uid="scope-after-django-fixup")
+def _scope_after_django_fixup(**_signal) -> None:
+    """In a worker, Celery's Django fixup closes the database connections before each task (a
+    task_prerun receiver it connects at worker_init, just before this one runs). The company
+    must be set after that, on the connection the task will use: else the task sees nothing."""
+    task_prerun.disconnect(dispatch_uid="scope-enter")
+    task_prerun.connect(task_scope_enter, weak=False, dispatch_uid="scope-enter")
+
+
 app.conf.beat_schedule = {
     # The backstop: repairs whatever a lost message or a broker outage missed.
     "recompute-everything": {
@@ -29,6 +40,11 @@ app.conf.beat_schedule = {
     "snapshot-funnels": {
         "task": "lifecycle.tasks.snapshot_funnels",
         "schedule": 60 * 60,
+    },
+    # Imports whose worker died mid-import (their beat stopped) are queued again.
+    "requeue-stalled-imports": {
+        "task": "tagging.tasks.requeue_stalled_imports",
+        "schedule": 60,
     },
     # Uploads left waiting for their columns over a day lose their file.
     "expire-waiting-uploads": {

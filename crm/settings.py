@@ -205,8 +205,15 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-# Longer than the longest task plus its retry backoff, so Redis never re-delivers a running task.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# A message whose worker died unacknowledged is handed out again after this long: minutes,
+# not an hour. Longer than every task but the import and longer than any retry's pause; an
+# import outlives it, and a second delivery while it runs finds the job locked and leaves
+# (tagging/import_runs.py), while its beat keeps the backstop off it.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 300}
+# A stuck task is stopped: first its SoftTimeLimitExceeded, then its process. The import sets
+# its own (longer) limits.
+CELERY_TASK_SOFT_TIME_LIMIT = 10 * 60
+CELERY_TASK_TIME_LIMIT = 12 * 60
 # Publishing must not hang a request when the broker is down: one quick retry, then give up
 # (the change is saved; beat's periodic recompute repairs the stored figures).
 CELERY_TASK_PUBLISH_RETRY_POLICY = {

@@ -16,6 +16,7 @@ from django.db.models import Sum
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
+from psycopg.errors import TransactionRollback
 
 from crm.audit import audit_record
 from crm.models import AuditKind, Membership, Tenant
@@ -47,6 +48,14 @@ from .import_rows import (  # noqa: F401
     apply_chunk,
     merge_records,
     warnings_begin,
+)
+from .import_runs import (
+    beating,
+    failure_code,
+    run_alone,
+    run_beat,
+    run_begin,
+    run_fail,
 )
 from .models import ImportChunk, ImportJob
 
@@ -139,7 +148,9 @@ def import_confirm(
     job.owner = owner
     job.merge_shared_email = merge_shared_email  # else such rows are reported, not merged
     job.status = ImportJob.QUEUED
-    job.save(update_fields=["mapping", "create_tags", "owner", "merge_shared_email", "status"])
+    job.heartbeat_at = timezone.now()  # queued now: the backstop re-queues it if never picked up
+    job.save(update_fields=["mapping", "create_tags", "owner", "merge_shared_email", "status",
+                            "heartbeat_at"])  # fmt: skip
     audit_record(tenant=job.tenant, actor=job.created_by, kind=AuditKind.IMPORT_RUN,
                  subject=job.file_name, count=job.total, details={"job": job.pk})  # fmt: skip
     from .tasks import run_import
@@ -172,11 +183,27 @@ def imports_expire_waiting(*, tenant: Tenant, now: datetime | None = None) -> in
     )
 
 
-def import_run(*, job: ImportJob) -> ImportJob:
-    """Runs (or resumes) an import. Safe to run again: the chunks already committed are listed
-    on the job and skipped, and a redone chunk would only find the people it created."""
+def import_run(*, job: ImportJob, retries_left: bool = False) -> ImportJob:
+    """Runs (or resumes) an import not done, unless another run holds it. Safe to run
+    again: the chunks already committed are listed on the job and skipped, and a redone chunk
+    would only find the people it created. A run that fails stops the import with the reason
+    (and re-raises), unless the database failed and the caller will try again (`retries_left`)."""
+    with run_alone(job) as alone:
+        if not alone or not run_begin(job=job):
+            return job  # another worker has it, or it is done or stopped meanwhile
+        try:
+            return _run(job)
+        except BaseException as exc:
+            failure = failure_code(exc)
+            if not (retries_left and failure == "database"):
+                run_fail(job=job, failure=failure)
+            raise
+
+
+def _run(job: ImportJob) -> ImportJob:
     with translation.override(job.language):
         rows = data_rows(bytes(job.content), job.file_name, job.header_row)  # streamed
+        rows = beating(rows, job)  # a long read still says "running"
         tenant = job.tenant
         checker = RowChecker(job=job)
         records = []
@@ -247,11 +274,16 @@ def _commit_chunk(job: ImportJob, n: int, chunk: list[Record], single: dict[int,
                     created=created, updated=updated, skipped=unchanged, merged=merged,
                     created_ids=new_ids,
                 )  # fmt: skip
+            run_beat(job=job)
             return
-        except (OperationalError, IntegrityError):
+        except (OperationalError, IntegrityError) as exc:
             # A deadlock with the chunk beside it (both locking the same existing people), or
-            # someone adding one of these people a moment ago: the rerun sees it all.
-            if attempt == 2:
+            # someone adding one of these people a moment ago: the rerun sees it all. A lost
+            # connection is not retried here: the run stops and is tried again afresh.
+            lost = isinstance(exc, OperationalError) and not isinstance(
+                exc.__cause__, TransactionRollback
+            )
+            if attempt == 2 or lost:
                 raise
 
 
@@ -292,15 +324,23 @@ def _run_all(tasks: list, *, side_by_side: bool, language: str, tenant_id: int) 
     threads = [threading.Thread(target=work) for _ in range(SIDE_BY_SIDE)]
     for thread in threads:
         thread.start()
-    for thread in threads:
-        thread.join()
+    try:
+        for thread in threads:
+            thread.join()
+    except BaseException as exc:  # a time limit, in this thread: the others stop after their chunk
+        with lock:
+            failures.append(exc)
+        for thread in threads:
+            thread.join()
+        raise
     if failures:
         raise failures[0]
 
 
 def import_progress(*, job: ImportJob) -> ImportJob:
-    """The job with its counts as they stand: while it runs, summed from its applied chunks."""
-    if job.status == ImportJob.RUNNING:
+    """The job with its counts as they stand: until it is done (running, stopped, or queued to
+    continue), summed from its applied chunks."""
+    if job.status in (ImportJob.QUEUED, ImportJob.RUNNING, ImportJob.FAILED):
         sums = ImportChunk.objects.for_tenant(job.tenant).filter(job=job).aggregate(
             done=Sum("rows"), created=Sum("created"), updated=Sum("updated"),
             skipped=Sum("skipped"), merged=Sum("merged"),

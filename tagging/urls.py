@@ -33,6 +33,7 @@ urlpatterns = [
     path("imports/<int:job_id>/", views.import_detail, name="import_detail"),
     path("imports/<int:job_id>/columns/", views.import_map, name="import_map"),
     path("imports/<int:job_id>/cancel/", views.import_cancel, name="import_cancel"),
+    path("imports/<int:job_id>/continue/", views.import_continue, name="import_continue"),
     path("imports/<int:job_id>/undo/", views.import_undo, name="import_undo"),
     path("imports/<int:job_id>/errors.csv", views.import_errors, name="import_errors"),
     path("settings/tags/", views.tag_settings, name="tag_settings"),

@@ -19,6 +19,7 @@ from crm.selectors import contact_list
 from crm.services import NotAllowed, ServiceError
 from lifecycle.selectors import stage_settings
 
+from . import import_runs as runs
 from . import import_undo as undo
 from . import imports, merges, services
 from .access import (
@@ -566,6 +567,19 @@ def import_cancel(request, job_id: int):
     return redirect(_url(request, "import_list"))
 
 
+@require_POST
+@role_required(*SCHEME)
+def import_continue(request, job_id: int):
+    job = access_import(request.membership, job_id)
+    try:
+        runs.import_continue(job=job, actor=request.membership)
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("The import carries on from where it stopped."))
+    return redirect(_url(request, "import_detail", job.pk))
+
+
 @require_GET
 @role_required(*SCHEME)
 def import_detail(request, job_id: int):
@@ -577,6 +591,7 @@ def import_detail(request, job_id: int):
     )
     context = {
         "job": job,
+        "failure": runs.failure_shown(job),
         "errors": imports.errors_shown(job.errors[:100]),
         "warnings": imports.warnings_shown(job.warnings, tenant=job.tenant, limit=100),
         "warned": imports.rows_warned(job),

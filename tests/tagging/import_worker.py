@@ -3,8 +3,9 @@ slowed-down chunks, so that it can be killed with some of them committed and oth
 
     python -m tests.tagging.import_worker QUEUE
 
-DATABASE_URL names the test database; IMPORT_TEST_CHUNK and IMPORT_TEST_PAUSE the chunk size
-and the pause before each chunk.
+DATABASE_URL names the test database, IMPORT_TEST_ROLE the role to connect as (the test
+settings otherwise connect as the tables' owner); IMPORT_TEST_CHUNK and IMPORT_TEST_PAUSE the
+chunk size and the pause before each chunk.
 """
 
 import os
@@ -15,9 +16,12 @@ import time
 def main(queue: str) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.test_settings")
     import django
-
-    django.setup()
     from django.conf import settings
+
+    if role := os.environ.get("IMPORT_TEST_ROLE"):
+        # as in production: a role row-level security applies to
+        settings.DATABASES["default"] = {**settings.DATABASES["default"], "USER": role}
+    django.setup()
 
     from crm.celery import app
     from tagging import imports

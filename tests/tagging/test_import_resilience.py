@@ -26,6 +26,7 @@ from crm.models import Contact
 from crm.services import ServiceError
 from tagging import import_runs, imports, tasks
 from tagging.models import ImportChunk, ImportJob
+from tests.conftest import APP_ROLE
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -185,6 +186,12 @@ def test_a_file_that_stops_being_readable_midway_stops_the_import_with_a_reason(
     tasks.run_import.delay(tenant.pk, job.pk)
     job = ImportJob.objects.for_tenant(tenant).get(pk=job.pk)
     assert (job.status, job.failure) == ("failed", "unreadable")
+    # its page says why, and no longer that it is counting rows
+    client = Client()
+    client.force_login(marketer.user)
+    page = client.get(reverse("import_detail", args=[tenant.slug, job.pk])).content.decode()
+    assert import_runs.failure_shown(job) in page
+    assert "counting" not in page and "<progress" not in page
 
 
 def test_nul_bytes_in_a_file_never_freeze_an_import(tenant, marketer):
@@ -410,7 +417,8 @@ class Workers:
 
     def start(self) -> subprocess.Popen:
         env = {**os.environ, "DATABASE_URL": self.app_url, "DATABASE_OWNER_URL": self.app_url,
-               "IMPORT_TEST_CHUNK": "30", "IMPORT_TEST_PAUSE": "0.3"}  # fmt: skip
+               "IMPORT_TEST_ROLE": APP_ROLE, "IMPORT_TEST_CHUNK": "30",
+               "IMPORT_TEST_PAUSE": "0.3"}  # fmt: skip
         log = (self.logs / f"worker-{len(self.running)}.log").open("wb")
         worker = subprocess.Popen(  # noqa: S603 - our own module, our own arguments
             [sys.executable, "-m", "tests.tagging.import_worker", self.queue],
@@ -461,11 +469,10 @@ def eventually(check, timeout: float = 60.0) -> bool:
 
 
 @pytest.fixture
-def workers(settings, tmp_path):
+def workers(settings, tmp_path, app_role_granted):
+    """Workers connect as a role like the application's: row-level security applies to them."""
     queue = f"funnel-crm-tests-imports-{uuid.uuid4().hex[:8]}"
     db = connection.settings_dict
-    # as the tables' owner: as the application's role the import's COPY is refused under
-    # row-level security ("COPY FROM not supported with row-level security"), see tagging/bulk.py
     app_url = (f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST'] or '127.0.0.1'}"
                f":{db['PORT'] or 5432}/{db['NAME']}")  # fmt: skip
     settings.CELERY_TASK_ALWAYS_EAGER = False

@@ -10,8 +10,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import translation
 
-from crm.scope import tenant_scope
 from crm.models import Contact
+from crm.scope import tenant_scope
 from lifecycle.models import StageChange, StageSetting
 from lifecycle.selectors import stage_settings_changed
 from tagging import imports

@@ -75,8 +75,9 @@ def insert_rows(
             f" SELECT {columns} FROM {table} WITH NO DATA"
         )
         # binary: PostgreSQL parses no text; the queued writer sends from a thread of its own,
-        # so PostgreSQL takes in one batch while Python formats the next
-        with cursor.copy(
+        # so PostgreSQL takes in one batch while Python formats the next. psycopg's own cursor:
+        # Django's debug wrapper (DEBUG, or a test capturing queries) takes no writer
+        with cursor.cursor.copy(
             f"COPY {staging} ({columns}) FROM STDIN (FORMAT BINARY)",  # noqa: S608
             writer=QueuedLibpqWriter(cursor.cursor),
         ) as copy:

@@ -7,6 +7,8 @@ from unittest import mock
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import translation
 
@@ -337,3 +339,10 @@ def test_an_import_runs_as_the_applications_role_under_row_level_security(
                    .values_list("tag__label", flat=True))  # fmt: skip
         assert tags == {"成人口语", "高意向", "商务英语"}
         assert StageChange.objects.for_tenant(tenant).filter(contact=zhang).count() == 1
+
+
+def test_an_import_runs_while_queries_are_logged(tenant, marketer, scheme):
+    """`make run` serves with DEBUG on, where Django wraps every cursor to log its queries."""
+    with CaptureQueriesContext(connection):
+        job = run(tenant, marketer, "contacts-gbk.csv")
+    assert (job.status, job.created, job.failed) == ("done", 2, 4)

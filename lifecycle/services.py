@@ -7,10 +7,9 @@ StageChange row, and recompute the funnel after commit. Bulk moves are the same 
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q, QuerySet
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.audit import audit_record
@@ -27,7 +26,7 @@ from crm.services import (
 from . import aliases
 from .models import StageChange
 from .scheduling import tenant_changed
-from .selectors import stage_settings, stage_settings_changed
+from .selectors import default_stage_names, stage_settings, stage_settings_changed
 from .stages import (
     ORDER,
     RANK,
@@ -581,7 +580,7 @@ def stage_settings_save(*, tenant: Tenant, actor: Membership, rows: dict[str, di
     for stage in ORDER:
         row = rows.get(stage, {})
         label = " ".join((row.get("label") or "").split())
-        names = {label} if label else {str(Stage(stage).label), *_default_names(stage)}
+        names = {label} if label else {str(Stage(stage).label), *default_stage_names(stage)}
         for name in names:
             other = shown.get(name.casefold())
             if other and other != stage:
@@ -621,15 +620,6 @@ def stage_settings_save(*, tenant: Tenant, actor: Membership, rows: dict[str, di
     # the old words in between).
     stage_settings_changed(tenant=tenant)
     transaction.on_commit(lambda: stage_settings_changed(tenant=tenant))
-
-
-def _default_names(stage: str) -> set[str]:
-    """The default name of a stage in every language we speak."""
-    names = set()
-    for code, _name in settings.LANGUAGES:
-        with translation.override(code):
-            names.add(str(Stage(stage).label))
-    return names
 
 
 @transaction.atomic

@@ -1,6 +1,7 @@
 """Fixtures: a company with an admin, a marketer and a salesperson, and an outsider elsewhere."""
 
 import os
+import time
 from datetime import timedelta
 
 import pytest
@@ -216,3 +217,14 @@ def as_app_role(settings, app_role_granted, db):
             cursor.execute(f'SET LOCAL ROLE "{APP_ROLE}"')
 
     return switch
+
+
+def eventually(check, timeout: float = 30.0) -> bool:
+    """Asks `check` every 0.2 s until it holds or `timeout` seconds pass: for work another
+    process (a real Celery worker) does."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.2)
+    return check()

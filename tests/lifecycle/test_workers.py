@@ -18,6 +18,7 @@ from lifecycle.analytics import funnel_recompute, stage_counts
 from lifecycle.audiences import audience_contacts, audience_recompute, audience_save
 from lifecycle.models import AudienceChange, AudienceMember, FunnelCount
 from lifecycle.services import contact_stage_move, contacts_bulk_move
+from tests.conftest import eventually
 from tests.factories import ContactFactory
 
 pytestmark = [
@@ -57,15 +58,6 @@ def stored(tenant) -> dict:
     for row in FunnelCount.objects.for_tenant(tenant):
         counts.setdefault(row.stage, {})[row.status] = row.count
     return counts
-
-
-def eventually(check, timeout=30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.2)
-    return check()
 
 
 def test_counts_and_audiences_converge_with_a_real_worker(real_worker, tenant, sales, marketer):

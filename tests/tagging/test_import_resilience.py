@@ -26,7 +26,7 @@ from crm.models import Contact
 from crm.services import ServiceError
 from tagging import import_runs, imports, tasks
 from tagging.models import ImportChunk, ImportJob
-from tests.conftest import APP_ROLE
+from tests.conftest import APP_ROLE, eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -459,15 +459,6 @@ def _forget_queue(queue: str) -> None:
     client.delete(queue)
 
 
-def eventually(check, timeout: float = 60.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.2)
-    return check()
-
-
 @pytest.fixture
 def workers(settings, tmp_path, app_role_granted):
     """Workers connect as a role like the application's: row-level security applies to them."""
@@ -500,7 +491,7 @@ def test_a_worker_killed_with_kill_9_mid_import_and_a_second_worker_finishes_it_
     job = uploaded(tenant, marketer, rows)
     imports.import_confirm(job=job, mapping={"0": "name", "1": "phone"}, create_tags=False)
     chunks = ImportChunk.objects.for_tenant(tenant).filter(job_id=job.pk)
-    assert eventually(lambda: chunks.count() >= 4), workers.log()
+    assert eventually(lambda: chunks.count() >= 4, timeout=60), workers.log()
 
     workers.kill_9(first)
     applied = chunks.count()

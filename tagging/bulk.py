@@ -8,6 +8,7 @@ application's role), so rows are copied into a temporary table of this transacti
 policy guards, and moved with one INSERT … SELECT, which the policy checks row by row.
 """
 
+import psycopg
 from django.db import connection, transaction
 from django.db.models import Model
 from psycopg.copy import QueuedLibpqWriter
@@ -28,10 +29,21 @@ def _copy_type(model: type[Model], name: str) -> str:
 
 
 def _unnest(model: type[Model], fields: list[str], rows: list[tuple]) -> tuple[str, list]:
-    """`unnest(array, array, ...)` of the rows' columns: one parameter per column."""
+    """`unnest(array, array, ...)` of the rows' columns: one parameter per column, for
+    `_execute` (binary placeholders)."""
     types = [model._meta.get_field(name).db_type(connection) for name in fields]
-    arrays = ", ".join(f"%s::{kind}[]" for kind in types)
+    arrays = ", ".join(f"%b::{kind}[]" for kind in types)
     return f"unnest({arrays})", [list(values) for values in zip(*rows, strict=True)]
+
+
+def _execute(sql: str, params: list) -> list[tuple]:
+    """Runs `sql` (placeholders `%b`) with its parameters sent apart from it, in binary, on this
+    transaction. Django's cursors bind on the client: a 10,000-element array would travel as
+    a literal for PostgreSQL to parse again (measured: 0.05 s instead of 0.03 s a probe)."""
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, params, prepare=False)
+        return cursor.fetchall() if cursor.description else []
 
 
 def insert_rows(
@@ -48,16 +60,16 @@ def insert_rows(
         return []
     table = model._meta.db_table
     ids: list[int] = []
+    if ignore_conflicts:
+        source, params = _unnest(model, fields, rows)
+        columns = ", ".join(_columns(model, fields))
+        _execute(
+            f"INSERT INTO {table} ({columns}) SELECT * FROM {source}"  # noqa: S608
+            " ON CONFLICT DO NOTHING",
+            params,
+        )
+        return []
     with transaction.atomic(), connection.cursor() as cursor:
-        if ignore_conflicts:
-            source, params = _unnest(model, fields, rows)
-            columns = ", ".join(_columns(model, fields))
-            cursor.execute(
-                f"INSERT INTO {table} ({columns}) SELECT * FROM {source}"  # noqa: S608
-                " ON CONFLICT DO NOTHING",
-                params,
-            )
-            return []
         if returning_ids:
             # ids are taken from the table's own sequence first, so COPY can carry them
             # the sequence looked up first: within the statement it would be looked up once a
@@ -102,9 +114,10 @@ def update_rows(model: type[Model], fields: list[str], rows: list[tuple]) -> Non
     sets = ", ".join(f"{column} = v.{column}" for column in columns)
     source, params = _unnest(model, ["id", *fields], rows)
     names = ", ".join(columns)
-    sql = f"UPDATE {table} t SET {sets} FROM {source} AS v(id, {names}) WHERE t.id = v.id"  # noqa: S608
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    _execute(
+        f"UPDATE {table} t SET {sets} FROM {source} AS v(id, {names}) WHERE t.id = v.id",  # noqa: S608
+        params,
+    )
 
 
 def ids_holding_any(
@@ -123,11 +136,9 @@ def ids_holding_any(
         # one index probe per value, whatever the statistics say: right after a big import
         # they still call the tenant empty, and a hash join would read every row it has
         selects.append(
-            f"SELECT m.id FROM unnest(%s::text[]) AS v(value), LATERAL (SELECT t.id FROM"  # noqa: S608
-            f" {table} t WHERE t.tenant_id = %s AND t.{column} = v.value AND t.{column} <> ''"
+            f"SELECT m.id FROM unnest(%b::text[]) AS v(value), LATERAL (SELECT t.id FROM"  # noqa: S608
+            f" {table} t WHERE t.tenant_id = %b AND t.{column} = v.value AND t.{column} <> ''"
             " LIMIT 1) AS m"
         )
         params += [values, tenant.pk]
-    with connection.cursor() as cursor:
-        cursor.execute(" UNION ".join(selects), params)
-        return [pk for (pk,) in cursor.fetchall()]
+    return [pk for (pk,) in _execute(" UNION ".join(selects), params)]

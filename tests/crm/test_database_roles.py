@@ -44,6 +44,8 @@ def test_migrate_connects_as_the_owner_named_by_a_url_without_parameters(setting
 
     owner = {key: value for key, value in settings.DATABASE_OWNER.items() if key != "OPTIONS"}
     owner["NAME"] = connection.settings_dict["NAME"]
+    # the embedded server's socket folder travels as ?host=…: as HOST it names the same server
+    owner["HOST"] = owner["HOST"] or settings.DATABASE_OWNER.get("OPTIONS", {}).get("host", "")
     settings.DATABASE_OWNER = owner
     with as_owner("default"), connection.cursor() as cursor:
         cursor.execute("SELECT current_user")

@@ -2,6 +2,7 @@
 
 import contextlib
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -58,8 +59,9 @@ _NUMBERING = re.compile(r"^\d+\s*[-_.、 ]\s*")
 
 
 def stage_name_key(text: str) -> str:
-    """How stage names are compared: spaces folded, case ignored (as tag names are)."""
-    return normalize_text(text).casefold()
+    """How stage names are compared: full-width letters, digits and dashes as their ASCII twins
+    (NFKC, as phones are), spaces folded, case ignored."""
+    return normalize_text(unicodedata.normalize("NFKC", text or "")).casefold()
 
 
 def default_stage_names(stage: str) -> set[str]:

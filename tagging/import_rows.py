@@ -23,7 +23,7 @@ from crm.normalize import (
 from crm.services import change_recorded
 from lifecycle import services as lifecycle
 from lifecycle.models import StageChange
-from lifecycle.selectors import stage_names, stage_settings
+from lifecycle.selectors import stage_name_key, stage_names, stage_settings
 from lifecycle.stages import ORDER, RANK, REQUIREMENTS, ChangeKind, Channel, Status
 
 from . import bulk
@@ -204,7 +204,7 @@ class RowChecker:
         stage = ""
         if raw["stage"]:
             if raw["stage"] not in self.stages:
-                name = normalize_text(raw["stage"]).casefold()
+                name = stage_name_key(raw["stage"])
                 self.stages[raw["stage"]] = self.stage_names.get(name, "") if name else ""
             stage = self.stages[raw["stage"]]
             if not stage and raw["stage"].strip():

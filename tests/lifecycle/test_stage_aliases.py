@@ -117,9 +117,9 @@ def test_an_added_alias_resolves_in_imports(
 ):
     stage_alias_add(tenant=tenant, actor=admin, stage="sql", name="电话咨询")
     landed = import_stages(
-        tenant, marketer, django_capture_on_commit_callbacks, "电话咨询", "  电话咨询 "
+        tenant, marketer, django_capture_on_commit_callbacks, "电话咨询", "  电话咨询 ", "ｓｑｌ"
     )
-    assert landed == {"客户0": "sql", "客户1": "sql"}
+    assert landed == {"客户0": "sql", "客户1": "sql", "客户2": "sql"}
 
 
 def test_an_added_alias_filters_and_searches_the_contact_list(tenant, admin, sales_client):
@@ -156,8 +156,28 @@ def test_an_added_alias_is_accepted_by_the_api(tenant, admin):
 
 @pytest.mark.parametrize(
     "name",
-    ["lead", "Lead", "潜在客户", "02-潜客", "潜客", "电话 咨询", " 电话  咨询 "],
-    ids=["key", "english-name", "chinese-name", "label", "label-unnumbered", "alias", "spaces"],
+    [
+        "lead",
+        "Lead",
+        "潜在客户",
+        "02-潜客",
+        "潜客",
+        "电话 咨询",
+        " 电话  咨询 ",
+        "０２－潜客",
+        "ＬＥＡＤ",
+    ],
+    ids=[
+        "key",
+        "english-name",
+        "chinese-name",
+        "label",
+        "label-unnumbered",
+        "alias",
+        "spaces",
+        "full-width-label",
+        "full-width-key",
+    ],
 )
 def test_an_alias_that_names_another_stage_is_refused_with_a_message(tenant, admin, name):
     rename(tenant, admin, lead="02-潜客")

@@ -156,5 +156,8 @@ class ImportOwnerForm(forms.Form):
 class ImportUploadForm(forms.Form):
     file = forms.FileField(
         label=_("Spreadsheet"),
-        help_text=_("CSV (UTF-8 or GBK, as Excel saves it) or Excel .xlsx, up to 20 MB."),
+        help_text=_(
+            "Excel .xlsx, or CSV or text as Excel saves it (UTF-8, GBK or Unicode text), up to"
+            " 20 MB."
+        ),
     )

@@ -6,6 +6,7 @@ import csv
 import io
 import itertools
 import zipfile
+from pathlib import PurePath
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -60,6 +61,10 @@ MAX_RATIO = 100  # declared size ÷ compressed size of the whole XLSX (zip bombs
 PREVIEW_ROWS = 12  # what the web request reads: the header search and the preview
 HEADER_SEARCH = 10  # the header row is looked for among the first non-blank rows
 OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # old .xls
+# what a spreadsheet may be called ("" for a file without a name, as scripts pass it) ...
+SPREADSHEET_SUFFIXES = {"", ".csv", ".txt", ".tsv", ".xlsx", ".xlsm"}
+# ... and what decodes as GBK text yet is none: PDF, PNG, JPEG, GIF, RTF
+NOT_TABLES = (b"%PDF", b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"{\\rtf")
 
 
 class Table:
@@ -70,9 +75,15 @@ class Table:
         if len(content) > MAX_BYTES:
             raise ServiceError(_("The file is larger than 20 MB; split it into smaller files."))
         self.content = content
-        if content.startswith(OLE2):
+        suffix = PurePath(file_name).suffix.lower()
+        if content.startswith(OLE2) or suffix == ".xls":
             raise ServiceError(
                 _("Old Excel files (.xls) cannot be read: save it as .xlsx or CSV UTF-8.")
+            )
+        if suffix not in SPREADSHEET_SUFFIXES or content.startswith(NOT_TABLES):
+            raise ServiceError(
+                _("“%(name)s” is not a spreadsheet: upload an Excel .xlsx file or a CSV.")
+                % {"name": file_name}
             )
         if zipfile.is_zipfile(io.BytesIO(content)):
             self.kind, self.encoding = "xlsx", ""

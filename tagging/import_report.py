@@ -162,7 +162,8 @@ def failed_rows_csv(job: ImportJob) -> bytes:
             header = row
             writer.writerow([csv_cell(cell) for cell in [*header, _("Error"), _("Warning")]])
         elif number in wanted:
-            said = ["；".join(reasons.get(number, ())), "；".join(warned.get(number, ()))]
+            # several reasons of one row, joined as the reader's language joins them
+            said = [_("; ").join(reasons.get(number, ())), _("; ").join(warned.get(number, ()))]
             padded = [*row, *[""] * (len(header) - len(row))]  # the reasons under their headers
             writer.writerow([csv_cell(cell) for cell in [*padded, *said]])
         if number >= last and number >= job.header_row:

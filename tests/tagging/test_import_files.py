@@ -177,3 +177,23 @@ def test_a_bad_file_is_refused_on_the_upload_form(marketer_client, tenant, name,
     response = marketer_client.post(url, {"file": SimpleUploadedFile(name, content)})
     assert response.status_code == 200 and said in response.content.decode()
     assert not ImportJob.objects.for_tenant(tenant).exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "says"),
+    [
+        ("名单.xls", "姓名,手机\n张三,13800138000\n".encode("gbk"), "Old Excel files (.xls)"),
+        ("名单.pdf", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "is not a spreadsheet"),
+        ("名单.csv", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "is not a spreadsheet"),
+        ("名单.docx", b"PK\x03\x04 a Word file", "is not a spreadsheet"),
+    ],
+    ids=["text-named-xls", "pdf", "pdf-named-csv", "word"],
+)
+def test_what_is_not_a_spreadsheet_is_refused_at_the_upload(marketer_client, tenant, name,
+                                                           content, says):  # fmt: skip
+    """Read as GBK text, a PDF or a renamed file would show garbled columns and fail later
+    with an unrelated message: it is refused by name or signature at the upload."""
+    upload = SimpleUploadedFile(name, content)
+    response = marketer_client.post(reverse("import_new", args=[tenant.slug]), {"file": upload})
+    assert response.status_code == 200 and says in response.content.decode()
+    assert not ImportJob.objects.for_tenant(tenant).exists()

@@ -17,7 +17,7 @@ from lifecycle.stages import REQUIREMENTS
 
 from .import_files import FIELD_LABELS, Table
 from .import_rows import LIMITS, REFUSED_TOO_LONG
-from .models import ImportJob
+from .models import ImportChunk, ImportJob
 
 ERRORS = {
     "bad_email": (gettext_lazy("Email"), gettext_lazy("“%(value)s” is not an email address.")),
@@ -137,9 +137,18 @@ def warnings_shown(warnings: list[dict], *, tenant: Tenant, limit: int | None = 
     return shown
 
 
-def rows_warned(job: ImportJob) -> int:
+def import_warnings(job: ImportJob) -> list[dict]:
+    """Every warning of the import: the checking's (on the job), then each applied chunk's."""
+    chunks = ImportChunk.objects.for_tenant(job.tenant).filter(job=job).order_by("number")
+    return [
+        *job.warnings,
+        *(w for found in chunks.values_list("warnings", flat=True) for w in found),
+    ]
+
+
+def rows_warned(warnings: list[dict]) -> int:
     """How many rows landed with a warning."""
-    return len({warning["row"] for warning in job.warnings})
+    return len({warning["row"] for warning in warnings})
 
 
 def failed_rows_csv(job: ImportJob) -> bytes:
@@ -150,7 +159,7 @@ def failed_rows_csv(job: ImportJob) -> bytes:
     for error in errors_shown(job.errors):
         reasons.setdefault(error["row"], []).append(f"{error['column']}: {error['reason']}")
     warned: dict[int, list[str]] = {}
-    for warning in warnings_shown(job.warnings, tenant=job.tenant):
+    for warning in warnings_shown(import_warnings(job), tenant=job.tenant):
         warned.setdefault(warning["row"], []).append(f"{warning['column']}: {warning['reason']}")
     out = io.StringIO()
     writer = csv.writer(out)

@@ -1,14 +1,12 @@
 """Checking and applying an import's rows: each row becomes a person (a Record) or errors,
 people the file lists twice are merged, and a chunk of people is created or updated set-based."""
 
-import json
 import operator
 import re
 from dataclasses import dataclass, field, replace
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -57,8 +55,6 @@ LIMITS = {name: Contact._meta.get_field(name).max_length for name in VALUES}
 REFUSED_TOO_LONG = ("email", "wechat_id")
 # the fields a stage's entry requirements read (lifecycle.stages.REQUIREMENTS)
 REQUIRED_FIELDS = tuple(dict.fromkeys(n for _l, names, _m in REQUIREMENTS.values() for n in names))
-# warnings written while a chunk is applied (with the chunk, once): kept when an import resumes
-APPLIED_WARNINGS = ("stage_lowered", "stage_kept", "stage_lost", "merged_existing")
 # a subset of what Django's EmailValidator accepts, checked first because it is 10x faster
 _PLAIN_EMAIL = re.compile(
     r"[a-z0-9_%+-]+(?:\.[a-z0-9_%+-]+)*@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}\Z",
@@ -387,35 +383,19 @@ def _as_created(record: Record, reachable: _Reach, warned: list[dict]) -> Record
     return replace(record, values=values, stage=stage)
 
 
-def _warnings_add(job: ImportJob, warnings: list[dict]) -> None:
-    """A chunk's warnings, added to its job in the chunk's transaction: written once, with it."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {ImportJob._meta.db_table} SET warnings = warnings || %s::jsonb"  # noqa: S608
-            " WHERE tenant_id = %s AND id = %s",
-            [json.dumps(warnings, ensure_ascii=False), job.tenant_id, job.pk],
-        )
-
-
 def warnings_begin(*, job: ImportJob, warnings: list[dict]) -> None:
-    """A run's start: the checking's `warnings` replace an earlier run's; the warnings of chunks
-    applied already (written with them, see APPLIED_WARNINGS) stay."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""UPDATE {ImportJob._meta.db_table} SET warnings = %s::jsonb || COALESCE(
-                (SELECT jsonb_agg(w) FROM jsonb_array_elements(warnings) AS w
-                 WHERE w->>'code' = ANY(%s)), '[]'::jsonb)
-            WHERE tenant_id = %s AND id = %s""",  # noqa: S608
-            [json.dumps(warnings, ensure_ascii=False), list(APPLIED_WARNINGS), job.tenant_id,
-             job.pk],
-        )  # fmt: skip
+    """A run's start: the checking's `warnings` replace an earlier run's (the chunks applied
+    already keep theirs, on their own rows)."""
+    ImportJob.objects.for_tenant(job.tenant).filter(pk=job.pk).update(warnings=warnings)
+    job.warnings = warnings
 
 
 def apply_chunk(
     job: ImportJob, records: list[Record], single: dict[int, int]
-) -> tuple[int, int, int, int, list[int]]:
+) -> tuple[int, int, int, int, list[int], list[dict]]:
     """Creates or updates the people of one chunk, set-based. Returns (created, updated,
-    unchanged, merged, ids of the contacts created: the import's undo removes only those).
+    unchanged, merged, ids of the contacts created: the import's undo removes only those,
+    the warnings of rows that landed not quite as written).
     `single` maps each tag of a one-at-a-time group to its group."""
     tenant = job.tenant
     wanted = {key: [r.values[key] for r in records if r.values[key]] for key in IDENTITY}
@@ -575,6 +555,4 @@ def apply_chunk(
     # each row is counted once: the person's first row as created, updated or unchanged, the
     # rows merged into it as merged
     merged = sum(len(record.rows) - 1 for record in records)
-    if warned:
-        _warnings_add(job, warned)
-    return created, updated, unchanged, merged, new_ids
+    return created, updated, unchanged, merged, new_ids, warned

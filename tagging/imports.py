@@ -38,6 +38,7 @@ from .import_report import (  # noqa: F401
     ERRORS,
     errors_shown,
     failed_rows_csv,
+    import_warnings,
     rows_warned,
     warnings_shown,
 )
@@ -270,11 +271,13 @@ def _commit_chunk(job: ImportJob, n: int, chunk: list[Record], single: dict[int,
                     cursor.execute("SET LOCAL jit = off")
                 if chunks.filter(number=n).exists():
                     return  # a second run of the same job got there first
-                created, updated, unchanged, merged, new_ids = apply_chunk(job, chunk, single)
+                created, updated, unchanged, merged, new_ids, warned = apply_chunk(
+                    job, chunk, single
+                )
                 ImportChunk.objects.create(
                     tenant=job.tenant, job=job, number=n, rows=sum(len(r.rows) for r in chunk),
                     created=created, updated=updated, skipped=unchanged, merged=merged,
-                    created_ids=new_ids,
+                    created_ids=new_ids, warnings=warned,
                 )  # fmt: skip
             run_beat(job=job)
             return

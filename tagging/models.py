@@ -287,6 +287,9 @@ class ImportChunk(TenantOwned):
     merged = models.PositiveIntegerField(default=0)
     # the contacts this chunk created, for the import's undo
     created_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
+    # rows that landed, but not quite as written, found while applying (the checking's own are
+    # on the job): here, not on the job, so chunks side by side never wait on the job's row
+    warnings = models.JSONField(default=list, blank=True)
 
     class Meta:
         constraints = [

@@ -589,12 +589,14 @@ def import_detail(request, job_id: int):
     template = (
         "tagging/partials/import_progress.html" if request.htmx else "tagging/import_detail.html"
     )
+    warnings = imports.import_warnings(job)
     context = {
         "job": job,
         "failure": runs.failure_shown(job),
         "errors": imports.errors_shown(job.errors[:100]),
-        "warnings": imports.warnings_shown(job.warnings, tenant=job.tenant, limit=100),
-        "warned": imports.rows_warned(job),
+        "warnings": imports.warnings_shown(warnings, tenant=job.tenant, limit=100),
+        "warnings_total": len(warnings),
+        "warned": imports.rows_warned(warnings),
         "can_undo": undo.import_undoable(job=job)
         and undo.import_undo_allowed(actor=request.membership, job=job),
     }

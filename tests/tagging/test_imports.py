@@ -122,7 +122,7 @@ def test_xlsx_with_english_headers(tenant, marketer, scheme):
     found = people(tenant)
     # Bob's "Opportunity" needs an expected amount, which the file cannot give: put at SQL
     assert (found["Ada 李"].stage, found["Bob"].stage) == ("sql", "sql")
-    assert [(w["row"], w["code"]) for w in job.warnings] == [(3, "stage_lowered")]
+    assert [(w["row"], w["code"]) for w in imports.import_warnings(job)] == [(3, "stage_lowered")]
     assert job.kind == "xlsx" and job.failed == 0
 
 

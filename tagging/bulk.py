@@ -71,9 +71,9 @@ def insert_rows(
         return []
     with transaction.atomic(), connection.cursor() as cursor:
         if returning_ids:
-            # ids are taken from the table's own sequence first, so COPY can carry them
-            # the sequence looked up first: within the statement it would be looked up once a
-            # row, and that takes 10× as long as the nextval itself
+            # ids are taken from the table's own sequence first, so COPY can carry them; the
+            # sequence is looked up apart (inside the statement it is looked up once a row,
+            # 10× the nextval's own time)
             cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
             (sequence,) = cursor.fetchone()
             cursor.execute(

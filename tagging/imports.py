@@ -102,6 +102,8 @@ def import_start(
     table, rows = read_preview(content, file_name)  # the first rows only, never the file
     header_row = find_header_row(rows)
     header = next(cells for number, cells in rows if number == header_row)
+    if not any(any(cells) for number, cells in rows if number > header_row):
+        raise ServiceError(_("The file has headers but no rows under them to import."))
     # Two uploads at once must not both take the last place. NO KEY: rows that merely refer
     # to the company (every insert of its data) are not held up.
     Tenant.objects.select_for_update(no_key=True).filter(pk=tenant.pk).first()

@@ -197,3 +197,10 @@ def test_what_is_not_a_spreadsheet_is_refused_at_the_upload(marketer_client, ten
     response = marketer_client.post(reverse("import_new", args=[tenant.slug]), {"file": upload})
     assert response.status_code == 200 and says in response.content.decode()
     assert not ImportJob.objects.for_tenant(tenant).exists()
+
+
+def test_a_file_with_headers_and_no_rows_is_refused_at_the_upload(marketer_client, tenant):
+    upload = SimpleUploadedFile("名单.csv", "2026年客户名单\n姓名,手机,邮箱\n\n".encode())
+    response = marketer_client.post(reverse("import_new", args=[tenant.slug]), {"file": upload})
+    assert "has headers but no rows under them" in response.content.decode()
+    assert not ImportJob.objects.for_tenant(tenant).exists()

@@ -251,6 +251,11 @@ def test_a_second_undo_removes_nothing_more(admin_client, marketer, tenant, impo
     assert AuditEntry.objects.for_tenant(tenant).filter(kind=AuditKind.IMPORT_UNDONE).count() == 1
     imported.refresh_from_db()
     assert imported.undone == 2
+    # its page says what happened, and no longer asks; the list says it was undone
+    page = admin_client.get(url).content.decode()
+    assert "Undo an import" in page and "created?" not in page and "Remove 2" not in page
+    listed = admin_client.get(reverse("import_list", args=[tenant.slug])).content.decode()
+    assert "undone" in listed
 
 
 def test_the_marketer_who_ran_the_import_may_undo_it(marketer_client, tenant, marketer):

@@ -1,11 +1,6 @@
 """How a view reaches a tenant-owned row by id: scoped first, 404 for missing and foreign alike."""
 
-from collections.abc import Callable
-from functools import wraps
-
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
-from django.utils.translation import gettext as _
+from django.http import Http404
 
 from .models import Contact, Invitation, Membership
 
@@ -29,22 +24,3 @@ def access_membership(membership: Membership, membership_id: int) -> Membership:
 
 def access_invitation(membership: Membership, invitation_id: int) -> Invitation:
     return get_scoped_or_404(Invitation.objects.for_tenant(membership.tenant), invitation_id)
-
-
-def role_required(*roles: str) -> Callable:
-    """Members of the tenant without one of `roles` get a 403 page that says what is needed."""
-
-    def decorator(view: Callable) -> Callable:
-        @wraps(view)
-        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-            if request.membership.role not in roles:
-                raise PermissionDenied(
-                    _("Your role does not allow this. Ask an admin of %(tenant)s.")
-                    % {"tenant": request.tenant.name}
-                )
-            return view(request, *args, **kwargs)
-
-        wrapper.allowed_roles = roles
-        return wrapper
-
-    return decorator

@@ -13,6 +13,8 @@ from django.utils.translation import gettext_lazy as _
 
 from lifecycle.fsm import FunnelFields
 
+from .permissions import Role  # stated with the role matrix; imported from here too
+
 LANGUAGE_CHOICES = [("zh-hans", "简体中文"), ("en", "English")]
 
 
@@ -102,12 +104,6 @@ class TenantOwned(models.Model):
         abstract = True
 
 
-class Role(models.TextChoices):
-    ADMIN = "admin", _("Admin")
-    MARKETER = "marketer", _("Marketer")
-    SALES = "sales", _("Sales")
-
-
 class Membership(TenantOwned):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
@@ -128,10 +124,6 @@ class Membership(TenantOwned):
     @property
     def display_name(self) -> str:
         return self.user.display_name
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role == Role.ADMIN
 
 
 class Contact(FunnelFields, TenantOwned):

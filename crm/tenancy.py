@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from .audit import audit_record
 from .models import AuditKind, Invitation, Membership, OneTimeLink, Role, Tenant, User
 from .normalize import normalize_email, normalize_text
+from .permissions import can_manage_members, is_admin_role
 from .scope import tenant_scope, user_scope
 from .selectors import admin_count
 from .services import NotAllowed, ServiceError, tenant_setup
@@ -150,8 +151,8 @@ def membership_change_role(
         Membership.objects.for_tenant(membership.tenant).filter(role=Role.ADMIN).select_for_update()
     )
     if (
-        membership.role == Role.ADMIN
-        and role != Role.ADMIN
+        is_admin_role(membership.role)
+        and not is_admin_role(role)
         and admin_count(tenant=membership.tenant) <= 1
     ):
         raise ServiceError(_("A company needs at least one admin: make someone else admin first."))
@@ -168,7 +169,7 @@ def membership_remove(*, membership: Membership, actor: Membership) -> None:
     list(
         Membership.objects.for_tenant(membership.tenant).filter(role=Role.ADMIN).select_for_update()
     )
-    if membership.role == Role.ADMIN and admin_count(tenant=membership.tenant) <= 1:
+    if is_admin_role(membership.role) and admin_count(tenant=membership.tenant) <= 1:
         raise ServiceError(_("A company needs at least one admin: make someone else admin first."))
     audit_record(tenant=membership.tenant, actor=actor, kind=AuditKind.MEMBER_REMOVED,
                  subject=membership.user.username, details={"role": membership.role})  # fmt: skip
@@ -187,7 +188,7 @@ LINK_LIFETIME = timedelta(days=7)
 
 
 def _require_admin(actor: Membership | None, tenant: Tenant) -> None:
-    if actor is not None and (actor.tenant_id != tenant.pk or actor.role != Role.ADMIN):
+    if actor is not None and (actor.tenant_id != tenant.pk or not can_manage_members(actor)):
         raise NotAllowed(_("Only admins may manage the members."))
 
 

@@ -22,7 +22,6 @@ from .access import (
     access_invitation,
     access_membership,
     get_scoped_or_404,
-    role_required,
 )
 from .csvfiles import csv_stream
 from .forms import (
@@ -39,6 +38,12 @@ from .http import safe_next
 from .models import Role
 from .pagination import keyset_page
 from .panels import contact_panels, dashboard_panels
+from .permissions import (
+    can_edit_company_settings,
+    can_manage_members,
+    can_view_audit_log,
+    permission_required,
+)
 from .scope import user_scope
 
 
@@ -274,13 +279,13 @@ def _link_url(request, token: str) -> str:
 
 
 @require_GET
-@role_required(Role.ADMIN)
+@permission_required(can_manage_members)
 def member_list(request):
     return _members_page(request)
 
 
 @require_POST
-@role_required(Role.ADMIN)
+@permission_required(can_manage_members)
 def member_add(request):
     """Invites someone. The answer is the same whether or not the username was taken."""
     form = MemberAddForm(request.POST)
@@ -309,7 +314,7 @@ def member_add(request):
 
 
 @require_POST
-@role_required(Role.ADMIN)
+@permission_required(can_manage_members)
 def member_password_link(request, membership_id: int):
     membership = access_membership(request.membership, membership_id)
     try:
@@ -329,7 +334,7 @@ def member_password_link(request, membership_id: int):
 
 
 @require_POST
-@role_required(Role.ADMIN)
+@permission_required(can_manage_members)
 def invitation_cancel(request, invitation_id: int):
     invitation = access_invitation(request.membership, invitation_id)
     tenancy.invitation_cancel(invitation=invitation, actor=request.membership)
@@ -348,7 +353,7 @@ def _audit_filtered(request) -> tuple[AuditFilterForm, object]:
 
 
 @require_GET
-@role_required(Role.ADMIN)
+@permission_required(can_view_audit_log)
 def audit_log(request):
     """Who did what, when, from where: filtered by person, kind and days, newest first."""
     form, entries = _audit_filtered(request)
@@ -366,7 +371,7 @@ def audit_log(request):
 
 
 @require_GET
-@role_required(Role.ADMIN)
+@permission_required(can_view_audit_log)
 def audit_export(request):
     """The filtered log as CSV (UTF-8 with BOM, so Excel reads Chinese)."""
     _form, entries = _audit_filtered(request)
@@ -378,7 +383,7 @@ def audit_export(request):
 
 
 @require_POST
-@role_required(Role.ADMIN)
+@permission_required(can_manage_members)
 def member_role(request, membership_id: int):
     membership = access_membership(request.membership, membership_id)
     form = MemberRoleForm(request.POST)
@@ -401,7 +406,7 @@ def member_role(request, membership_id: int):
 
 
 @require_POST
-@role_required(Role.ADMIN)
+@permission_required(can_manage_members)
 def member_remove(request, membership_id: int):
     membership = access_membership(request.membership, membership_id)
     try:
@@ -417,7 +422,7 @@ def member_remove(request, membership_id: int):
 
 
 @require_http_methods(["GET", "POST"])
-@role_required(Role.ADMIN)
+@permission_required(can_edit_company_settings)
 def tenant_settings(request):
     tenant = request.tenant
     initial = {

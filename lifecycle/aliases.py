@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from crm.audit import audit_record
 from crm.models import AuditKind, Membership, Tenant
+from crm.permissions import can_edit_stage_settings
 from crm.services import ServiceError
 
 from .models import StageAlias
@@ -25,7 +26,7 @@ MAX_LENGTH = StageAlias._meta.get_field("name").max_length
 
 
 def require_admin(actor: Membership | None) -> None:
-    if actor is None or actor.role != "admin":
+    if not can_edit_stage_settings(actor):
         raise ServiceError(_("Only admins may change the stages."))
 
 

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.models import Contact, Membership, Tenant
+from crm.permissions import can_manage_audiences
 from crm.selectors import ContactFilters, contact_list
 from crm.services import NotAllowed, ServiceError, change_recorded
 
@@ -20,8 +21,6 @@ from .models import (
 )
 from .scheduling import tenant_changed
 from .stages import ORDER, RANK, Status, later_or_equal
-
-AUDIENCE_ROLES = ("admin", "marketer")
 
 
 def audience_stages(audience: Audience) -> tuple[str, ...]:
@@ -169,7 +168,7 @@ def audience_save(
     tag_all=(),
     tag_none=(),
 ) -> Audience:
-    if actor.role not in AUDIENCE_ROLES:
+    if not can_manage_audiences(actor):
         raise NotAllowed(_("Only admins and marketers may define audiences."))
     name = " ".join((name or "").split())
     if not name:
@@ -193,7 +192,7 @@ def audience_save(
 
 @transaction.atomic
 def audience_delete(*, audience: Audience, actor: Membership) -> None:
-    if actor.role not in AUDIENCE_ROLES:
+    if not can_manage_audiences(actor):
         raise NotAllowed(_("Only admins and marketers may define audiences."))
     audience.delete()
 
@@ -201,7 +200,7 @@ def audience_delete(*, audience: Audience, actor: Membership) -> None:
 @transaction.atomic
 def audience_freeze(*, audience: Audience, actor: Membership, name: str) -> AudienceSnapshot:
     """Keeps today's members under a name: the list a campaign was actually sent to."""
-    if actor.role not in AUDIENCE_ROLES:
+    if not can_manage_audiences(actor):
         raise NotAllowed(_("Only admins and marketers may define audiences."))
     name = " ".join((name or "").split()) or audience.name
     snapshot = AudienceSnapshot.objects.create(

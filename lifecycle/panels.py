@@ -1,4 +1,5 @@
 from crm.panels import Panel
+from crm.permissions import can_mark_lost
 
 from .analytics import dashboard_figures
 from .forms import DashboardFilterForm, LostForm, MoveForm
@@ -68,13 +69,12 @@ def stage_panel(request, contact) -> Panel:
 
 
 def stage_panel_context(request, contact, **extra) -> dict:
-    role = request.membership.role
-    moves = moves_for(role=role, from_stage=contact.stage)
+    moves = moves_for(role=request.membership.role, from_stage=contact.stage)
     return {
         "contact": contact,
         "moves": moves,
         "default_move": next((stage for stage, forward in moves if forward), None),
-        "may_correct": role in ("admin", "sales"),
+        "may_correct": can_mark_lost(request.membership),
         "lost_form": LostForm(),
         "move_form": MoveForm(),
         **extra,

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from crm.audit import audit_record
 from crm.models import AuditKind, Contact, Membership, Tenant
+from crm.permissions import can_delete_contacts, can_edit_stage_settings
 from crm.selectors import contacts_scoped
 from crm.services import (
     ContactData,
@@ -571,7 +572,7 @@ def stage_settings_save(*, tenant: Tenant, actor: Membership, rows: dict[str, di
     Labels are unique per tenant across everything a stage may show as, so no two columns of
     the board can read the same.
     """
-    if actor.role != "admin":
+    if not can_edit_stage_settings(actor):
         raise ServiceError(_("Only admins may change the stages."))
     aliases.lock_names(tenant)
     current = stage_settings(tenant=tenant)
@@ -625,7 +626,7 @@ def stage_settings_save(*, tenant: Tenant, actor: Membership, rows: dict[str, di
 @transaction.atomic
 def contact_delete(*, contact: Contact, actor: Membership) -> None:
     """Removes a contact with its history, tags and events; the stored figures follow."""
-    if actor.role != "admin":
+    if not can_delete_contacts(actor):
         raise ServiceError(_("Only admins may delete contacts."))
     tenant = contact.tenant
     audit_record(tenant=tenant, actor=actor, kind=AuditKind.CONTACT_DELETED, subject=contact.name,

@@ -7,6 +7,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from crm.permissions import role_can
+
 
 class Stage(models.TextChoices):
     SUBSCRIBER = "subscriber", pgettext_lazy("stage", "Subscriber")
@@ -50,8 +52,6 @@ class ChangeKind(models.TextChoices):
     REOPENED = "reopened", _("Reopened")
 
 
-# Roles that may move a contact backward, mark it lost or reopen it (DESIGN.md, Roles).
-CORRECTING_ROLES = frozenset({"admin", "sales"})
 # Channels that are people at a screen; rules and imports only ever move forward.
 HUMAN_CHANNELS = frozenset({Channel.UI, Channel.BULK})
 # A member may also move backward through the API, with a token of their own: the token carries
@@ -69,17 +69,18 @@ def later_or_equal(stage: str) -> tuple[str, ...]:
 
 def may_move(*, role: str | None, channel: str, from_stage: str, to_stage: str) -> bool:
     """The one transition table: forward to any later stage (skipping allowed) for everyone;
-    backward only by a member (admin or sales) at a screen or with their API token."""
+    backward only by a member whose role may (crm.permissions), at a screen or with their API
+    token."""
     if from_stage == to_stage:
         return False
     if is_forward(from_stage, to_stage):
         return True
-    return channel in MEMBER_CHANNELS and role in CORRECTING_ROLES
+    return channel in MEMBER_CHANNELS and role_can(role, "move_backward")
 
 
 def may_correct(*, role: str | None, channel: str) -> bool:
-    """Mark lost, reopen: the same people who may move backward."""
-    return channel in HUMAN_CHANNELS and role in CORRECTING_ROLES
+    """Mark lost, reopen: by a member at a screen whose role may (crm.permissions)."""
+    return channel in HUMAN_CHANNELS and role_can(role, "mark_lost")
 
 
 def moves_for(*, role: str | None, from_stage: str) -> list[tuple[str, bool]]:

@@ -17,13 +17,20 @@ from django_htmx.http import (
     trigger_client_event,
 )
 
-from crm.access import access_contact, role_required
+from crm.access import access_contact
 from crm.audit import audit_record
 from crm.csvfiles import csv_stream
 from crm.forms import ContactFilterForm, add_duplicate_errors
 from crm.http import safe_next
-from crm.models import AuditKind, Role
+from crm.models import AuditKind
 from crm.pagination import keyset_page
+from crm.permissions import (
+    can_delete_contacts,
+    can_edit_stage_settings,
+    can_export,
+    can_manage_audiences,
+    permission_required,
+)
 from crm.selectors import CONTACT_SORTS, contact_list
 from crm.services import DuplicateContactError
 
@@ -322,7 +329,7 @@ def bulk_count(request):
 
 
 @require_http_methods(["GET", "POST"])
-@role_required(Role.ADMIN)
+@permission_required(can_edit_stage_settings)
 @vary_on_headers("HX-Request")
 def stage_settings_edit(request):
     current = stage_settings(tenant=request.tenant)
@@ -367,7 +374,7 @@ def _alias_result(request, action, success: str):
 
 
 @require_POST
-@role_required(Role.ADMIN)
+@permission_required(can_edit_stage_settings)
 def stage_alias_add(request, stage: str):
     if stage not in RANK:
         raise Http404
@@ -387,7 +394,7 @@ def stage_alias_add(request, stage: str):
 
 
 @require_POST
-@role_required(Role.ADMIN)
+@permission_required(can_edit_stage_settings)
 def stage_alias_remove(request, alias_id: int):
     alias = access_stage_alias(request.membership, alias_id)
     return _alias_result(
@@ -407,15 +414,13 @@ def funnel_panel(request):
 
 # --- audiences (admins and marketers) --------------------------------------------------------
 
-AUDIENCE_ROLES = (Role.ADMIN, Role.MARKETER)
-
 
 def _stage_labels(request) -> dict:
     return {k: s.display_label for k, s in stage_settings(tenant=request.tenant).items()}
 
 
 @require_GET
-@role_required(*AUDIENCE_ROLES)
+@permission_required(can_manage_audiences)
 def audience_list(request):
     context = {
         "audiences": audiences_of(tenant=request.tenant),
@@ -425,7 +430,7 @@ def audience_list(request):
 
 
 @require_http_methods(["GET", "POST"])
-@role_required(*AUDIENCE_ROLES)
+@permission_required(can_manage_audiences)
 def audience_edit(request, audience_id: int | None = None):
     audience = access_audience(request.membership, audience_id) if audience_id else None
     initial = {"status": "active", "gate": "at_or_past"}
@@ -457,7 +462,7 @@ def audience_edit(request, audience_id: int | None = None):
 
 
 @require_GET
-@role_required(*AUDIENCE_ROLES)
+@permission_required(can_manage_audiences)
 def audience_detail(request, audience_id: int):
     audience = access_audience(request.membership, audience_id)
     page = keyset_page(
@@ -478,7 +483,7 @@ def audience_detail(request, audience_id: int):
 
 
 @require_POST
-@role_required(*AUDIENCE_ROLES)
+@permission_required(can_manage_audiences)
 def audience_freeze(request, audience_id: int):
     audience = access_audience(request.membership, audience_id)
     form = FreezeForm(request.POST)
@@ -518,7 +523,7 @@ def _export_response(request, contacts, filename: str, ordering=("pk",)):
 
 
 @require_GET
-@role_required(*AUDIENCE_ROLES)
+@permission_required(can_export)
 def contacts_export(request):
     """The contact list as it is filtered on screen."""
     filters = ContactFilterForm(request.GET).filters()
@@ -529,21 +534,21 @@ def contacts_export(request):
 
 
 @require_GET
-@role_required(*AUDIENCE_ROLES)
+@permission_required(can_export)
 def audience_export(request, audience_id: int):
     audience = access_audience(request.membership, audience_id)
     return _export_response(request, audiences.audience_members(audience=audience), audience.name)
 
 
 @require_GET
-@role_required(*AUDIENCE_ROLES)
+@permission_required(can_export)
 def snapshot_export(request, snapshot_id: int):
     snapshot = access_snapshot(request.membership, snapshot_id)
     return _export_response(request, audiences.snapshot_members(snapshot=snapshot), snapshot.name)
 
 
 @require_http_methods(["GET", "POST"])
-@role_required(Role.ADMIN)
+@permission_required(can_delete_contacts)
 def contact_delete(request, contact_id: int):
     contact = access_contact(request.membership, contact_id)
     if request.method == "POST" and request.POST.get("confirm") == "yes":

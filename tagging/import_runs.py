@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from crm.models import Membership, Tenant
+from crm.permissions import can_import
 from crm.scope import tenant_scope
 from crm.services import ServiceError
 
@@ -190,7 +191,7 @@ def import_continue(*, job: ImportJob, actor: Membership) -> ImportJob:
     """A stopped import queued again; it carries on from the chunks already applied."""
     from .tasks import run_import
 
-    if actor.role not in ("admin", "marketer"):
+    if not can_import(actor):
         raise ServiceError(_("Only admins and marketers may import contacts."))
     locked = ImportJob.objects.for_tenant(job.tenant).select_for_update().get(pk=job.pk)
     if locked.status != ImportJob.FAILED:

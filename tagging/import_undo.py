@@ -20,7 +20,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.audit import audit_record
-from crm.models import AuditKind, Contact, Membership, Role, Tenant
+from crm.models import AuditKind, Contact, Membership, Tenant
+from crm.permissions import can_undo_import
 from crm.services import NotAllowed, ServiceError
 from lifecycle.models import AudienceSnapshotMember, StageChange
 from lifecycle.scheduling import tenant_changed
@@ -41,9 +42,7 @@ def import_undo_allowed(*, actor: Membership, job: ImportJob) -> bool:
     """Admins, and the marketer who ran the import (their own file's contacts only)."""
     if actor.tenant_id != job.tenant_id:
         return False
-    return actor.role == Role.ADMIN or (
-        actor.role == Role.MARKETER and job.created_by_id == actor.pk
-    )
+    return can_undo_import(actor, job)
 
 
 def import_undoable(*, job: ImportJob) -> bool:

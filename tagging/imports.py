@@ -20,6 +20,7 @@ from psycopg.errors import TransactionRollback
 
 from crm.audit import audit_record
 from crm.models import AuditKind, Membership, Tenant
+from crm.permissions import can_import
 from crm.scope import tenant_scope
 from crm.services import ServiceError
 from lifecycle.scheduling import tenant_changed
@@ -96,7 +97,7 @@ def _check_waiting_room(tenant: Tenant) -> None:
 def import_start(
     *, tenant: Tenant, actor: Membership, file_name: str, content: bytes, language: str
 ) -> ImportJob:
-    if actor.role not in ("admin", "marketer"):
+    if not can_import(actor):
         raise ServiceError(_("Only admins and marketers may import contacts."))
     _check_waiting_room(tenant)  # before reading a large file for nothing
     table, rows = read_preview(content, file_name)  # the first rows only, never the file
@@ -168,7 +169,7 @@ def import_confirm(
 def import_cancel(*, job: ImportJob, actor: Membership) -> None:
     """Drops an upload whose columns were never chosen, file and all. An import that ran stays
     in the history: it says who brought which people in."""
-    if actor.role not in ("admin", "marketer"):
+    if not can_import(actor):
         raise ServiceError(_("Only admins and marketers may import contacts."))
     locked = ImportJob.objects.for_tenant(job.tenant).select_for_update().get(pk=job.pk)
     if locked.status != ImportJob.PENDING:

@@ -17,7 +17,8 @@ from django.forms.models import model_to_dict
 from django.utils.translation import gettext as _
 
 from crm.audit import audit_record
-from crm.models import AuditKind, Contact, Membership, Role
+from crm.models import AuditKind, Contact, Membership
+from crm.permissions import can_merge, can_merge_any
 from crm.services import NotAllowed, ServiceError
 from lifecycle import services as lifecycle
 from lifecycle.models import AudienceMember, StageChange
@@ -32,9 +33,6 @@ MERGE_FIELDS = (
 )  # fmt: skip
 UNIQUE = ("phone", "email", "wechat_id")
 FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
-
-MERGE_ANY_ROLES = frozenset({Role.ADMIN})  # the role that may delete contacts
-MERGE_DUPLICATES_ROLES = frozenset({Role.SALES})
 
 
 def _shared_channel_condition(contact: Contact) -> Q:
@@ -86,7 +84,7 @@ def mergeable(*, actor: Membership | None, contact: Contact, candidates: list[Co
     """The ids among `candidates` the actor may merge with `contact` (the page's buttons)."""
     if not may_merge(actor=actor):
         return set()
-    if actor.role in MERGE_ANY_ROLES:
+    if can_merge_any(actor):
         return {c.pk for c in candidates}
     return set(
         Contact.objects.for_tenant(contact.tenant)
@@ -97,14 +95,14 @@ def mergeable(*, actor: Membership | None, contact: Contact, candidates: list[Co
 
 def may_merge(*, actor: Membership | None) -> bool:
     """Whether the actor's role may merge any contacts at all (pages show the merge buttons)."""
-    return actor is not None and actor.role in MERGE_ANY_ROLES | MERGE_DUPLICATES_ROLES
+    return can_merge(actor)
 
 
 def merge_check(*, actor: Membership | None, survivor: Contact, merged: Contact) -> None:
     """Raises NotAllowed unless the actor may merge these two (read as they are stored now)."""
     if not may_merge(actor=actor) or actor.tenant_id != survivor.tenant_id:
         raise NotAllowed(_("Only admins and sales staff may merge contacts."))
-    if actor.role in MERGE_ANY_ROLES:
+    if can_merge_any(actor):
         return
     if not share_a_channel(contact=survivor, other=merged):
         raise NotAllowed(

@@ -1,6 +1,6 @@
 """Writes for tags, events and rules. Keyword-only, atomic, taking domain objects."""
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -13,7 +13,8 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from crm.audit import audit_record
-from crm.models import AuditKind, Contact, Membership, Role, Tenant
+from crm.models import AuditKind, Contact, Membership, Tenant
+from crm.permissions import can_edit_rules, can_edit_tag_scheme
 from crm.selectors import contacts_scoped
 from crm.services import ServiceError, change_recorded
 from lifecycle import services as lifecycle
@@ -36,16 +37,15 @@ from .models import (
 from .outcomes import RuleOutcome, stored_rule_title
 from .selectors import event_kinds, rules_for_kind, tag_resolve
 
-SCHEME_ROLES = (Role.ADMIN, Role.MARKETER)
 
-
-def _require(actor: Membership | None, roles: Iterable[str], message: str) -> None:
-    if actor is not None and actor.role not in roles:
+def _require(actor: Membership | None, capability: Callable, message: str) -> None:
+    """`actor` None: the system (a rule, an import, a command), which may."""
+    if actor is not None and not capability(actor):
         raise ServiceError(message)
 
 
 def _require_scheme_editor(actor: Membership | None) -> None:
-    _require(actor, SCHEME_ROLES, _("Only admins and marketers may change the tags."))
+    _require(actor, can_edit_tag_scheme, _("Only admins and marketers may change the tags."))
 
 
 def _lock_names(tenant: Tenant) -> None:
@@ -377,7 +377,7 @@ def contacts_bulk_tag(
 
 @transaction.atomic
 def event_kind_create(*, tenant: Tenant, actor: Membership | None, label: str) -> EventKind:
-    _require(actor, (Role.ADMIN,), _("Only admins may add kinds of events."))
+    _require(actor, can_edit_rules, _("Only admins may add kinds of events."))
     label = " ".join((label or "").split())
     if not label:
         raise ServiceError(_("A kind of event needs a name."))
@@ -417,7 +417,7 @@ def rule_save(
     remove_tags: Iterable[Tag] = (),
     active: bool = True,
 ) -> Rule:
-    _require(actor, (Role.ADMIN,), _("Only admins may change the rules."))
+    _require(actor, can_edit_rules, _("Only admins may change the rules."))
     add_tags, remove_tags = list(add_tags), list(remove_tags)
     if event_kind not in event_kinds(tenant=tenant):
         raise ServiceError(_("Choose what happens for the rule to run."))
@@ -449,7 +449,7 @@ def rule_save(
 
 @transaction.atomic
 def rule_delete(*, rule: Rule, actor: Membership | None) -> None:
-    _require(actor, (Role.ADMIN,), _("Only admins may change the rules."))
+    _require(actor, can_edit_rules, _("Only admins may change the rules."))
     title = stored_rule_title(rule, rule.tenant)
     audit_record(tenant=rule.tenant, actor=actor, kind=AuditKind.RULE_DELETED, subject=title,
                  details={"rule": rule.pk})  # fmt: skip

@@ -11,10 +11,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from crm.access import access_contact, role_required
+from crm.access import access_contact
 from crm.forms import ContactFilterForm
 from crm.http import safe_next
-from crm.models import Contact, Role
+from crm.models import Contact
+from crm.permissions import can_edit_rules, can_edit_tag_scheme, can_import, permission_required
 from crm.selectors import contact_list
 from crm.services import NotAllowed, ServiceError
 from lifecycle.selectors import stage_settings
@@ -54,8 +55,6 @@ from .selectors import (
     tag_suggest,
     tag_usage,
 )
-
-SCHEME = (Role.ADMIN, Role.MARKETER)
 
 
 def _url(request, name: str, *args) -> str:
@@ -201,7 +200,7 @@ def contacts_bulk_tag(request):
 
 
 @require_GET
-@role_required(*SCHEME)
+@permission_required(can_edit_tag_scheme)
 def tag_settings(request):
     context = {
         "groups": tag_groups(tenant=request.tenant),
@@ -231,7 +230,7 @@ def _form_errors(request, form, back: str):
 
 
 @require_POST
-@role_required(*SCHEME)
+@permission_required(can_edit_tag_scheme)
 def tag_group_create(request):
     form = TagGroupForm(request.POST, prefix="group")
     back = _url(request, "tag_settings")
@@ -248,7 +247,7 @@ def tag_group_create(request):
 
 
 @require_http_methods(["GET", "POST"])
-@role_required(*SCHEME)
+@permission_required(can_edit_tag_scheme)
 def tag_group_edit(request, group_id: int):
     group = access_tag_group(request.membership, group_id)
     initial = {"label": group.label, "description": group.description, "colour": group.colour,
@@ -277,7 +276,7 @@ def tag_group_edit(request, group_id: int):
 
 
 @require_POST
-@role_required(*SCHEME)
+@permission_required(can_edit_tag_scheme)
 def tag_create(request):
     form = TagForm(request.POST, tenant=request.tenant, prefix="tag")
     back = _url(request, "tag_settings")
@@ -294,7 +293,7 @@ def tag_create(request):
 
 
 @require_http_methods(["GET", "POST"])
-@role_required(*SCHEME)
+@permission_required(can_edit_tag_scheme)
 def tag_edit(request, tag_id: int):
     tag = access_tag(request.membership, tag_id)
     initial = {"label": tag.label, "group": tag.group_id, "colour": tag.colour,
@@ -320,7 +319,7 @@ def tag_edit(request, tag_id: int):
 
 
 @require_POST
-@role_required(*SCHEME)
+@permission_required(can_edit_tag_scheme)
 def tag_alias_add(request, tag_id: int):
     tag = access_tag(request.membership, tag_id)
     form = AliasForm(request.POST)
@@ -337,7 +336,7 @@ def tag_alias_add(request, tag_id: int):
 
 
 @require_POST
-@role_required(*SCHEME)
+@permission_required(can_edit_tag_scheme)
 def tag_alias_remove(request, alias_id: int):
     alias = access_tag_alias(request.membership, alias_id)
     return _scheme_result(
@@ -349,7 +348,7 @@ def tag_alias_remove(request, alias_id: int):
 
 
 @require_POST
-@role_required(*SCHEME)
+@permission_required(can_edit_tag_scheme)
 def tag_merge(request, tag_id: int):
     source = access_tag(request.membership, tag_id)
     form = MergeForm(request.POST, tenant=request.tenant, source=source)
@@ -376,7 +375,7 @@ def tag_merge(request, tag_id: int):
 
 
 @require_http_methods(["GET", "POST"])
-@role_required(*SCHEME)
+@permission_required(can_edit_tag_scheme)
 def tag_delete(request, tag_id: int):
     tag = access_tag(request.membership, tag_id)
     held = tag_usage(tenant=request.tenant).get(tag.pk, 0)
@@ -398,7 +397,7 @@ def _stage_labels(request) -> dict:
 
 
 @require_GET
-@role_required(Role.ADMIN)
+@permission_required(can_edit_rules)
 def rule_list_view(request):
     context = {
         "defaults_given": services.rules_defaults_given(tenant=request.tenant),
@@ -410,7 +409,7 @@ def rule_list_view(request):
 
 
 @require_POST
-@role_required(Role.ADMIN)
+@permission_required(can_edit_rules)
 def rules_add_defaults(request):
     services.rules_ensure_defaults(tenant=request.tenant)
     messages.success(request, _("The default rules were added."))
@@ -418,7 +417,7 @@ def rules_add_defaults(request):
 
 
 @require_http_methods(["GET", "POST"])
-@role_required(Role.ADMIN)
+@permission_required(can_edit_rules)
 def rule_edit(request, rule_id: int | None = None):
     rule = access_rule(request.membership, rule_id) if rule_id else None
     initial = {"active": True}
@@ -453,7 +452,7 @@ def rule_edit(request, rule_id: int | None = None):
 
 
 @require_POST
-@role_required(Role.ADMIN)
+@permission_required(can_edit_rules)
 def event_kind_create(request):
     form = EventKindForm(request.POST)
     back = _url(request, "rule_list")
@@ -474,13 +473,13 @@ def event_kind_create(request):
 
 
 @require_GET
-@role_required(*SCHEME)
+@permission_required(can_import)
 def import_list(request):
     return render(request, "tagging/import_list.html", {"jobs": import_jobs(tenant=request.tenant)})
 
 
 @require_http_methods(["GET", "POST"])
-@role_required(*SCHEME)
+@permission_required(can_import)
 def import_new(request):
     form = ImportUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
@@ -498,7 +497,7 @@ def import_new(request):
 
 
 @require_http_methods(["GET", "POST"])
-@role_required(*SCHEME)
+@permission_required(can_import)
 def import_map(request, job_id: int):
     job = access_import(request.membership, job_id)
     if job.status != job.PENDING:
@@ -555,7 +554,7 @@ def import_map(request, job_id: int):
 
 
 @require_POST
-@role_required(*SCHEME)
+@permission_required(can_import)
 def import_cancel(request, job_id: int):
     job = access_import(request.membership, job_id)
     try:
@@ -568,7 +567,7 @@ def import_cancel(request, job_id: int):
 
 
 @require_POST
-@role_required(*SCHEME)
+@permission_required(can_import)
 def import_continue(request, job_id: int):
     job = access_import(request.membership, job_id)
     try:
@@ -581,7 +580,7 @@ def import_continue(request, job_id: int):
 
 
 @require_GET
-@role_required(*SCHEME)
+@permission_required(can_import)
 def import_detail(request, job_id: int):
     job = imports.import_progress(job=access_import(request.membership, job_id))
     if job.status == job.PENDING and not request.htmx:
@@ -604,7 +603,7 @@ def import_detail(request, job_id: int):
 
 
 @require_http_methods(["GET", "POST"])
-@role_required(*SCHEME)
+@permission_required(can_import)
 def import_undo(request, job_id: int):
     """Undo: the counts and a confirmation, then the contacts this import created removed."""
     job = access_import(request.membership, job_id)
@@ -642,7 +641,7 @@ def _undo_done(counts: undo.UndoCounts) -> str:
 
 
 @require_GET
-@role_required(*SCHEME)
+@permission_required(can_import)
 def import_errors(request, job_id: int):
     job = access_import(request.membership, job_id)
     if job.status == job.EXPIRED:

@@ -9,7 +9,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.audit import audit_record
-from crm.models import AuditKind, Contact, Membership, Role, Tenant
+from crm.models import AuditKind, Contact, Membership, Tenant
+from crm.permissions import can_manage_api
 from crm.services import NotAllowed, ServiceError, contact_fill
 from lifecycle import services as lifecycle
 from lifecycle.stages import RANK, Channel
@@ -37,7 +38,7 @@ def contact_upsert(
 
 
 def _require_admin(actor: Membership | None) -> None:
-    if actor is not None and actor.role != Role.ADMIN:
+    if actor is not None and not can_manage_api(actor):
         raise NotAllowed(_("Only admins may manage API tokens and webhooks."))
 
 

@@ -6,8 +6,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from crm.access import role_required
-from crm.models import Role
+from crm.permissions import can_manage_api, permission_required
 from crm.services import ServiceError
 
 from . import selectors, services
@@ -39,13 +38,13 @@ def _settings_page(request, *, token_form=None, endpoint_form=None, new_token=No
 
 
 @require_GET
-@role_required(Role.ADMIN)
+@permission_required(can_manage_api)
 def api_settings(request):
     return _settings_page(request)
 
 
 @require_POST
-@role_required(Role.ADMIN)
+@permission_required(can_manage_api)
 def api_token_create(request):
     form = ApiTokenForm(request.POST, tenant=request.tenant)
     if form.is_valid():
@@ -67,7 +66,7 @@ def api_token_create(request):
 
 
 @require_POST
-@role_required(Role.ADMIN)
+@permission_required(can_manage_api)
 def api_token_revoke(request, token_id: int):
     token = access_api_token(request.membership, token_id)
     services.api_token_revoke(token=token, actor=request.membership)
@@ -78,7 +77,7 @@ def api_token_revoke(request, token_id: int):
 
 
 @require_POST
-@role_required(Role.ADMIN)
+@permission_required(can_manage_api)
 def webhook_endpoint_create(request):
     form = WebhookEndpointForm(request.POST)
     if form.is_valid():
@@ -95,7 +94,7 @@ def webhook_endpoint_create(request):
 
 
 @require_GET
-@role_required(Role.ADMIN)
+@permission_required(can_manage_api)
 def webhook_endpoint_detail(request, endpoint_id: int):
     endpoint = access_webhook_endpoint(request.membership, endpoint_id)
     page = selectors.webhook_deliveries(endpoint=endpoint, after=request.GET.get("after"))
@@ -106,7 +105,7 @@ def webhook_endpoint_detail(request, endpoint_id: int):
 
 
 @require_POST
-@role_required(Role.ADMIN)
+@permission_required(can_manage_api)
 def webhook_endpoint_active(request, endpoint_id: int):
     endpoint = access_webhook_endpoint(request.membership, endpoint_id)
     active = request.POST.get("active") == "1"
@@ -119,7 +118,7 @@ def webhook_endpoint_active(request, endpoint_id: int):
 
 
 @require_POST
-@role_required(Role.ADMIN)
+@permission_required(can_manage_api)
 def webhook_endpoint_delete(request, endpoint_id: int):
     endpoint = access_webhook_endpoint(request.membership, endpoint_id)
     services.webhook_endpoint_delete(endpoint=endpoint, actor=request.membership)
@@ -128,7 +127,7 @@ def webhook_endpoint_delete(request, endpoint_id: int):
 
 
 @require_POST
-@role_required(Role.ADMIN)
+@permission_required(can_manage_api)
 def webhook_delivery_resend(request, delivery_id: int):
     delivery = access_webhook_delivery(request.membership, delivery_id)
     services.webhook_delivery_resend(delivery=delivery, actor=request.membership)

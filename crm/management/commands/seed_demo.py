@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from crm.models import Contact, Membership, Role, Tenant, User
+from crm.permissions import is_admin_role
 from crm.scope import tenant_scope
 from crm.services import tenant_setup
 from crm.tenancy import membership_add
@@ -138,7 +139,7 @@ class Command(BaseCommand):
 
     def _contacts(self, tenant, members: list[Membership], count: int, now, tags) -> int:
         rng = random.Random(f"funnel-demo-{tenant.slug}")
-        owners = [m for m in members if m.role != Role.ADMIN] + [None]
+        owners = [m for m in members if not is_admin_role(m.role)] + [None]
         movers = {m.role: m for m in members}
         rows, plans = [], {}
         for n in range(count):

@@ -36,3 +36,21 @@ def test_a_marketer_on_a_phone_can_reach_every_columns_choice(live_server, page)
     status.scroll_into_view_if_needed()
     expect(status).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+
+def test_an_admin_on_a_phone_sees_settings_that_fit_the_screen(live_server, page):
+    tenant = TenantFactory(slug="english-school", name="英语口语培训班")
+    MembershipFactory(tenant=tenant, role="admin", user__username="wang")
+    page.set_viewport_size({"width": 390, "height": 844})
+    log_in(page, live_server, "wang")
+    # English: the longest words of the settings menu ("API and webhooks", "Audit log")
+    page.context.add_cookies([{"name": "django_language", "value": "en", "url": live_server.url}])
+    page.goto(live_server.url + reverse("audit_log", args=[tenant.slug]))
+    expect(page.locator("nav.subnav")).to_contain_text("Audit log")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    # a table narrower than its box still spans it, its rows ruled across
+    page.goto(live_server.url + reverse("member_list", args=[tenant.slug]))
+    table = page.locator("table.table").first
+    width = table.evaluate("t => t.getBoundingClientRect().width")
+    box = table.evaluate("t => t.parentElement.clientWidth")
+    assert width >= box - 1

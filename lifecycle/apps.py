@@ -10,6 +10,7 @@ class LifecycleConfig(AppConfig):
         from crm.panels import register_panel
         from crm.selectors import register_contact_filter
 
+        from . import tasks as _tasks  # noqa: F401 - registers the Celery tasks, enqueued by name
         from .filters import contact_stage_filters
         from .panels import funnel_summary_panel, stage_panel
 

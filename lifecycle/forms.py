@@ -1,7 +1,10 @@
 from django import forms
+from django.apps import apps
 from django.utils.translation import gettext_lazy as _
 
 from crm.forms import ContactFilterForm, ContactForm
+from crm.models import Membership
+from crm.selectors import member_list
 
 from .stages import REQUIREMENTS, LostReason, Stage
 
@@ -144,10 +147,6 @@ class DashboardFilterForm(forms.Form):
     )
 
     def __init__(self, *args, tenant, **kwargs):
-        from django.apps import apps
-
-        from crm.selectors import member_list
-
         super().__init__(*args, **kwargs)
         members = [(str(m.pk), m.display_name) for m in member_list(tenant=tenant)]
         self.fields["owner"].choices = [("", _("Everyone")), ("me", _("Me")), *members]
@@ -164,8 +163,6 @@ class DashboardFilterForm(forms.Form):
         return cleaned
 
     def narrowing(self, *, viewer) -> dict:
-        from crm.models import Membership
-
         data = self.cleaned_data
         owner = None
         if data.get("owner") == "me":

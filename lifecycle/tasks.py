@@ -8,6 +8,8 @@ from django.utils import timezone
 from crm.models import Tenant
 from crm.scope import tenant_scope
 
+from .analytics import funnel_recompute, funnel_snapshot, funnel_stats_recompute
+from .audiences import audiences_recompute
 from .scheduling import schedule_recomputes, task_started
 
 RETRY = {
@@ -25,8 +27,6 @@ def _tenant(tenant_id: int) -> Tenant | None:
 
 @shared_task(name="lifecycle.tasks.recompute_funnel", **RETRY)
 def recompute_funnel(tenant_id: int) -> None:
-    from .analytics import funnel_recompute
-
     task_started(recompute_funnel.name, tenant_id)
     if tenant := _tenant(tenant_id):
         funnel_recompute(tenant=tenant)
@@ -34,8 +34,6 @@ def recompute_funnel(tenant_id: int) -> None:
 
 @shared_task(name="lifecycle.tasks.recompute_funnel_stats", **RETRY)
 def recompute_funnel_stats(tenant_id: int) -> None:
-    from .analytics import funnel_stats_recompute
-
     task_started(recompute_funnel_stats.name, tenant_id)
     if tenant := _tenant(tenant_id):
         funnel_stats_recompute(tenant=tenant)
@@ -43,8 +41,6 @@ def recompute_funnel_stats(tenant_id: int) -> None:
 
 @shared_task(name="lifecycle.tasks.recompute_audiences", **RETRY)
 def recompute_audiences(tenant_id: int) -> None:
-    from .audiences import audiences_recompute
-
     task_started(recompute_audiences.name, tenant_id)
     if tenant := _tenant(tenant_id):
         audiences_recompute(tenant=tenant)
@@ -60,8 +56,6 @@ def recompute_everything() -> None:
 @shared_task(name="lifecycle.tasks.snapshot_funnels", acks_late=True, ignore_result=True)
 def snapshot_funnels() -> None:
     """Today's funnel per tenant, for the trend chart; runs hourly, the day's last run stays."""
-    from .analytics import funnel_snapshot
-
     for tenant in Tenant.objects.all():
         with tenant_scope(tenant):
             funnel_snapshot(tenant=tenant, day=timezone.localdate(timezone=tenant.zoneinfo))

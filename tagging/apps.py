@@ -11,7 +11,8 @@ class TaggingConfig(AppConfig):
         from crm.selectors import register_contact_filter
         from crm.services import register_change_listener, register_tenant_setup
 
-        from .api import tasks as _webhook_tasks  # noqa: F401 - registers the Celery tasks
+        from . import tasks as _import_tasks  # noqa: F401 - registers the Celery tasks, enqueued
+        from .api import tasks as _webhook_tasks  # noqa: F401 - by name (crm.queueing)
         from .api.webhooks import deliveries_record
         from .filters import contact_tag_filters
         from .panels import events_panel, tags_panel, timeline_panel

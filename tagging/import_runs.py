@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy
 
 from crm.models import Membership, Tenant
 from crm.permissions import can_import
+from crm.queueing import enqueue_on_commit
 from crm.scope import tenant_scope
 from crm.services import ServiceError
 
@@ -33,6 +34,7 @@ from .models import ImportJob
 # re-queued within STALE + 1 minute of its last beat.
 BEAT_EVERY = 10
 STALE = timedelta(seconds=60)
+RUN_IMPORT = "tagging.tasks.run_import"
 # Runs started (redeliveries and retries too) before an import is stopped rather than started
 # again: a file that kills its worker each time must not loop forever.
 MAX_RUNS = 10
@@ -166,8 +168,6 @@ def imports_requeue_stalled(*, tenant: Tenant, now: datetime | None = None) -> l
     """Queued or running imports of `tenant` whose beat stopped over STALE ago: queued again.
     Their beat is set to `now`, so each is re-queued once per STALE however often this runs,
     and two backstops at once do not both re-queue it. Returns the jobs re-queued."""
-    from .tasks import run_import
-
     now = now or timezone.now()
     with transaction.atomic():
         stalled = list(
@@ -180,17 +180,13 @@ def imports_requeue_stalled(*, tenant: Tenant, now: datetime | None = None) -> l
         if stalled:
             ImportJob.objects.for_tenant(tenant).filter(pk__in=stalled).update(heartbeat_at=now)
         for job_id in stalled:
-            transaction.on_commit(
-                lambda job_id=job_id: run_import.delay(tenant.pk, job_id), robust=True
-            )
+            enqueue_on_commit(RUN_IMPORT, tenant.pk, job_id, tenant_id=tenant.pk)
     return stalled
 
 
 @transaction.atomic
 def import_continue(*, job: ImportJob, actor: Membership) -> ImportJob:
     """A stopped import queued again; it carries on from the chunks already applied."""
-    from .tasks import run_import
-
     if not can_import(actor):
         raise ServiceError(_("Only admins and marketers may import contacts."))
     locked = ImportJob.objects.for_tenant(job.tenant).select_for_update().get(pk=job.pk)
@@ -199,5 +195,5 @@ def import_continue(*, job: ImportJob, actor: Membership) -> ImportJob:
     locked.status, locked.failure, locked.attempts = ImportJob.QUEUED, "", 0
     locked.heartbeat_at, locked.finished_at = timezone.now(), None
     locked.save(update_fields=["status", "failure", "attempts", "heartbeat_at", "finished_at"])
-    transaction.on_commit(lambda: run_import.delay(locked.tenant_id, locked.pk))
+    enqueue_on_commit(RUN_IMPORT, locked.tenant_id, locked.pk, tenant_id=locked.tenant_id)
     return locked

@@ -21,6 +21,7 @@ from psycopg.errors import TransactionRollback
 from crm.audit import audit_record
 from crm.models import AuditKind, Membership, Tenant
 from crm.permissions import can_import
+from crm.queueing import enqueue_on_commit
 from crm.scope import tenant_scope
 from crm.services import ServiceError
 from lifecycle.scheduling import tenant_changed
@@ -52,6 +53,7 @@ from .import_rows import (  # noqa: F401
     warnings_begin,
 )
 from .import_runs import (
+    RUN_IMPORT,
     beating,
     failure_code,
     run_alone,
@@ -159,9 +161,7 @@ def import_confirm(
     # page, linked by the job, has its figures)
     audit_record(tenant=job.tenant, actor=job.created_by, kind=AuditKind.IMPORT_RUN,
                  subject=job.file_name, details={"job": job.pk})  # fmt: skip
-    from .tasks import run_import
-
-    transaction.on_commit(lambda: run_import.delay(job.tenant_id, job.pk))
+    enqueue_on_commit(RUN_IMPORT, job.tenant_id, job.pk, tenant_id=job.tenant_id)
     return job
 
 
@@ -356,3 +356,9 @@ def import_progress(*, job: ImportJob) -> ImportJob:
         for name, value in sums.items():
             setattr(job, name, value or 0)
     return job
+
+
+def import_jobs(*, tenant: Tenant, limit: int = 100) -> list[ImportJob]:
+    """The company's latest imports, newest first, with their progress."""
+    jobs = ImportJob.objects.for_tenant(tenant).select_related("created_by__user").defer("content")
+    return [import_progress(job=job) for job in jobs[:limit]]

@@ -7,7 +7,10 @@ from dataclasses import dataclass, field
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from lifecycle.selectors import stage_settings
 from lifecycle.stages import REQUIREMENTS
+
+from .selectors import event_kinds
 
 logger = logging.getLogger(__name__)
 
@@ -56,10 +59,6 @@ def rule_title(rule, kind_labels: dict, stage_labels: dict) -> str:
 
 def stored_rule_title(rule, tenant) -> str:
     """The title kept in history rows, in the company's language (rules can be deleted later)."""
-    from lifecycle.selectors import stage_settings
-
-    from .selectors import event_kinds
-
     with translation.override(tenant.default_language):
         labels = {k: s.display_label for k, s in stage_settings(tenant=tenant).items()}
         return rule_title(rule, event_kinds(tenant=tenant), labels)

@@ -9,7 +9,16 @@ from crm.models import Contact, Tenant
 from lifecycle.selectors import stage_history
 
 from .events import BUILTIN_KINDS
-from .models import ContactTag, Event, EventKind, Rule, Tag, TagAlias, TagGroup, name_key
+from .models import (
+    ContactTag,
+    Event,
+    EventKind,
+    Rule,
+    Tag,
+    TagAlias,
+    TagGroup,
+    name_key,
+)
 
 
 def tag_groups(*, tenant: Tenant) -> list[TagGroup]:
@@ -137,11 +146,3 @@ def tag_filter_condition(*, tenant: Tenant, any_of=(), all_of=(), none_of=()) ->
     if none_of:
         condition &= ~Q(holds(none_of))
     return condition
-
-
-def import_jobs(*, tenant: Tenant, limit: int = 100) -> list:
-    from .imports import import_progress
-    from .models import ImportJob
-
-    jobs = ImportJob.objects.for_tenant(tenant).select_related("created_by__user").defer("content")
-    return [import_progress(job=job) for job in jobs[:limit]]

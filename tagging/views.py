@@ -48,7 +48,6 @@ from .outcomes import describe
 from .panels import tags_panel_context, timeline_context
 from .selectors import (
     event_kinds,
-    import_jobs,
     rule_list,
     tag_groups,
     tag_resolve,
@@ -475,7 +474,9 @@ def event_kind_create(request):
 @require_GET
 @permission_required(can_import)
 def import_list(request):
-    return render(request, "tagging/import_list.html", {"jobs": import_jobs(tenant=request.tenant)})
+    return render(
+        request, "tagging/import_list.html", {"jobs": imports.import_jobs(tenant=request.tenant)}
+    )
 
 
 @require_http_methods(["GET", "POST"])

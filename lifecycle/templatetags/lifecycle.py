@@ -1,6 +1,9 @@
 from django import template
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
+
+from lifecycle.stages import LostReason, moves_for
 
 register = template.Library()
 
@@ -38,16 +41,12 @@ def get_item(mapping, key):
 @register.simple_tag(takes_context=True)
 def stage_moves(context, stage: str) -> list[tuple[str, bool]]:
     """The (stage, is_forward) moves the viewing member may make from `stage`."""
-    from lifecycle.stages import moves_for
-
     membership = context["request"].membership
     return moves_for(role=membership.role if membership else None, from_stage=stage)
 
 
 @register.simple_tag
 def lost_reason_choices():
-    from lifecycle.stages import LostReason
-
     return LostReason.choices
 
 
@@ -59,8 +58,6 @@ def percent(value) -> str:
 @register.filter
 def duration(seconds) -> str:
     """A time span as a person says it: 3 d, 5 h, 12 min."""
-    from django.utils.translation import gettext as _
-
     if seconds is None:
         return "—"
     seconds = float(seconds)
@@ -73,6 +70,4 @@ def duration(seconds) -> str:
 
 @register.filter
 def lost_reason_label(key: str) -> str:
-    from lifecycle.stages import LostReason
-
     return LostReason(key).label if key in LostReason.values else key

@@ -18,6 +18,7 @@ from lifecycle.stages import RANK, Channel
 from ..models import ApiToken, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from . import targets
 from .tokens import SHOWN_PREFIX, token_hash, token_new, webhook_secret_new
+from .webhooks import deliveries_waiting
 
 
 @transaction.atomic
@@ -181,8 +182,6 @@ def webhook_delivery_resend(
     *, delivery: WebhookDelivery, actor: Membership | None
 ) -> WebhookDelivery:
     """Sends a delivery again, soon, whatever became of it (receivers dedupe on its id)."""
-    from .webhooks import deliveries_waiting
-
     _require_admin(actor)
     delivery.status = WebhookDelivery.PENDING
     delivery.attempts = 0

@@ -23,7 +23,6 @@ from datetime import timedelta
 from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import EmptyResultSet
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
@@ -31,12 +30,16 @@ from django.db.models import QuerySet
 from django.utils import timezone, translation
 
 from crm.models import Contact, Tenant
+from crm.queueing import enqueue_on_commit, enqueued_task_started
 from lifecycle.models import Audience, StageChange
 
 from ..models import Tag, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from . import targets
+from .schemas import contact_out, labels_of
 
 logger = logging.getLogger(__name__)
+
+DELIVER = "tagging.api.tasks.deliver_webhooks"
 
 LEASE = timedelta(minutes=5)  # longer than one send's timeout: a claimed row is not sent twice
 BATCH = 50
@@ -85,32 +88,13 @@ def deliveries_record(*, tenant: Tenant, event: str, rows: QuerySet) -> None:
 
 
 def deliveries_waiting(tenant_id: int) -> None:
-    """Call inside the transaction that made deliveries due: they are sent after commit."""
-    transaction.on_commit(lambda: schedule_delivery(tenant_id))
-
-
-def _debounce_key(tenant_id: int) -> str:
-    return f"webhooks-scheduled:{tenant_id}"
-
-
-def schedule_delivery(tenant_id: int) -> None:
-    from . import tasks
-
-    try:
-        if settings.CELERY_TASK_ALWAYS_EAGER:
-            tasks.deliver_webhooks.delay(tenant_id)
-        elif cache.add(_debounce_key(tenant_id), 1, timeout=60):
-            # A burst of changes enqueues one task; the task clears the key when it starts.
-            tasks.deliver_webhooks.apply_async(args=[tenant_id], countdown=1)
-    except Exception:  # a broker outage must never fail a saved change: beat catches up
-        logger.warning("Could not schedule webhooks of tenant %s", tenant_id, exc_info=True)
+    """Call inside the transaction that made deliveries due: they are sent after commit, a
+    burst of changes by one task (it clears the key when it starts)."""
+    enqueue_on_commit(DELIVER, tenant_id, tenant_id=tenant_id, countdown=1, debounce=60)
 
 
 def delivery_started(tenant_id: int) -> None:
-    try:
-        cache.delete(_debounce_key(tenant_id))
-    except Exception:
-        logger.warning("Cache unavailable while delivering webhooks", exc_info=True)
+    enqueued_task_started(DELIVER, tenant_id)
 
 
 # --- 2. what is sent ----------------------------------------------------------------------
@@ -125,8 +109,6 @@ def sign(secret: str, body: bytes, timestamp: int) -> str:
 def delivery_payload(delivery: WebhookDelivery) -> dict:
     """The event as JSON. Its facts (stages, tag, audience) are those of the moment it happened;
     `contact` is the contact as it is when sent."""
-    from .schemas import contact_out, labels_of
-
     tenant = delivery.tenant
     with translation.override(tenant.default_language):
         labels = labels_of(tenant)

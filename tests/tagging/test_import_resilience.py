@@ -512,3 +512,26 @@ def test_a_worker_killed_with_kill_9_mid_import_and_a_second_worker_finishes_it_
     finished = assert_exact(tenant, job.pk, rows)
     assert finished.attempts == 2
     assert sorted(chunks.values_list("number", flat=True)) == list(range(rows // 30))
+
+
+def test_a_broker_outage_when_an_import_is_confirmed_never_fails_it(
+    tenant, marketer, settings, caplog, django_capture_on_commit_callbacks
+):
+    """The columns are chosen while the broker is down: the marketer's confirmation stands,
+    the import waits as queued, and the backstop sends it once the broker is back."""
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    job = uploaded(tenant, marketer, 3)
+    with (
+        mock.patch("celery.app.task.Task.apply_async", side_effect=OSError("Connection refused")),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        imports.import_confirm(job=job, mapping={"0": "name", "1": "phone"}, create_tags=False)
+    assert ImportJob.objects.for_tenant(tenant).get(pk=job.pk).status == "queued"
+    assert "Could not enqueue tagging.tasks.run_import" in caplog.text
+    later = timezone.now() + import_runs.STALE + timedelta(seconds=1)
+    with (
+        mock.patch("celery.app.task.Task.apply_async") as sent,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        assert import_runs.imports_requeue_stalled(tenant=tenant, now=later) == [job.pk]
+    assert sent.call_args.kwargs["args"] == [tenant.pk, job.pk]

@@ -54,8 +54,9 @@ def insert_rows(
     returning_ids: bool = False,
     ignore_conflicts: bool = False,
 ) -> list[int]:
-    """Inserts the rows; with `returning_ids`, returns the new ids in the order of `rows`;
-    with `ignore_conflicts`, rows a unique constraint already holds are left out."""
+    """Inserts the rows; with `returning_ids`, returns the new ids: in the order of `rows`, or
+    with `ignore_conflicts` (rows a unique constraint already holds are left out) the ids of
+    the rows written, in no order. Rows just written are never found again by their time."""
     if not rows:
         return []
     table = model._meta.db_table
@@ -63,12 +64,12 @@ def insert_rows(
     if ignore_conflicts:
         source, params = _unnest(model, fields, rows)
         columns = ", ".join(_columns(model, fields))
-        _execute(
+        written = _execute(
             f"INSERT INTO {table} ({columns}) SELECT * FROM {source}"  # noqa: S608
-            " ON CONFLICT DO NOTHING",
+            " ON CONFLICT DO NOTHING" + (" RETURNING id" if returning_ids else ""),
             params,
         )
-        return []
+        return [pk for (pk,) in written]
     with transaction.atomic(), connection.cursor() as cursor:
         if returning_ids:
             # ids are taken from the table's own sequence first, so COPY can carry them; the

@@ -516,7 +516,7 @@ def apply_chunk(
         ).delete()
     tag_fields = ["tenant_id", "contact_id", "tag_id", "channel", "added_by_id", "created_at"]
     # brand-new people cannot hold a tag yet: straight COPY
-    bulk.insert_rows(
+    tagged = bulk.insert_rows(
         ContactTag,
         tag_fields,
         [
@@ -524,12 +524,14 @@ def apply_chunk(
             for pk, r in zip(new_ids, new_records, strict=True)
             for tag_id in r.tags
         ],
+        returning_ids=True,
     )
-    bulk.insert_rows(
+    tagged += bulk.insert_rows(
         ContactTag,
         tag_fields,
         [(tenant.pk, pk, tag_id, Channel.IMPORT, actor_id, now) for pk, tag_id in tagging],
         ignore_conflicts=True,  # someone may have tagged them a moment ago
+        returning_ids=True,
     )
     # webhooks (an outbox row per subscribed endpoint, written set-based in this transaction)
     change_recorded(
@@ -543,7 +545,7 @@ def apply_chunk(
         tenant=tenant,
         event="contact.tagged",
         rows=ContactTag.objects.for_tenant(tenant)
-        .filter(contact_id__any=[*new_ids, *{pk for pk, _tag in tagging}], created_at=now)
+        .filter(pk__any=tagged)
         .values_list("contact_id", "tag_id", "created_at"),
     )
     for stage, ids in moves.items():

@@ -21,6 +21,7 @@ from lifecycle import services as lifecycle
 from lifecycle.scheduling import tenant_changed
 from lifecycle.stages import RANK, Channel
 
+from . import bulk
 from .events import DEFAULT_RULES
 from .models import (
     ContactTag,
@@ -350,26 +351,20 @@ def contacts_bulk_tag(
     if tag.group.single_choice:
         assignments.filter(contact_id__in=ids, tag__group_id=tag.group_id).delete()
     now = timezone.now()
-    created = ContactTag.objects.bulk_create(
-        [
-            ContactTag(
-                tenant=tenant,
-                contact_id=pk,
-                tag=tag,
-                channel=channel,
-                added_by=actor,
-                created_at=now,
-            )  # fmt: skip
-            for pk in ids
-        ],
-        batch_size=2000,
+    actor_id = actor.pk if actor is not None else None
+    # the ids of the rows written (someone may have tagged a few of them a moment ago)
+    written = bulk.insert_rows(
+        ContactTag,
+        ["tenant_id", "contact_id", "tag_id", "channel", "added_by_id", "created_at"],
+        [(tenant.pk, pk, tag.pk, channel, actor_id, now) for pk in ids],
         ignore_conflicts=True,
+        returning_ids=True,
     )
-    if ids:
-        _tagged(tenant, assignments.filter(tag=tag, channel=channel, created_at=now))
+    if written:
+        _tagged(tenant, assignments.filter(pk__any=written))
     audit_record(tenant=tenant, actor=actor, kind=AuditKind.BULK_TAG, subject=tag.label,
-                 count=len(created), details={"tag": tag.pk, "add": True})  # fmt: skip
-    return len(created)
+                 count=len(written), details={"tag": tag.pk, "add": True})  # fmt: skip
+    return len(written)
 
 
 # --- events and rules --------------------------------------------------------------------

@@ -183,15 +183,27 @@ def contact_stage_move(
     channel: str = Channel.UI,
     reason: str = "",
     expected_version: int | None = None,
+    expected_stage: str | None = None,
     fill: dict | None = None,
     actor_label: str = "",
 ) -> StageChange:
-    """Moves one contact. `fill` supplies fields the target stage requires, saved with the move."""
+    """Moves one contact. `fill` supplies fields the target stage requires, saved with the move.
+    `expected_version` (a page's) or `expected_stage` (the API's): the move applies only if the
+    contact is still as its mover saw it, checked under the row lock."""
     if to_stage not in RANK:
         raise MoveRefused(_("Unknown stage."), code="unknown_stage")
     reason = (reason or "").strip()
     locked = _lock(contact, expected_version)
     tenant = contact.tenant
+    if expected_stage is not None and locked.stage != expected_stage:
+        raise MoveRefused(
+            _("The contact is no longer in “%(expected)s” but in “%(stage)s”: nothing was "
+              "changed.")
+            % {"expected": _stage_name(tenant, expected_stage),
+               "stage": _stage_name(tenant, locked.stage)},
+            code="stale",
+            current_stage=locked.stage,
+        )  # fmt: skip
     if locked.is_lost:
         raise MoveRefused(
             _("This contact is marked lost: reopen it before moving it."), code="lost"

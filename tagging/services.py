@@ -2,7 +2,7 @@
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -479,6 +479,16 @@ def _apply_rule(rule: Rule, event: Event, contact: Contact) -> dict:
     return outcome.stored()
 
 
+# an event's time may run a little ahead of ours (the sender's clock)
+EVENT_CLOCK_SKEW = timedelta(minutes=5)
+
+
+def _seen_before(event: Event, contact: Contact) -> Event:
+    if event.contact_id != contact.pk:
+        raise ServiceError(_("This external_id was already used for another contact."))
+    return event
+
+
 @transaction.atomic
 def event_log(
     *,
@@ -494,17 +504,20 @@ def event_log(
     """Records what a contact did and runs the tenant's rules for it.
 
     The same event arriving twice (same external id) is recorded once; its rules do not run
-    again. Returns (event, created)."""
+    again; an external id already used for another contact is refused. Returns (event,
+    created)."""
     tenant = contact.tenant
     if kind not in event_kinds(tenant=tenant):
         raise ServiceError(_("Unknown kind of event."))
     if amount is not None and amount < 0:
         raise ServiceError(_("An amount cannot be negative."))
+    if occurred_at is not None and occurred_at > timezone.now() + EVENT_CLOCK_SKEW:
+        raise ServiceError(_("An event cannot be in the future."))
     external_id = (external_id or "").strip()
     if external_id:
         seen = Event.objects.for_tenant(tenant).filter(external_id=external_id).first()
         if seen is not None:
-            return seen, False
+            return _seen_before(seen, contact), False
     rules_ensure_defaults(tenant=tenant)
     event = Event(
         tenant=tenant, contact=contact, kind=kind, amount=amount, note=(note or "").strip(),
@@ -514,8 +527,9 @@ def event_log(
     try:
         with transaction.atomic():
             event.save()
-    except IntegrityError:
-        return Event.objects.for_tenant(tenant).get(external_id=external_id), False
+    except IntegrityError:  # the same event, sent twice at once
+        seen = Event.objects.for_tenant(tenant).get(external_id=external_id)
+        return _seen_before(seen, contact), False
     contact = Contact.objects.for_tenant(tenant).get(pk=contact.pk)
     event.outcome = [
         _apply_rule(rule, event, contact) for rule in rules_for_kind(tenant=tenant, kind=kind)

@@ -344,3 +344,15 @@ def test_a_panel_move_closes_any_open_dialog(sales_client, contact):
         move_url(contact), {"to_stage": "lead", "version": 0}, HTTP_HX_REQUEST="true"
     )
     assert '<div id="dialog" hx-swap-oob="innerHTML"></div>' in response.content.decode()
+
+
+def test_a_move_expecting_another_stage_is_refused_under_the_lock(tenant, sales):
+    """The API's expected_stage: checked by the service on the locked row, not before it."""
+    contact = ContactFactory(tenant=tenant, stage="mql", furthest_stage="mql")
+    with pytest.raises(MoveRefused) as refused:
+        contact_stage_move(contact=contact, actor=sales, to_stage="sql", expected_stage="lead")
+    assert refused.value.code == "stale" and refused.value.current_stage == "mql"
+    assert "no longer in" in str(refused.value)
+    assert Contact.objects.for_tenant(tenant).get(pk=contact.pk).stage == "mql"
+    contact_stage_move(contact=contact, actor=sales, to_stage="sql", expected_stage="mql")
+    assert Contact.objects.for_tenant(tenant).get(pk=contact.pk).stage == "sql"

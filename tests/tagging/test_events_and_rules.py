@@ -1,8 +1,10 @@
 """Behaviour moves and tags contacts by the company's rules, so nobody forgets to update them."""
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
 from crm.models import Contact
 from crm.services import ServiceError
@@ -219,3 +221,20 @@ def test_the_history_reads_in_the_readers_language(tenant, sales, rules, admin_c
     html = admin_client.get(reverse("contact_detail", args=[tenant.slug, other.pk])).content
     assert "moved to “Marketing qualified lead”" in html.decode()
     assert "已移动" not in html.decode()
+
+
+def test_the_event_service_refuses_a_future_time_and_another_contacts_external_id(tenant, sales):
+    """Whoever logs it (a page, the API, a script), the same rules: nothing recorded."""
+    zhang, li = ContactFactory(tenant=tenant), ContactFactory(tenant=tenant)
+    with pytest.raises(ServiceError, match="cannot be in the future"):
+        event_log(contact=zhang, actor=sales, kind="consultation_call",
+                  occurred_at=timezone.now() + timedelta(hours=1))  # fmt: skip
+    first, created = event_log(contact=zhang, actor=sales, kind="consultation_call",
+                               external_id="form-42")  # fmt: skip
+    assert created
+    again, created = event_log(contact=zhang, actor=sales, kind="consultation_call",
+                               external_id="form-42")  # fmt: skip
+    assert (again, created) == (first, False)
+    with pytest.raises(ServiceError, match="already used for another contact"):
+        event_log(contact=li, actor=sales, kind="consultation_call", external_id="form-42")
+    assert Event.objects.for_tenant(tenant).count() == 1

@@ -16,9 +16,7 @@ from crm.pagination import cursor_values, keyset_page
 from crm.selectors import ContactFilters, contact_list
 from crm.services import (
     ContactData,
-    DuplicateContactError,
     ServiceError,
-    contact_create,
     contact_fill,
 )
 from lifecycle import services as lifecycle
@@ -53,7 +51,7 @@ from .schemas import (
     contact_out,
     labels_of,
 )
-from .services import contact_upsert
+from .services import contact_submit
 
 MAX_ID = 2**63 - 1
 ERRORS = frozenset({400, 401, 403, 404, 405, 409, 413, 429})
@@ -227,26 +225,6 @@ def _data(payload: ContactIn | ContactPatch, fields: set[str]) -> dict:
     return values
 
 
-@transaction.atomic
-def _upsert(request, payload: ContactIn, duplicate: DuplicateContactError) -> Contact:
-    """Updates the one contact that already holds the email, phone or WeChat ID given."""
-    found = {contact.pk: contact for contact in duplicate.duplicates.values()}
-    if len(found) > 1:
-        raise ServiceError(
-            _("The email, phone and WeChat ID given belong to different contacts (%(ids)s).")
-            % {"ids": ", ".join(str(pk) for pk in sorted(found))}
-        )
-    contact = _contact(request, next(iter(found)))
-    given = {
-        k for k, v in payload.model_dump(exclude={"tags", "stage"}).items() if v not in (None, "")
-    }
-    values = _data(payload, given - {"owner"})
-    if "owner" in given:
-        values["owner"] = _owner(contact.tenant, payload.owner)
-    stage = _stage(contact.tenant, payload.stage) if payload.stage else None
-    return contact_upsert(contact=contact, actor=_actor(request), values=values, stage=stage)
-
-
 @router.post(
     "/contacts",
     response={201: ContactOut, 200: ContactOut, ERRORS: ErrorOut},
@@ -261,28 +239,22 @@ def create_contact(
 ):
     """Creates a contact (201). A duplicate email, phone or WeChat ID answers 409 with the
     existing contact's id, unless `upsert=true`."""
-    tenant, actor = _tenant(request), _actor(request)
-    tags = _tags(tenant, payload.tags)
-    given = set(payload.model_fields_set)
-    data = ContactData(**_data(payload, given - {"owner"} | {"name"}))
+    tenant = _tenant(request)
+    data = ContactData(**_data(payload, set(payload.model_fields_set) - {"owner"} | {"name"}))
     data.owner = _owner(tenant, payload.owner)
-    stage = _stage(tenant, payload.stage) if payload.stage else ORDER[0]
-    with transaction.atomic():
-        try:
-            if stage == ORDER[0]:
-                contact = contact_create(tenant=tenant, actor=actor, data=data)
-            else:
-                contact = lifecycle.contact_create_at_stage(
-                    tenant=tenant, actor=actor, data=data, stage=stage, channel=Channel.API
-                )
-            status = 201
-        except DuplicateContactError as duplicate:
-            if not upsert:
-                raise
-            contact, status = _upsert(request, payload, duplicate), 200
-        for tag in tags:
-            contact_tag_add(contact=contact, tag=tag, actor=actor, channel=Channel.API)
-    return Status(status, _reload(contact))
+    # what an update fills: the values sent, not empty
+    sent = {
+        k for k, v in payload.model_dump(exclude={"tags", "stage"}).items() if v not in (None, "")
+    }
+    given = _data(payload, sent - {"owner"})
+    if "owner" in sent:
+        given["owner"] = data.owner
+    contact, created = contact_submit(
+        tenant=tenant, actor=_actor(request), data=data,
+        stage=_stage(tenant, payload.stage) if payload.stage else None,
+        tags=_tags(tenant, payload.tags), upsert=upsert, given=given,
+    )  # fmt: skip
+    return Status(201 if created else 200, _reload(contact))
 
 
 @router.get(

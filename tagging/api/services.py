@@ -11,11 +11,19 @@ from django.utils.translation import gettext as _
 from crm.audit import audit_record
 from crm.models import AuditKind, Contact, Membership, Tenant
 from crm.permissions import can_manage_api
-from crm.services import NotAllowed, ServiceError, contact_fill
+from crm.services import (
+    ContactData,
+    DuplicateContactError,
+    NotAllowed,
+    ServiceError,
+    contact_create,
+    contact_fill,
+)
 from lifecycle import services as lifecycle
-from lifecycle.stages import RANK, Channel
+from lifecycle.stages import ORDER, RANK, Channel
 
-from ..models import ApiToken, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from ..models import ApiToken, Tag, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from ..services import contact_tag_add
 from . import targets
 from .tokens import SHOWN_PREFIX, token_hash, token_new, webhook_secret_new
 from .webhooks import deliveries_waiting
@@ -36,6 +44,47 @@ def contact_upsert(
             contact=contact, actor=actor, to_stage=stage, channel=Channel.API
         )
     return contact
+
+
+@transaction.atomic
+def contact_submit(
+    *,
+    tenant: Tenant,
+    actor: Membership | None,
+    data: ContactData,
+    stage: str | None,
+    tags: list[Tag],
+    upsert: bool,
+    given: dict,
+) -> tuple[Contact, bool]:
+    """A contact sent from outside (the API): created at `stage` (None: the first) with its
+    tags. When its email, phone or WeChat ID is already someone's, DuplicateContactError, or
+    with `upsert` that person gets `given` (the values sent, as contact_upsert takes them), the
+    stage only forward, and the tags. Returns (contact, created)."""
+    try:
+        with transaction.atomic():
+            if stage in (None, ORDER[0]):
+                contact = contact_create(tenant=tenant, actor=actor, data=data)
+            else:
+                contact = lifecycle.contact_create_at_stage(
+                    tenant=tenant, actor=actor, data=data, stage=stage, channel=Channel.API
+                )
+        created = True
+    except DuplicateContactError as duplicate:
+        if not upsert:
+            raise
+        found = sorted({contact.pk for contact in duplicate.duplicates.values()})
+        if len(found) > 1:
+            raise ServiceError(
+                _("The email, phone and WeChat ID given belong to different contacts (%(ids)s).")
+                % {"ids": ", ".join(map(str, found))}
+            ) from None
+        contact = Contact.objects.for_tenant(tenant).select_related("owner__user").get(pk=found[0])
+        contact = contact_upsert(contact=contact, actor=actor, values=given, stage=stage)
+        created = False
+    for tag in tags:
+        contact_tag_add(contact=contact, tag=tag, actor=actor, channel=Channel.API)
+    return contact, created
 
 
 def _require_admin(actor: Membership | None) -> None:

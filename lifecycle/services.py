@@ -12,6 +12,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from crm import bulk
 from crm.audit import audit_record
 from crm.models import AuditKind, Contact, Membership, Tenant
 from crm.permissions import can_delete_contacts, can_edit_stage_settings
@@ -296,6 +297,68 @@ def contact_create_at_stage(
     )
     _funnel_changed(tenant)
     return contact
+
+
+def contacts_create_at_stages(
+    *,
+    tenant: Tenant,
+    actor: Membership | None,
+    fields: list[str],
+    rows: list[tuple],
+    stages: list[str],
+    channel: str,
+) -> list[int]:
+    """Many contacts at once (an import's new people), each created in its stage ("": the
+    first), with the history row contact_create_at_stage writes for one. `rows` hold the
+    contacts' own `fields`; the tenant, funnel fields and times are set here. The caller has
+    checked the stages' requirements (an import lowers a row to the furthest stage it meets),
+    and tells the funnel once it is done (tenant_changed: an import writes chunk after chunk).
+    Set-based, through crm.bulk. Returns the new ids, in the order of `rows`."""
+    first, at = ORDER[0], timezone.now()
+    placed = [stage or first for stage in stages]
+    ids = bulk.insert_rows(
+        Contact,
+        [*fields, "tenant_id", "stage", "furthest_stage", "stage_entered_at", "stage_version",
+         "status", "lost_reason", "lost_note", "created_at", "updated_at"],
+        [(*row, tenant.pk, stage, stage, at, int(stage != first), Status.ACTIVE, "", "", at, at)
+         for row, stage in zip(rows, placed, strict=True)],
+        returning_ids=True,
+    )  # fmt: skip
+    bulk.insert_rows(
+        StageChange,
+        ["tenant_id", "contact_id", "kind", "from_stage", "to_stage", "from_status", "to_status",
+         "actor_id", "actor_label", "channel", "reason", "lost_reason", "created_at"],
+        [(tenant.pk, pk, ChangeKind.CREATED, "", stage, "", Status.ACTIVE,
+          actor.pk if actor else None, "", channel, "", "", at)
+         for pk, stage in zip(ids, placed, strict=True) if stage != first],
+    )  # fmt: skip
+    return ids
+
+
+def contact_funnel_merged(*, survivor: Contact, merged: Contact, actor: Membership | None) -> None:
+    """The funnel side of merging `merged` into `survivor` (inside the merge's transaction):
+    the merged contact's history moves over, kept, never spliced into the survivor's chain,
+    marked with where it came from (rows an earlier merge brought keep the name they came from
+    first); the survivor moves forward to the merged contact's stage if that is further (not
+    if marked lost), and keeps the furthest stage either reached, as it was reached."""
+    tenant = survivor.tenant
+    history = StageChange.objects.for_tenant(tenant).filter(contact=merged)
+    history.filter(merged_from_id__isnull=True).update(
+        merged_from_id=merged.pk, merged_from_name=merged.name
+    )
+    history.update(contact=survivor)
+    if RANK[merged.stage] > RANK[survivor.stage] and not survivor.is_lost:
+        contact_stage_move(
+            contact=survivor, actor=actor, to_stage=merged.stage, channel=Channel.UI,
+            reason=_("Merged with %(name)s") % {"name": merged.name},
+        )  # fmt: skip
+        survivor.refresh_from_db()
+    if RANK[merged.furthest_stage] > RANK[survivor.furthest_stage]:
+        # the furthest stage is history, not a move
+        Contact.objects.for_tenant(tenant).filter(pk=survivor.pk).update(
+            furthest_stage=merged.furthest_stage
+        )
+        survivor.furthest_stage = merged.furthest_stage
 
 
 def _check_lost_reason(

@@ -10,6 +10,7 @@ from django.core.validators import validate_email
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from crm import bulk
 from crm.models import Contact, Membership, Tenant
 from crm.normalize import (
     normalize_email,
@@ -20,11 +21,9 @@ from crm.normalize import (
 )
 from crm.services import change_recorded
 from lifecycle import services as lifecycle
-from lifecycle.models import StageChange
 from lifecycle.selectors import stage_name_key, stage_names, stage_settings
-from lifecycle.stages import ORDER, RANK, REQUIREMENTS, ChangeKind, Channel, Status
+from lifecycle.stages import RANK, REQUIREMENTS, Channel, Status
 
-from . import bulk
 from .import_files import FIELDS  # noqa: F401
 from .models import ContactTag, ImportJob, Tag, TagGroup, name_key, unique_key
 from .selectors import tag_resolve
@@ -482,31 +481,12 @@ def apply_chunk(
         [(c.pk, *(getattr(c, f) for f in VALUES), c.owner_id, now) for c in filled.values()],
     )
     values_of = operator.itemgetter(*VALUES)
-    new_ids = bulk.insert_rows(
-        Contact,
-        [*VALUES, "tenant_id", "stage", "furthest_stage", "stage_entered_at",
-         "stage_version", "status", "lost_reason", "lost_note", "created_at", "updated_at",
-         "owner_id"],
-        [
-            (*values_of(r.values), tenant.pk, r.stage or ORDER[0], r.stage or ORDER[0], now,
-             int(bool(r.stage) and r.stage != ORDER[0]), Status.ACTIVE, "", "", now, now,
-             r.owner)
-            for r in new_records
-        ],
-        returning_ids=True,
+    new_ids = lifecycle.contacts_create_at_stages(
+        tenant=tenant, actor=job.created_by, fields=[*VALUES, "owner_id"],
+        rows=[(*values_of(r.values), r.owner) for r in new_records],
+        stages=[r.stage for r in new_records], channel=Channel.IMPORT,
     )  # fmt: skip
     created = len(new_ids)
-    bulk.insert_rows(
-        StageChange,
-        ["tenant_id", "contact_id", "kind", "from_stage", "to_stage", "from_status", "to_status",
-         "actor_id", "actor_label", "channel", "reason", "lost_reason", "created_at"],
-        [
-            (tenant.pk, pk, ChangeKind.CREATED, "", r.stage, "", Status.ACTIVE, actor_id, "",
-             Channel.IMPORT, "", "", now)
-            for pk, r in zip(new_ids, new_records, strict=True)
-            if r.stage and r.stage != ORDER[0]
-        ],
-    )  # fmt: skip
     by_tag: dict[int, list[int]] = {}
     for contact_id, tag_id in dropped:
         by_tag.setdefault(tag_id, []).append(contact_id)

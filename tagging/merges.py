@@ -21,9 +21,8 @@ from crm.models import AuditKind, Contact, Membership
 from crm.permissions import can_merge, can_merge_any
 from crm.services import NotAllowed, ServiceError
 from lifecycle import services as lifecycle
-from lifecycle.models import AudienceMember, StageChange
+from lifecycle.models import AudienceMember
 from lifecycle.scheduling import tenant_changed
-from lifecycle.stages import RANK, Channel
 
 from .models import ContactMerge, ContactTag, Event
 
@@ -161,25 +160,8 @@ def contact_merge(
         tag__group_id__in=held_groups
     ).update(contact=survivor)
     Event.objects.for_tenant(tenant).filter(contact=merged).update(contact=survivor)
-    # Kept, never spliced into the survivor's chain: marked with where they came from (rows an
-    # earlier merge brought to `merged` keep the name of the contact they came from first).
-    history = StageChange.objects.for_tenant(tenant).filter(contact=merged)
-    history.filter(merged_from_id__isnull=True).update(
-        merged_from_id=merged.pk, merged_from_name=merged.name
-    )
-    history.update(contact=survivor)
     AudienceMember.objects.for_tenant(tenant).filter(contact=merged).delete()
-
-    further = merged.furthest_stage
-    if RANK[merged.stage] > RANK[survivor.stage] and not survivor.is_lost:
-        lifecycle.contact_stage_move(
-            contact=survivor, actor=actor, to_stage=merged.stage, channel=Channel.UI,
-            reason=_("Merged with %(name)s") % {"name": merged.name},
-        )  # fmt: skip
-        survivor.refresh_from_db()
-    if RANK[further] > RANK[survivor.furthest_stage]:
-        # the furthest stage is history, not a move: it is kept as it was reached
-        Contact.objects.for_tenant(tenant).filter(pk=survivor.pk).update(furthest_stage=further)
+    lifecycle.contact_funnel_merged(survivor=survivor, merged=merged, actor=actor)
     merged_pk, merged_name = merged.pk, merged.name
     ContactMerge.objects.create(
         tenant=tenant, survivor=survivor, merged_name=merged.name, merged_data=snapshot,

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
+from crm import bulk
 from crm.audit import audit_record
 from crm.models import AuditKind, Contact, Membership, Tenant
 from crm.permissions import can_edit_rules, can_edit_tag_scheme
@@ -21,7 +22,6 @@ from lifecycle import services as lifecycle
 from lifecycle.scheduling import tenant_changed
 from lifecycle.stages import RANK, Channel
 
-from . import bulk
 from .events import DEFAULT_RULES
 from .models import (
     ContactTag,

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from lifecycle.stages import Stage, Status
 
-from .models import LANGUAGE_CHOICES, AuditKind, Membership, Role, Tenant
+from .models import CONTACT_FIELDS, LANGUAGE_CHOICES, AuditKind, Membership, Role, Tenant
 from .normalize import PhoneError, normalize_email, normalize_phone, normalize_wechat_id
 from .selectors import CONTACT_SORTS, DEFAULT_CONTACT_SORT, ContactFilters, member_list
 from .services import ContactData, DuplicateContactError
@@ -93,15 +93,8 @@ class ContactForm(forms.Form):
     @classmethod
     def initial_from(cls, contact) -> dict:
         return {
-            "name": contact.name,
-            "email": contact.email,
-            "phone": contact.phone,
-            "wechat_id": contact.wechat_id,
-            "weibo": contact.weibo,
-            "company": contact.company,
+            **{name: getattr(contact, name) for name in CONTACT_FIELDS},
             "owner": contact.owner_id,
-            "source": contact.source,
-            "notes": contact.notes,
             "expected_amount": contact.expected_amount,
         }
 

@@ -126,6 +126,12 @@ class Membership(TenantOwned):
         return self.user.display_name
 
 
+# A contact's own text fields, in the order people read them: stated once, for the contact
+# form, the API, imports (the columns they map and fill), merges and contact_update. The
+# funnel's fields are lifecycle's; owner and expected amount are not text.
+CONTACT_FIELDS = ("name", "email", "phone", "wechat_id", "weibo", "company", "source", "notes")
+
+
 class Contact(FunnelFields, TenantOwned):
     tenant = tenant_field(indexed=False)
     name = models.CharField(_("name"), max_length=200)

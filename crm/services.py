@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from lifecycle.fsm import FUNNEL_FIELD_NAMES
 
-from .models import Contact, Membership, Tenant
+from .models import CONTACT_FIELDS, Contact, Membership, Tenant
 from .normalize import (
     PhoneError,
     normalize_email,
@@ -47,7 +47,6 @@ class DuplicateContactError(ServiceError):
         super().__init__(_("A contact with the same email, phone or WeChat ID already exists."))
 
 
-CONTACT_FIELDS = ("name", "email", "phone", "wechat_id", "weibo", "company", "source", "notes")
 # What contact_update writes: never the funnel fields, which only lifecycle.services moves.
 EDITABLE_FIELDS = (*CONTACT_FIELDS, "owner", "expected_amount", "updated_at")
 

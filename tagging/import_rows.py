@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm import bulk
-from crm.models import Contact, Membership, Tenant
+from crm.models import CONTACT_FIELDS, Contact, Membership, Tenant
 from crm.normalize import (
     normalize_email,
     normalize_phone_or_blank,
@@ -46,7 +46,7 @@ IDENTITY = ("email", "phone", "wechat_id")
 # --- checking and merging rows -----------------------------------------------------------
 
 
-VALUES = ("name", "email", "phone", "wechat_id", "weibo", "company", "source", "notes")
+VALUES = CONTACT_FIELDS
 # the longest text each field holds (notes: unlimited). Longer text is cut to fit, with a
 # warning; an email or WeChat ID that long is refused instead, as cutting it would name someone
 # else.

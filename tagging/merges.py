@@ -17,7 +17,7 @@ from django.forms.models import model_to_dict
 from django.utils.translation import gettext as _
 
 from crm.audit import audit_record
-from crm.models import AuditKind, Contact, Membership
+from crm.models import CONTACT_FIELDS, AuditKind, Contact, Membership
 from crm.permissions import can_merge, can_merge_any
 from crm.services import NotAllowed, ServiceError
 from lifecycle import services as lifecycle
@@ -26,10 +26,7 @@ from lifecycle.scheduling import tenant_changed
 
 from .models import ContactMerge, ContactTag, Event
 
-MERGE_FIELDS = (
-    "name", "phone", "email", "wechat_id", "weibo", "company", "source", "notes", "owner",
-    "expected_amount",
-)  # fmt: skip
+MERGE_FIELDS = (*CONTACT_FIELDS, "owner", "expected_amount")
 UNIQUE = ("phone", "email", "wechat_id")
 FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 

@@ -11,7 +11,7 @@ from ninja import NinjaAPI, Query, Router, Status, Swagger
 from ninja.renderers import JSONRenderer
 
 from crm.access import access_contact
-from crm.models import Contact, Membership, Tenant
+from crm.models import CONTACT_FIELDS, Contact, Membership, Tenant
 from crm.pagination import cursor_values, keyset_page
 from crm.selectors import ContactFilters, contact_list
 from crm.services import (
@@ -218,8 +218,7 @@ def list_contacts(
 def _data(payload: ContactIn | ContactPatch, fields: set[str]) -> dict:
     """The contact fields given, as the services take them (null text is empty text)."""
     values = {}
-    for name in fields & {"name", "email", "phone", "wechat_id", "weibo", "company", "source",
-                          "notes", "expected_amount"}:  # fmt: skip
+    for name in fields & {*CONTACT_FIELDS, "expected_amount"}:
         value = getattr(payload, name)
         values[name] = value if value is not None or name == "expected_amount" else ""
     return values

@@ -1,0 +1,213 @@
+"""The import pages: upload, choose the columns, follow the run, continue a stopped one, undo
+it, download the rows to fix. Admins and marketers."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import translation
+from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from crm.permissions import can_import, permission_required
+from crm.services import ServiceError
+
+from . import import_runs as runs
+from . import import_undo as undo
+from . import imports
+from .access import access_import
+from .forms import ImportOwnerForm, ImportUploadForm
+from .import_files import ENCODING_NAMES
+
+
+def _url(request, name: str, *args) -> str:
+    return reverse(name, args=[request.tenant.slug, *args])
+
+
+# --- imports (admins and marketers) ----------------------------------------------------------
+
+
+@require_GET
+@permission_required(can_import)
+def import_list(request):
+    return render(
+        request, "tagging/import_list.html", {"jobs": imports.import_jobs(tenant=request.tenant)}
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required(can_import)
+def import_new(request):
+    form = ImportUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            job = imports.import_start(
+                tenant=request.tenant, actor=request.membership, file_name=upload.name,
+                content=upload.read(), language=translation.get_language(),
+            )  # fmt: skip
+        except ServiceError as error:
+            form.add_error("file", error.message)
+        else:
+            return redirect(_url(request, "import_map", job.pk))
+    return render(request, "tagging/import_new.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required(can_import)
+def import_map(request, job_id: int):
+    job = access_import(request.membership, job_id)
+    if job.status != job.PENDING:
+        return redirect(_url(request, "import_detail", job.pk))
+    try:  # the first rows only: the worker streams the rest
+        _table, first = imports.read_preview(bytes(job.content), job.file_name)
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+        return redirect(_url(request, "import_new"))
+    numbers = [number for number, cells in first if any(cells)]
+    if request.method == "POST" and "header_row" in request.POST:  # "headers on row N"
+        chosen = request.POST.get("header_row", "")
+        if chosen.isdigit() and int(chosen) in numbers and int(chosen) != job.header_row:
+            job.header_row = int(chosen)
+            header = next(cells for number, cells in first if number == job.header_row)
+            job.mapping = imports.guess_mapping(header)
+            job.save(update_fields=["header_row", "mapping"])
+        return redirect(_url(request, "import_map", job.pk))
+    rows = [cells for number, cells in first if number >= job.header_row and any(cells)]
+    rows = rows or [[]]
+    columns = list(range(max(len(r) for r in rows[:6]) or 1))
+    error = ""
+    owner_form = ImportOwnerForm(
+        request.POST or None, tenant=request.tenant, initial={"owner": job.owner_id}
+    )
+    if request.method == "POST":
+        mapping = {str(i): request.POST.get(f"column-{i}", "") for i in columns}
+        try:
+            if not owner_form.is_valid():  # e.g. another company's member
+                raise ServiceError(owner_form.errors["owner"][0])
+            imports.import_confirm(
+                job=job, mapping=mapping, create_tags=request.POST.get("create_tags") == "on",
+                owner=owner_form.cleaned_data["owner"],
+                merge_shared_email=request.POST.get("merge_shared_email") == "on",
+            )  # fmt: skip
+        except ServiceError as exc:
+            error = exc.message
+            job.mapping = mapping
+        else:
+            return redirect(_url(request, "import_detail", job.pk))
+    preview = [[row[i] if i < len(row) else "" for i in columns] for row in rows[:6]]
+    context = {
+        "job": job,
+        "encoding": ENCODING_NAMES.get(job.encoding, job.encoding),
+        "header_choices": numbers,
+        "header": preview[0],
+        "samples": preview[1:],
+        "columns": [(i, job.mapping.get(str(i), "")) for i in columns],
+        "field_labels": imports.FIELD_LABELS,
+        "error": error,
+        "owner_form": owner_form,
+    }
+    return render(request, "tagging/import_map.html", context)
+
+
+@require_POST
+@permission_required(can_import)
+def import_cancel(request, job_id: int):
+    job = access_import(request.membership, job_id)
+    try:
+        imports.import_cancel(job=job, actor=request.membership)
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+        return redirect(_url(request, "import_detail", job.pk))
+    messages.success(request, _("Upload “%(file)s” cancelled.") % {"file": job.file_name})
+    return redirect(_url(request, "import_list"))
+
+
+@require_POST
+@permission_required(can_import)
+def import_continue(request, job_id: int):
+    job = access_import(request.membership, job_id)
+    try:
+        runs.import_continue(job=job, actor=request.membership)
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("The import carries on from where it stopped."))
+    return redirect(_url(request, "import_detail", job.pk))
+
+
+@require_GET
+@permission_required(can_import)
+def import_detail(request, job_id: int):
+    job = imports.import_progress(job=access_import(request.membership, job_id))
+    if job.status == job.PENDING and not request.htmx:
+        return redirect(_url(request, "import_map", job.pk))  # columns still to be chosen
+    template = (
+        "tagging/partials/import_progress.html" if request.htmx else "tagging/import_detail.html"
+    )
+    warnings = imports.import_warnings(job)
+    context = {
+        "job": job,
+        "failure": runs.failure_shown(job),
+        "errors": imports.errors_shown(job.errors[:100]),
+        "warnings": imports.warnings_shown(warnings, tenant=job.tenant, limit=100),
+        "warnings_total": len(warnings),
+        "warned": imports.rows_warned(warnings),
+        "can_undo": undo.import_undoable(job=job)
+        and undo.import_undo_allowed(actor=request.membership, job=job),
+    }
+    return render(request, template, context)
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required(can_import)
+def import_undo(request, job_id: int):
+    """Undo: the counts and a confirmation, then the contacts this import created removed."""
+    job = access_import(request.membership, job_id)
+    if not undo.import_undo_allowed(actor=request.membership, job=job):
+        raise PermissionDenied(_("Only admins and the member who ran an import may undo it."))
+    if request.method == "POST":
+        try:
+            counts = undo.import_undo(job=job, actor=request.membership)
+        except ServiceError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _undo_done(counts))
+        return redirect(_url(request, "import_detail", job.pk))
+    context = {
+        "job": job,
+        "counts": undo.import_undo_counts(job=job),
+        "undoable": undo.import_undoable(job=job),
+    }
+    return render(request, "tagging/import_undo.html", context)
+
+
+def _undo_done(counts: undo.UndoCounts) -> str:
+    said = ngettext(
+        "%(count)s contact this import created was removed.",
+        "%(count)s contacts this import created were removed.",
+        counts.removable,
+    ) % {"count": counts.removable}
+    if counts.kept:
+        said += " " + ngettext(
+            "%(count)s was kept: it was changed since the import.",
+            "%(count)s were kept: they were changed since the import.",
+            counts.kept,
+        ) % {"count": counts.kept}
+    return said
+
+
+@require_GET
+@permission_required(can_import)
+def import_errors(request, job_id: int):
+    job = access_import(request.membership, job_id)
+    if job.status == job.EXPIRED:
+        raise Http404  # its file is gone, and it never had failed rows
+    response = HttpResponse(imports.failed_rows_csv(job), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = content_disposition_header(
+        True, f"{job.file_name.rsplit('.', 1)[0]}-errors.csv"
+    )
+    return response

@@ -44,6 +44,13 @@ def test_debug_runs_with_the_embedded_defaults():
     assert _settings_check({"DEBUG": "1"}).returncode == 0
 
 
+def test_a_yes_or_no_setting_it_does_not_understand_stops_the_start():
+    """DEBUG=ture, HTTPS_ONLY=nope: refused with the setting's name, never read as false."""
+    result = _settings_check({"DEBUG": "ture"})
+    assert result.returncode != 0
+    assert "DEBUG must be true or false, not 'ture'" in result.stderr
+
+
 def test_seed_demo_builds_the_english_school_and_twice_changes_nothing(db, capsys):
     call_command("seed_demo")
     school = Tenant.objects.get(slug="english-school")

@@ -34,7 +34,7 @@ from crm.permissions import (
 from crm.selectors import CONTACT_SORTS, contact_list
 from crm.services import DuplicateContactError
 
-from . import aliases, audiences, services
+from . import aliases, audiences, bulk_moves, services
 from .access import access_audience, access_snapshot, access_stage_alias
 from .audiences import audiences_of, snapshots_of
 from .exports import export_rows, xlsx_file
@@ -288,7 +288,7 @@ def bulk_action(request):
         contacts = data["ids"]
     try:
         if data["action"] == "move":
-            result = services.contacts_bulk_move(
+            result = bulk_moves.contacts_bulk_move(
                 tenant=request.tenant,
                 actor=request.membership,
                 contacts=contacts,
@@ -302,7 +302,7 @@ def bulk_action(request):
                 result.done,
             ) % {"count": result.done, "stage": label}
         else:
-            result = services.contacts_bulk_mark_lost(
+            result = bulk_moves.contacts_bulk_mark_lost(
                 tenant=request.tenant,
                 actor=request.membership,
                 contacts=contacts,

@@ -21,6 +21,8 @@ from crm.normalize import (
 )
 from crm.services import change_recorded
 from lifecycle import services as lifecycle
+from lifecycle.bulk_moves import contacts_bulk_move
+from lifecycle.rules import stage_reachable
 from lifecycle.selectors import stage_name_key, stage_names, stage_settings
 from lifecycle.stages import RANK, REQUIREMENTS, Channel, Status
 
@@ -345,9 +347,7 @@ class _Reach:
             return stage, []
         key = (stage, filled)
         if key not in self.known:
-            self.known[key] = lifecycle.stage_reachable(
-                tenant=self.tenant, to_stage=stage, filled=filled
-            )
+            self.known[key] = stage_reachable(tenant=self.tenant, to_stage=stage, filled=filled)
         return self.known[key]
 
 
@@ -530,7 +530,7 @@ def apply_chunk(
     )
     for stage, ids in moves.items():
         # forward only: the lifecycle service's table refuses backward moves for imports
-        lifecycle.contacts_bulk_move(
+        contacts_bulk_move(
             tenant=tenant, actor=job.created_by, contacts=ids, to_stage=stage,
             channel=Channel.IMPORT, quiet=True,
         )  # fmt: skip

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from crm.services import ContactData, ServiceError, contact_create
-from lifecycle.services import contacts_bulk_move
+from lifecycle.bulk_moves import contacts_bulk_move
 from tagging.api.docs import VERIFY_SNIPPET
 from tagging.api.services import webhook_endpoint_create
 from tagging.api.tasks import deliver_due_webhooks, deliver_webhooks

@@ -21,8 +21,9 @@ from lifecycle.analytics import (
     funnel_stats_compute,
     funnel_stats_recompute,
 )
+from lifecycle.bulk_moves import contacts_bulk_move
 from lifecycle.models import FunnelCount, FunnelSnapshot, FunnelStats, StageChange
-from lifecycle.services import contact_mark_lost, contact_stage_move, contacts_bulk_move
+from lifecycle.services import contact_mark_lost, contact_stage_move
 from tests.factories import ContactFactory
 
 

@@ -4,8 +4,9 @@ import pytest
 from django.urls import reverse
 
 from crm.models import Contact
+from lifecycle.bulk_moves import contacts_bulk_mark_lost, contacts_bulk_move
 from lifecycle.models import StageChange
-from lifecycle.services import MoveRefused, contacts_bulk_mark_lost, contacts_bulk_move
+from lifecycle.rules import MoveRefused
 from tests.factories import ContactFactory
 
 

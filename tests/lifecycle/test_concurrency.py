@@ -7,8 +7,9 @@ import pytest
 from django.db import connections
 
 from crm.models import Contact
+from lifecycle.bulk_moves import contacts_bulk_move
 from lifecycle.models import StageChange
-from lifecycle.services import MoveRefused, contact_stage_move, contacts_bulk_move
+from lifecycle.services import MoveRefused, contact_stage_move
 from tests.factories import ContactFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -69,4 +69,4 @@ def test_nothing_but_the_lifecycle_service_writes_the_stage():
     ]
     assert offenders == []
     # the bulk path writes the stage in SQL, which the pattern above cannot see
-    assert "UPDATE crm_contact c SET" in (ROOT / "lifecycle/services.py").read_text()
+    assert "UPDATE crm_contact c SET" in (ROOT / "lifecycle/bulk_moves.py").read_text()

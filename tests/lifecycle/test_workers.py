@@ -16,8 +16,9 @@ from crm.models import Contact
 from lifecycle import scheduling
 from lifecycle.analytics import funnel_recompute, stage_counts
 from lifecycle.audiences import audience_contacts, audience_recompute, audience_save
+from lifecycle.bulk_moves import contacts_bulk_move
 from lifecycle.models import AudienceChange, AudienceMember, FunnelCount
-from lifecycle.services import contact_stage_move, contacts_bulk_move
+from lifecycle.services import contact_stage_move
 from tests.conftest import eventually
 from tests.factories import ContactFactory
 

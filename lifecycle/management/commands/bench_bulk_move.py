@@ -12,7 +12,7 @@ from django.db import connection, transaction
 
 from crm.models import Contact, Membership, Role, Tenant
 from crm.tenancy import membership_add
-from lifecycle.services import contacts_bulk_move
+from lifecycle.bulk_moves import contacts_bulk_move
 
 BENCH_SLUG = "bench-bulk-move"
 

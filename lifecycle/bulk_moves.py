@@ -1,0 +1,227 @@
+"""Moves and lost marks for many contacts at once: the same rules as one move (rules),
+set-based, in one transaction."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.db import connection, transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from crm.audit import audit_record
+from crm.models import AuditKind, Contact, Membership, Tenant
+from crm.selectors import contacts_scoped
+
+from .models import StageChange
+from .rules import (
+    MoveRefused,
+    check_lost_reason,
+    funnel_changed,
+    missing_condition,
+    moves_recorded,
+    role_of,
+    stage_name,
+)
+from .selectors import stage_settings
+from .stages import (
+    ORDER,
+    RANK,
+    REQUIREMENTS,
+    ChangeKind,
+    Channel,
+    LostReason,
+    Status,
+    later_or_equal,
+    may_move,
+)
+
+
+@dataclass
+class BulkResult:
+    done: int = 0
+    # reason code -> (message, number of contacts, a few of them to name)
+    skipped: dict[str, tuple[str, int, list[Contact]]] = field(default_factory=dict)
+    explain: bool = True  # False: skip the counting and naming, for callers that never show it
+
+    @property
+    def skipped_total(self) -> int:
+        return sum(count for _message, count, _sample in self.skipped.values())
+
+    def skip(self, code: str, message: str, queryset: QuerySet) -> None:
+        if not self.explain:
+            return
+        count = queryset.count()
+        if count:
+            self.skipped[code] = (message, count, list(queryset.order_by("name", "id")[:10]))
+
+
+def _bulk_write(
+    *, tenant: Tenant, eligible: QuerySet, sets: str, params: list, change: dict
+) -> int:
+    """Applies the SQL `sets` (with their `params`) to the eligible contacts and writes one
+    StageChange row for each: one statement (lock, update, insert the history) however many."""
+    ids_sql, ids_params = eligible.values("id").query.get_compiler(using="default").as_sql()
+    sql = f"""
+        WITH old AS (
+            SELECT id, stage, status FROM crm_contact
+            WHERE tenant_id = %s AND id IN ({ids_sql}) FOR UPDATE
+        ), moved AS (
+            UPDATE crm_contact c SET {sets}
+            FROM old WHERE c.id = old.id AND c.stage = old.stage AND c.status = old.status
+            RETURNING c.id, old.stage AS from_stage, old.status AS from_status,
+                      c.stage AS to_stage, c.status AS to_status
+        )
+        INSERT INTO lifecycle_stagechange (
+            tenant_id, contact_id, kind, from_stage, to_stage, from_status, to_status,
+            actor_id, actor_label, channel, reason, lost_reason, created_at
+        )
+        SELECT %s, id, %s, from_stage, to_stage, from_status, to_status,
+               %s, '', %s, %s, %s, %s
+        FROM moved
+    """  # noqa: S608 - the SQL pieces are our own constants; every value is a parameter
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql,
+            [
+                tenant.pk,
+                *ids_params,
+                *params,
+                tenant.pk,
+                change["kind"],
+                change["actor_id"],
+                change["channel"],
+                change["reason"],
+                change["lost_reason"],
+                change["at"],
+            ],
+        )
+        return cursor.rowcount
+
+
+@transaction.atomic
+def contacts_bulk_move(
+    *,
+    tenant: Tenant,
+    actor: Membership | None,
+    contacts: QuerySet | Iterable[int],
+    to_stage: str,
+    reason: str = "",
+    channel: str = Channel.BULK,
+    quiet: bool = False,
+) -> BulkResult:
+    """Moves many contacts at once; those that cannot move are counted and named, never lost.
+    `quiet`: for a bigger job (an import) that counts its rows its own way and asks for the
+    recomputes once, when it ends."""
+    if to_stage not in RANK:
+        raise MoveRefused(_("Unknown stage."), code="unknown_stage")
+    reason = (reason or "").strip()
+    scope = contacts_scoped(tenant=tenant, contacts=contacts)
+    result = BulkResult(explain=not quiet)
+    active = scope.filter(status=Status.ACTIVE)
+    earlier = ORDER[: RANK[to_stage]]
+    later = ORDER[RANK[to_stage] + 1 :]
+
+    result.skip("lost", _("marked lost: reopen them first"), scope.filter(status=Status.LOST))
+    result.skip("same_stage", _("already in this stage"), active.filter(stage=to_stage))
+    sources = list(earlier)
+    if later:
+        backward_ok = may_move(
+            role=role_of(actor), channel=channel, from_stage=later[0], to_stage=to_stage
+        )
+        if backward_ok and reason:
+            sources += later
+        elif backward_ok:
+            result.skip(
+                "reason_required",
+                _("would move back to an earlier stage, which needs a reason"),
+                active.filter(stage__in=later),
+            )
+        else:
+            result.skip(
+                "backward_not_allowed",
+                _("would move back to an earlier stage, which only admins and sales staff may do"),
+                active.filter(stage__in=later),
+            )
+    eligible = active.filter(stage__in=sources)
+    for key in stage_settings(tenant=tenant)[to_stage].requirements:
+        if key not in REQUIREMENTS:
+            continue
+        lacking = Q(stage__in=earlier) & missing_condition(key)
+        result.skip(
+            f"missing_{key}",
+            _("missing %(field)s") % {"field": REQUIREMENTS[key][0]},
+            eligible.filter(lacking),
+        )
+        eligible = eligible.exclude(lacking)
+
+    at = timezone.now()
+    keep_furthest = list(later_or_equal(to_stage))
+    result.done = _bulk_write(
+        tenant=tenant,
+        eligible=eligible,
+        sets=(
+            "stage = %s, stage_entered_at = %s, stage_version = c.stage_version + 1, "
+            "furthest_stage = CASE WHEN c.furthest_stage = ANY(%s) "
+            "THEN c.furthest_stage ELSE %s END"
+        ),
+        params=[to_stage, at, keep_furthest, to_stage],
+        change={
+            "kind": ChangeKind.MOVED,
+            "actor_id": actor.pk if actor else None,
+            "channel": channel,
+            "reason": reason,
+            "lost_reason": "",
+            "at": at,
+        },
+    )
+    if result.done:
+        # The rows this move wrote: its kind, channel, target and time (shared by the batch).
+        written = StageChange.objects.for_tenant(tenant).filter(
+            kind=ChangeKind.MOVED, channel=channel, to_stage=to_stage, created_at=at
+        )
+        moves_recorded(tenant, written)
+        if not quiet:
+            funnel_changed(tenant)
+    if not quiet:  # an import records itself
+        audit_record(tenant=tenant, actor=actor, kind=AuditKind.BULK_MOVE, count=result.done,
+                     subject=stage_name(tenant, to_stage), details={"to": to_stage})  # fmt: skip
+    return result
+
+
+@transaction.atomic
+def contacts_bulk_mark_lost(
+    *,
+    tenant: Tenant,
+    actor: Membership | None,
+    contacts: QuerySet | Iterable[int],
+    lost_reason: str,
+    note: str = "",
+    channel: str = Channel.BULK,
+) -> BulkResult:
+    note = check_lost_reason(actor=actor, channel=channel, lost_reason=lost_reason, note=note)
+    scope = contacts_scoped(tenant=tenant, contacts=contacts)
+    result = BulkResult()
+    result.skip("already_lost", _("already marked lost"), scope.filter(status=Status.LOST))
+    at = timezone.now()
+    result.done = _bulk_write(
+        tenant=tenant,
+        eligible=scope.filter(status=Status.ACTIVE),
+        sets="status = %s, lost_reason = %s, lost_note = %s, stage_version = c.stage_version + 1",
+        params=[Status.LOST, lost_reason, note],
+        change={
+            "kind": ChangeKind.LOST,
+            "actor_id": actor.pk if actor else None,
+            "channel": channel,
+            "reason": note,
+            "lost_reason": lost_reason,
+            "at": at,
+        },
+    )
+    if result.done:
+        funnel_changed(tenant)
+    audit_record(
+        tenant=tenant, actor=actor, kind=AuditKind.BULK_MOVE, count=result.done,
+        subject=str(LostReason(lost_reason).label), details={"lost": lost_reason},
+    )  # fmt: skip
+    return result

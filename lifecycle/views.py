@@ -1,11 +1,10 @@
-"""The board, moves from the board and the contact page, bulk actions, stage settings."""
+"""The board, moves from the board and the contact page, bulk actions, stage settings, deleting
+a contact. Audiences and exports are in audience_views."""
 
 from django.contrib import messages
-from django.http import FileResponse, Http404, StreamingHttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
-from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, pgettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -18,31 +17,21 @@ from django_htmx.http import (
 )
 
 from crm.access import access_contact
-from crm.audit import audit_record
-from crm.csvfiles import csv_stream
 from crm.forms import ContactFilterForm, add_duplicate_errors
 from crm.http import safe_next
-from crm.models import AuditKind
-from crm.pagination import keyset_page
 from crm.permissions import (
     can_delete_contacts,
     can_edit_stage_settings,
-    can_export,
-    can_manage_audiences,
     permission_required,
 )
-from crm.selectors import CONTACT_SORTS, contact_list
+from crm.selectors import contact_list
 from crm.services import DuplicateContactError
 
-from . import aliases, audiences, bulk_moves, services
-from .access import access_audience, access_snapshot, access_stage_alias
-from .audiences import audiences_of, snapshots_of
-from .exports import export_rows, xlsx_file
+from . import aliases, bulk_moves, services
+from .access import access_stage_alias
 from .forms import (
-    AudienceForm,
     BulkForm,
     CompleteMoveForm,
-    FreezeForm,
     LostForm,
     MoveForm,
     ReopenForm,
@@ -410,141 +399,6 @@ def funnel_panel(request):
     return render(
         request, "lifecycle/partials/funnel_summary.html", funnel_dashboard_context(request)
     )
-
-
-# --- audiences (admins and marketers) --------------------------------------------------------
-
-
-def _stage_labels(request) -> dict:
-    return {k: s.display_label for k, s in stage_settings(tenant=request.tenant).items()}
-
-
-@require_GET
-@permission_required(can_manage_audiences)
-def audience_list(request):
-    context = {
-        "audiences": audiences_of(tenant=request.tenant),
-        "snapshots": snapshots_of(tenant=request.tenant),
-    }
-    return render(request, "lifecycle/audience_list.html", context)
-
-
-@require_http_methods(["GET", "POST"])
-@permission_required(can_manage_audiences)
-def audience_edit(request, audience_id: int | None = None):
-    audience = access_audience(request.membership, audience_id) if audience_id else None
-    initial = {"status": "active", "gate": "at_or_past"}
-    if audience is not None:
-        fields = ("name", "gate", "stages", "status", "tag_any", "tag_all", "tag_none")
-        initial = {field: getattr(audience, field) for field in fields}
-    form = AudienceForm(
-        request.POST or None,
-        tenant=request.tenant,
-        stage_labels=_stage_labels(request),
-        initial=initial,
-    )
-    if request.method == "POST" and "delete" in request.POST and audience is not None:
-        audiences.audience_delete(audience=audience, actor=request.membership)
-        messages.success(request, _("Audience deleted."))
-        return redirect("audience_list", request.tenant.slug)
-    if request.method == "POST" and form.is_valid():
-        try:
-            saved = audiences.audience_save(
-                tenant=request.tenant, actor=request.membership, audience=audience,
-                **form.cleaned_data,
-            )  # fmt: skip
-        except services.ServiceError as error:
-            form.add_error(None, error.message)
-        else:
-            messages.success(request, _("Audience saved; its members are being computed."))
-            return redirect("audience_detail", request.tenant.slug, saved.pk)
-    return render(request, "lifecycle/audience_form.html", {"audience": audience, "form": form})
-
-
-@require_GET
-@permission_required(can_manage_audiences)
-def audience_detail(request, audience_id: int):
-    audience = access_audience(request.membership, audience_id)
-    page = keyset_page(
-        audiences.audience_members(audience=audience),
-        ordering=("-id",),
-        size=50,
-        after=request.GET.get("after"),
-        before=request.GET.get("before"),
-    )
-    context = {
-        "audience": audience,
-        "stages": audiences.audience_stages(audience),
-        "page": page,
-        "recent": audiences.audience_recent_changes(audience=audience),
-        "freeze_form": FreezeForm(initial={"name": f"{audience.name} {timezone.localdate()}"}),
-    }
-    return render(request, "lifecycle/audience_detail.html", context)
-
-
-@require_POST
-@permission_required(can_manage_audiences)
-def audience_freeze(request, audience_id: int):
-    audience = access_audience(request.membership, audience_id)
-    form = FreezeForm(request.POST)
-    name = form.cleaned_data["name"] if form.is_valid() else ""
-    snapshot = audiences.audience_freeze(audience=audience, actor=request.membership, name=name)
-    messages.success(
-        request,
-        ngettext(
-            "Saved “%(name)s” with %(count)s contact.",
-            "Saved “%(name)s” with %(count)s contacts.",
-            snapshot.size,
-        )
-        % {"name": snapshot.name, "count": snapshot.size},
-    )
-    return redirect("audience_detail", request.tenant.slug, audience.pk)
-
-
-def _export_response(request, contacts, filename: str, ordering=("pk",)):
-    """CSV streams row by row; XLSX is written to a temporary file as rows come."""
-    xlsx = request.GET.get("format") == "xlsx"
-    audit_record(
-        tenant=request.tenant, actor=request.membership, kind=AuditKind.EXPORT, subject=filename,
-        count=contacts.count(), details={"format": "xlsx" if xlsx else "csv"},
-    )  # fmt: skip
-    rows = export_rows(tenant=request.tenant, contacts=contacts, ordering=ordering)
-    if xlsx:
-        handle = xlsx_file(rows, title=filename)
-        return FileResponse(
-            handle,
-            as_attachment=True,
-            filename=f"{filename}.xlsx",
-            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        )
-    response = StreamingHttpResponse(csv_stream(rows), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = content_disposition_header(True, f"{filename}.csv")
-    return response
-
-
-@require_GET
-@permission_required(can_export)
-def contacts_export(request):
-    """The contact list as it is filtered on screen."""
-    filters = ContactFilterForm(request.GET).filters()
-    contacts = contact_list(tenant=request.tenant, filters=filters, viewer=request.membership)
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    ordering = CONTACT_SORTS[filters.sort]
-    return _export_response(request, contacts, _("contacts") + f"-{stamp}", ordering)
-
-
-@require_GET
-@permission_required(can_export)
-def audience_export(request, audience_id: int):
-    audience = access_audience(request.membership, audience_id)
-    return _export_response(request, audiences.audience_members(audience=audience), audience.name)
-
-
-@require_GET
-@permission_required(can_export)
-def snapshot_export(request, snapshot_id: int):
-    snapshot = access_snapshot(request.membership, snapshot_id)
-    return _export_response(request, audiences.snapshot_members(snapshot=snapshot), snapshot.name)
 
 
 @require_http_methods(["GET", "POST"])

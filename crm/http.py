@@ -1,6 +1,7 @@
 """Small request helpers shared by the apps' views."""
 
 from django.conf import settings
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
 
@@ -20,3 +21,8 @@ def client_ip(request) -> str:
         if forwarded:
             return forwarded
     return request.META.get("REMOTE_ADDR", "")
+
+
+def tenant_url(request, name: str, *args) -> str:
+    """The URL of a page of the request's company."""
+    return reverse(name, args=[request.tenant.slug, *args])

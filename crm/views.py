@@ -34,7 +34,7 @@ from .forms import (
     TenantSettingsForm,
     add_duplicate_errors,
 )
-from .http import safe_next
+from .http import safe_next, tenant_url
 from .models import Role
 from .pagination import keyset_page
 from .panels import contact_panels, dashboard_panels
@@ -52,10 +52,6 @@ def filter_query(filters) -> str:
     pairs = [(k, getattr(filters, k)) for k in ("q", "owner", "stage", "status", "sort")]
     pairs += [(k, v) for k in ("tag_any", "tag_all", "tag_none") for v in getattr(filters, k)]
     return urlencode([(k, v) for k, v in pairs if v not in ("", None)])
-
-
-def tenant_url(request, name: str, *args) -> str:
-    return reverse(name, args=[request.tenant.slug, *args])
 
 
 def login_locked_out(request, original_response=None, credentials=None):

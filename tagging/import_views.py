@@ -5,13 +5,13 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils import translation
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from crm.http import tenant_url
 from crm.permissions import can_import, permission_required
 from crm.services import ServiceError
 
@@ -21,11 +21,6 @@ from . import imports
 from .access import access_import
 from .forms import ImportOwnerForm, ImportUploadForm
 from .import_files import ENCODING_NAMES
-
-
-def _url(request, name: str, *args) -> str:
-    return reverse(name, args=[request.tenant.slug, *args])
-
 
 # --- imports (admins and marketers) ----------------------------------------------------------
 
@@ -52,7 +47,7 @@ def import_new(request):
         except ServiceError as error:
             form.add_error("file", error.message)
         else:
-            return redirect(_url(request, "import_map", job.pk))
+            return redirect(tenant_url(request, "import_map", job.pk))
     return render(request, "tagging/import_new.html", {"form": form})
 
 
@@ -61,12 +56,12 @@ def import_new(request):
 def import_map(request, job_id: int):
     job = access_import(request.membership, job_id)
     if job.status != job.PENDING:
-        return redirect(_url(request, "import_detail", job.pk))
+        return redirect(tenant_url(request, "import_detail", job.pk))
     try:  # the first rows only: the worker streams the rest
         _table, first = imports.read_preview(bytes(job.content), job.file_name)
     except ServiceError as exc:
         messages.error(request, exc.message)
-        return redirect(_url(request, "import_new"))
+        return redirect(tenant_url(request, "import_new"))
     numbers = [number for number, cells in first if any(cells)]
     if request.method == "POST" and "header_row" in request.POST:  # "headers on row N"
         chosen = request.POST.get("header_row", "")
@@ -75,7 +70,7 @@ def import_map(request, job_id: int):
             header = next(cells for number, cells in first if number == job.header_row)
             job.mapping = imports.guess_mapping(header)
             job.save(update_fields=["header_row", "mapping"])
-        return redirect(_url(request, "import_map", job.pk))
+        return redirect(tenant_url(request, "import_map", job.pk))
     rows = [cells for number, cells in first if number >= job.header_row and any(cells)]
     rows = rows or [[]]
     columns = list(range(max(len(r) for r in rows[:6]) or 1))
@@ -97,7 +92,7 @@ def import_map(request, job_id: int):
             error = exc.message
             job.mapping = mapping
         else:
-            return redirect(_url(request, "import_detail", job.pk))
+            return redirect(tenant_url(request, "import_detail", job.pk))
     preview = [[row[i] if i < len(row) else "" for i in columns] for row in rows[:6]]
     context = {
         "job": job,
@@ -121,9 +116,9 @@ def import_cancel(request, job_id: int):
         imports.import_cancel(job=job, actor=request.membership)
     except ServiceError as exc:
         messages.error(request, exc.message)
-        return redirect(_url(request, "import_detail", job.pk))
+        return redirect(tenant_url(request, "import_detail", job.pk))
     messages.success(request, _("Upload “%(file)s” cancelled.") % {"file": job.file_name})
-    return redirect(_url(request, "import_list"))
+    return redirect(tenant_url(request, "import_list"))
 
 
 @require_POST
@@ -136,7 +131,7 @@ def import_continue(request, job_id: int):
         messages.error(request, exc.message)
     else:
         messages.success(request, _("The import carries on from where it stopped."))
-    return redirect(_url(request, "import_detail", job.pk))
+    return redirect(tenant_url(request, "import_detail", job.pk))
 
 
 @require_GET
@@ -144,7 +139,7 @@ def import_continue(request, job_id: int):
 def import_detail(request, job_id: int):
     job = imports.import_progress(job=access_import(request.membership, job_id))
     if job.status == job.PENDING and not request.htmx:
-        return redirect(_url(request, "import_map", job.pk))  # columns still to be chosen
+        return redirect(tenant_url(request, "import_map", job.pk))  # columns still to be chosen
     template = (
         "tagging/partials/import_progress.html" if request.htmx else "tagging/import_detail.html"
     )
@@ -176,7 +171,7 @@ def import_undo(request, job_id: int):
             messages.error(request, exc.message)
         else:
             messages.success(request, _undo_done(counts))
-        return redirect(_url(request, "import_detail", job.pk))
+        return redirect(tenant_url(request, "import_detail", job.pk))
     context = {
         "job": job,
         "counts": undo.import_undo_counts(job=job),

@@ -4,14 +4,13 @@ import pages are in import_views."""
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from crm.access import access_contact
 from crm.forms import ContactFilterForm
-from crm.http import safe_next
+from crm.http import safe_next, tenant_url
 from crm.models import Contact
 from crm.permissions import can_edit_rules, can_edit_tag_scheme, permission_required
 from crm.selectors import contact_list
@@ -47,11 +46,6 @@ from .selectors import (
     tag_usage,
 )
 
-
-def _url(request, name: str, *args) -> str:
-    return reverse(name, args=[request.tenant.slug, *args])
-
-
 # --- tags on a contact ---------------------------------------------------------------------
 
 
@@ -62,7 +56,7 @@ def _tags_panel(request, contact, **extra):
     for level, key in ((messages.success, "message"), (messages.error, "error")):
         if extra.get(key):
             level(request, extra[key])
-    return redirect(_url(request, "contact_detail", contact.pk))
+    return redirect(tenant_url(request, "contact_detail", contact.pk))
 
 
 @require_POST
@@ -130,14 +124,14 @@ def contact_event_log(request, contact_id: int):
         for errors in form.errors.values():
             for error in errors:
                 messages.error(request, error)
-        return redirect(_url(request, "contact_detail", contact.pk))
+        return redirect(tenant_url(request, "contact_detail", contact.pk))
     try:
         event, _created = services.event_log(
             contact=contact, actor=request.membership, **form.cleaned_data
         )
     except ServiceError as error:
         messages.error(request, error.message)
-        return redirect(_url(request, "contact_detail", contact.pk))
+        return redirect(tenant_url(request, "contact_detail", contact.pk))
     kind = event_kinds(tenant=request.tenant)[event.kind]
     messages.success(request, _("Logged: %(kind)s.") % {"kind": kind})
     labels = {k: s.display_label for k, s in stage_settings(tenant=request.tenant).items()}
@@ -146,14 +140,14 @@ def contact_event_log(request, contact_id: int):
             messages.info(request, f"{name}: {'; '.join(done)}")
         for why in why_not:
             messages.warning(request, f"{name}: {why}")
-    return redirect(_url(request, "contact_detail", contact.pk))
+    return redirect(tenant_url(request, "contact_detail", contact.pk))
 
 
 @require_POST
 def contacts_bulk_tag(request):
     filter_form = ContactFilterForm(request.POST)
     form = BulkTagForm(request.POST, tenant=request.tenant)
-    back = safe_next(request, _url(request, "contact_list"))
+    back = safe_next(request, tenant_url(request, "contact_list"))
     ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
     if not form.is_valid():
         messages.error(request, _("Choose a tag."))
@@ -224,7 +218,7 @@ def _form_errors(request, form, back: str):
 @permission_required(can_edit_tag_scheme)
 def tag_group_create(request):
     form = TagGroupForm(request.POST, prefix="group")
-    back = _url(request, "tag_settings")
+    back = tenant_url(request, "tag_settings")
     if not form.is_valid():
         return _form_errors(request, form, back)
     return _scheme_result(
@@ -250,7 +244,7 @@ def tag_group_edit(request, group_id: int):
                 request,
                 lambda: services.tag_group_delete(group=group, actor=request.membership),
                 _("Tag group deleted."),
-                _url(request, "tag_settings"),
+                tenant_url(request, "tag_settings"),
             )
         if form.is_valid():
             try:
@@ -262,7 +256,7 @@ def tag_group_edit(request, group_id: int):
                 form.add_error(None, error.message)
             else:
                 messages.success(request, _("Tag group saved."))
-                return redirect(_url(request, "tag_settings"))
+                return redirect(tenant_url(request, "tag_settings"))
     return render(request, "tagging/tag_group_edit.html", {"group": group, "form": form})
 
 
@@ -270,7 +264,7 @@ def tag_group_edit(request, group_id: int):
 @permission_required(can_edit_tag_scheme)
 def tag_create(request):
     form = TagForm(request.POST, tenant=request.tenant, prefix="tag")
-    back = _url(request, "tag_settings")
+    back = tenant_url(request, "tag_settings")
     if not form.is_valid():
         return _form_errors(request, form, back)
     return _scheme_result(
@@ -297,7 +291,7 @@ def tag_edit(request, tag_id: int):
             form.add_error(None, error.message)
         else:
             messages.success(request, _("Tag saved."))
-            return redirect(_url(request, "tag_edit", tag.pk))
+            return redirect(tenant_url(request, "tag_edit", tag.pk))
     context = {
         "tag": tag,
         "form": form,
@@ -314,7 +308,7 @@ def tag_edit(request, tag_id: int):
 def tag_alias_add(request, tag_id: int):
     tag = access_tag(request.membership, tag_id)
     form = AliasForm(request.POST)
-    back = _url(request, "tag_edit", tag.pk)
+    back = tenant_url(request, "tag_edit", tag.pk)
     if not form.is_valid():
         return _form_errors(request, form, back)
     name = form.cleaned_data["name"]
@@ -334,7 +328,7 @@ def tag_alias_remove(request, alias_id: int):
         request,
         lambda: services.tag_alias_remove(alias=alias, actor=request.membership),
         _("Alias “%(name)s” removed.") % {"name": alias.name},
-        _url(request, "tag_edit", alias.tag_id),
+        tenant_url(request, "tag_edit", alias.tag_id),
     )
 
 
@@ -344,13 +338,13 @@ def tag_merge(request, tag_id: int):
     source = access_tag(request.membership, tag_id)
     form = MergeForm(request.POST, tenant=request.tenant, source=source)
     if not form.is_valid():
-        return _form_errors(request, form, _url(request, "tag_edit", source.pk))
+        return _form_errors(request, form, tenant_url(request, "tag_edit", source.pk))
     target = form.cleaned_data["target"]
     try:
         moved = services.tag_merge(source=source, target=target, actor=request.membership)
     except ServiceError as error:
         messages.error(request, error.message)
-        return redirect(_url(request, "tag_edit", source.pk))
+        return redirect(tenant_url(request, "tag_edit", source.pk))
     messages.success(
         request,
         ngettext(
@@ -362,7 +356,7 @@ def tag_merge(request, tag_id: int):
         )
         % {"source": source.label, "target": target.label, "count": moved},
     )
-    return redirect(_url(request, "tag_edit", target.pk))
+    return redirect(tenant_url(request, "tag_edit", target.pk))
 
 
 @require_http_methods(["GET", "POST"])
@@ -375,7 +369,7 @@ def tag_delete(request, tag_id: int):
             request,
             lambda: services.tag_delete(tag=tag, actor=request.membership),
             _("Tag “%(label)s” deleted.") % {"label": tag.label},
-            _url(request, "tag_settings"),
+            tenant_url(request, "tag_settings"),
         )
     return render(request, "tagging/tag_delete.html", {"tag": tag, "held": held})
 
@@ -404,7 +398,7 @@ def rule_list_view(request):
 def rules_add_defaults(request):
     services.rules_ensure_defaults(tenant=request.tenant)
     messages.success(request, _("The default rules were added."))
-    return redirect(_url(request, "rule_list"))
+    return redirect(tenant_url(request, "rule_list"))
 
 
 @require_http_methods(["GET", "POST"])
@@ -427,7 +421,7 @@ def rule_edit(request, rule_id: int | None = None):
             request,
             lambda: services.rule_delete(rule=rule, actor=request.membership),
             _("Rule deleted."),
-            _url(request, "rule_list"),
+            tenant_url(request, "rule_list"),
         )
     if request.method == "POST" and form.is_valid():
         try:
@@ -438,7 +432,7 @@ def rule_edit(request, rule_id: int | None = None):
             form.add_error(None, error.message)
         else:
             messages.success(request, _("Rule saved."))
-            return redirect(_url(request, "rule_list"))
+            return redirect(tenant_url(request, "rule_list"))
     return render(request, "tagging/rule_form.html", {"rule": rule, "form": form})
 
 
@@ -446,7 +440,7 @@ def rule_edit(request, rule_id: int | None = None):
 @permission_required(can_edit_rules)
 def event_kind_create(request):
     form = EventKindForm(request.POST)
-    back = _url(request, "rule_list")
+    back = tenant_url(request, "rule_list")
     if not form.is_valid():
         return _form_errors(request, form, back)
     label = form.cleaned_data["label"]
@@ -501,7 +495,7 @@ def contact_merge(request, contact_id: int, other_id: int):
                 _("“%(merged)s” was merged into “%(kept)s”.")
                 % {"merged": merged.name, "kept": kept.name},
             )
-            return redirect(_url(request, "contact_detail", kept.pk))
+            return redirect(tenant_url(request, "contact_detail", kept.pk))
     else:  # say so before the choosing, not after
         try:
             merges.merge_check(actor=request.membership, survivor=survivor, merged=merged)

@@ -2,10 +2,10 @@
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from crm.http import tenant_url
 from crm.permissions import can_manage_api, permission_required
 from crm.services import ServiceError
 
@@ -14,10 +14,6 @@ from .access import access_api_token, access_webhook_delivery, access_webhook_en
 from .docs import VERIFY_SNIPPET
 from .forms import ApiTokenForm, WebhookEndpointForm
 from .targets import reason_shown
-
-
-def _url(request, name: str, *args) -> str:
-    return reverse(name, args=[request.tenant.slug, *args])
 
 
 def _settings_page(request, *, token_form=None, endpoint_form=None, new_token=None, status=200):
@@ -73,7 +69,7 @@ def api_token_revoke(request, token_id: int):
     messages.success(
         request, _("Token “%(name)s” revoked: it no longer works.") % {"name": token.name}
     )
-    return redirect(_url(request, "api_settings"))
+    return redirect(tenant_url(request, "api_settings"))
 
 
 @require_POST
@@ -89,7 +85,7 @@ def webhook_endpoint_create(request):
             form.add_error(None, error.message)
         else:
             messages.success(request, _("Webhook added. Give its secret to the receiver."))
-            return redirect(_url(request, "webhook_endpoint_detail", endpoint.pk))
+            return redirect(tenant_url(request, "webhook_endpoint_detail", endpoint.pk))
     return _settings_page(request, endpoint_form=form, status=400)
 
 
@@ -114,7 +110,7 @@ def webhook_endpoint_active(request, endpoint_id: int):
         messages.success(request, _("Webhook on: new events are sent."))
     else:
         messages.success(request, _("Webhook paused: no new events are sent to it."))
-    return redirect(_url(request, "webhook_endpoint_detail", endpoint.pk))
+    return redirect(tenant_url(request, "webhook_endpoint_detail", endpoint.pk))
 
 
 @require_POST
@@ -123,7 +119,7 @@ def webhook_endpoint_delete(request, endpoint_id: int):
     endpoint = access_webhook_endpoint(request.membership, endpoint_id)
     services.webhook_endpoint_delete(endpoint=endpoint, actor=request.membership)
     messages.success(request, _("Webhook %(url)s deleted with its log.") % {"url": endpoint.url})
-    return redirect(_url(request, "api_settings"))
+    return redirect(tenant_url(request, "api_settings"))
 
 
 @require_POST
@@ -132,4 +128,4 @@ def webhook_delivery_resend(request, delivery_id: int):
     delivery = access_webhook_delivery(request.membership, delivery_id)
     services.webhook_delivery_resend(delivery=delivery, actor=request.membership)
     messages.success(request, _("Delivery %(id)s will be sent again now.") % {"id": delivery.pk})
-    return redirect(_url(request, "webhook_endpoint_detail", delivery.endpoint_id))
+    return redirect(tenant_url(request, "webhook_endpoint_detail", delivery.endpoint_id))

@@ -44,7 +44,12 @@ def enqueue(
             waiting_key(task_name, tenant_id), 1, timeout=debounce
         ):
             return False  # already waiting to run for this tenant
-        task.apply_async(args=list(args), countdown=countdown)
+        try:
+            task.apply_async(args=list(args), countdown=countdown)
+        except Exception:
+            if debounce is not None:  # not sent: the next change may try again
+                enqueued_task_started(task_name, tenant_id)
+            raise
         return True
     except Exception:  # a broker or cache outage must never undo or fail a saved change
         logger.warning(

@@ -237,3 +237,14 @@ def test_deleting_a_contact_updates_the_figures(
         admin_client.post(url, {"confirm": "yes"})
     assert not Contact.objects.for_tenant(tenant).exists()
     assert stored(tenant)[("lead", "active")] == 0
+
+
+def test_a_recompute_the_broker_refused_is_asked_for_again_by_the_next_change(
+    tenant, with_a_broker
+):
+    """The burst's key is let go when the send fails: the next change tries again at once,
+    instead of waiting for the key to expire."""
+    with_a_broker.side_effect = OSError("Connection refused")
+    assert scheduling.schedule_recomputes(tenant.pk) == 0
+    with_a_broker.side_effect = None
+    assert scheduling.schedule_recomputes(tenant.pk) == 3

@@ -181,7 +181,7 @@ def tenant_setup(*, tenant: Tenant) -> None:
         step(tenant=tenant)
 
 
-# Who hears of changes, inside the transaction that made them (tagging.api: webhook deliveries,
+# Who hears of changes, inside the transaction that made them (integrations: webhook deliveries,
 # an outbox committed with the change). Registered at start-up, in AppConfig.ready.
 _change_listeners: list = []
 

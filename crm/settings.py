@@ -47,6 +47,9 @@ if "*" in ALLOWED_HOSTS and not DEBUG:
     raise ImproperlyConfigured("ALLOWED_HOSTS must name the hosts; '*' is refused in production.")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
+# Ours, layered: each imports only the ones before it (docs/architecture.md)
+OUR_APPS = ["crm", "lifecycle", "tagging", "integrations"]
+
 INSTALLED_APPS = [
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -62,9 +65,7 @@ INSTALLED_APPS = [
     "ninja",
     # django-axes: failed logins counted per account and per client address, in the cache
     "axes",
-    "crm",
-    "lifecycle",
-    "tagging",
+    *OUR_APPS,
 ]
 
 MIDDLEWARE = [

@@ -9,18 +9,15 @@ class TaggingConfig(AppConfig):
     def ready(self) -> None:
         from crm.panels import register_panel
         from crm.selectors import register_contact_filter
-        from crm.services import register_change_listener, register_tenant_setup
+        from crm.services import register_tenant_setup
 
-        from . import tasks as _import_tasks  # noqa: F401 - registers the Celery tasks, enqueued
-        from .api import tasks as _webhook_tasks  # noqa: F401 - by name (crm.queueing)
-        from .api.webhooks import deliveries_record
+        from . import tasks as _import_tasks  # noqa: F401 - registers the Celery tasks, enqueued by name
         from .filters import contact_tag_filters
         from .panels import events_panel, tags_panel, timeline_panel
         from .services import rules_ensure_defaults
 
         register_contact_filter(contact_tag_filters)
         register_tenant_setup(rules_ensure_defaults)
-        register_change_listener(deliveries_record)
         register_panel("contact", tags_panel)
         register_panel("contact", events_panel)
         register_panel("contact", timeline_panel)

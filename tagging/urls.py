@@ -1,7 +1,6 @@
 from django.urls import path
 
 from . import import_views, views
-from .api import views as api_views
 
 urlpatterns = [
     path("contacts/<int:contact_id>/tags/", views.contact_tag_add, name="contact_tag_add"),
@@ -54,32 +53,4 @@ urlpatterns = [
     path("settings/rules/defaults/", views.rules_add_defaults, name="rules_add_defaults"),
     path("settings/rules/<int:rule_id>/", views.rule_edit, name="rule_edit"),
     path("settings/rules/kinds/", views.event_kind_create, name="event_kind_create"),
-    path("settings/api/", api_views.api_settings, name="api_settings"),
-    path("settings/api/tokens/", api_views.api_token_create, name="api_token_create"),
-    path(
-        "settings/api/tokens/<int:token_id>/revoke/",
-        api_views.api_token_revoke,
-        name="api_token_revoke",
-    ),
-    path("settings/webhooks/", api_views.webhook_endpoint_create, name="webhook_endpoint_create"),
-    path(
-        "settings/webhooks/<int:endpoint_id>/",
-        api_views.webhook_endpoint_detail,
-        name="webhook_endpoint_detail",
-    ),
-    path(
-        "settings/webhooks/<int:endpoint_id>/active/",
-        api_views.webhook_endpoint_active,
-        name="webhook_endpoint_active",
-    ),
-    path(
-        "settings/webhooks/<int:endpoint_id>/delete/",
-        api_views.webhook_endpoint_delete,
-        name="webhook_endpoint_delete",
-    ),
-    path(
-        "settings/webhooks/deliveries/<int:delivery_id>/resend/",
-        api_views.webhook_delivery_resend,
-        name="webhook_delivery_resend",
-    ),
 ]

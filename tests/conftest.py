@@ -114,9 +114,10 @@ def foreign_contact(other_tenant):
 def company_objects(tenant, member) -> dict:
     """One object of each kind a tenant URL can name, in `tenant`: for the cross-tenant walks."""
     from crm.models import Invitation
+    from integrations.models import WebhookDelivery
+    from integrations.services import api_token_create, webhook_endpoint_create
     from lifecycle.models import Audience, AudienceSnapshot
-    from tagging.api.services import api_token_create, webhook_endpoint_create
-    from tagging.models import ImportJob, Rule, Tag, TagAlias, TagGroup, WebhookDelivery
+    from tagging.models import ImportJob, Rule, Tag, TagAlias, TagGroup
 
     group = TagGroup.objects.create(tenant=tenant, key="source", label=f"来源 {tenant.slug}")
     tag = Tag.objects.create(tenant=tenant, group=group, key="flyer", label=f"地推 {tenant.slug}",

@@ -4,8 +4,8 @@ one of them."""
 
 from crm.forms import ContactForm
 from crm.models import CONTACT_FIELDS
+from integrations.schemas import ContactIn, ContactPatch
 from tagging import import_files, import_rows, merges
-from tagging.api.schemas import ContactIn, ContactPatch
 
 
 def test_every_way_in_takes_every_contact_field():

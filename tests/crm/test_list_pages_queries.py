@@ -12,10 +12,11 @@ from django.urls import reverse
 
 from crm.audit import audit_record
 from crm.models import AuditKind
+from integrations.models import WebhookDelivery, WebhookEndpoint
+from integrations.services import webhook_endpoint_create
 from lifecycle.audiences import audience_recompute, audience_save
 from lifecycle.models import Audience
-from tagging.api.services import webhook_endpoint_create
-from tagging.models import ImportJob, Tag, TagGroup, WebhookDelivery, WebhookEndpoint, name_key
+from tagging.models import ImportJob, Tag, TagGroup, name_key
 from tagging.services import rule_save
 from tests.factories import ContactFactory, MembershipFactory
 

@@ -5,9 +5,9 @@ from django.core.cache.backends.locmem import LocMemCache
 from django.test import Client
 from django.urls import reverse
 
-from tagging.api.auth import BadTokenCount
-from tests.api.conftest import ApiClient, error_of, token_for
+from integrations.auth import BadTokenCount
 from tests.conftest import PASSWORD
+from tests.integrations.conftest import ApiClient, error_of, token_for
 
 LIMIT = 5
 
@@ -70,7 +70,7 @@ def test_invalid_api_tokens_from_one_address_are_refused_with_retry_after(
 ):
     settings.API_BAD_TOKEN_LIMIT = 3
     monkeypatch.setattr(BadTokenCount, "clock", staticmethod(lambda: 1_800_000_015.5))
-    monkeypatch.setattr("tagging.api.auth.cache", LocMemCache("bad-token-test", {}))
+    monkeypatch.setattr("integrations.auth.cache", LocMemCache("bad-token-test", {}))
     guesser = ApiClient("not-a-real-token")
     assert [guesser.get("/funnel").status_code for _ in range(3)] == [401, 401, 401]
 

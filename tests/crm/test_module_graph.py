@@ -5,8 +5,10 @@ round, and no import hides inside a function to dodge a cycle. The one exception
 import ast
 from pathlib import Path
 
+from django.conf import settings
+
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("crm", "lifecycle", "tagging")
+PACKAGES = tuple(settings.OUR_APPS)
 
 
 def modules() -> dict[str, Path]:

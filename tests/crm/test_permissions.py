@@ -5,6 +5,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from django.conf import settings
 from django.template import Context, Template
 
 from crm import permissions
@@ -46,7 +47,7 @@ TEMPLATE_CHECKS = [
 
 
 def _sources():
-    for app in ("crm", "lifecycle", "tagging"):
+    for app in settings.OUR_APPS:
         for path in sorted((ROOT / app).rglob("*.py")):
             if "migrations" not in path.parts:
                 yield path, PYTHON_CHECKS

@@ -93,8 +93,8 @@ def test_login_and_the_company_switcher_see_the_users_own_memberships(
 
 
 def test_an_api_token_finds_its_company_and_nothing_else(two_companies, tenant, admin, as_app_role):
-    from tagging.api.services import api_token_create
-    from tests.api.conftest import ApiClient
+    from integrations.services import api_token_create
+    from tests.integrations.conftest import ApiClient
 
     _row, token = api_token_create(tenant=tenant, actor=admin, membership=admin, name="表单")
     as_app_role()

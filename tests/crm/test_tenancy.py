@@ -5,13 +5,14 @@ from pathlib import Path
 
 import pytest
 from django.apps import apps
+from django.conf import settings
 from django.urls import reverse
 
 from crm.models import Contact, TenantOwned
 from tests.urlwalk import tenant_routes
 
 ROOT = Path(__file__).resolve().parents[2]
-OUR_APPS = ("crm", "lifecycle", "tagging")
+OUR_APPS = tuple(settings.OUR_APPS)
 
 # Models that are not tenant-owned, and why.
 NOT_TENANT_OWNED = {
@@ -70,7 +71,7 @@ def test_queries_on_tenant_owned_models_start_with_for_tenant():
         ("crm/tenancy.py", "Membership.objects.filter(user=admin_user, role=Role.ADMIN).values_"),
         ("crm/tenancy.py", "Membership.objects.filter(user=user).values_list("),
         # the API token names the tenant: it is looked up by its (globally unique) hash
-        ("tagging/api/selectors.py", "ApiToken.objects.filter(token_hash=hashed, revoked_at"),
+        ("integrations/selectors.py", "ApiToken.objects.filter(token_hash=hashed, revoked_at"),
     }
     names = [m.__name__ for m in apps.get_models() if issubclass(m, TenantOwned)]
     # Creating rows is fine (each carries its tenant), and so is saving rows that were read

@@ -4,9 +4,10 @@ and data-confirm still asks before a delete."""
 import pytest
 from playwright.sync_api import expect
 
+from integrations.models import WebhookEndpoint
+from integrations.services import webhook_endpoint_create
 from lifecycle.analytics import funnel_recompute
-from tagging.api.services import webhook_endpoint_create
-from tagging.models import Tag, TagGroup, WebhookEndpoint
+from tagging.models import Tag, TagGroup
 from tagging.services import contact_tag_add
 from tests.e2e.conftest import log_in
 from tests.factories import ContactFactory, MembershipFactory, TenantFactory

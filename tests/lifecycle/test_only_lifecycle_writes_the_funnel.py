@@ -6,8 +6,10 @@ saves and creates, `.update(`, bulk inserts and COPY, raw SQL."""
 import re
 from pathlib import Path
 
+from django.conf import settings
+
 ROOT = Path(__file__).resolve().parents[2]
-OTHERS = ("crm", "tagging")
+OTHERS = tuple(app for app in settings.OUR_APPS if app != "lifecycle")
 # data generators that write months of backdated history at once, by design
 ALLOWED = {
     "crm/management/commands/seed_demo.py",

@@ -13,9 +13,9 @@ from lifecycle.models import StageAlias, StageSetting
 from lifecycle.selectors import stage_resolve, stage_settings
 from lifecycle.services import stage_settings_save
 from tagging.imports import import_confirm, import_start
-from tests.api.conftest import ApiClient, token_for
 from tests.conftest import client_for
 from tests.factories import ContactFactory
+from tests.integrations.conftest import ApiClient, token_for
 
 
 def rename(tenant, admin, **labels):

@@ -16,8 +16,8 @@ from lifecycle.selectors import stage_settings_changed
 from lifecycle.services import contact_mark_lost
 from tagging import imports
 from tagging.models import ImportJob
-from tests.api.conftest import ApiClient, token_for
 from tests.factories import ContactFactory
+from tests.integrations.conftest import ApiClient, token_for
 
 LONG_NOTE = "上课反馈：" + "口语进步很快，" * 714  # 5,003 characters
 

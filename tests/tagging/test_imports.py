@@ -14,13 +14,14 @@ from django.utils import translation
 
 from crm.models import Contact
 from crm.scope import tenant_scope
+from integrations.models import WebhookDelivery
 from lifecycle.models import StageChange, StageSetting
 from lifecycle.selectors import stage_settings_changed
 from tagging import imports
-from tagging.models import ContactTag, ImportChunk, ImportJob, Tag, WebhookDelivery
+from tagging.models import ContactTag, ImportChunk, ImportJob, Tag
 from tagging.services import tag_alias_add
-from tests.api.test_webhooks import endpoint_for
 from tests.factories import ContactFactory
+from tests.integrations.test_webhooks import endpoint_for
 
 FILES = Path(__file__).parent / "files"
 

@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from tests.api.conftest import token_for
 from tests.factories import ContactFactory
+from tests.integrations.conftest import token_for
 
 EXAMPLES = 25
 

@@ -8,8 +8,8 @@ from django.test import Client
 
 from lifecycle.models import Audience, FunnelCount
 from tagging.models import ContactTag
-from tests.api.conftest import error_of
 from tests.factories import ContactFactory
+from tests.integrations.conftest import error_of
 
 
 def test_the_funnel_reads_the_stored_counts_with_labels(admin_api, tenant):

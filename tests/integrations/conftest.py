@@ -5,7 +5,7 @@ import json
 import pytest
 from django.test import Client
 
-from tagging.api.services import api_token_create
+from integrations.services import api_token_create
 from tests.tagging.conftest import make_tag  # noqa: F401 - the same tag helper
 
 

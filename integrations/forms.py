@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.models import Membership
 
-from ..models import WebhookEvent
+from .models import WebhookEvent
 
 
 class ApiTokenForm(forms.Form):

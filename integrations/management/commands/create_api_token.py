@@ -3,7 +3,7 @@ from django.core.management.base import BaseCommand, CommandError
 from crm.models import Membership, Tenant
 from crm.scope import tenant_scope
 from crm.services import ServiceError
-from tagging.api.services import api_token_create
+from integrations.services import api_token_create
 
 
 class Command(BaseCommand):

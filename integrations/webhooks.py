@@ -32,14 +32,15 @@ from django.utils import timezone, translation
 from crm.models import Contact, Tenant
 from crm.queueing import enqueue_on_commit, enqueued_task_started
 from lifecycle.models import Audience, StageChange
+from tagging.models import Tag
 
-from ..models import Tag, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from . import targets
+from .models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from .schemas import contact_out, labels_of
 
 logger = logging.getLogger(__name__)
 
-DELIVER = "tagging.api.tasks.deliver_webhooks"
+DELIVER = "integrations.tasks.deliver_webhooks"
 
 LEASE = timedelta(minutes=5)  # longer than one send's timeout: a claimed row is not sent twice
 BATCH = 50

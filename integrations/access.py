@@ -3,7 +3,7 @@
 from crm.access import get_scoped_or_404
 from crm.models import Membership
 
-from ..models import ApiToken, WebhookDelivery, WebhookEndpoint
+from .models import ApiToken, WebhookDelivery, WebhookEndpoint
 
 
 def access_api_token(membership: Membership, token_id: int) -> ApiToken:

@@ -12,10 +12,10 @@ from django.test import override_settings
 from django.utils import timezone
 
 from crm.models import Contact
-from tagging.api.auth import TokenRateLimit
-from tagging.api.services import api_token_create, api_token_revoke
-from tagging.models import ApiToken
-from tests.api.conftest import ApiClient, error_of, token_for
+from integrations.auth import TokenRateLimit
+from integrations.models import ApiToken
+from integrations.services import api_token_create, api_token_revoke
+from tests.integrations.conftest import ApiClient, error_of, token_for
 
 
 def test_tokens_are_stored_hashed_with_a_short_prefix_for_display(admin):
@@ -164,7 +164,7 @@ def test_more_than_the_limit_a_minute_is_429_with_retry_after(admin, contact, mo
     # the fixed window is a minute long: every request here falls in the same one
     monkeypatch.setattr(TokenRateLimit, "clock", staticmethod(lambda: 1_800_000_015.5))
     # a cache of its own: on Redis, the other test worker's cache.clear() empties the shared one
-    monkeypatch.setattr("tagging.api.auth.cache", LocMemCache("rate-limit-test", {}))
+    monkeypatch.setattr("integrations.auth.cache", LocMemCache("rate-limit-test", {}))
     api = ApiClient(token_for(admin))
     other = ApiClient(token_for(admin, name="another"))
     assert [api.get("/funnel").status_code for _ in range(3)] == [200, 200, 200]

@@ -30,7 +30,7 @@ def _settings_page(request, *, token_form=None, endpoint_form=None, new_token=No
         "new_token": new_token,
         "api_base": request.build_absolute_uri("/api/v1/"),
     }
-    return render(request, "tagging/api_settings.html", context, status=status)
+    return render(request, "integrations/api_settings.html", context, status=status)
 
 
 @require_GET
@@ -97,7 +97,7 @@ def webhook_endpoint_detail(request, endpoint_id: int):
     for delivery in page.items:
         delivery.reason = reason_shown(delivery.last_error)
     context = {"endpoint": endpoint, "page": page, "verify_snippet": VERIFY_SNIPPET}
-    return render(request, "tagging/webhook_endpoint_detail.html", context)
+    return render(request, "integrations/webhook_endpoint_detail.html", context)
 
 
 @require_POST

@@ -5,8 +5,8 @@ import pytest
 from crm.models import Contact
 from lifecycle.models import StageChange
 from tagging.models import ContactTag, Event, TagAlias
-from tests.api.conftest import error_of
 from tests.factories import ContactFactory
+from tests.integrations.conftest import error_of
 
 CONTACT_KEYS = {
     "id", "name", "email", "phone", "wechat_id", "weibo", "company", "owner", "source", "stage",

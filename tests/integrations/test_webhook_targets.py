@@ -10,10 +10,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from crm.services import ServiceError
-from tagging.api.targets import address_refused
-from tagging.api.tasks import deliver_webhooks
-from tagging.models import WebhookDelivery, WebhookEndpoint
-from tests.api.test_webhooks import Receiver, endpoint_for
+from integrations.models import WebhookDelivery, WebhookEndpoint
+from integrations.targets import address_refused
+from integrations.tasks import deliver_webhooks
+from tests.integrations.test_webhooks import Receiver, endpoint_for
 
 REFUSED = [
     "127.0.0.1", "::1", "0.0.0.0", "::ffff:127.0.0.1", "10.0.0.5", "172.16.0.1", "192.168.1.1",  # noqa: S104 - addresses refused, nothing binds

@@ -4,7 +4,7 @@ impossible phone as a field error, in the language the request asks for."""
 import pytest
 
 from crm.models import Contact
-from tests.api.conftest import error_of
+from tests.integrations.conftest import error_of
 
 
 @pytest.mark.parametrize(

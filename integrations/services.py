@@ -21,10 +21,11 @@ from crm.services import (
 )
 from lifecycle import services as lifecycle
 from lifecycle.stages import ORDER, RANK, Channel
+from tagging.models import Tag
+from tagging.services import contact_tag_add
 
-from ..models import ApiToken, Tag, WebhookDelivery, WebhookEndpoint, WebhookEvent
-from ..services import contact_tag_add
 from . import targets
+from .models import ApiToken, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from .tokens import SHOWN_PREFIX, token_hash, token_new, webhook_secret_new
 from .webhooks import deliveries_waiting
 

@@ -6,7 +6,7 @@ from crm.models import Tenant
 from crm.pagination import KeysetPage, keyset_page
 from crm.scope import token_scope
 
-from ..models import ApiToken, WebhookDelivery, WebhookEndpoint
+from .models import ApiToken, WebhookDelivery, WebhookEndpoint
 from .tokens import TOKEN_PREFIX, token_hash
 
 

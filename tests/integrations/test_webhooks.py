@@ -13,14 +13,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from crm.services import ContactData, ServiceError, contact_create
+from integrations.docs import VERIFY_SNIPPET
+from integrations.models import ApiToken, WebhookDelivery, WebhookEndpoint
+from integrations.services import webhook_endpoint_create
+from integrations.tasks import deliver_due_webhooks, deliver_webhooks
+from integrations.webhooks import delivery_payload
 from lifecycle.bulk_moves import contacts_bulk_move
-from tagging.api.docs import VERIFY_SNIPPET
-from tagging.api.services import webhook_endpoint_create
-from tagging.api.tasks import deliver_due_webhooks, deliver_webhooks
-from tagging.api.webhooks import delivery_payload
-from tagging.models import ApiToken, WebhookDelivery, WebhookEndpoint
-from tests.api.conftest import ApiClient, token_for
 from tests.factories import ContactFactory
+from tests.integrations.conftest import ApiClient, token_for
 
 ALL_EVENTS = [
     "contact.created", "contact.stage_changed", "contact.tagged", "audience.entered",

@@ -25,11 +25,11 @@ from lifecycle.audiences import audience_members, audience_save
 from lifecycle.models import Audience
 from lifecycle.selectors import funnel_counts, stage_resolve
 from lifecycle.stages import ORDER, Channel
+from tagging.models import Tag
+from tagging.outcomes import describe
+from tagging.selectors import event_kinds, tag_resolve
+from tagging.services import contact_tag_add, contact_tag_remove, event_log
 
-from ..models import Tag
-from ..outcomes import describe
-from ..selectors import event_kinds, tag_resolve
-from ..services import contact_tag_add, contact_tag_remove, event_log
 from .auth import TokenAuth, TokenRateLimit
 from .docs import DESCRIPTION
 from .errors import StrictJSONParser, install_handlers, known_query_only

@@ -1,0 +1,112 @@
+"""The API's tokens and the company's webhooks. They began in `tagging` and kept its table
+names (db_table), so moving them changed no table."""
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from crm.models import TenantOwned
+
+
+class ApiToken(TenantOwned):
+    """A member's key to the JSON API: the token decides the company, the member's role what it
+    may do. Only a hash is kept; the token itself is shown once, when it is made."""
+
+    membership = models.ForeignKey(
+        "crm.Membership", on_delete=models.CASCADE, related_name="+", verbose_name=_("member")
+    )
+    name = models.CharField(_("token name"), max_length=100)
+    # The start of the token, enough for people to tell their tokens apart.
+    prefix = models.CharField(max_length=16, editable=False)
+    # Globally unique: a request names no company, so the token is looked up before the tenant
+    # is known (like Tenant.slug), the one lookup that cannot start with the tenant.
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(
+        "crm.Membership", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "tagging_apitoken"  # the table it had in tagging
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["tenant", "-created_at"], name="apitoken_tenant_created")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class WebhookEvent(models.TextChoices):
+    CONTACT_CREATED = "contact.created", _("A contact was created")
+    CONTACT_STAGE_CHANGED = "contact.stage_changed", _("A contact moved to another stage")
+    CONTACT_TAGGED = "contact.tagged", _("A contact was tagged")
+    AUDIENCE_ENTERED = "audience.entered", _("A contact entered an audience")
+    AUDIENCE_LEFT = "audience.left", _("A contact left an audience")
+
+
+class WebhookEndpoint(TenantOwned):
+    """An address of the company's own systems that hears about some kinds of changes."""
+
+    url = models.URLField(_("address (URL)"), max_length=500)
+    events = models.JSONField(_("events"), default=list)
+    description = models.CharField(_("description"), max_length=200, blank=True)
+    # Signs each delivery (HMAC-SHA256); the receiver holds the same secret.
+    secret = models.CharField(max_length=80, editable=False)
+    active = models.BooleanField(_("active"), default=True)
+    created_by = models.ForeignKey(
+        "crm.Membership", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "tagging_webhookendpoint"  # the table it had in tagging
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["tenant", "active"], name="webhookendpoint_active")]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class WebhookDelivery(TenantOwned):
+    """One event for one endpoint: written in the transaction of the change itself, then sent
+    (and re-sent with growing pauses) by Celery until the receiver answers 2xx."""
+
+    PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
+    STATUSES = [(PENDING, _("Waiting")), (DELIVERED, _("Delivered")), (FAILED, _("Gave up"))]
+
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    event = models.CharField(max_length=40, choices=WebhookEvent.choices)
+    # Plain ids, not keys: the log outlives a deleted contact. ref_id is the stage change, the
+    # tag or the audience the event is about.
+    contact_id = models.BigIntegerField()
+    ref_id = models.BigIntegerField(null=True, blank=True)
+    occurred_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=STATUSES, default=PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "tagging_webhookdelivery"  # the table it had in tagging
+        indexes = [
+            models.Index(
+                fields=["tenant", "status", "next_attempt_at"], name="webhookdelivery_due"
+            ),
+            models.Index(
+                fields=["tenant", "endpoint", "-created_at", "-id"], name="webhookdelivery_log"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} #{self.pk} → {self.endpoint_id}"

@@ -33,7 +33,7 @@ app.conf.beat_schedule = {
     },
     # Webhook retries whose pause is over, and anything a lost message or dead worker left.
     "deliver-webhooks": {
-        "task": "integrations.tasks.deliver_due_webhooks",
+        "task": "tagging.api.tasks.deliver_due_webhooks",
         "schedule": 60,
     },
     # Today's funnel for the trend chart; the last run of each day is that day's figure.

@@ -10,7 +10,7 @@ from crm.scope import tenant_scope
 from .webhooks import deliveries_due, deliveries_send, delivery_started
 
 
-@shared_task(name="integrations.tasks.deliver_webhooks", acks_late=True, ignore_result=True)
+@shared_task(name="tagging.api.tasks.deliver_webhooks", acks_late=True, ignore_result=True)
 def deliver_webhooks(tenant_id: int) -> None:
     delivery_started(tenant_id)
     tenant = Tenant.objects.filter(pk=tenant_id).first()
@@ -21,7 +21,7 @@ def deliver_webhooks(tenant_id: int) -> None:
         deliver_webhooks.delay(tenant_id)  # more than one run's budget: carry on in a new task
 
 
-@shared_task(name="integrations.tasks.deliver_due_webhooks", acks_late=True, ignore_result=True)
+@shared_task(name="tagging.api.tasks.deliver_due_webhooks", acks_late=True, ignore_result=True)
 def deliver_due_webhooks() -> None:
     """Beat, every minute: retries whose pause is over, and anything a lost message or a dead
     worker left waiting."""

@@ -40,7 +40,7 @@ from .schemas import contact_out, labels_of
 
 logger = logging.getLogger(__name__)
 
-DELIVER = "integrations.tasks.deliver_webhooks"
+DELIVER = "tagging.api.tasks.deliver_webhooks"
 
 LEASE = timedelta(minutes=5)  # longer than one send's timeout: a claimed row is not sent twice
 BATCH = 50

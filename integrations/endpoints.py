@@ -10,6 +10,10 @@ from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Query, Router, Status, Swagger
 from ninja.renderers import JSONRenderer
 
+from audiences.access import access_audience
+from audiences.models import Audience
+from audiences.selectors import audience_members
+from audiences.services import audience_save
 from crm.access import access_contact
 from crm.models import CONTACT_FIELDS, Contact, Membership, Tenant
 from crm.pagination import cursor_values, keyset_page
@@ -20,9 +24,6 @@ from crm.services import (
     contact_fill,
 )
 from lifecycle import services as lifecycle
-from lifecycle.access import access_audience
-from lifecycle.audiences import audience_members, audience_save
-from lifecycle.models import Audience
 from lifecycle.selectors import funnel_counts, stage_resolve
 from lifecycle.stages import ORDER, Channel
 from tagging.models import Tag

@@ -29,9 +29,10 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone, translation
 
+from audiences.models import Audience
 from crm.models import Contact, Tenant
 from crm.queueing import enqueue_on_commit, enqueued_task_started
-from lifecycle.models import Audience, StageChange
+from lifecycle.models import StageChange
 from tagging.models import Tag
 
 from . import targets

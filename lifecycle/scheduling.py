@@ -7,13 +7,20 @@ from django.db import transaction
 
 from crm.queueing import enqueue, enqueued_task_started
 
-# task name -> seconds to wait for more changes before recomputing
+# task name -> seconds to wait for more changes before recomputing. Apps above lifecycle add
+# theirs at start-up (recompute_register): audiences, whose members hang on stages and tags.
 DEBOUNCE = {
     "lifecycle.tasks.recompute_funnel": 2,
-    "lifecycle.tasks.recompute_audiences": 3,
     "lifecycle.tasks.recompute_funnel_stats": 60,
 }
-FUNNEL = ("lifecycle.tasks.recompute_funnel", "lifecycle.tasks.recompute_funnel_stats")
+# what to recompute when only tags changed (the funnel's figures do not depend on them)
+ON_TAGS: set[str] = set()
+
+
+def recompute_register(task_name: str, *, wait: float, on_tags: bool) -> None:
+    DEBOUNCE[task_name] = wait
+    if on_tags:
+        ON_TAGS.add(task_name)
 
 
 def tenant_changed(tenant_id: int, *, funnel: bool = True) -> None:
@@ -25,7 +32,7 @@ def tenant_changed(tenant_id: int, *, funnel: bool = True) -> None:
 def schedule_recomputes(tenant_id: int, *, funnel: bool = True) -> int:
     """Enqueues each recompute unless one is already waiting for this tenant. Returns how many
     were enqueued. Inline (no broker), each runs now."""
-    chosen = [name for name in DEBOUNCE if funnel or name not in FUNNEL]
+    chosen = [name for name in DEBOUNCE if funnel or name in ON_TAGS]
     return sum(
         # the key outlives the countdown: a lost message holds the tenant back 5 minutes at
         # most, and beat's full recompute runs every 5 minutes anyway

@@ -9,7 +9,6 @@ from crm.models import Tenant
 from crm.scope import tenant_scope
 
 from .analytics import funnel_recompute, funnel_snapshot, funnel_stats_recompute
-from .audiences import audiences_recompute
 from .scheduling import schedule_recomputes, task_started
 
 RETRY = {
@@ -37,13 +36,6 @@ def recompute_funnel_stats(tenant_id: int) -> None:
     task_started(recompute_funnel_stats.name, tenant_id)
     if tenant := _tenant(tenant_id):
         funnel_stats_recompute(tenant=tenant)
-
-
-@shared_task(name="lifecycle.tasks.recompute_audiences", **RETRY)
-def recompute_audiences(tenant_id: int) -> None:
-    task_started(recompute_audiences.name, tenant_id)
-    if tenant := _tenant(tenant_id):
-        audiences_recompute(tenant=tenant)
 
 
 @shared_task(name="lifecycle.tasks.recompute_everything", acks_late=True, ignore_result=True)

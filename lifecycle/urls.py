@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import audience_views, views
+from . import views
 
 urlpatterns = [
     path("board/", views.board, name="board"),
@@ -11,7 +11,6 @@ urlpatterns = [
     path("contacts/<int:contact_id>/reopen/", views.contact_reopen, name="contact_reopen"),
     path("contacts/<int:contact_id>/delete/", views.contact_delete, name="contact_delete"),
     path("contacts/bulk/", views.bulk_action, name="contacts_bulk"),
-    path("contacts/export/", audience_views.contacts_export, name="contacts_export"),
     path("contacts/bulk/count/", views.bulk_count, name="contacts_bulk_count"),
     path("settings/stages/", views.stage_settings_edit, name="stage_settings"),
     path("settings/stages/<slug:stage>/aliases/", views.stage_alias_add, name="stage_alias_add"),
@@ -19,24 +18,5 @@ urlpatterns = [
         "settings/stages/aliases/<int:alias_id>/remove/",
         views.stage_alias_remove,
         name="stage_alias_remove",
-    ),
-    path("audiences/", audience_views.audience_list, name="audience_list"),
-    path("audiences/new/", audience_views.audience_edit, name="audience_create"),
-    path("audiences/<int:audience_id>/", audience_views.audience_detail, name="audience_detail"),
-    path("audiences/<int:audience_id>/edit/", audience_views.audience_edit, name="audience_edit"),
-    path(
-        "audiences/<int:audience_id>/freeze/",
-        audience_views.audience_freeze,
-        name="audience_freeze",
-    ),
-    path(
-        "audiences/<int:audience_id>/export/",
-        audience_views.audience_export,
-        name="audience_export",
-    ),
-    path(
-        "audiences/lists/<int:snapshot_id>/export/",
-        audience_views.snapshot_export,
-        name="snapshot_export",
     ),
 ]

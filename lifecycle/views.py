@@ -1,5 +1,5 @@
 """The board, moves from the board and the contact page, bulk actions, stage settings, deleting
-a contact. Audiences and exports are in audience_views."""
+a contact. Audiences are an app of their own (audiences)."""
 
 from django.contrib import messages
 from django.http import Http404

@@ -19,11 +19,12 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audiences.models import AudienceSnapshotMember
 from crm.audit import audit_record
 from crm.models import AuditKind, Contact, Membership, Tenant
 from crm.permissions import can_undo_import
 from crm.services import NotAllowed, ServiceError
-from lifecycle.models import AudienceSnapshotMember, StageChange
+from lifecycle.models import StageChange
 from lifecycle.scheduling import tenant_changed
 from lifecycle.stages import ChangeKind, Channel
 

@@ -21,7 +21,6 @@ from crm.models import CONTACT_FIELDS, AuditKind, Contact, Membership
 from crm.permissions import can_merge, can_merge_any
 from crm.services import NotAllowed, ServiceError
 from lifecycle import services as lifecycle
-from lifecycle.models import AudienceMember
 from lifecycle.scheduling import tenant_changed
 
 from .models import ContactMerge, ContactTag, Event
@@ -157,7 +156,6 @@ def contact_merge(
         tag__group_id__in=held_groups
     ).update(contact=survivor)
     Event.objects.for_tenant(tenant).filter(contact=merged).update(contact=survivor)
-    AudienceMember.objects.for_tenant(tenant).filter(contact=merged).delete()
     lifecycle.contact_funnel_merged(survivor=survivor, merged=merged, actor=actor)
     merged_pk, merged_name = merged.pk, merged.name
     ContactMerge.objects.create(

@@ -113,10 +113,10 @@ def foreign_contact(other_tenant):
 
 def company_objects(tenant, member) -> dict:
     """One object of each kind a tenant URL can name, in `tenant`: for the cross-tenant walks."""
+    from audiences.models import Audience, AudienceSnapshot
     from crm.models import Invitation
     from integrations.models import WebhookDelivery
     from integrations.services import api_token_create, webhook_endpoint_create
-    from lifecycle.models import Audience, AudienceSnapshot
     from tagging.models import ImportJob, Rule, Tag, TagAlias, TagGroup
 
     group = TagGroup.objects.create(tenant=tenant, key="source", label=f"来源 {tenant.slug}")

@@ -10,12 +10,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from audiences.models import Audience
+from audiences.services import audience_recompute, audience_save
 from crm.audit import audit_record
 from crm.models import AuditKind
 from integrations.models import WebhookDelivery, WebhookEndpoint
 from integrations.services import webhook_endpoint_create
-from lifecycle.audiences import audience_recompute, audience_save
-from lifecycle.models import Audience
 from tagging.models import ImportJob, Tag, TagGroup, name_key
 from tagging.services import rule_save
 from tests.factories import ContactFactory, MembershipFactory

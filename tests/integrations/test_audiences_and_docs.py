@@ -6,7 +6,8 @@ import pytest
 from django.contrib.staticfiles import finders
 from django.test import Client
 
-from lifecycle.models import Audience, FunnelCount
+from audiences.models import Audience
+from lifecycle.models import FunnelCount
 from tagging.models import ContactTag
 from tests.factories import ContactFactory
 from tests.integrations.conftest import error_of

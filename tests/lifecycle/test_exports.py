@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from lifecycle.audiences import audience_recompute, audience_save
+from audiences.services import audience_recompute, audience_save
 from tagging.models import Tag, TagGroup
 from tagging.services import contact_tag_add
 from tests.factories import ContactFactory

@@ -11,13 +11,15 @@ from django.db import connections
 from django.test import override_settings
 from django.urls import reverse
 
+from audiences.models import AudienceChange, AudienceMember
+from audiences.selectors import audience_contacts
+from audiences.services import audience_recompute, audience_save
 from crm.celery import app as celery_app
 from crm.models import Contact
 from lifecycle import scheduling
 from lifecycle.analytics import funnel_recompute, stage_counts
-from lifecycle.audiences import audience_contacts, audience_recompute, audience_save
 from lifecycle.bulk_moves import contacts_bulk_move
-from lifecycle.models import AudienceChange, AudienceMember, FunnelCount
+from lifecycle.models import FunnelCount
 from lifecycle.services import contact_stage_move
 from tests.conftest import eventually
 from tests.factories import ContactFactory

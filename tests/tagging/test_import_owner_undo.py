@@ -7,9 +7,10 @@ import pytest
 from django.db.models import Sum
 from django.urls import reverse
 
+from audiences.models import AudienceSnapshot, AudienceSnapshotMember
 from crm.models import AuditEntry, AuditKind, Contact
 from crm.services import ContactData, ServiceError, contact_update
-from lifecycle.models import AudienceSnapshot, AudienceSnapshotMember, FunnelCount
+from lifecycle.models import FunnelCount
 from lifecycle.services import contact_stage_move
 from tagging import imports
 from tagging.import_undo import import_undo, import_undo_counts

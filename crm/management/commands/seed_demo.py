@@ -10,6 +10,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from audiences.models import Audience
+from audiences.services import audience_recompute
 from crm.models import Contact, Membership, Role, Tenant, User
 from crm.permissions import is_admin_role
 from crm.scope import tenant_scope
@@ -20,8 +22,7 @@ from lifecycle.analytics import (
     funnel_recompute,
     funnel_stats_recompute,
 )
-from lifecycle.audiences import audience_recompute
-from lifecycle.models import Audience, StageChange, StageSetting
+from lifecycle.models import StageChange, StageSetting
 from lifecycle.selectors import stage_settings
 from lifecycle.services import stage_settings_save
 from lifecycle.stages import ORDER, RANK, ChangeKind, Channel, LostReason, Status

@@ -23,6 +23,9 @@ from django.urls import get_resolver, path
 from django.utils import timezone
 from psycopg import sql
 
+from audiences.models import Audience
+from audiences.selectors import audience_contacts
+from audiences.services import audience_recompute
 from crm.grants import grant_application_role
 from crm.models import Contact, Membership, Role, Tenant
 from crm.pagination import keyset_page
@@ -30,8 +33,6 @@ from crm.scope import tenant_scope
 from crm.selectors import CONTACT_SORTS, DEFAULT_CONTACT_SORT, ContactFilters, contact_list
 from crm.tenancy import membership_add
 from lifecycle.analytics import funnel_recompute, funnel_snapshot, funnel_stats_recompute
-from lifecycle.audiences import audience_contacts, audience_recompute
-from lifecycle.models import Audience
 from lifecycle.stages import ORDER
 from tagging.models import Tag, TagGroup
 

@@ -21,21 +21,14 @@ from crm.permissions import (
     permission_required,
 )
 from crm.selectors import CONTACT_SORTS, contact_list
+from crm.services import ServiceError
+from lifecycle.exports import export_rows, xlsx_file
+from lifecycle.selectors import stage_settings
 
-from . import audiences, services
+from . import selectors, services
 from .access import access_audience, access_snapshot
-from .audiences import audiences_of, snapshots_of
-from .exports import export_rows, xlsx_file
-from .forms import (
-    AudienceForm,
-    FreezeForm,
-)
-from .selectors import (
-    stage_settings,
-)
-
-BOARD_PAGE = 20
-
+from .forms import AudienceForm, FreezeForm
+from .selectors import audiences_of, snapshots_of
 
 # --- audiences (admins and marketers) --------------------------------------------------------
 
@@ -51,7 +44,7 @@ def audience_list(request):
         "audiences": audiences_of(tenant=request.tenant),
         "snapshots": snapshots_of(tenant=request.tenant),
     }
-    return render(request, "lifecycle/audience_list.html", context)
+    return render(request, "audiences/audience_list.html", context)
 
 
 @require_http_methods(["GET", "POST"])
@@ -69,21 +62,21 @@ def audience_edit(request, audience_id: int | None = None):
         initial=initial,
     )
     if request.method == "POST" and "delete" in request.POST and audience is not None:
-        audiences.audience_delete(audience=audience, actor=request.membership)
+        services.audience_delete(audience=audience, actor=request.membership)
         messages.success(request, _("Audience deleted."))
         return redirect("audience_list", request.tenant.slug)
     if request.method == "POST" and form.is_valid():
         try:
-            saved = audiences.audience_save(
+            saved = services.audience_save(
                 tenant=request.tenant, actor=request.membership, audience=audience,
                 **form.cleaned_data,
             )  # fmt: skip
-        except services.ServiceError as error:
+        except ServiceError as error:
             form.add_error(None, error.message)
         else:
             messages.success(request, _("Audience saved; its members are being computed."))
             return redirect("audience_detail", request.tenant.slug, saved.pk)
-    return render(request, "lifecycle/audience_form.html", {"audience": audience, "form": form})
+    return render(request, "audiences/audience_form.html", {"audience": audience, "form": form})
 
 
 @require_GET
@@ -91,7 +84,7 @@ def audience_edit(request, audience_id: int | None = None):
 def audience_detail(request, audience_id: int):
     audience = access_audience(request.membership, audience_id)
     page = keyset_page(
-        audiences.audience_members(audience=audience),
+        selectors.audience_members(audience=audience),
         ordering=("-id",),
         size=50,
         after=request.GET.get("after"),
@@ -99,12 +92,12 @@ def audience_detail(request, audience_id: int):
     )
     context = {
         "audience": audience,
-        "stages": audiences.audience_stages(audience),
+        "stages": selectors.audience_stages(audience),
         "page": page,
-        "recent": audiences.audience_recent_changes(audience=audience),
+        "recent": selectors.audience_recent_changes(audience=audience),
         "freeze_form": FreezeForm(initial={"name": f"{audience.name} {timezone.localdate()}"}),
     }
-    return render(request, "lifecycle/audience_detail.html", context)
+    return render(request, "audiences/audience_detail.html", context)
 
 
 @require_POST
@@ -113,7 +106,7 @@ def audience_freeze(request, audience_id: int):
     audience = access_audience(request.membership, audience_id)
     form = FreezeForm(request.POST)
     name = form.cleaned_data["name"] if form.is_valid() else ""
-    snapshot = audiences.audience_freeze(audience=audience, actor=request.membership, name=name)
+    snapshot = services.audience_freeze(audience=audience, actor=request.membership, name=name)
     messages.success(
         request,
         ngettext(
@@ -162,11 +155,11 @@ def contacts_export(request):
 @permission_required(can_export)
 def audience_export(request, audience_id: int):
     audience = access_audience(request.membership, audience_id)
-    return _export_response(request, audiences.audience_members(audience=audience), audience.name)
+    return _export_response(request, selectors.audience_members(audience=audience), audience.name)
 
 
 @require_GET
 @permission_required(can_export)
 def snapshot_export(request, snapshot_id: int):
     snapshot = access_snapshot(request.membership, snapshot_id)
-    return _export_response(request, audiences.snapshot_members(snapshot=snapshot), snapshot.name)
+    return _export_response(request, selectors.snapshot_members(snapshot=snapshot), snapshot.name)

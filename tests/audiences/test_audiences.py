@@ -6,10 +6,10 @@ import io
 import pytest
 from django.urls import reverse
 
+from audiences.models import Audience, AudienceChange, AudienceMember, AudienceSnapshotMember
+from audiences.services import audience_freeze, audience_recompute, audience_save
 from crm.csvfiles import csv_cell
 from crm.services import ServiceError
-from lifecycle.audiences import audience_freeze, audience_recompute, audience_save
-from lifecycle.models import Audience, AudienceChange, AudienceMember, AudienceSnapshotMember
 from lifecycle.services import contact_stage_move
 from tagging.models import Tag, TagGroup
 from tagging.services import contact_tag_add

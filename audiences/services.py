@@ -7,38 +7,20 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm.models import Contact, Membership, Tenant
+from crm.models import Membership, Tenant
 from crm.permissions import can_manage_audiences
-from crm.selectors import ContactFilters, contact_list
 from crm.services import NotAllowed, ServiceError, change_recorded
+from lifecycle.scheduling import tenant_changed
+from lifecycle.stages import RANK, Status
+from tagging.models import Tag
 
 from .models import (
     Audience,
     AudienceChange,
     AudienceMember,
     AudienceSnapshot,
-    AudienceSnapshotMember,
 )
-from .scheduling import tenant_changed
-from .stages import ORDER, RANK, Status, later_or_equal
-
-
-def audience_stages(audience: Audience) -> tuple[str, ...]:
-    if audience.gate == Audience.GATE_AT_OR_PAST:
-        return later_or_equal(audience.stages[0]) if audience.stages else ORDER
-    return tuple(stage for stage in ORDER if stage in audience.stages)
-
-
-def audience_contacts(audience: Audience) -> QuerySet:
-    """Who belongs in the audience right now, computed from the contacts themselves."""
-    filters = ContactFilters(
-        stages=audience_stages(audience),
-        status=audience.status,
-        tag_any=tuple(audience.tag_any),
-        tag_all=tuple(audience.tag_all),
-        tag_none=tuple(audience.tag_none),
-    )
-    return contact_list(tenant=audience.tenant, filters=filters, viewer=None).order_by()
+from .selectors import audience_contacts
 
 
 def _sql(queryset: QuerySet) -> tuple[str, list]:
@@ -135,8 +117,6 @@ def audiences_recompute(*, tenant: Tenant) -> None:
 
 
 def _check_definition(tenant: Tenant, *, gate, stages, status, tag_any, tag_all, tag_none):
-    from django.apps import apps
-
     if gate not in dict(Audience.GATES):
         raise ServiceError(_("Choose a stage gate."))
     stages = [s for s in stages if s in RANK]
@@ -146,9 +126,8 @@ def _check_definition(tenant: Tenant, *, gate, stages, status, tag_any, tag_all,
         raise ServiceError(_("Choose the one stage contacts must have reached."))
     if status not in ("", *Status.values):
         raise ServiceError(_("Unknown status."))
-    # Tag ids must be this company's (tags live in the tagging app; read by name, not import).
+    # Tag ids must be this company's
     tag_ids = {int(t) for t in (*tag_any, *tag_all, *tag_none)}
-    Tag = apps.get_model("tagging", "Tag")
     if tag_ids and Tag.objects.for_tenant(tenant).filter(pk__in=tag_ids).count() != len(tag_ids):
         raise ServiceError(_("Choose tags of this company."))
     return stages
@@ -218,38 +197,3 @@ def audience_freeze(*, audience: Audience, actor: Membership, name: str) -> Audi
 
 
 # --- reads and the CSV export ------------------------------------------------------------
-
-
-def audiences_of(*, tenant: Tenant) -> list[Audience]:
-    return list(Audience.objects.for_tenant(tenant))
-
-
-def snapshots_of(*, tenant: Tenant, limit: int = 50) -> list[AudienceSnapshot]:
-    return list(
-        AudienceSnapshot.objects.for_tenant(tenant).select_related("created_by__user")[:limit]
-    )
-
-
-def audience_members(*, audience: Audience) -> QuerySet:
-    ids = AudienceMember.objects.for_tenant(audience.tenant).filter(audience=audience)
-    return (
-        Contact.objects.for_tenant(audience.tenant)
-        .filter(pk__in=ids.values("contact_id"))
-        .select_related("owner__user")
-    )
-
-
-def snapshot_members(*, snapshot: AudienceSnapshot) -> QuerySet:
-    ids = AudienceSnapshotMember.objects.for_tenant(snapshot.tenant).filter(snapshot=snapshot)
-    return Contact.objects.for_tenant(snapshot.tenant).filter(pk__in=ids.values("contact_id"))
-
-
-def audience_recent_changes(*, audience: Audience, limit: int = 50) -> dict[str, list]:
-    """Who joined and who left in the latest recompute that changed anything."""
-    changes = AudienceChange.objects.for_tenant(audience.tenant).filter(audience=audience)
-    last = changes.order_by("-at").values_list("at", flat=True).first()
-    result = {AudienceChange.ENTERED: [], AudienceChange.LEFT: [], "at": last}
-    if last is not None:
-        for change in changes.filter(at=last).select_related("contact")[: limit * 2]:
-            result[change.change].append(change.contact)
-    return result

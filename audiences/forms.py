@@ -1,0 +1,52 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from lifecycle.stages import Stage
+from tagging.models import Tag
+
+
+class AudienceForm(forms.Form):
+    name = forms.CharField(label=_("Name of the audience"), max_length=100)
+    gate = forms.ChoiceField(
+        label=_("Stage gate"),
+        choices=[("at_or_past", _("At or past a stage")), ("exact", _("Exactly these stages"))],
+        widget=forms.RadioSelect,
+        initial="at_or_past",
+    )
+    stages = forms.MultipleChoiceField(
+        label=_("Stages"),
+        choices=Stage.choices,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("“At or past”: tick one stage. “Exactly”: tick each stage you want."),
+    )
+    status = forms.ChoiceField(
+        label=_("Status"),
+        required=False,
+        choices=[("", _("Active or lost")), ("active", _("Active")), ("lost", _("Lost"))],
+        initial="active",
+    )
+    tag_any = forms.TypedMultipleChoiceField(
+        label=_("Any of these tags"), coerce=int, required=False
+    )
+    tag_all = forms.TypedMultipleChoiceField(
+        label=_("All of these tags"), coerce=int, required=False
+    )
+    tag_none = forms.TypedMultipleChoiceField(
+        label=_("None of these tags"), coerce=int, required=False
+    )
+
+    def __init__(self, *args, tenant, stage_labels: dict, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["stages"].choices = list(stage_labels.items())
+        tags = Tag.objects.for_tenant(tenant).select_related("group")
+        choices = [
+            (t.pk, f"{t.group.label} · {t.label}")
+            for t in tags.order_by("group__position", "label")
+        ]
+        for name in ("tag_any", "tag_all", "tag_none"):
+            self.fields[name].choices = choices
+            self.fields[name].widget.attrs["size"] = 6
+
+
+class FreezeForm(forms.Form):
+    name = forms.CharField(label=_("Name of the list"), max_length=100)

@@ -1,0 +1,69 @@
+"""Reading audiences: who belongs (from the contacts themselves), who is stored, who came and
+went, and the frozen lists."""
+
+from django.db.models import QuerySet
+
+from crm.models import Contact, Tenant
+from crm.selectors import ContactFilters, contact_list
+from lifecycle.stages import ORDER, later_or_equal
+
+from .models import (
+    Audience,
+    AudienceChange,
+    AudienceMember,
+    AudienceSnapshot,
+    AudienceSnapshotMember,
+)
+
+
+def audience_stages(audience: Audience) -> tuple[str, ...]:
+    if audience.gate == Audience.GATE_AT_OR_PAST:
+        return later_or_equal(audience.stages[0]) if audience.stages else ORDER
+    return tuple(stage for stage in ORDER if stage in audience.stages)
+
+
+def audience_contacts(audience: Audience) -> QuerySet:
+    """Who belongs in the audience right now, computed from the contacts themselves."""
+    filters = ContactFilters(
+        stages=audience_stages(audience),
+        status=audience.status,
+        tag_any=tuple(audience.tag_any),
+        tag_all=tuple(audience.tag_all),
+        tag_none=tuple(audience.tag_none),
+    )
+    return contact_list(tenant=audience.tenant, filters=filters, viewer=None).order_by()
+
+
+def audiences_of(*, tenant: Tenant) -> list[Audience]:
+    return list(Audience.objects.for_tenant(tenant))
+
+
+def snapshots_of(*, tenant: Tenant, limit: int = 50) -> list[AudienceSnapshot]:
+    return list(
+        AudienceSnapshot.objects.for_tenant(tenant).select_related("created_by__user")[:limit]
+    )
+
+
+def audience_members(*, audience: Audience) -> QuerySet:
+    ids = AudienceMember.objects.for_tenant(audience.tenant).filter(audience=audience)
+    return (
+        Contact.objects.for_tenant(audience.tenant)
+        .filter(pk__in=ids.values("contact_id"))
+        .select_related("owner__user")
+    )
+
+
+def snapshot_members(*, snapshot: AudienceSnapshot) -> QuerySet:
+    ids = AudienceSnapshotMember.objects.for_tenant(snapshot.tenant).filter(snapshot=snapshot)
+    return Contact.objects.for_tenant(snapshot.tenant).filter(pk__in=ids.values("contact_id"))
+
+
+def audience_recent_changes(*, audience: Audience, limit: int = 50) -> dict[str, list]:
+    """Who joined and who left in the latest recompute that changed anything."""
+    changes = AudienceChange.objects.for_tenant(audience.tenant).filter(audience=audience)
+    last = changes.order_by("-at").values_list("at", flat=True).first()
+    result = {AudienceChange.ENTERED: [], AudienceChange.LEFT: [], "at": last}
+    if last is not None:
+        for change in changes.filter(at=last).select_related("contact")[: limit * 2]:
+            result[change.change].append(change.contact)
+    return result

@@ -3,7 +3,6 @@ from django.urls import path
 from . import views
 
 urlpatterns = [
-    path("contacts/export/", views.contacts_export, name="contacts_export"),
     path("audiences/", views.audience_list, name="audience_list"),
     path("audiences/new/", views.audience_edit, name="audience_create"),
     path("audiences/<int:audience_id>/", views.audience_detail, name="audience_detail"),
@@ -12,15 +11,5 @@ urlpatterns = [
         "audiences/<int:audience_id>/freeze/",
         views.audience_freeze,
         name="audience_freeze",
-    ),
-    path(
-        "audiences/<int:audience_id>/export/",
-        views.audience_export,
-        name="audience_export",
-    ),
-    path(
-        "audiences/lists/<int:snapshot_id>/export/",
-        views.snapshot_export,
-        name="snapshot_export",
     ),
 ]

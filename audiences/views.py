@@ -1,32 +1,23 @@
-"""Audiences (admins and marketers), their frozen lists, and the exports of lists of people:
-audiences, frozen lists and the contact list as filtered."""
+"""Audiences and their frozen lists (admins and marketers). Their exports are spreadsheets':
+spreadsheets/views.py."""
 
 from django.contrib import messages
-from django.http import FileResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from crm.audit import audit_record
-from crm.csvfiles import csv_stream
-from crm.forms import ContactFilterForm
-from crm.models import AuditKind
 from crm.pagination import keyset_page
 from crm.permissions import (
-    can_export,
     can_manage_audiences,
     permission_required,
 )
-from crm.selectors import CONTACT_SORTS, contact_list
 from crm.services import ServiceError
-from lifecycle.exports import export_rows, xlsx_file
 from lifecycle.selectors import stage_settings
 
 from . import selectors, services
-from .access import access_audience, access_snapshot
+from .access import access_audience
 from .forms import AudienceForm, FreezeForm
 from .selectors import audiences_of, snapshots_of
 
@@ -117,49 +108,3 @@ def audience_freeze(request, audience_id: int):
         % {"name": snapshot.name, "count": snapshot.size},
     )
     return redirect("audience_detail", request.tenant.slug, audience.pk)
-
-
-def _export_response(request, contacts, filename: str, ordering=("pk",)):
-    """CSV streams row by row; XLSX is written to a temporary file as rows come."""
-    xlsx = request.GET.get("format") == "xlsx"
-    audit_record(
-        tenant=request.tenant, actor=request.membership, kind=AuditKind.EXPORT, subject=filename,
-        count=contacts.count(), details={"format": "xlsx" if xlsx else "csv"},
-    )  # fmt: skip
-    rows = export_rows(tenant=request.tenant, contacts=contacts, ordering=ordering)
-    if xlsx:
-        handle = xlsx_file(rows, title=filename)
-        return FileResponse(
-            handle,
-            as_attachment=True,
-            filename=f"{filename}.xlsx",
-            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        )
-    response = StreamingHttpResponse(csv_stream(rows), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = content_disposition_header(True, f"{filename}.csv")
-    return response
-
-
-@require_GET
-@permission_required(can_export)
-def contacts_export(request):
-    """The contact list as it is filtered on screen."""
-    filters = ContactFilterForm(request.GET).filters()
-    contacts = contact_list(tenant=request.tenant, filters=filters, viewer=request.membership)
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    ordering = CONTACT_SORTS[filters.sort]
-    return _export_response(request, contacts, _("contacts") + f"-{stamp}", ordering)
-
-
-@require_GET
-@permission_required(can_export)
-def audience_export(request, audience_id: int):
-    audience = access_audience(request.membership, audience_id)
-    return _export_response(request, selectors.audience_members(audience=audience), audience.name)
-
-
-@require_GET
-@permission_required(can_export)
-def snapshot_export(request, snapshot_id: int):
-    snapshot = access_snapshot(request.membership, snapshot_id)
-    return _export_response(request, selectors.snapshot_members(snapshot=snapshot), snapshot.name)

@@ -48,7 +48,7 @@ if "*" in ALLOWED_HOSTS and not DEBUG:
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 # Ours, layered: each imports only the ones before it (docs/architecture.md)
-OUR_APPS = ["crm", "lifecycle", "tagging", "audiences", "integrations"]
+OUR_APPS = ["crm", "lifecycle", "tagging", "audiences", "spreadsheets", "integrations"]
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -209,7 +209,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # A message whose worker died unacknowledged is handed out again after this long: minutes,
 # not an hour. Longer than every task but the import and longer than any retry's pause; an
 # import outlives it, and a second delivery while it runs finds the job locked and leaves
-# (tagging/import_runs.py), while its beat keeps the backstop off it.
+# (spreadsheets/imports/runs.py), while its beat keeps the backstop off it.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 300}
 # A stuck task is stopped: first its SoftTimeLimitExceeded, then its process. The import sets
 # its own (longer) limits.

@@ -58,6 +58,7 @@ urlpatterns = [
     path("t/<slug:tenant_slug>/", include("lifecycle.urls")),
     path("t/<slug:tenant_slug>/", include("tagging.urls")),
     path("t/<slug:tenant_slug>/", include("audiences.urls")),
+    path("t/<slug:tenant_slug>/", include("spreadsheets.urls")),
     path("t/<slug:tenant_slug>/", include("integrations.urls")),
     # The JSON API and its docs; the token, not the address, names the company.
     path("api/v1/", include("integrations.api_urls")),

@@ -3,7 +3,7 @@
 from crm.access import get_scoped_or_404
 from crm.models import Membership
 
-from .models import ImportJob, Rule, Tag, TagAlias, TagGroup
+from .models import Rule, Tag, TagAlias, TagGroup
 
 
 def access_tag(membership: Membership, tag_id: int) -> Tag:
@@ -21,7 +21,3 @@ def access_tag_alias(membership: Membership, alias_id: int) -> TagAlias:
 
 def access_rule(membership: Membership, rule_id: int) -> Rule:
     return get_scoped_or_404(Rule.objects.for_tenant(membership.tenant), rule_id)
-
-
-def access_import(membership: Membership, job_id: int) -> ImportJob:
-    return get_scoped_or_404(ImportJob.objects.for_tenant(membership.tenant), job_id)

@@ -11,7 +11,6 @@ class TaggingConfig(AppConfig):
         from crm.selectors import register_contact_filter
         from crm.services import register_tenant_setup
 
-        from . import tasks as _import_tasks  # noqa: F401 - registers the Celery tasks, enqueued by name
         from .filters import contact_tag_filters
         from .panels import events_panel, tags_panel, timeline_panel
         from .services import rules_ensure_defaults

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import import_views, views
+from . import views
 
 urlpatterns = [
     path("contacts/<int:contact_id>/tags/", views.contact_tag_add, name="contact_tag_add"),
@@ -27,14 +27,6 @@ urlpatterns = [
         views.contact_merge,
         name="contact_merge",
     ),
-    path("imports/", import_views.import_list, name="import_list"),
-    path("imports/new/", import_views.import_new, name="import_new"),
-    path("imports/<int:job_id>/", import_views.import_detail, name="import_detail"),
-    path("imports/<int:job_id>/columns/", import_views.import_map, name="import_map"),
-    path("imports/<int:job_id>/cancel/", import_views.import_cancel, name="import_cancel"),
-    path("imports/<int:job_id>/continue/", import_views.import_continue, name="import_continue"),
-    path("imports/<int:job_id>/undo/", import_views.import_undo, name="import_undo"),
-    path("imports/<int:job_id>/errors.csv", import_views.import_errors, name="import_errors"),
     path("settings/tags/", views.tag_settings, name="tag_settings"),
     path("settings/tags/groups/new/", views.tag_group_create, name="tag_group_create"),
     path("settings/tags/groups/<int:group_id>/", views.tag_group_edit, name="tag_group_edit"),

@@ -10,6 +10,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 
+from tagging.models import Tag, TagGroup, name_key
 from tests.factories import ContactFactory, MembershipFactory, TenantFactory, UserFactory
 
 # Playwright's sync API runs an event loop in the test thread; Django's ORM must still be usable.
@@ -117,7 +118,8 @@ def company_objects(tenant, member) -> dict:
     from crm.models import Invitation
     from integrations.models import WebhookDelivery
     from integrations.services import api_token_create, webhook_endpoint_create
-    from tagging.models import ImportJob, Rule, Tag, TagAlias, TagGroup
+    from spreadsheets.models import ImportJob
+    from tagging.models import Rule, Tag, TagAlias, TagGroup
 
     group = TagGroup.objects.create(tenant=tenant, key="source", label=f"来源 {tenant.slug}")
     tag = Tag.objects.create(tenant=tenant, group=group, key="flyer", label=f"地推 {tenant.slug}",
@@ -229,3 +231,20 @@ def eventually(check, timeout: float = 30.0) -> bool:
             return True
         time.sleep(0.2)
     return check()
+
+
+@pytest.fixture
+def make_tag(tenant):
+    """make_tag("来源", "地推") → the tag, creating its group when needed."""
+
+    def _make(group_label: str, label: str, *, single_choice: bool = False, on=None) -> Tag:
+        group, _ = TagGroup.objects.get_or_create(
+            tenant=on or tenant,
+            label=group_label,
+            defaults={"single_choice": single_choice, "key": group_label},
+        )
+        return Tag.objects.create(
+            tenant=on or tenant, group=group, key=label, label=label, label_key=name_key(label)
+        )
+
+    return _make

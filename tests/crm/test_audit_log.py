@@ -14,7 +14,7 @@ from integrations.services import api_token_create, api_token_revoke, webhook_en
 from lifecycle.bulk_moves import contacts_bulk_move
 from lifecycle.selectors import stage_settings
 from lifecycle.services import contact_delete, stage_settings_save
-from tagging.imports import import_confirm, import_start
+from spreadsheets.imports.jobs import import_confirm, import_start
 from tagging.models import Tag, TagGroup
 from tagging.services import contacts_bulk_tag, rule_delete, rule_save
 from tests.conftest import PASSWORD, client_for

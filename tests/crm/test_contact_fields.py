@@ -5,13 +5,14 @@ one of them."""
 from crm.forms import ContactForm
 from crm.models import CONTACT_FIELDS
 from integrations.schemas import ContactIn, ContactPatch
-from tagging import import_files, import_rows, merges
+from spreadsheets.imports import checking, reading
+from tagging import merges
 
 
 def test_every_way_in_takes_every_contact_field():
     fields = set(CONTACT_FIELDS)
     assert fields <= set(ContactForm.base_fields)
     assert fields <= set(ContactIn.model_fields) and fields <= set(ContactPatch.model_fields)
-    assert fields <= set(import_files.FIELDS)  # the columns an import maps
-    assert import_rows.VALUES == CONTACT_FIELDS  # and fills
+    assert fields <= set(reading.FIELDS)  # the columns an import maps
+    assert checking.VALUES == CONTACT_FIELDS  # and fills
     assert fields <= set(merges.MERGE_FIELDS)

@@ -16,7 +16,8 @@ from crm.audit import audit_record
 from crm.models import AuditKind
 from integrations.models import WebhookDelivery, WebhookEndpoint
 from integrations.services import webhook_endpoint_create
-from tagging.models import ImportJob, Tag, TagGroup, name_key
+from spreadsheets.models import ImportJob
+from tagging.models import Tag, TagGroup, name_key
 from tagging.services import rule_save
 from tests.factories import ContactFactory, MembershipFactory
 

@@ -25,7 +25,7 @@ ROLE_AS_DATA = {
     "crm/management/commands/seed_demo.py",
     "lifecycle/management/commands/bench_bulk_move.py",
     "lifecycle/management/commands/bench_funnel.py",
-    "tagging/management/commands/bench_import.py",
+    "spreadsheets/management/commands/bench_import.py",
 }
 ROLE_KEY = r"(?:admin|marketer|sales)"
 PYTHON_CHECKS = [

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
-from tagging import imports
+from spreadsheets.imports import jobs as imports
 from tests.e2e.conftest import log_in
 from tests.factories import MembershipFactory, TenantFactory
 

@@ -6,7 +6,6 @@ import pytest
 from django.test import Client
 
 from integrations.services import api_token_create
-from tests.tagging.conftest import make_tag  # noqa: F401 - the same tag helper
 
 
 class ApiClient:

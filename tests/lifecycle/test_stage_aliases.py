@@ -12,7 +12,7 @@ from lifecycle.aliases import stage_alias_add, stage_alias_remove
 from lifecycle.models import StageAlias, StageSetting
 from lifecycle.selectors import stage_resolve, stage_settings
 from lifecycle.services import stage_settings_save
-from tagging.imports import import_confirm, import_start
+from spreadsheets.imports.jobs import import_confirm, import_start
 from tests.conftest import client_for
 from tests.factories import ContactFactory
 from tests.integrations.conftest import ApiClient, token_for

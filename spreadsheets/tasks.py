@@ -6,8 +6,8 @@ from django.db import connection
 from crm.models import Tenant
 from crm.scope import tenant_scope
 
-from .import_runs import DATABASE_ERRORS, imports_requeue_stalled
-from .imports import import_run, imports_expire_waiting
+from .imports.jobs import import_run, imports_expire_waiting
+from .imports.runs import DATABASE_ERRORS, imports_requeue_stalled
 from .models import ImportJob
 
 logger = logging.getLogger(__name__)

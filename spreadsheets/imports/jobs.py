@@ -26,33 +26,17 @@ from crm.scope import tenant_scope
 from crm.services import ServiceError
 from lifecycle.scheduling import tenant_changed
 
-from .import_files import (  # noqa: F401
-    FIELD_LABELS,
+from ..models import ImportChunk, ImportJob
+from .applying import apply_chunk, warnings_begin
+from .checking import IDENTITY, Record, RowChecker, merge_records
+from .reading import (
     FIELDS,
-    MAX_BYTES,
     data_rows,
     find_header_row,
     guess_mapping,
     read_preview,
-    read_table,
 )
-from .import_report import (  # noqa: F401
-    ERRORS,
-    errors_shown,
-    failed_rows_csv,
-    import_warnings,
-    rows_warned,
-    warnings_shown,
-)
-from .import_rows import (  # noqa: F401
-    IDENTITY,
-    Record,
-    RowChecker,
-    apply_chunk,
-    merge_records,
-    warnings_begin,
-)
-from .import_runs import (
+from .runs import (
     RUN_IMPORT,
     beating,
     failure_code,
@@ -61,7 +45,6 @@ from .import_runs import (
     run_begin,
     run_fail,
 )
-from .models import ImportChunk, ImportJob
 
 CHUNK = 10_000  # rows applied, and committed with the job's progress, together
 SIDE_BY_SIDE = 2  # chunks applied at once (outside a transaction): one per core

@@ -27,8 +27,9 @@ from crm.services import NotAllowed, ServiceError
 from lifecycle.models import StageChange
 from lifecycle.scheduling import tenant_changed
 from lifecycle.stages import ChangeKind, Channel
+from tagging.models import ContactMerge, ContactTag, Event
 
-from .models import ContactMerge, ContactTag, Event, ImportChunk, ImportJob
+from ..models import ImportChunk, ImportJob
 
 
 @dataclass(frozen=True)

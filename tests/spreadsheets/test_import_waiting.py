@@ -9,9 +9,9 @@ from django.utils import timezone
 
 from crm.celery import app as celery_app
 from crm.services import ServiceError
-from tagging import imports
-from tagging.models import ImportJob
-from tagging.tasks import expire_waiting_uploads
+from spreadsheets.imports import jobs as imports
+from spreadsheets.models import ImportJob
+from spreadsheets.tasks import expire_waiting_uploads
 
 CSV = "姓名,手机\n张伟,13800138000\n".encode()
 FULL = "uploads are already waiting for their columns to be chosen. Finish or cancel one"

@@ -24,8 +24,10 @@ from django.utils import timezone
 from crm.celery import app as celery_app
 from crm.models import Contact
 from crm.services import ServiceError
-from tagging import import_runs, imports, tasks
-from tagging.models import ImportChunk, ImportJob
+from spreadsheets import tasks
+from spreadsheets.imports import jobs as imports
+from spreadsheets.imports import runs as import_runs
+from spreadsheets.models import ImportChunk, ImportJob
 from tests.conftest import APP_ROLE, eventually
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -421,7 +423,7 @@ class Workers:
                "IMPORT_TEST_PAUSE": "0.3"}  # fmt: skip
         log = (self.logs / f"worker-{len(self.running)}.log").open("wb")
         worker = subprocess.Popen(  # noqa: S603 - our own module, our own arguments
-            [sys.executable, "-m", "tests.tagging.import_worker", self.queue],
+            [sys.executable, "-m", "tests.spreadsheets.import_worker", self.queue],
             cwd=ROOT, env=env, start_new_session=True, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         self.running.append(worker)

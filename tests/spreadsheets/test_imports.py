@@ -17,8 +17,10 @@ from crm.scope import tenant_scope
 from integrations.models import WebhookDelivery
 from lifecycle.models import StageChange, StageSetting
 from lifecycle.selectors import stage_settings_changed
-from tagging import imports
-from tagging.models import ContactTag, ImportChunk, ImportJob, Tag
+from spreadsheets.imports import jobs as imports
+from spreadsheets.imports import reading, report
+from spreadsheets.models import ImportChunk, ImportJob
+from tagging.models import ContactTag, Tag
 from tagging.services import tag_alias_add
 from tests.factories import ContactFactory
 from tests.integrations.test_webhooks import endpoint_for
@@ -42,7 +44,7 @@ def run(tenant, marketer, name, *, create_tags=False, content=None):
     content = content if content is not None else (FILES / name).read_bytes()
     job = imports.import_start(tenant=tenant, actor=marketer, file_name=name, content=content,
                                language="en")  # fmt: skip
-    job.mapping = imports.guess_mapping(imports.read_table(content, name)[2][0])
+    job.mapping = imports.guess_mapping(reading.read_table(content, name)[2][0])
     job.create_tags = create_tags
     job.save()
     return imports.import_run(job=job)
@@ -54,7 +56,7 @@ def people(tenant):
 
 @pytest.mark.parametrize("name", ["contacts-gbk.csv", "contacts-bom.csv"])
 def test_chinese_csv_in_gbk_or_utf8_bom_is_read_and_columns_guessed(name):
-    kind, encoding, rows = imports.read_table((FILES / name).read_bytes(), name)
+    kind, encoding, rows = reading.read_table((FILES / name).read_bytes(), name)
     assert kind == "csv" and encoding == ("gb18030" if "gbk" in name else "utf-8-sig")
     assert rows[1][0] == "张伟"
     mapping = imports.guess_mapping(rows[0])
@@ -80,7 +82,7 @@ def test_a_messy_file_lands_its_valid_rows_and_reports_the_rest(tenant, marketer
     counts = (job.status, job.created, job.updated, job.skipped, job.merged, job.failed)
     assert counts == ("done", 2, 0, 0, 1, 4)
     assert job.created + job.updated + job.skipped + job.merged + job.failed == job.total
-    reasons = {(e["row"], e["column"]): e["reason"] for e in imports.errors_shown(job.errors)}
+    reasons = {(e["row"], e["column"]): e["reason"] for e in report.errors_shown(job.errors)}
     assert reasons[(4, "Email")] == "“wangfang@163” is not an email address."
     assert reasons[(5, "Phone / email / WeChat ID")] == (
         "No phone, email or WeChat ID: the person cannot be recognised."
@@ -123,13 +125,13 @@ def test_xlsx_with_english_headers(tenant, marketer, scheme):
     found = people(tenant)
     # Bob's "Opportunity" needs an expected amount, which the file cannot give: put at SQL
     assert (found["Ada 李"].stage, found["Bob"].stage) == ("sql", "sql")
-    assert [(w["row"], w["code"]) for w in imports.import_warnings(job)] == [(3, "stage_lowered")]
+    assert [(w["row"], w["code"]) for w in report.import_warnings(job)] == [(3, "stage_lowered")]
     assert job.kind == "xlsx" and job.failed == 0
 
 
 def test_the_failed_rows_download_as_a_csv_to_fix_and_reupload(tenant, marketer, scheme):
     job = run(tenant, marketer, "contacts-gbk.csv")
-    body = imports.failed_rows_csv(job).decode("utf-8-sig")
+    body = report.failed_rows_csv(job).decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(body)))
     assert rows[0][-2:] == ["Error", "Warning"]
     assert [r[0] for r in rows[1:]] == ["王芳", "赵敏", "孙丽", "周杰"]
@@ -181,7 +183,7 @@ def test_the_pages_walk_a_marketer_through_an_import(
     page = marketer_client.get(response.url).content.decode()
     assert "张伟" in page and "Read as GBK" in page
     mapping = {f"column-{i}": f for i, f in imports.guess_mapping(
-        imports.read_table(bytes(job.content), job.file_name)[2][0]).items()}  # fmt: skip
+        reading.read_table(bytes(job.content), job.file_name)[2][0]).items()}  # fmt: skip
     with django_capture_on_commit_callbacks(execute=True):
         done = marketer_client.post(reverse("import_map", args=[tenant.slug, job.pk]), mapping)
     assert done.url == reverse("import_detail", args=[tenant.slug, job.pk])
@@ -290,8 +292,8 @@ def test_an_import_that_creates_nobody_with_a_webhook_listening(tenant, marketer
 def test_reasons_are_worded_in_the_language_of_whoever_reads_them(tenant, marketer, scheme):
     job = run(tenant, marketer, "contacts-gbk.csv")  # imported by someone reading English
     with translation.override("zh-hans"):
-        shown = {e["row"]: (e["column"], e["reason"]) for e in imports.errors_shown(job.errors)}
-        body = imports.failed_rows_csv(job).decode("utf-8-sig")
+        shown = {e["row"]: (e["column"], e["reason"]) for e in report.errors_shown(job.errors)}
+        body = report.failed_rows_csv(job).decode("utf-8-sig")
     assert shown[6] == ("阶段", "未知阶段“火星阶段”。")
     assert "错误" in body.splitlines()[0] and "未知阶段“火星阶段”。" in body
 
@@ -299,10 +301,10 @@ def test_reasons_are_worded_in_the_language_of_whoever_reads_them(tenant, market
 def test_our_own_export_and_failed_rows_files_import_again_as_they_were(tenant, marketer, scheme):
     content = "姓名,手机,标签\n=危险,+86 139 0000 1111,@口语\n".encode()
     job = run(tenant, marketer, "formula.csv", content=content)
-    body = imports.failed_rows_csv(job).decode("utf-8-sig")
+    body = report.failed_rows_csv(job).decode("utf-8-sig")
     # cells Excel would run are written as text, and read back as they were
     assert "'=危险" in body and "'+86 139 0000 1111" in body and "'@口语" in body
-    assert imports.read_table(body.encode(), "errors.csv")[2][1][:3] == [
+    assert reading.read_table(body.encode(), "errors.csv")[2][1][:3] == [
         "=危险", "+86 139 0000 1111", "@口语",
     ]  # fmt: skip
 

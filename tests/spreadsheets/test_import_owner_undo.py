@@ -12,10 +12,11 @@ from crm.models import AuditEntry, AuditKind, Contact
 from crm.services import ContactData, ServiceError, contact_update
 from lifecycle.models import FunnelCount
 from lifecycle.services import contact_stage_move
-from tagging import imports
-from tagging.import_undo import import_undo, import_undo_counts
+from spreadsheets.imports import jobs as imports
+from spreadsheets.imports import reading, report
+from spreadsheets.imports.undo import import_undo, import_undo_counts
+from spreadsheets.models import ImportChunk, ImportJob
 from tagging.merges import contact_merge
-from tagging.models import ImportChunk, ImportJob
 from tagging.services import contact_tag_add, event_kind_create, event_log
 from tests.conftest import client_for
 from tests.factories import ContactFactory, MembershipFactory
@@ -29,13 +30,13 @@ def upload(tenant, member, text, name="客户.csv"):
 
 
 def mapping_of(job):
-    rows = imports.read_table(bytes(job.content), job.file_name)[2]
+    rows = reading.read_table(bytes(job.content), job.file_name)[2]
     return {f"column-{i}": f for i, f in imports.guess_mapping(rows[0]).items()}
 
 
 def run(tenant, member, text, *, owner=None, name="客户.csv"):
     job = upload(tenant, member, text, name)
-    job.mapping = imports.guess_mapping(imports.read_table(text.encode(), name)[2][0])
+    job.mapping = imports.guess_mapping(reading.read_table(text.encode(), name)[2][0])
     job.owner = owner
     job.save()
     return imports.import_run(job=job)
@@ -109,7 +110,7 @@ def test_each_distinct_owner_is_looked_up_once(
     job = upload(tenant, marketer, HEADER + rows)
     job.mapping = {"0": "name", "1": "phone", "2": "owner"}
     checker = imports.RowChecker(job=job)
-    table = imports.read_table(bytes(job.content), job.file_name)[2]
+    table = reading.read_table(bytes(job.content), job.file_name)[2]
     with django_assert_max_num_queries(0):  # the members were read when the checker was made
         records = [checker.check(n, row) for n, row in enumerate(table[1:], start=2)]
     assert {r.owner for r in records} == {zhao.pk}
@@ -122,7 +123,7 @@ def test_an_unknown_owner_is_a_row_error_with_the_reason(tenant, marketer, zhao)
     job = run(tenant, marketer, text)
     assert (job.created, job.failed) == (1, 2)
     assert owners(tenant) == {"张二": zhao}
-    reasons = {(e["row"], e["column"]): e["reason"] for e in imports.errors_shown(job.errors)}
+    reasons = {(e["row"], e["column"]): e["reason"] for e in report.errors_shown(job.errors)}
     assert reasons[(2, "Owner")] == (
         "Unknown member “小王”: write the username, name or email of a member of this company."
     )

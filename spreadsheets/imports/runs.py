@@ -27,7 +27,7 @@ from crm.queueing import enqueue_on_commit
 from crm.scope import tenant_scope
 from crm.services import ServiceError
 
-from .models import ImportJob
+from ..models import ImportJob
 
 # A live run beats at least every BEAT_EVERY seconds (and after every chunk); one silent for
 # STALE is taken for dead. The backstop looks every minute: a killed worker's import is

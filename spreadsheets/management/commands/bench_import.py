@@ -32,7 +32,7 @@ from crm.tenancy import membership_add
 from lifecycle.management.commands.bench_funnel import APP_ROLE, app_role_prepare, current_role
 from lifecycle.models import StageSetting
 from lifecycle.selectors import stage_settings_changed
-from tagging import imports
+from spreadsheets.imports import jobs as imports
 from tagging.demo import seed_tag_scheme
 
 BENCH_SLUG = "bench-import"

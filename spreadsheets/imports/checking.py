@@ -1,16 +1,14 @@
-"""Checking and applying an import's rows: each row becomes a person (a Record) or errors,
-people the file lists twice are merged, and a chunk of people is created or updated set-based."""
+"""Checking an import's rows: each row becomes a person (a Record) or errors, and people the
+file lists twice are merged. Applying them is applying.py's."""
 
 import operator
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm import bulk
 from crm.models import CONTACT_FIELDS, Contact, Membership, Tenant
 from crm.normalize import (
     normalize_email,
@@ -19,16 +17,12 @@ from crm.normalize import (
     normalize_wechat_id,
     phone_refusal,
 )
-from crm.services import change_recorded
-from lifecycle import services as lifecycle
-from lifecycle.bulk_moves import contacts_bulk_move
-from lifecycle.rules import stage_reachable
-from lifecycle.selectors import stage_name_key, stage_names, stage_settings
-from lifecycle.stages import RANK, REQUIREMENTS, Channel, Status
+from lifecycle.selectors import stage_name_key, stage_names
+from lifecycle.stages import RANK, REQUIREMENTS
+from tagging.models import Tag, TagGroup, name_key, unique_key
+from tagging.selectors import tag_resolve
 
-from .import_files import FIELDS  # noqa: F401
-from .models import ContactTag, ImportJob, Tag, TagGroup, name_key, unique_key
-from .selectors import tag_resolve
+from ..models import ImportJob
 
 NORMALIZE = {
     "name": normalize_text,
@@ -331,210 +325,3 @@ def merge_records(
 
 
 # --- applying -------------------------------------------------------------------------------
-
-
-class _Reach:
-    """lifecycle's stage_reachable, asked once per (stage, fields filled) in a chunk."""
-
-    def __init__(self, tenant: Tenant):
-        self.tenant = tenant
-        self.demanding = {s for s, setting in stage_settings(tenant=tenant).items()
-                          if setting.requirements}  # fmt: skip
-        self.known: dict[tuple[str, frozenset[str]], tuple[str, list[str]]] = {}
-
-    def __call__(self, stage: str, filled: frozenset[str]) -> tuple[str, list[str]]:
-        if stage not in self.demanding:
-            return stage, []
-        key = (stage, filled)
-        if key not in self.known:
-            self.known[key] = stage_reachable(tenant=self.tenant, to_stage=stage, filled=filled)
-        return self.known[key]
-
-
-def _contact_filled(contact: Contact) -> frozenset[str]:
-    return frozenset(
-        name
-        for name in REQUIRED_FIELDS
-        if getattr(contact, "owner_id" if name == "owner" else name) not in (None, "")
-    )
-
-
-def _contact_values(contact: Contact) -> dict:
-    return {name: getattr(contact, name) for name in ("name", "email", "phone", "wechat_id")}
-
-
-def _as_created(record: Record, reachable: _Reach, warned: list[dict]) -> Record:
-    """The record as it is created: named after its phone, email or WeChat ID if the file gives
-    no name, at the furthest stage up to its own whose requirements it meets (a warning says
-    why it stopped short). A copy: a chunk applied again starts from the record as read."""
-    values, stage = record.values, record.stage
-    if not values["name"]:
-        name = values["phone"] or values["email"] or values["wechat_id"]
-        values = {**values, "name": name[: LIMITS["name"]]}
-    if stage in reachable.demanding:
-        filled = frozenset(name for name in REQUIRED_FIELDS if values.get(name))
-        stage, missing = reachable(stage, (filled | {"owner"}) if record.owner else filled)
-        if missing:
-            warned.append({"row": record.rows[0], "code": "stage_lowered",
-                           "value": f"{record.stage}|{stage}|{','.join(missing)}"})  # fmt: skip
-    if values is record.values and stage == record.stage:
-        return record
-    return replace(record, values=values, stage=stage)
-
-
-def warnings_begin(*, job: ImportJob, warnings: list[dict]) -> None:
-    """A run's start: the checking's `warnings` replace an earlier run's (the chunks applied
-    already keep theirs, on their own rows)."""
-    ImportJob.objects.for_tenant(job.tenant).filter(pk=job.pk).update(warnings=warnings)
-    job.warnings = warnings
-
-
-def apply_chunk(
-    job: ImportJob, records: list[Record], single: dict[int, int]
-) -> tuple[int, int, int, int, list[int], list[dict]]:
-    """Creates or updates the people of one chunk, set-based. Returns (created, updated,
-    unchanged, merged, ids of the contacts created: the import's undo removes only those,
-    the warnings of rows that landed not quite as written).
-    `single` maps each tag of a one-at-a-time group to its group."""
-    tenant = job.tenant
-    wanted = {key: [r.values[key] for r in records if r.values[key]] for key in IDENTITY}
-    existing: dict[tuple[str, str], Contact] = {}
-    # locked, so nobody edits them between reading and filling
-    scope = Contact.objects.for_tenant(tenant)
-    for contact in scope.filter(
-        pk__any=bulk.ids_holding_any(Contact, tenant=tenant, wanted=wanted)
-    ).select_for_update():
-        for key in IDENTITY:
-            if getattr(contact, key):
-                existing[(key, getattr(contact, key))] = contact
-    matched = {c.pk: c for c in existing.values()}
-    held: dict[int, set[int]] = {}
-    rows = ContactTag.objects.for_tenant(tenant).filter(contact_id__any=list(matched))
-    for contact_id, tag_id in rows.values_list("contact_id", "tag_id"):
-        held.setdefault(contact_id, set()).add(tag_id)
-
-    created = updated = unchanged = 0
-    new_records: list[Record] = []
-    filled: dict[int, Contact] = {}
-    moves: dict[str, list[int]] = {}
-    tagging: list[tuple[int, int]] = []  # (contact id, tag id) for people already there
-    dropped: list[tuple[int, int]] = []
-    warned: list[dict] = []
-    reachable = _Reach(tenant)
-    for record in records:
-        keys = [(k, record.values[k]) for k in IDENTITY]
-        match = next((existing[key] for key in keys if key in existing), None)
-        if match is None:
-            new_records.append(_as_created(record, reachable, warned))
-            continue
-        changed = False
-        email = record.values["email"]
-        if (
-            email
-            and match.email == email
-            and _email_conflict(_contact_values(match), record.values)
-        ):
-            warned.append({"row": record.rows[0], "code": "merged_existing", "value": match.name})
-        for name, value in record.values.items():
-            # never take a phone, email or WeChat ID another contact already holds
-            if value and not getattr(match, name) and existing.get((name, value), match) is match:
-                setattr(match, name, value)
-                filled[match.pk] = match
-                changed = True
-        # an owner fills a contact without one; a contact that has one keeps theirs
-        if record.owner and match.owner_id is None:
-            match.owner_id = record.owner
-            filled[match.pk] = match
-            changed = True
-        if record.stage and RANK[record.stage] > RANK[match.stage]:
-            # as far forward as the contact, filled by the row, meets the stages' requirements
-            stage, missing = reachable(record.stage, _contact_filled(match))
-            moving = RANK[stage] > RANK[match.stage] and match.status == Status.ACTIVE
-            if moving:
-                moves.setdefault(stage, []).append(match.pk)
-                changed = True
-            if missing or not moving:
-                code = "stage_lowered" if moving else "stage_kept"
-                code = "stage_lost" if match.status == Status.LOST else code
-                put = stage if moving else match.stage
-                warned.append({"row": record.rows[0], "code": code,
-                               "value": f"{record.stage}|{put}|{','.join(missing)}"})  # fmt: skip
-        known = held.setdefault(match.pk, set())
-        fresh = [t for t in record.tags if t not in known]
-        for tag in fresh:
-            if tag in single:  # a one-at-a-time group keeps only the tag the file gives
-                others = {t for t in known if single.get(t) == single[tag]}
-                dropped += [(match.pk, t) for t in others]
-                known -= others
-            known.add(tag)
-        tagging += [(match.pk, t) for t in fresh]
-        changed = changed or bool(fresh)
-        updated += changed
-        unchanged += not changed
-
-    now = timezone.now()
-    actor_id = job.created_by_id
-    fill_fields = [*VALUES, "owner_id", "updated_at"]
-    bulk.update_rows(
-        Contact,
-        fill_fields,
-        [(c.pk, *(getattr(c, f) for f in VALUES), c.owner_id, now) for c in filled.values()],
-    )
-    values_of = operator.itemgetter(*VALUES)
-    new_ids = lifecycle.contacts_create_at_stages(
-        tenant=tenant, actor=job.created_by, fields=[*VALUES, "owner_id"],
-        rows=[(*values_of(r.values), r.owner) for r in new_records],
-        stages=[r.stage for r in new_records], channel=Channel.IMPORT,
-    )  # fmt: skip
-    created = len(new_ids)
-    by_tag: dict[int, list[int]] = {}
-    for contact_id, tag_id in dropped:
-        by_tag.setdefault(tag_id, []).append(contact_id)
-    for tag_id, contact_ids in by_tag.items():
-        ContactTag.objects.for_tenant(tenant).filter(
-            tag_id=tag_id, contact_id__any=contact_ids
-        ).delete()
-    tag_fields = ["tenant_id", "contact_id", "tag_id", "channel", "added_by_id", "created_at"]
-    # brand-new people cannot hold a tag yet: straight COPY
-    tagged = bulk.insert_rows(
-        ContactTag,
-        tag_fields,
-        [
-            (tenant.pk, pk, tag_id, Channel.IMPORT, actor_id, now)
-            for pk, r in zip(new_ids, new_records, strict=True)
-            for tag_id in r.tags
-        ],
-        returning_ids=True,
-    )
-    tagged += bulk.insert_rows(
-        ContactTag,
-        tag_fields,
-        [(tenant.pk, pk, tag_id, Channel.IMPORT, actor_id, now) for pk, tag_id in tagging],
-        ignore_conflicts=True,  # someone may have tagged them a moment ago
-        returning_ids=True,
-    )
-    # webhooks (an outbox row per subscribed endpoint, written set-based in this transaction)
-    change_recorded(
-        tenant=tenant,
-        event="contact.created",
-        rows=Contact.objects.for_tenant(tenant)
-        .filter(pk__any=new_ids)
-        .values_list("id", "id", "created_at"),
-    )
-    change_recorded(
-        tenant=tenant,
-        event="contact.tagged",
-        rows=ContactTag.objects.for_tenant(tenant)
-        .filter(pk__any=tagged)
-        .values_list("contact_id", "tag_id", "created_at"),
-    )
-    for stage, ids in moves.items():
-        # forward only: the lifecycle service's table refuses backward moves for imports
-        contacts_bulk_move(
-            tenant=tenant, actor=job.created_by, contacts=ids, to_stage=stage,
-            channel=Channel.IMPORT, quiet=True,
-        )  # fmt: skip
-    # each row is counted once: the person's first row as created, updated or unchanged, the
-    # rows merged into it as merged
-    merged = sum(len(record.rows) - 1 for record in records)
-    return created, updated, unchanged, merged, new_ids, warned

@@ -15,8 +15,10 @@ from openpyxl import Workbook
 
 from crm.models import Contact
 from crm.services import ServiceError
-from tagging import import_files, imports
-from tagging.models import ImportJob
+from spreadsheets.imports import jobs as imports
+from spreadsheets.imports import reading as import_files
+from spreadsheets.imports import report
+from spreadsheets.models import ImportJob
 
 HEADER = "姓名,手机,邮箱\r\n"
 
@@ -141,7 +143,7 @@ def test_error_rows_match_excel_with_blank_rows(tenant, marketer):
     run(job)
     job.refresh_from_db()
     assert {error["row"] for error in job.errors} == {6}  # Excel's row 6, blanks counted
-    failed = imports.failed_rows_csv(job).decode("utf-8-sig").splitlines()
+    failed = report.failed_rows_csv(job).decode("utf-8-sig").splitlines()
     assert failed[0].startswith("姓名,手机,邮箱") and failed[1].startswith("王芳")
 
 

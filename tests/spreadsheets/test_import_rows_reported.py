@@ -14,8 +14,9 @@ from crm.models import Contact
 from lifecycle.models import StageChange, StageSetting
 from lifecycle.selectors import stage_settings_changed
 from lifecycle.services import contact_mark_lost
-from tagging import imports
-from tagging.models import ImportJob
+from spreadsheets.imports import jobs as imports
+from spreadsheets.imports import reading, report
+from spreadsheets.models import ImportJob
 from tests.factories import ContactFactory
 from tests.integrations.conftest import ApiClient, token_for
 
@@ -27,7 +28,7 @@ def run(tenant, marketer, text, *, shared_email=False, **mapping):
     content = text.encode("utf-8")
     job = imports.import_start(tenant=tenant, actor=marketer, file_name="客户.csv",
                                content=content, language="en")  # fmt: skip
-    job.mapping = mapping or imports.guess_mapping(imports.read_table(content, "a.csv")[2][0])
+    job.mapping = mapping or imports.guess_mapping(reading.read_table(content, "a.csv")[2][0])
     job.merge_shared_email = shared_email
     job.save()
     return imports.import_run(job=job)
@@ -36,7 +37,7 @@ def run(tenant, marketer, text, *, shared_email=False, **mapping):
 def counts(job):
     return {"created": job.created, "updated": job.updated, "unchanged": job.skipped,
             "merged": job.merged, "failed": job.failed,
-            "warned": imports.rows_warned(imports.import_warnings(job))}  # fmt: skip
+            "warned": report.rows_warned(report.import_warnings(job))}  # fmt: skip
 
 
 def detail(client, job):
@@ -49,8 +50,8 @@ def downloaded(client, job) -> list[list[str]]:
 
 
 def shown(job) -> dict[int, str]:
-    warnings = imports.import_warnings(job)
-    return {w["row"]: w["reason"] for w in imports.warnings_shown(warnings, tenant=job.tenant)}
+    warnings = report.import_warnings(job)
+    return {w["row"]: w["reason"] for w in report.warnings_shown(warnings, tenant=job.tenant)}
 
 
 def contact(tenant, **found):
@@ -144,7 +145,7 @@ def test_two_people_sharing_an_email_are_both_reported_and_neither_imported(
     assert names == {"李娜", "王芳"}
     assert counts(job) == {"created": 2, "updated": 0, "unchanged": 0, "merged": 1, "failed": 2,
                            "warned": 0}  # fmt: skip
-    reasons = {e["row"]: e["reason"] for e in imports.errors_shown(job.errors)}
+    reasons = {e["row"]: e["reason"] for e in report.errors_shown(job.errors)}
     assert reasons == {
         2: "Same email as row 4 but another name and phone: neither row was imported. If they "
         "are one person, tick “merge rows that share an email” and import again.",
@@ -211,7 +212,7 @@ def test_a_company_too_long_is_cut_to_fit_with_a_warning_and_a_long_email_is_ref
     assert contact(tenant, name="张伟").company == company[:200]
     assert not Contact.objects.for_tenant(tenant).filter(name="李娜").exists()
     assert shown(job) == {2: "256 characters, longer than the 200 this field holds: cut to fit."}
-    assert imports.errors_shown(job.errors) == [
+    assert report.errors_shown(job.errors) == [
         {"row": 3, "column": "Email", "reason": "257 characters: longer than an email address can "
                                                 "be."}]  # fmt: skip
     assert counts(job) == {"created": 1, "updated": 0, "unchanged": 0, "merged": 0, "failed": 1,
@@ -235,7 +236,7 @@ def test_a_5000_character_note_stays_whole_through_import_form_and_api(
                                content=xlsx.getvalue(), language="en")  # fmt: skip
     job.mapping = {"0": "name", "1": "phone", "2": "notes"}
     job.save()
-    assert imports.import_warnings(imports.import_run(job=job)) == []
+    assert report.import_warnings(imports.import_run(job=job)) == []
     assert contact(tenant, name="赵敏").notes == LONG_NOTE
 
     sales_client.post(reverse("contact_create", args=[tenant.slug]),
@@ -262,7 +263,7 @@ def test_a_run_again_keeps_each_warning_once(tenant, marketer, monkeypatch):
     content = text.encode()
     job = imports.import_start(tenant=tenant, actor=marketer, file_name="a.csv", content=content,
                                language="en")  # fmt: skip
-    job.mapping = imports.guess_mapping(imports.read_table(content, "a.csv")[2][0])
+    job.mapping = imports.guess_mapping(reading.read_table(content, "a.csv")[2][0])
     job.save()
     real = imports.apply_chunk
     calls = {"n": 0}
@@ -281,7 +282,7 @@ def test_a_run_again_keeps_each_warning_once(tenant, marketer, monkeypatch):
     job = imports.import_run(job=job)
     job = imports.import_run(job=job)  # and once more, with nothing left to do
     got = sorted((w["row"], w["code"])
-                 for w in imports.import_warnings(ImportJob.objects.get(pk=job.pk)))  # fmt: skip
+                 for w in report.import_warnings(ImportJob.objects.get(pk=job.pk)))  # fmt: skip
     assert got == sorted([(row, "too_long_company") for row in range(2, 7)]
                          + [(row, "stage_lowered") for row in range(2, 8)])  # fmt: skip
     assert counts(job) == {"created": 5, "updated": 1, "unchanged": 0, "merged": 0, "failed": 0,

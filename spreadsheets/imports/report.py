@@ -15,9 +15,9 @@ from crm.normalize import (
 from lifecycle.selectors import stage_settings
 from lifecycle.stages import REQUIREMENTS
 
-from .import_files import FIELD_LABELS, Table
-from .import_rows import LIMITS, REFUSED_TOO_LONG
-from .models import ImportChunk, ImportJob
+from ..models import ImportChunk, ImportJob
+from .checking import LIMITS, REFUSED_TOO_LONG
+from .reading import FIELD_LABELS, Table
 
 ERRORS = {
     "bad_email": (gettext_lazy("Email"), gettext_lazy("“%(value)s” is not an email address.")),

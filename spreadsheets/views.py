@@ -1,26 +1,37 @@
-"""The import pages: upload, choose the columns, follow the run, continue a stopped one, undo
-it, download the rows to fix. Admins and marketers."""
+"""Spreadsheets in and out. Imports (admins and marketers): upload, choose the columns, follow
+the run, continue a stopped one, undo it, download the rows to fix. Exports: the contact list as
+filtered, an audience, a frozen list, as CSV or XLSX."""
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from audiences.access import access_audience, access_snapshot
+from audiences.selectors import audience_members, snapshot_members
+from crm.audit import audit_record
+from crm.csvfiles import csv_stream
+from crm.forms import ContactFilterForm
 from crm.http import tenant_url
-from crm.permissions import can_import, permission_required
+from crm.models import AuditKind
+from crm.permissions import (
+    can_export,
+    can_import,
+    permission_required,
+)
+from crm.selectors import CONTACT_SORTS, contact_list
 from crm.services import ServiceError
 
-from . import import_runs as runs
-from . import import_undo as undo
-from . import imports
 from .access import access_import
+from .exports import export_rows, xlsx_file
 from .forms import ImportOwnerForm, ImportUploadForm
-from .import_files import ENCODING_NAMES
+from .imports import jobs, reading, report, runs, undo
+from .imports.reading import ENCODING_NAMES
 
 # --- imports (admins and marketers) ----------------------------------------------------------
 
@@ -29,7 +40,9 @@ from .import_files import ENCODING_NAMES
 @permission_required(can_import)
 def import_list(request):
     return render(
-        request, "tagging/import_list.html", {"jobs": imports.import_jobs(tenant=request.tenant)}
+        request,
+        "spreadsheets/import_list.html",
+        {"jobs": jobs.import_jobs(tenant=request.tenant)},
     )
 
 
@@ -40,7 +53,7 @@ def import_new(request):
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
-            job = imports.import_start(
+            job = jobs.import_start(
                 tenant=request.tenant, actor=request.membership, file_name=upload.name,
                 content=upload.read(), language=translation.get_language(),
             )  # fmt: skip
@@ -48,7 +61,7 @@ def import_new(request):
             form.add_error("file", error.message)
         else:
             return redirect(tenant_url(request, "import_map", job.pk))
-    return render(request, "tagging/import_new.html", {"form": form})
+    return render(request, "spreadsheets/import_new.html", {"form": form})
 
 
 @require_http_methods(["GET", "POST"])
@@ -58,7 +71,7 @@ def import_map(request, job_id: int):
     if job.status != job.PENDING:
         return redirect(tenant_url(request, "import_detail", job.pk))
     try:  # the first rows only: the worker streams the rest
-        _table, first = imports.read_preview(bytes(job.content), job.file_name)
+        _table, first = jobs.read_preview(bytes(job.content), job.file_name)
     except ServiceError as exc:
         messages.error(request, exc.message)
         return redirect(tenant_url(request, "import_new"))
@@ -68,7 +81,7 @@ def import_map(request, job_id: int):
         if chosen.isdigit() and int(chosen) in numbers and int(chosen) != job.header_row:
             job.header_row = int(chosen)
             header = next(cells for number, cells in first if number == job.header_row)
-            job.mapping = imports.guess_mapping(header)
+            job.mapping = jobs.guess_mapping(header)
             job.save(update_fields=["header_row", "mapping"])
         return redirect(tenant_url(request, "import_map", job.pk))
     rows = [cells for number, cells in first if number >= job.header_row and any(cells)]
@@ -83,7 +96,7 @@ def import_map(request, job_id: int):
         try:
             if not owner_form.is_valid():  # e.g. another company's member
                 raise ServiceError(owner_form.errors["owner"][0])
-            imports.import_confirm(
+            jobs.import_confirm(
                 job=job, mapping=mapping, create_tags=request.POST.get("create_tags") == "on",
                 owner=owner_form.cleaned_data["owner"],
                 merge_shared_email=request.POST.get("merge_shared_email") == "on",
@@ -101,11 +114,11 @@ def import_map(request, job_id: int):
         "header": preview[0],
         "samples": preview[1:],
         "columns": [(i, job.mapping.get(str(i), "")) for i in columns],
-        "field_labels": imports.FIELD_LABELS,
+        "field_labels": reading.FIELD_LABELS,
         "error": error,
         "owner_form": owner_form,
     }
-    return render(request, "tagging/import_map.html", context)
+    return render(request, "spreadsheets/import_map.html", context)
 
 
 @require_POST
@@ -113,7 +126,7 @@ def import_map(request, job_id: int):
 def import_cancel(request, job_id: int):
     job = access_import(request.membership, job_id)
     try:
-        imports.import_cancel(job=job, actor=request.membership)
+        jobs.import_cancel(job=job, actor=request.membership)
     except ServiceError as exc:
         messages.error(request, exc.message)
         return redirect(tenant_url(request, "import_detail", job.pk))
@@ -137,20 +150,22 @@ def import_continue(request, job_id: int):
 @require_GET
 @permission_required(can_import)
 def import_detail(request, job_id: int):
-    job = imports.import_progress(job=access_import(request.membership, job_id))
+    job = jobs.import_progress(job=access_import(request.membership, job_id))
     if job.status == job.PENDING and not request.htmx:
         return redirect(tenant_url(request, "import_map", job.pk))  # columns still to be chosen
     template = (
-        "tagging/partials/import_progress.html" if request.htmx else "tagging/import_detail.html"
+        "spreadsheets/partials/import_progress.html"
+        if request.htmx
+        else "spreadsheets/import_detail.html"
     )
-    warnings = imports.import_warnings(job)
+    warnings = report.import_warnings(job)
     context = {
         "job": job,
         "failure": runs.failure_shown(job),
-        "errors": imports.errors_shown(job.errors[:100]),
-        "warnings": imports.warnings_shown(warnings, tenant=job.tenant, limit=100),
+        "errors": report.errors_shown(job.errors[:100]),
+        "warnings": report.warnings_shown(warnings, tenant=job.tenant, limit=100),
         "warnings_total": len(warnings),
-        "warned": imports.rows_warned(warnings),
+        "warned": report.rows_warned(warnings),
         "can_undo": undo.import_undoable(job=job)
         and undo.import_undo_allowed(actor=request.membership, job=job),
     }
@@ -177,7 +192,7 @@ def import_undo(request, job_id: int):
         "counts": undo.import_undo_counts(job=job),
         "undoable": undo.import_undoable(job=job),
     }
-    return render(request, "tagging/import_undo.html", context)
+    return render(request, "spreadsheets/import_undo.html", context)
 
 
 def _undo_done(counts: undo.UndoCounts) -> str:
@@ -201,8 +216,57 @@ def import_errors(request, job_id: int):
     job = access_import(request.membership, job_id)
     if job.status == job.EXPIRED:
         raise Http404  # its file is gone, and it never had failed rows
-    response = HttpResponse(imports.failed_rows_csv(job), content_type="text/csv; charset=utf-8")
+    response = HttpResponse(report.failed_rows_csv(job), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = content_disposition_header(
         True, f"{job.file_name.rsplit('.', 1)[0]}-errors.csv"
     )
     return response
+
+
+# --- exports: the contact list as filtered, an audience, a frozen list -----------------------
+
+
+def _export_response(request, contacts, filename: str, ordering=("pk",)):
+    """CSV streams row by row; XLSX is written to a temporary file as rows come."""
+    xlsx = request.GET.get("format") == "xlsx"
+    audit_record(
+        tenant=request.tenant, actor=request.membership, kind=AuditKind.EXPORT, subject=filename,
+        count=contacts.count(), details={"format": "xlsx" if xlsx else "csv"},
+    )  # fmt: skip
+    rows = export_rows(tenant=request.tenant, contacts=contacts, ordering=ordering)
+    if xlsx:
+        handle = xlsx_file(rows, title=filename)
+        return FileResponse(
+            handle,
+            as_attachment=True,
+            filename=f"{filename}.xlsx",
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+    response = StreamingHttpResponse(csv_stream(rows), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = content_disposition_header(True, f"{filename}.csv")
+    return response
+
+
+@require_GET
+@permission_required(can_export)
+def contacts_export(request):
+    """The contact list as it is filtered on screen."""
+    filters = ContactFilterForm(request.GET).filters()
+    contacts = contact_list(tenant=request.tenant, filters=filters, viewer=request.membership)
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    ordering = CONTACT_SORTS[filters.sort]
+    return _export_response(request, contacts, _("contacts") + f"-{stamp}", ordering)
+
+
+@require_GET
+@permission_required(can_export)
+def audience_export(request, audience_id: int):
+    audience = access_audience(request.membership, audience_id)
+    return _export_response(request, audience_members(audience=audience), audience.name)
+
+
+@require_GET
+@permission_required(can_export)
+def snapshot_export(request, snapshot_id: int):
+    snapshot = access_snapshot(request.membership, snapshot_id)
+    return _export_response(request, snapshot_members(snapshot=snapshot), snapshot.name)

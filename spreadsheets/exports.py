@@ -14,8 +14,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
 from crm.models import Tenant
-
-from .selectors import stage_settings
+from lifecycle.selectors import stage_settings
 
 BATCH = 2000
 

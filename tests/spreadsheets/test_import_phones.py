@@ -4,9 +4,9 @@ with the reason, worded in the reader's language."""
 from django.utils import translation
 
 from crm.models import Contact
-from tagging import imports
+from spreadsheets.imports import report
 from tests.factories import ContactFactory
-from tests.tagging.test_imports import people, run
+from tests.spreadsheets.test_imports import people, run
 
 FILE = "\n".join(
     [
@@ -38,7 +38,7 @@ def test_full_width_and_foreign_phones_are_imported_in_the_stored_form(tenant, m
 
 def test_an_impossible_phone_fails_its_row_with_the_reason(tenant, marketer):
     job = run(tenant, marketer, "phones.csv", content=FILE)
-    reasons = [(e["row"], e["column"], e["reason"]) for e in imports.errors_shown(job.errors)]
+    reasons = [(e["row"], e["column"], e["reason"]) for e in report.errors_shown(job.errors)]
     assert reasons == [
         (
             6,
@@ -55,7 +55,7 @@ def test_an_impossible_phone_fails_its_row_with_the_reason(tenant, marketer):
         ),
     ]
     with translation.override("zh-hans"):
-        shown = imports.errors_shown(job.errors)
+        shown = report.errors_shown(job.errors)
     assert [(e["column"], e["reason"]) for e in shown] == [
         ("电话", "“12345”太短，不是电话号码：手机号为 11 位，座机号须带区号。"),
         ("电话", "电话号码只能包含数字、空格、+、- 和括号。"),
@@ -66,7 +66,7 @@ def test_an_impossible_phone_fails_its_row_with_the_reason(tenant, marketer):
     ]
     # the row with the bad phone is not imported for its good email either
     assert not Contact.objects.for_tenant(tenant).filter(email="short@qq.com").exists()
-    assert "12345" in imports.failed_rows_csv(job).decode("utf-8-sig")
+    assert "12345" in report.failed_rows_csv(job).decode("utf-8-sig")
 
 
 def test_a_full_width_phone_in_a_file_finds_the_contact_who_has_it(tenant, marketer):
@@ -78,5 +78,5 @@ def test_a_full_width_phone_in_a_file_finds_the_contact_who_has_it(tenant, marke
 
 
 def test_an_error_stored_by_an_older_version_is_still_worded(tenant):
-    shown = imports.errors_shown([{"row": 3, "code": "bad_phone", "value": "12"}])
+    shown = report.errors_shown([{"row": 3, "code": "bad_phone", "value": "12"}])
     assert shown == [{"row": 3, "column": "Phone", "reason": "“12” is not a phone number."}]

@@ -1,7 +1,7 @@
 """A real Celery worker for the kill -9 test (test_import_resilience.py): it imports in small,
 slowed-down chunks, so that it can be killed with some of them committed and others not.
 
-    python -m tests.tagging.import_worker QUEUE
+    python -m tests.spreadsheets.import_worker QUEUE
 
 DATABASE_URL names the test database, IMPORT_TEST_ROLE the role to connect as (the test
 settings otherwise connect as the tables' owner); IMPORT_TEST_CHUNK and IMPORT_TEST_PAUSE the
@@ -24,7 +24,7 @@ def main(queue: str) -> None:
     django.setup()
 
     from crm.celery import app
-    from tagging import imports
+    from spreadsheets.imports import jobs as imports
 
     imports.CHUNK = int(os.environ.get("IMPORT_TEST_CHUNK", "30"))
     pause = float(os.environ.get("IMPORT_TEST_PAUSE", "0.3"))

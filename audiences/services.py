@@ -7,9 +7,10 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from crm.hooks import change_recorded
 from crm.models import Membership, Tenant
 from crm.permissions import can_manage_audiences
-from crm.services import NotAllowed, ServiceError, change_recorded
+from crm.services import NotAllowed, ServiceError
 from lifecycle.scheduling import tenant_changed
 from lifecycle.stages import RANK, Status
 from tagging.models import Tag

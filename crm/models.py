@@ -353,3 +353,24 @@ class AuditEntry(TenantOwned):
 
     def delete(self, *args, **kwargs):
         raise TypeError("The audit log is append-only.")
+
+
+class ContactMerge(TenantOwned):
+    """The audit of two contacts merged by hand: who, when, and what the merged one held."""
+
+    survivor = models.ForeignKey(
+        "crm.Contact", on_delete=models.CASCADE, related_name="+", verbose_name=_("kept contact")
+    )
+    merged_name = models.CharField(max_length=200)
+    merged_data = models.JSONField(default=dict)
+    actor = models.ForeignKey(
+        "crm.Membership", on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "tagging_contactmerge"  # the table it had in tagging
+        indexes = [models.Index(fields=["tenant", "survivor"], name="contactmerge_survivor")]
+
+    def __str__(self) -> str:
+        return f"{self.merged_name} → {self.survivor_id}"

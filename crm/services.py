@@ -5,12 +5,13 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from lifecycle.fsm import FUNNEL_FIELD_NAMES
 
-from .models import CONTACT_FIELDS, Contact, Membership, Tenant
+from .audit import audit_record
+from .hooks import change_recorded, contacts_deleted
+from .models import CONTACT_FIELDS, AuditKind, Contact, Membership, Tenant
 from .normalize import (
     PhoneError,
     normalize_email,
@@ -18,6 +19,7 @@ from .normalize import (
     normalize_text,
     normalize_wechat_id,
 )
+from .permissions import can_delete_contacts
 from .selectors import contact_duplicates
 
 
@@ -166,33 +168,13 @@ def contact_fill(*, contact: Contact, actor: Membership | None, values: dict) ->
     return contact_update(contact=contact, actor=actor, data=replace(current, **values))
 
 
-# What other apps set up for a new company (tagging: the default rules), called in order by
-# tenant_create itself. Registered at start-up, in AppConfig.ready.
-_tenant_setup: list = []
-
-
-def register_tenant_setup(step) -> None:
-    if step not in _tenant_setup:
-        _tenant_setup.append(step)
-
-
-def tenant_setup(*, tenant: Tenant) -> None:
-    for step in _tenant_setup:
-        step(tenant=tenant)
-
-
-# Who hears of changes, inside the transaction that made them (integrations: webhook deliveries,
-# an outbox committed with the change). Registered at start-up, in AppConfig.ready.
-_change_listeners: list = []
-
-
-def register_change_listener(listener) -> None:
-    if listener not in _change_listeners:
-        _change_listeners.append(listener)
-
-
-def change_recorded(*, tenant: Tenant, event: str, rows: QuerySet) -> None:
-    """Called by the services that write history. `rows` is a queryset of the written rows
-    with the values (contact, ref, at): a bulk change is passed on set-based, never row by row."""
-    for listener in _change_listeners:
-        listener(tenant=tenant, event=event, rows=rows)
+@transaction.atomic
+def contact_delete(*, contact: Contact, actor: Membership) -> None:
+    """Removes a contact with its history, tags and events; the stored figures follow."""
+    if not can_delete_contacts(actor):
+        raise ServiceError(_("Only admins may delete contacts."))
+    tenant = contact.tenant
+    audit_record(tenant=tenant, actor=actor, kind=AuditKind.CONTACT_DELETED, subject=contact.name,
+                 details={"contact": contact.pk})  # fmt: skip
+    contact.delete()
+    contacts_deleted(tenant=tenant)

@@ -14,12 +14,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .audit import audit_record
+from .hooks import tenant_setup
 from .models import AuditKind, Invitation, Membership, OneTimeLink, Role, Tenant, User
 from .normalize import normalize_email, normalize_text
 from .permissions import can_manage_members, is_admin_role
 from .scope import tenant_scope, user_scope
 from .selectors import admin_count
-from .services import NotAllowed, ServiceError, tenant_setup
+from .services import NotAllowed, ServiceError
 
 
 @transaction.atomic

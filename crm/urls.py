@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from . import views
+from . import merge_views, views
 
 tenant_patterns = [
     path("", views.dashboard, name="dashboard"),
@@ -10,6 +10,17 @@ tenant_patterns = [
     path("contacts/new/", views.contact_create, name="contact_create"),
     path("contacts/<int:contact_id>/", views.contact_detail, name="contact_detail"),
     path("contacts/<int:contact_id>/edit/", views.contact_edit, name="contact_edit"),
+    path("contacts/<int:contact_id>/delete/", views.contact_delete, name="contact_delete"),
+    path(
+        "contacts/<int:contact_id>/duplicates/",
+        merge_views.contact_duplicates,
+        name="contact_duplicates",
+    ),
+    path(
+        "contacts/<int:contact_id>/merge/<int:other_id>/",
+        merge_views.contact_merge,
+        name="contact_merge",
+    ),
     path("settings/", views.tenant_settings, name="tenant_settings"),
     path("settings/members/", views.member_list, name="member_list"),
     path("settings/audit/", views.audit_log, name="audit_log"),

@@ -39,6 +39,7 @@ from .models import Role
 from .pagination import keyset_page
 from .panels import contact_panels, dashboard_panels
 from .permissions import (
+    can_delete_contacts,
     can_edit_company_settings,
     can_manage_members,
     can_view_audit_log,
@@ -438,3 +439,14 @@ def tenant_settings(request):
             messages.success(request, _("Company settings saved."))
             return redirect(tenant_url(request, "tenant_settings"))
     return render(request, "crm/tenant_settings.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required(can_delete_contacts)
+def contact_delete(request, contact_id: int):
+    contact = access_contact(request.membership, contact_id)
+    if request.method == "POST" and request.POST.get("confirm") == "yes":
+        services.contact_delete(contact=contact, actor=request.membership)
+        messages.success(request, _("Contact “%(name)s” deleted.") % {"name": contact.name})
+        return redirect("contact_list", request.tenant.slug)
+    return render(request, "crm/contact_delete.html", {"contact": contact})

@@ -7,9 +7,9 @@ class IntegrationsConfig(AppConfig):
     verbose_name = _("Integrations")
 
     def ready(self) -> None:
-        from crm.services import register_change_listener
+        from crm import hooks
 
         from . import tasks as _tasks  # noqa: F401 - registers the Celery tasks, enqueued by name
         from .webhooks import deliveries_record
 
-        register_change_listener(deliveries_record)
+        hooks.change_recorded.register(deliveries_record)

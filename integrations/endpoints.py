@@ -28,8 +28,9 @@ from lifecycle.selectors import funnel_counts, stage_resolve
 from lifecycle.stages import ORDER, Channel
 from tagging.models import Tag
 from tagging.outcomes import describe
+from tagging.rules import event_log
 from tagging.selectors import event_kinds, tag_resolve
-from tagging.services import contact_tag_add, contact_tag_remove, event_log
+from tagging.services import contact_tag_add, contact_tag_remove
 
 from .auth import TokenAuth, TokenRateLimit
 from .docs import DESCRIPTION

@@ -7,8 +7,9 @@ from collections.abc import Collection
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
+from crm.hooks import change_recorded
 from crm.models import Contact, Membership, Tenant
-from crm.services import ServiceError, change_recorded
+from crm.services import ServiceError
 
 from .scheduling import tenant_changed
 from .selectors import stage_settings

@@ -42,5 +42,10 @@ def schedule_recomputes(tenant_id: int, *, funnel: bool = True) -> int:
     )  # fmt: skip
 
 
+def contacts_deleted(*, tenant) -> None:
+    """crm's hook: contacts were deleted, the stored figures follow."""
+    tenant_changed(tenant.pk)
+
+
 def task_started(task_name: str, tenant_id: int) -> None:
     enqueued_task_started(task_name, tenant_id)

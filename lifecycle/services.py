@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from crm import bulk
 from crm.audit import audit_record
 from crm.models import AuditKind, Contact, Membership, Tenant
-from crm.permissions import can_delete_contacts, can_edit_stage_settings
+from crm.permissions import can_edit_stage_settings
 from crm.services import (
     ContactData,
     ServiceError,
@@ -274,6 +274,7 @@ def contact_funnel_merged(*, survivor: Contact, merged: Contact, actor: Membersh
             furthest_stage=merged.furthest_stage
         )
         survivor.furthest_stage = merged.furthest_stage
+    tenant_changed(tenant.pk)
 
 
 @transaction.atomic
@@ -402,15 +403,3 @@ def stage_settings_save(*, tenant: Tenant, actor: Membership, rows: dict[str, di
     # the old words in between).
     stage_settings_changed(tenant=tenant)
     transaction.on_commit(lambda: stage_settings_changed(tenant=tenant))
-
-
-@transaction.atomic
-def contact_delete(*, contact: Contact, actor: Membership) -> None:
-    """Removes a contact with its history, tags and events; the stored figures follow."""
-    if not can_delete_contacts(actor):
-        raise ServiceError(_("Only admins may delete contacts."))
-    tenant = contact.tenant
-    audit_record(tenant=tenant, actor=actor, kind=AuditKind.CONTACT_DELETED, subject=contact.name,
-                 details={"contact": contact.pk})  # fmt: skip
-    contact.delete()
-    tenant_changed(tenant.pk)

@@ -9,7 +9,6 @@ urlpatterns = [
     path("contacts/<int:contact_id>/move/", views.contact_move, name="contact_move"),
     path("contacts/<int:contact_id>/lost/", views.contact_lost, name="contact_lost"),
     path("contacts/<int:contact_id>/reopen/", views.contact_reopen, name="contact_reopen"),
-    path("contacts/<int:contact_id>/delete/", views.contact_delete, name="contact_delete"),
     path("contacts/bulk/", views.bulk_action, name="contacts_bulk"),
     path("contacts/bulk/count/", views.bulk_count, name="contacts_bulk_count"),
     path("settings/stages/", views.stage_settings_edit, name="stage_settings"),

@@ -20,7 +20,6 @@ from crm.access import access_contact
 from crm.forms import ContactFilterForm, add_duplicate_errors
 from crm.http import safe_next
 from crm.permissions import (
-    can_delete_contacts,
     can_edit_stage_settings,
     permission_required,
 )
@@ -399,14 +398,3 @@ def funnel_panel(request):
     return render(
         request, "lifecycle/partials/funnel_summary.html", funnel_dashboard_context(request)
     )
-
-
-@require_http_methods(["GET", "POST"])
-@permission_required(can_delete_contacts)
-def contact_delete(request, contact_id: int):
-    contact = access_contact(request.membership, contact_id)
-    if request.method == "POST" and request.POST.get("confirm") == "yes":
-        services.contact_delete(contact=contact, actor=request.membership)
-        messages.success(request, _("Contact “%(name)s” deleted.") % {"name": contact.name})
-        return redirect("contact_list", request.tenant.slug)
-    return render(request, "lifecycle/contact_delete.html", {"contact": contact})

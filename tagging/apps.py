@@ -7,16 +7,18 @@ class TaggingConfig(AppConfig):
     verbose_name = _("Tagging")
 
     def ready(self) -> None:
+        from crm import hooks
         from crm.panels import register_panel
         from crm.selectors import register_contact_filter
-        from crm.services import register_tenant_setup
 
         from .filters import contact_tag_filters
         from .panels import events_panel, tags_panel, timeline_panel
-        from .services import rules_ensure_defaults
+        from .rules import rules_ensure_defaults
+        from .services import contact_tags_merged
 
         register_contact_filter(contact_tag_filters)
-        register_tenant_setup(rules_ensure_defaults)
+        hooks.tenant_setup.register(rules_ensure_defaults)
         register_panel("contact", tags_panel)
         register_panel("contact", events_panel)
         register_panel("contact", timeline_panel)
+        hooks.contacts_merging.register(contact_tags_merged)

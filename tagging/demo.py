@@ -9,7 +9,7 @@ from lifecycle.stages import RANK, ChangeKind, Channel
 
 from .models import ContactTag, Event, Rule, Tag, TagAlias, TagGroup, name_key
 from .outcomes import RuleOutcome, stored_rule_title
-from .services import rule_save
+from .rules import rule_save
 
 # group label, colour, one at a time, tags, {alias: tag}
 SCHEME = [

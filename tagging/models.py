@@ -211,23 +211,3 @@ class TaggingDefaults(TenantOwned):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["tenant"], name="taggingdefaults_once")]
-
-
-class ContactMerge(TenantOwned):
-    """The audit of two contacts merged by hand: who, when, and what the merged one held."""
-
-    survivor = models.ForeignKey(
-        "crm.Contact", on_delete=models.CASCADE, related_name="+", verbose_name=_("kept contact")
-    )
-    merged_name = models.CharField(max_length=200)
-    merged_data = models.JSONField(default=dict)
-    actor = models.ForeignKey(
-        "crm.Membership", on_delete=models.SET_NULL, null=True, related_name="+"
-    )
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        indexes = [models.Index(fields=["tenant", "survivor"], name="contactmerge_survivor")]
-
-    def __str__(self) -> str:
-        return f"{self.merged_name} → {self.survivor_id}"

@@ -2,41 +2,34 @@
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count, QuerySet
 from django.utils import timezone
-from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from crm import bulk
 from crm.audit import audit_record
+from crm.hooks import change_recorded
 from crm.models import AuditKind, Contact, Membership, Tenant
-from crm.permissions import can_edit_rules, can_edit_tag_scheme
+from crm.permissions import can_edit_tag_scheme
 from crm.selectors import contacts_scoped
-from crm.services import ServiceError, change_recorded
-from lifecycle import services as lifecycle
+from crm.services import ServiceError
 from lifecycle.scheduling import tenant_changed
-from lifecycle.stages import RANK, Channel
+from lifecycle.stages import Channel
 
-from .events import DEFAULT_RULES
 from .models import (
     ContactTag,
     Event,
-    EventKind,
     Rule,
     Tag,
     TagAlias,
-    TaggingDefaults,
     TagGroup,
     name_key,
     unique_key,
 )
-from .outcomes import RuleOutcome, stored_rule_title
-from .selectors import event_kinds, rules_for_kind, tag_resolve
+from .selectors import tag_resolve
 
 
 def _require(actor: Membership | None, capability: Callable, message: str) -> None:
@@ -69,7 +62,7 @@ def _check_name_free(tenant: Tenant, name: str, *, except_tag: Tag | None = None
     return key
 
 
-def _clean(obj) -> None:
+def fields_checked(obj) -> None:
     try:
         obj.full_clean(exclude=["tenant"], validate_unique=False, validate_constraints=False)
     except ValidationError as exc:
@@ -114,7 +107,7 @@ def tag_group_save(
         group = TagGroup(tenant=tenant, position=groups.count(), key=unique_key(groups, label))
     group.label, group.description, group.colour = label, description.strip(), colour
     group.single_choice = single_choice
-    _clean(group)
+    fields_checked(group)
     group.save()
     return group
 
@@ -145,7 +138,7 @@ def tag_create(
     tag = Tag(tenant=tenant, group=group, label=" ".join(label.split()), label_key=key,
               key=unique_key(Tag.objects.for_tenant(tenant), label), colour=colour,
               description=description.strip())  # fmt: skip
-    _clean(tag)
+    fields_checked(tag)
     tag.save()
     return tag
 
@@ -167,7 +160,7 @@ def tag_update(
     tag.label_key = _check_name_free(tag.tenant, label, except_tag=tag)
     tag.label, tag.group, tag.colour = " ".join(label.split()), group, colour
     tag.description = description.strip()
-    _clean(tag)
+    fields_checked(tag)
     tag.save()
     return tag
 
@@ -367,172 +360,17 @@ def contacts_bulk_tag(
     return len(written)
 
 
-# --- events and rules --------------------------------------------------------------------
-
-
-@transaction.atomic
-def event_kind_create(*, tenant: Tenant, actor: Membership | None, label: str) -> EventKind:
-    _require(actor, can_edit_rules, _("Only admins may add kinds of events."))
-    label = " ".join((label or "").split())
-    if not label:
-        raise ServiceError(_("A kind of event needs a name."))
-    key = slugify(label) or f"kind-{EventKind.objects.for_tenant(tenant).count() + 1}"
-    if key in event_kinds(tenant=tenant) or label in event_kinds(tenant=tenant).values():
-        raise ServiceError(_("There is already a kind of event “%(label)s”.") % {"label": label})
-    return EventKind.objects.create(tenant=tenant, key=key[:40], label=label)
-
-
-def rules_defaults_given(*, tenant: Tenant) -> bool:
-    return TaggingDefaults.objects.for_tenant(tenant).exists()
-
-
-@transaction.atomic
-def rules_ensure_defaults(*, tenant: Tenant) -> None:
-    """Gives a tenant the seed's six rules, once; rules an admin deleted stay deleted."""
-    _marker, created = TaggingDefaults.objects.get_or_create(tenant=tenant)
-    if not created:
-        return
-    for position, (kind, stage) in enumerate(DEFAULT_RULES):
-        # No name: shown as "what happens → stage" in the reader's language and current labels.
-        Rule.objects.create(
-            tenant=tenant, name="", event_kind=kind, to_stage=stage, position=position
-        )
-
-
-@transaction.atomic
-def rule_save(
-    *,
-    tenant: Tenant,
-    actor: Membership | None,
-    rule: Rule | None = None,
-    name: str,
-    event_kind: str,
-    to_stage: str = "",
-    add_tags: Iterable[Tag] = (),
-    remove_tags: Iterable[Tag] = (),
-    active: bool = True,
-) -> Rule:
-    _require(actor, can_edit_rules, _("Only admins may change the rules."))
-    add_tags, remove_tags = list(add_tags), list(remove_tags)
-    if event_kind not in event_kinds(tenant=tenant):
-        raise ServiceError(_("Choose what happens for the rule to run."))
-    if to_stage and to_stage not in RANK:
-        raise ServiceError(_("Unknown stage."))
-    if not (to_stage or add_tags or remove_tags):
-        raise ServiceError(_("A rule needs something to do: a stage, tags to add or to remove."))
-    if set(add_tags) & set(remove_tags):
-        raise ServiceError(_("A rule cannot both add and remove the same tag."))
-    if any(tag.tenant_id != tenant.pk for tag in add_tags + remove_tags):
-        raise ServiceError(_("Choose tags of this company."))
-    created = rule is None
-    rule = rule or Rule(tenant=tenant, position=Rule.objects.for_tenant(tenant).count())
-    rule.name = " ".join((name or "").split())
-    rule.event_kind, rule.to_stage, rule.active = event_kind, to_stage, active
-    _clean(rule)
-    rule.save()
-    rule.add_tags.set(add_tags)
-    rule.remove_tags.set(remove_tags)
-    audit_record(
-        tenant=tenant, actor=actor, kind=AuditKind.RULE_SAVED,
-        subject=stored_rule_title(rule, tenant),
-        details={"rule": rule.pk, "created": created, "event": event_kind, "to": to_stage,
-                 "add": [t.label for t in add_tags], "remove": [t.label for t in remove_tags],
-                 "active": active},
-    )  # fmt: skip
-    return rule
-
-
-@transaction.atomic
-def rule_delete(*, rule: Rule, actor: Membership | None) -> None:
-    _require(actor, can_edit_rules, _("Only admins may change the rules."))
-    title = stored_rule_title(rule, rule.tenant)
-    audit_record(tenant=rule.tenant, actor=actor, kind=AuditKind.RULE_DELETED, subject=title,
-                 details={"rule": rule.pk})  # fmt: skip
-    rule.delete()
-
-
-def _apply_rule(rule: Rule, event: Event, contact: Contact) -> dict:
-    """Runs one rule for one event. Every effect is recorded with the rule as the actor; what
-    cannot apply says why. Never backward: the lifecycle service refuses that for rules.
-    The outcome is stored as codes (tagging.outcomes puts it into the reader's words)."""
-    outcome = RuleOutcome(rule_id=rule.pk, name=stored_rule_title(rule, contact.tenant))
-    if rule.to_stage:
-        fill = {}
-        if event.amount is not None and contact.expected_amount is None:
-            fill["expected_amount"] = event.amount
-        try:
-            lifecycle.contact_stage_move(
-                contact=contact, actor=None, to_stage=rule.to_stage, channel=Channel.RULE,
-                actor_label=outcome.name, fill=fill or None,
-            )  # fmt: skip
-            outcome.moved(rule.to_stage)
-        except lifecycle.MissingRequirements as missing:
-            outcome.not_moved("missing", missing.missing)
-        except lifecycle.MoveRefused as refused:
-            outcome.not_moved(refused.code)
-    for tag in rule.add_tags.all():
-        if contact_tag_add(contact=contact, tag=tag, actor=None, channel=Channel.RULE, rule=rule):
-            outcome.tagged(tag.label)
-    for tag in rule.remove_tags.all():
-        if contact_tag_remove(contact=contact, tag=tag, actor=None, channel=Channel.RULE):
-            outcome.untagged(tag.label)
-    return outcome.stored()
-
-
-# an event's time may run a little ahead of ours (the sender's clock)
-EVENT_CLOCK_SKEW = timedelta(minutes=5)
-
-
-def _seen_before(event: Event, contact: Contact) -> Event:
-    if event.contact_id != contact.pk:
-        raise ServiceError(_("This external_id was already used for another contact."))
-    return event
-
-
-@transaction.atomic
-def event_log(
-    *,
-    contact: Contact,
-    actor: Membership | None,
-    kind: str,
-    amount: Decimal | None = None,
-    note: str = "",
-    occurred_at: datetime | None = None,
-    channel: str = Channel.UI,
-    external_id: str = "",
-) -> tuple[Event, bool]:
-    """Records what a contact did and runs the tenant's rules for it.
-
-    The same event arriving twice (same external id) is recorded once; its rules do not run
-    again; an external id already used for another contact is refused. Returns (event,
-    created)."""
-    tenant = contact.tenant
-    if kind not in event_kinds(tenant=tenant):
-        raise ServiceError(_("Unknown kind of event."))
-    if amount is not None and amount < 0:
-        raise ServiceError(_("An amount cannot be negative."))
-    if occurred_at is not None and occurred_at > timezone.now() + EVENT_CLOCK_SKEW:
-        raise ServiceError(_("An event cannot be in the future."))
-    external_id = (external_id or "").strip()
-    if external_id:
-        seen = Event.objects.for_tenant(tenant).filter(external_id=external_id).first()
-        if seen is not None:
-            return _seen_before(seen, contact), False
-    rules_ensure_defaults(tenant=tenant)
-    event = Event(
-        tenant=tenant, contact=contact, kind=kind, amount=amount, note=(note or "").strip(),
-        occurred_at=occurred_at or timezone.now(), actor=actor, channel=channel,
-        external_id=external_id,
-    )  # fmt: skip
-    try:
-        with transaction.atomic():
-            event.save()
-    except IntegrityError:  # the same event, sent twice at once
-        seen = Event.objects.for_tenant(tenant).get(external_id=external_id)
-        return _seen_before(seen, contact), False
-    contact = Contact.objects.for_tenant(tenant).get(pk=contact.pk)
-    event.outcome = [
-        _apply_rule(rule, event, contact) for rule in rules_for_kind(tenant=tenant, kind=kind)
-    ]
-    event.save(update_fields=["outcome"])
-    return event, True
+def contact_tags_merged(*, survivor: Contact, merged: Contact, actor: Membership | None) -> None:
+    """A merge (crm.merges, inside its transaction): the merged contact's tags and events move to
+    the one that stays. A tag the survivor holds already, or a second tag of a one-at-a-time group
+    it holds one of, stays behind and goes with the merged contact."""
+    tenant = survivor.tenant
+    tags = ContactTag.objects.for_tenant(tenant)
+    held = tags.filter(contact=survivor).values("tag_id")
+    held_groups = tags.filter(contact=survivor, tag__group__single_choice=True).values(
+        "tag__group_id"
+    )
+    tags.filter(contact=merged).exclude(tag_id__in=held).exclude(
+        tag__group_id__in=held_groups
+    ).update(contact=survivor)
+    Event.objects.for_tenant(tenant).filter(contact=merged).update(contact=survivor)

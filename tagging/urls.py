@@ -17,16 +17,6 @@ urlpatterns = [
     path("contacts/<int:contact_id>/timeline/", views.contact_timeline, name="contact_timeline"),
     path("contacts/<int:contact_id>/events/", views.contact_event_log, name="contact_event_log"),
     path("contacts/bulk/tags/", views.contacts_bulk_tag, name="contacts_bulk_tag"),
-    path(
-        "contacts/<int:contact_id>/duplicates/",
-        views.contact_duplicates,
-        name="contact_duplicates",
-    ),
-    path(
-        "contacts/<int:contact_id>/merge/<int:other_id>/",
-        views.contact_merge,
-        name="contact_merge",
-    ),
     path("settings/tags/", views.tag_settings, name="tag_settings"),
     path("settings/tags/groups/new/", views.tag_group_create, name="tag_group_create"),
     path("settings/tags/groups/<int:group_id>/", views.tag_group_edit, name="tag_group_edit"),

@@ -2,7 +2,6 @@
 import pages are in import_views."""
 
 from django.contrib import messages
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -11,13 +10,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from crm.access import access_contact
 from crm.forms import ContactFilterForm
 from crm.http import safe_next, tenant_url
-from crm.models import Contact
 from crm.permissions import can_edit_rules, can_edit_tag_scheme, permission_required
 from crm.selectors import contact_list
-from crm.services import NotAllowed, ServiceError
+from crm.services import ServiceError
 from lifecycle.selectors import stage_settings
 
-from . import merges, services
+from . import rules, services
 from .access import (
     access_rule,
     access_tag,
@@ -126,7 +124,7 @@ def contact_event_log(request, contact_id: int):
                 messages.error(request, error)
         return redirect(tenant_url(request, "contact_detail", contact.pk))
     try:
-        event, _created = services.event_log(
+        event, _created = rules.event_log(
             contact=contact, actor=request.membership, **form.cleaned_data
         )
     except ServiceError as error:
@@ -385,7 +383,7 @@ def _stage_labels(request) -> dict:
 @permission_required(can_edit_rules)
 def rule_list_view(request):
     context = {
-        "defaults_given": services.rules_defaults_given(tenant=request.tenant),
+        "defaults_given": rules.rules_defaults_given(tenant=request.tenant),
         "rules": rule_list(tenant=request.tenant),
         "kind_labels": event_kinds(tenant=request.tenant),
         "kind_form": EventKindForm(),
@@ -396,7 +394,7 @@ def rule_list_view(request):
 @require_POST
 @permission_required(can_edit_rules)
 def rules_add_defaults(request):
-    services.rules_ensure_defaults(tenant=request.tenant)
+    rules.rules_ensure_defaults(tenant=request.tenant)
     messages.success(request, _("The default rules were added."))
     return redirect(tenant_url(request, "rule_list"))
 
@@ -419,13 +417,13 @@ def rule_edit(request, rule_id: int | None = None):
     if request.method == "POST" and "delete" in request.POST and rule is not None:
         return _scheme_result(
             request,
-            lambda: services.rule_delete(rule=rule, actor=request.membership),
+            lambda: rules.rule_delete(rule=rule, actor=request.membership),
             _("Rule deleted."),
             tenant_url(request, "rule_list"),
         )
     if request.method == "POST" and form.is_valid():
         try:
-            services.rule_save(
+            rules.rule_save(
                 tenant=request.tenant, actor=request.membership, rule=rule, **form.cleaned_data
             )
         except ServiceError as error:
@@ -446,7 +444,7 @@ def event_kind_create(request):
     label = form.cleaned_data["label"]
     return _scheme_result(
         request,
-        lambda: services.event_kind_create(
+        lambda: rules.event_kind_create(
             tenant=request.tenant, actor=request.membership, label=label
         ),
         _("Kind of event “%(label)s” added.") % {"label": label},
@@ -455,56 +453,3 @@ def event_kind_create(request):
 
 
 # --- merging duplicates by hand --------------------------------------------------------------
-
-
-@require_GET
-def contact_duplicates(request, contact_id: int):
-    contact = access_contact(request.membership, contact_id)
-    candidates = merges.likely_duplicates(contact=contact)
-    context = {
-        "contact": contact,
-        "candidates": candidates,
-        # admins any of them, sales those sharing a channel, marketers none
-        "mergeable": merges.mergeable(
-            actor=request.membership, contact=contact, candidates=candidates
-        ),
-    }
-    return render(request, "tagging/contact_duplicates.html", context)
-
-
-@require_http_methods(["GET", "POST"])
-def contact_merge(request, contact_id: int, other_id: int):
-    survivor = access_contact(request.membership, contact_id)
-    merged = access_contact(request.membership, other_id)
-    if survivor.pk == merged.pk:
-        raise Http404
-    refusal = None
-    if request.method == "POST":
-        take = {f for f in merges.MERGE_FIELDS if request.POST.get(f) == "other"}
-        try:
-            kept = merges.contact_merge(
-                survivor=survivor, merged=merged, actor=request.membership, take_from_merged=take
-            )
-        except NotAllowed as error:
-            refusal = error.message
-        except ServiceError as error:
-            messages.error(request, error.message)
-        else:
-            messages.success(
-                request,
-                _("“%(merged)s” was merged into “%(kept)s”.")
-                % {"merged": merged.name, "kept": kept.name},
-            )
-            return redirect(tenant_url(request, "contact_detail", kept.pk))
-    else:  # say so before the choosing, not after
-        try:
-            merges.merge_check(actor=request.membership, survivor=survivor, merged=merged)
-        except NotAllowed as error:
-            refusal = error.message
-    rows = [
-        (name, Contact._meta.get_field(name).verbose_name, getattr(survivor, name),
-         getattr(merged, name))
-        for name in merges.MERGE_FIELDS
-    ]  # fmt: skip
-    context = {"survivor": survivor, "merged": merged, "rows": rows, "refusal": refusal}
-    return render(request, "tagging/contact_merge.html", context, status=403 if refusal else 200)

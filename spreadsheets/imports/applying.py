@@ -7,8 +7,8 @@ from dataclasses import replace
 from django.utils import timezone
 
 from crm import bulk
+from crm.hooks import change_recorded
 from crm.models import Contact, Tenant
-from crm.services import change_recorded
 from lifecycle import services as lifecycle
 from lifecycle.bulk_moves import contacts_bulk_move
 from lifecycle.rules import stage_reachable

@@ -21,13 +21,13 @@ from django.utils.translation import gettext as _
 
 from audiences.models import AudienceSnapshotMember
 from crm.audit import audit_record
-from crm.models import AuditKind, Contact, Membership, Tenant
+from crm.models import AuditKind, Contact, ContactMerge, Membership, Tenant
 from crm.permissions import can_undo_import
 from crm.services import NotAllowed, ServiceError
 from lifecycle.models import StageChange
 from lifecycle.scheduling import tenant_changed
 from lifecycle.stages import ChangeKind, Channel
-from tagging.models import ContactMerge, ContactTag, Event
+from tagging.models import ContactTag, Event
 
 from ..models import ImportChunk, ImportJob
 

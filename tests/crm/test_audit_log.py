@@ -10,13 +10,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from crm.models import AuditEntry, AuditKind
+from crm.services import contact_delete
 from integrations.services import api_token_create, api_token_revoke, webhook_endpoint_create
 from lifecycle.bulk_moves import contacts_bulk_move
 from lifecycle.selectors import stage_settings
-from lifecycle.services import contact_delete, stage_settings_save
+from lifecycle.services import stage_settings_save
 from spreadsheets.imports.jobs import import_confirm, import_start
 from tagging.models import Tag, TagGroup
-from tagging.services import contacts_bulk_tag, rule_delete, rule_save
+from tagging.rules import rule_delete, rule_save
+from tagging.services import contacts_bulk_tag
 from tests.conftest import PASSWORD, client_for
 from tests.factories import ContactFactory, MembershipFactory
 

@@ -7,8 +7,8 @@ import logging
 
 from django.apps import apps
 
+from crm.merges import likely_duplicates
 from crm.models import Contact
-from tagging.merges import likely_duplicates
 from tests.factories import ContactFactory
 
 migration = importlib.import_module("crm.migrations.0007_contact_channels_normalised")

@@ -2,11 +2,11 @@
 API, imports and merges all take every one of them, so a new field cannot be forgotten in
 one of them."""
 
+from crm import merges
 from crm.forms import ContactForm
 from crm.models import CONTACT_FIELDS
 from integrations.schemas import ContactIn, ContactPatch
 from spreadsheets.imports import checking, reading
-from tagging import merges
 
 
 def test_every_way_in_takes_every_contact_field():

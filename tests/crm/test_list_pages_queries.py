@@ -18,7 +18,7 @@ from integrations.models import WebhookDelivery, WebhookEndpoint
 from integrations.services import webhook_endpoint_create
 from spreadsheets.models import ImportJob
 from tagging.models import Tag, TagGroup, name_key
-from tagging.services import rule_save
+from tagging.rules import rule_save
 from tests.factories import ContactFactory, MembershipFactory
 
 NUMBERS = itertools.count()  # names stay unique however often rows are added

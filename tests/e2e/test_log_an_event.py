@@ -1,9 +1,9 @@
 import pytest
 from playwright.sync_api import expect
 
-from crm.services import tenant_setup
+from crm.hooks import tenant_setup
 from tagging.models import Tag, TagGroup
-from tagging.services import rule_save
+from tagging.rules import rule_save
 from tests.e2e.conftest import log_in
 from tests.factories import ContactFactory, MembershipFactory, TenantFactory
 

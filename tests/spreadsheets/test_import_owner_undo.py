@@ -8,6 +8,7 @@ from django.db.models import Sum
 from django.urls import reverse
 
 from audiences.models import AudienceSnapshot, AudienceSnapshotMember
+from crm.merges import contact_merge
 from crm.models import AuditEntry, AuditKind, Contact
 from crm.services import ContactData, ServiceError, contact_update
 from lifecycle.models import FunnelCount
@@ -16,8 +17,8 @@ from spreadsheets.imports import jobs as imports
 from spreadsheets.imports import reading, report
 from spreadsheets.imports.undo import import_undo, import_undo_counts
 from spreadsheets.models import ImportChunk, ImportJob
-from tagging.merges import contact_merge
-from tagging.services import contact_tag_add, event_kind_create, event_log
+from tagging.rules import event_kind_create, event_log
+from tagging.services import contact_tag_add
 from tests.conftest import client_for
 from tests.factories import ContactFactory, MembershipFactory
 

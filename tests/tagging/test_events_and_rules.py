@@ -12,7 +12,7 @@ from crm.tenancy import tenant_create
 from lifecycle.models import StageChange
 from tagging.models import ContactTag, Event, Rule
 from tagging.outcomes import describe
-from tagging.services import event_kind_create, event_log, rule_save, rules_ensure_defaults
+from tagging.rules import event_kind_create, event_log, rule_save, rules_ensure_defaults
 from tests.factories import ContactFactory
 
 

@@ -12,10 +12,10 @@ from django.utils import timezone
 
 from audiences.models import Audience
 from audiences.services import audience_recompute
+from crm.hooks import tenant_setup
 from crm.models import Contact, Membership, Role, Tenant, User
 from crm.permissions import is_admin_role
 from crm.scope import tenant_scope
-from crm.services import tenant_setup
 from crm.tenancy import membership_add
 from lifecycle.analytics import (
     funnel_backfill_snapshots,

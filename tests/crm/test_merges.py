@@ -6,14 +6,15 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from crm.models import AuditEntry, AuditKind, Contact
+from crm.merges import contact_merge, likely_duplicates
+from crm.models import AuditEntry, AuditKind, Contact, ContactMerge
 from crm.services import ContactData, NotAllowed
 from lifecycle.analytics import funnel_stats_compute
 from lifecycle.models import StageChange
 from lifecycle.services import contact_create_at_stage, contact_stage_move
-from tagging.merges import contact_merge, likely_duplicates
-from tagging.models import ContactMerge, ContactTag, Event
-from tagging.services import contact_tag_add, event_log
+from tagging.models import ContactTag, Event
+from tagging.rules import event_log
+from tagging.services import contact_tag_add
 from tests.factories import ContactFactory
 
 

@@ -16,14 +16,11 @@ from django.db.models import Q
 from django.forms.models import model_to_dict
 from django.utils.translation import gettext as _
 
-from crm.audit import audit_record
-from crm.models import CONTACT_FIELDS, AuditKind, Contact, Membership
-from crm.permissions import can_merge, can_merge_any
-from crm.services import NotAllowed, ServiceError
-from lifecycle import services as lifecycle
-from lifecycle.scheduling import tenant_changed
-
-from .models import ContactMerge, ContactTag, Event
+from .audit import audit_record
+from .hooks import contacts_merging
+from .models import CONTACT_FIELDS, AuditKind, Contact, ContactMerge, Membership
+from .permissions import can_merge, can_merge_any
+from .services import NotAllowed, ServiceError
 
 MERGE_FIELDS = (*CONTACT_FIELDS, "owner", "expected_amount")
 UNIQUE = ("phone", "email", "wechat_id")
@@ -147,16 +144,7 @@ def contact_merge(
             setattr(survivor, name, snapshot[name])
     survivor.save(update_fields=[*MERGE_FIELDS, "updated_at"])
 
-    tags = ContactTag.objects.for_tenant(tenant)
-    held = tags.filter(contact=survivor).values("tag_id")
-    held_groups = tags.filter(contact=survivor, tag__group__single_choice=True).values(
-        "tag__group_id"
-    )
-    tags.filter(contact=merged).exclude(tag_id__in=held).exclude(
-        tag__group_id__in=held_groups
-    ).update(contact=survivor)
-    Event.objects.for_tenant(tenant).filter(contact=merged).update(contact=survivor)
-    lifecycle.contact_funnel_merged(survivor=survivor, merged=merged, actor=actor)
+    contacts_merging(survivor=survivor, merged=merged, actor=actor)
     merged_pk, merged_name = merged.pk, merged.name
     ContactMerge.objects.create(
         tenant=tenant, survivor=survivor, merged_name=merged.name, merged_data=snapshot,
@@ -168,5 +156,4 @@ def contact_merge(
         tenant=tenant, actor=actor, kind=AuditKind.CONTACTS_MERGED, subject=survivor.name,
         details={"kept": survivor.pk, "merged": merged_pk, "merged_name": merged_name},
     )  # fmt: skip
-    tenant_changed(tenant.pk)
     return survivor

@@ -1,0 +1,33 @@
+"""Where the apps above crm join in what crm starts, without crm importing them: each hook is a
+list of steps the apps register at start-up (AppConfig.ready) and crm calls in that order
+(INSTALLED_APPS order), inside its own transaction."""
+
+
+class Hook:
+    def __init__(self) -> None:
+        self.steps: list = []
+
+    def register(self, step) -> None:
+        if step not in self.steps:
+            self.steps.append(step)
+
+    def __call__(self, **kwargs) -> None:
+        for step in self.steps:
+            step(**kwargs)
+
+
+# tenant=: a new company is set up (tagging: the default rules).
+tenant_setup = Hook()
+
+# tenant=, event=, rows=: history was written (integrations: webhook deliveries, an outbox
+# committed with the change). `rows` is a queryset of the written rows with the values
+# (contact, ref, at): a bulk change is passed on set-based, never row by row.
+change_recorded = Hook()
+
+# survivor=, merged=, actor=: two contacts merge; each app moves what it holds of `merged` to
+# `survivor` before `merged` is deleted (lifecycle: history and the furthest stage; tagging: tags
+# and events).
+contacts_merging = Hook()
+
+# tenant=: contacts were deleted (lifecycle: the stored figures follow).
+contacts_deleted = Hook()

@@ -1,0 +1,204 @@
+"""Events (a form filled, a payment, a visit) and the rules they trigger: kinds of events, the
+rules themselves, and logging an event, which runs the rules of its kind."""
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+
+from crm.audit import audit_record
+from crm.models import AuditKind, Contact, Membership, Tenant
+from crm.permissions import can_edit_rules
+from crm.services import ServiceError
+from lifecycle import services as lifecycle
+from lifecycle.stages import RANK, Channel
+
+from .events import DEFAULT_RULES
+from .models import (
+    Event,
+    EventKind,
+    Rule,
+    Tag,
+    TaggingDefaults,
+)
+from .outcomes import RuleOutcome, stored_rule_title
+from .selectors import event_kinds, rules_for_kind
+from .services import contact_tag_add, contact_tag_remove, fields_checked
+
+
+def _require_rule_editor(actor: Membership | None, message: str) -> None:
+    """`actor` None: the system (an import, a command), which may."""
+    if actor is not None and not can_edit_rules(actor):
+        raise ServiceError(message)
+
+
+@transaction.atomic
+def event_kind_create(*, tenant: Tenant, actor: Membership | None, label: str) -> EventKind:
+    _require_rule_editor(actor, _("Only admins may add kinds of events."))
+    label = " ".join((label or "").split())
+    if not label:
+        raise ServiceError(_("A kind of event needs a name."))
+    key = slugify(label) or f"kind-{EventKind.objects.for_tenant(tenant).count() + 1}"
+    if key in event_kinds(tenant=tenant) or label in event_kinds(tenant=tenant).values():
+        raise ServiceError(_("There is already a kind of event “%(label)s”.") % {"label": label})
+    return EventKind.objects.create(tenant=tenant, key=key[:40], label=label)
+
+
+def rules_defaults_given(*, tenant: Tenant) -> bool:
+    return TaggingDefaults.objects.for_tenant(tenant).exists()
+
+
+@transaction.atomic
+def rules_ensure_defaults(*, tenant: Tenant) -> None:
+    """Gives a tenant the seed's six rules, once; rules an admin deleted stay deleted."""
+    _marker, created = TaggingDefaults.objects.get_or_create(tenant=tenant)
+    if not created:
+        return
+    for position, (kind, stage) in enumerate(DEFAULT_RULES):
+        # No name: shown as "what happens → stage" in the reader's language and current labels.
+        Rule.objects.create(
+            tenant=tenant, name="", event_kind=kind, to_stage=stage, position=position
+        )
+
+
+@transaction.atomic
+def rule_save(
+    *,
+    tenant: Tenant,
+    actor: Membership | None,
+    rule: Rule | None = None,
+    name: str,
+    event_kind: str,
+    to_stage: str = "",
+    add_tags: Iterable[Tag] = (),
+    remove_tags: Iterable[Tag] = (),
+    active: bool = True,
+) -> Rule:
+    _require_rule_editor(actor, _("Only admins may change the rules."))
+    add_tags, remove_tags = list(add_tags), list(remove_tags)
+    if event_kind not in event_kinds(tenant=tenant):
+        raise ServiceError(_("Choose what happens for the rule to run."))
+    if to_stage and to_stage not in RANK:
+        raise ServiceError(_("Unknown stage."))
+    if not (to_stage or add_tags or remove_tags):
+        raise ServiceError(_("A rule needs something to do: a stage, tags to add or to remove."))
+    if set(add_tags) & set(remove_tags):
+        raise ServiceError(_("A rule cannot both add and remove the same tag."))
+    if any(tag.tenant_id != tenant.pk for tag in add_tags + remove_tags):
+        raise ServiceError(_("Choose tags of this company."))
+    created = rule is None
+    rule = rule or Rule(tenant=tenant, position=Rule.objects.for_tenant(tenant).count())
+    rule.name = " ".join((name or "").split())
+    rule.event_kind, rule.to_stage, rule.active = event_kind, to_stage, active
+    fields_checked(rule)
+    rule.save()
+    rule.add_tags.set(add_tags)
+    rule.remove_tags.set(remove_tags)
+    audit_record(
+        tenant=tenant, actor=actor, kind=AuditKind.RULE_SAVED,
+        subject=stored_rule_title(rule, tenant),
+        details={"rule": rule.pk, "created": created, "event": event_kind, "to": to_stage,
+                 "add": [t.label for t in add_tags], "remove": [t.label for t in remove_tags],
+                 "active": active},
+    )  # fmt: skip
+    return rule
+
+
+@transaction.atomic
+def rule_delete(*, rule: Rule, actor: Membership | None) -> None:
+    _require_rule_editor(actor, _("Only admins may change the rules."))
+    title = stored_rule_title(rule, rule.tenant)
+    audit_record(tenant=rule.tenant, actor=actor, kind=AuditKind.RULE_DELETED, subject=title,
+                 details={"rule": rule.pk})  # fmt: skip
+    rule.delete()
+
+
+def _apply_rule(rule: Rule, event: Event, contact: Contact) -> dict:
+    """Runs one rule for one event. Every effect is recorded with the rule as the actor; what
+    cannot apply says why. Never backward: the lifecycle service refuses that for rules.
+    The outcome is stored as codes (tagging.outcomes puts it into the reader's words)."""
+    outcome = RuleOutcome(rule_id=rule.pk, name=stored_rule_title(rule, contact.tenant))
+    if rule.to_stage:
+        fill = {}
+        if event.amount is not None and contact.expected_amount is None:
+            fill["expected_amount"] = event.amount
+        try:
+            lifecycle.contact_stage_move(
+                contact=contact, actor=None, to_stage=rule.to_stage, channel=Channel.RULE,
+                actor_label=outcome.name, fill=fill or None,
+            )  # fmt: skip
+            outcome.moved(rule.to_stage)
+        except lifecycle.MissingRequirements as missing:
+            outcome.not_moved("missing", missing.missing)
+        except lifecycle.MoveRefused as refused:
+            outcome.not_moved(refused.code)
+    for tag in rule.add_tags.all():
+        if contact_tag_add(contact=contact, tag=tag, actor=None, channel=Channel.RULE, rule=rule):
+            outcome.tagged(tag.label)
+    for tag in rule.remove_tags.all():
+        if contact_tag_remove(contact=contact, tag=tag, actor=None, channel=Channel.RULE):
+            outcome.untagged(tag.label)
+    return outcome.stored()
+
+
+# an event's time may run a little ahead of ours (the sender's clock)
+EVENT_CLOCK_SKEW = timedelta(minutes=5)
+
+
+def _seen_before(event: Event, contact: Contact) -> Event:
+    if event.contact_id != contact.pk:
+        raise ServiceError(_("This external_id was already used for another contact."))
+    return event
+
+
+@transaction.atomic
+def event_log(
+    *,
+    contact: Contact,
+    actor: Membership | None,
+    kind: str,
+    amount: Decimal | None = None,
+    note: str = "",
+    occurred_at: datetime | None = None,
+    channel: str = Channel.UI,
+    external_id: str = "",
+) -> tuple[Event, bool]:
+    """Records what a contact did and runs the tenant's rules for it.
+
+    The same event arriving twice (same external id) is recorded once; its rules do not run
+    again; an external id already used for another contact is refused. Returns (event,
+    created)."""
+    tenant = contact.tenant
+    if kind not in event_kinds(tenant=tenant):
+        raise ServiceError(_("Unknown kind of event."))
+    if amount is not None and amount < 0:
+        raise ServiceError(_("An amount cannot be negative."))
+    if occurred_at is not None and occurred_at > timezone.now() + EVENT_CLOCK_SKEW:
+        raise ServiceError(_("An event cannot be in the future."))
+    external_id = (external_id or "").strip()
+    if external_id:
+        seen = Event.objects.for_tenant(tenant).filter(external_id=external_id).first()
+        if seen is not None:
+            return _seen_before(seen, contact), False
+    rules_ensure_defaults(tenant=tenant)
+    event = Event(
+        tenant=tenant, contact=contact, kind=kind, amount=amount, note=(note or "").strip(),
+        occurred_at=occurred_at or timezone.now(), actor=actor, channel=channel,
+        external_id=external_id,
+    )  # fmt: skip
+    try:
+        with transaction.atomic():
+            event.save()
+    except IntegrityError:  # the same event, sent twice at once
+        seen = Event.objects.for_tenant(tenant).get(external_id=external_id)
+        return _seen_before(seen, contact), False
+    contact = Contact.objects.for_tenant(tenant).get(pk=contact.pk)
+    event.outcome = [
+        _apply_rule(rule, event, contact) for rule in rules_for_kind(tenant=tenant, kind=kind)
+    ]
+    event.save(update_fields=["outcome"])
+    return event, True

@@ -2,7 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from lifecycle.stages import Stage
-from tagging.models import Tag
+from tagging.selectors import tag_choices
 
 
 class AudienceForm(forms.Form):
@@ -38,11 +38,7 @@ class AudienceForm(forms.Form):
     def __init__(self, *args, tenant, stage_labels: dict, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["stages"].choices = list(stage_labels.items())
-        tags = Tag.objects.for_tenant(tenant).select_related("group")
-        choices = [
-            (t.pk, f"{t.group.label} · {t.label}")
-            for t in tags.order_by("group__position", "label")
-        ]
+        choices = tag_choices(tenant=tenant)
         for name in ("tag_any", "tag_all", "tag_none"):
             self.fields[name].choices = choices
             self.fields[name].widget.attrs["size"] = 6

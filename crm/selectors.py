@@ -100,6 +100,19 @@ def register_contact_filter(provider) -> None:
         _filter_providers.append(provider)
 
 
+# The company's tags as choices (pk, "group · tag") for forms below tagging (the dashboard's
+# filter): tagging registers the provider at start-up.
+_tag_choices: list = []
+
+
+def register_tag_choices(provider) -> None:
+    _tag_choices[:] = [provider]
+
+
+def tag_choices(*, tenant: Tenant) -> list[tuple[int, str]]:
+    return _tag_choices[0](tenant=tenant) if _tag_choices else []
+
+
 def contact_search_condition(term: str) -> Q:
     """Prefix match on name, email, phone and WeChat ID: each is served by an index."""
     term = term.strip()
@@ -117,11 +130,18 @@ def contact_search_condition(term: str) -> Q:
 
 def contact_list(*, tenant: Tenant, filters: ContactFilters, viewer: Membership | None) -> QuerySet:
     # Tags shown in the list come by reverse relation: two queries per page, whatever its size.
-    qs = (
-        Contact.objects.for_tenant(tenant)
+    return (
+        contacts_matching(tenant=tenant, filters=filters, viewer=viewer)
         .select_related("owner__user")
         .prefetch_related("contact_tags__tag")
     )
+
+
+def contacts_matching(
+    *, tenant: Tenant, filters: ContactFilters, viewer: Membership | None
+) -> QuerySet:
+    """The contacts the filters let through, as a plain queryset (for counting and figures)."""
+    qs = Contact.objects.for_tenant(tenant)
     search = contact_search_condition(filters.q) if filters.q.strip() else None
     for provider in _filter_providers:
         also_matches, must_match = provider(tenant, filters)

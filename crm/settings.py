@@ -48,7 +48,16 @@ if "*" in ALLOWED_HOSTS and not DEBUG:
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 # Ours, layered: each imports only the ones before it (docs/architecture.md)
-OUR_APPS = ["crm", "lifecycle", "tagging", "audiences", "spreadsheets", "integrations"]
+OUR_APPS = [
+    "crm",
+    "lifecycle",
+    "tagging",
+    "audiences",
+    "spreadsheets",
+    "integrations",
+    "demo",
+    "bench",
+]
 
 INSTALLED_APPS = [
     "django.contrib.auth",

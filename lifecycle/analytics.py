@@ -12,6 +12,7 @@ from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from crm.models import Contact, Tenant
+from crm.selectors import ContactFilters, contacts_matching
 
 from .models import FunnelCount, FunnelSnapshot, FunnelStats, StageChange
 from .stages import ORDER, RANK, LostReason, Status
@@ -193,7 +194,6 @@ def dashboard_figures(
 ) -> dict:
     """What the dashboard shows. The whole company: read from stored results (no scan of the
     tenant). Narrowed by owner, tag or creation date: computed from that narrower set."""
-    from django.apps import apps
 
     narrowed = any(x is not None for x in (owner, tag_id, since, until))
     snapshots = (
@@ -226,12 +226,10 @@ def dashboard_figures(
             stats_at=stored.computed_at if stored else None,
         )
         return figures
-    contacts = Contact.objects.for_tenant(tenant)
+    filters = ContactFilters(tag_any=(tag_id,) if tag_id is not None else ())
+    contacts = contacts_matching(tenant=tenant, filters=filters, viewer=None)
     if owner is not None:
         contacts = contacts.filter(owner=owner)
-    if tag_id is not None:
-        tags = apps.get_model("tagging", "ContactTag").objects.for_tenant(tenant)
-        contacts = contacts.filter(pk__in=tags.filter(tag_id=tag_id).values("contact_id"))
     if since is not None:
         contacts = contacts.filter(created_at__date__gte=since)
     if until is not None:

@@ -1,10 +1,9 @@
 from django import forms
-from django.apps import apps
 from django.utils.translation import gettext_lazy as _
 
 from crm.forms import ContactFilterForm, ContactForm
 from crm.models import Membership
-from crm.selectors import member_list
+from crm.selectors import member_list, tag_choices
 
 from .stages import REQUIREMENTS, LostReason, Stage
 
@@ -150,11 +149,7 @@ class DashboardFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         members = [(str(m.pk), m.display_name) for m in member_list(tenant=tenant)]
         self.fields["owner"].choices = [("", _("Everyone")), ("me", _("Me")), *members]
-        tags = apps.get_model("tagging", "Tag").objects.for_tenant(tenant).select_related("group")
-        self.fields["tag"].choices = [("", _("Any tag"))] + [
-            (t.pk, f"{t.group.label} · {t.label}")
-            for t in tags.order_by("group__position", "label")
-        ]
+        self.fields["tag"].choices = [("", _("Any tag")), *tag_choices(tenant=tenant)]
 
     def clean(self):
         cleaned = super().clean()

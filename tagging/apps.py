@@ -9,11 +9,12 @@ class TaggingConfig(AppConfig):
     def ready(self) -> None:
         from crm import hooks
         from crm.panels import register_panel
-        from crm.selectors import register_contact_filter
+        from crm.selectors import register_contact_filter, register_tag_choices
 
         from .filters import contact_tag_filters
         from .panels import events_panel, tags_panel, timeline_panel
         from .rules import rules_ensure_defaults
+        from .selectors import tag_choices
         from .services import contact_tags_merged
 
         register_contact_filter(contact_tag_filters)
@@ -22,3 +23,4 @@ class TaggingConfig(AppConfig):
         register_panel("contact", events_panel)
         register_panel("contact", timeline_panel)
         hooks.contacts_merging.register(contact_tags_merged)
+        register_tag_choices(tag_choices)

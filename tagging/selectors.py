@@ -39,6 +39,13 @@ def tag_list(*, tenant: Tenant) -> QuerySet[Tag]:
     )
 
 
+def tag_choices(*, tenant: Tenant) -> list[tuple[int, str]]:
+    """The company's tags for a form's select: (pk, "group · tag"), in the settings' order."""
+    return [(t.pk, f"{t.group.label} · {t.label}")
+            for t in Tag.objects.for_tenant(tenant).select_related("group")
+            .order_by("group__position", "label")]  # fmt: skip
+
+
 def tag_usage(*, tenant: Tenant) -> dict[int, int]:
     """How many contacts hold each tag (for the tags page and delete confirmations)."""
     rows = ContactTag.objects.for_tenant(tenant).order_by().values("tag_id").annotate(n=Count("id"))

@@ -3,6 +3,7 @@ round, and no import hides inside a function to dodge a cycle. The one exception
 `ready()`, Django's place for registering panels, filters, listeners and Celery tasks."""
 
 import ast
+import re
 from pathlib import Path
 
 from django.conf import settings
@@ -98,3 +99,38 @@ def test_no_import_hides_inside_a_function():
                 if imported(module, path, node, known):
                     hidden.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert hidden == []
+
+
+# Each app and the apps it may import: the ones below it, never one above or beside it. Every app
+# may read the funnel's vocabulary (VOCABULARY). docs/architecture.md says why each sits where.
+BELOW = {
+    "crm": set(),
+    "lifecycle": {"crm"},
+    "tagging": {"crm", "lifecycle"},
+    "audiences": {"crm", "lifecycle", "tagging"},
+    "spreadsheets": {"crm", "lifecycle", "tagging", "audiences"},
+    "integrations": {"crm", "lifecycle", "tagging", "audiences"},
+    # the demo company and the benchmarks use everything
+    "demo": {"crm", "lifecycle", "tagging", "audiences", "spreadsheets", "integrations"},
+    "bench": {"crm", "lifecycle", "tagging", "audiences", "spreadsheets", "integrations", "demo"},
+}
+VOCABULARY = {"lifecycle.stages", "lifecycle.fsm"}
+GET_MODEL = re.compile(r"""get_model\(\s*["'](\w+)["']""")
+
+
+def test_each_app_imports_only_the_apps_below_it():
+    assert set(BELOW) == set(PACKAGES), "place a new app in BELOW"
+    known = modules()
+    upward = []
+    for module, path in known.items():
+        app = module.split(".")[0]
+        source = path.read_text()
+        reached = {other for node in ast.walk(ast.parse(source))
+                   for other in imported(module, path, node, known)}  # fmt: skip
+        for other in sorted(reached - VOCABULARY):
+            if other.split(".")[0] not in BELOW[app] | {app}:
+                upward.append(f"{module} imports {other}")
+        for other_app in GET_MODEL.findall(source):  # a model reached by name counts too
+            if other_app in BELOW and other_app not in BELOW[app] | {app}:
+                upward.append(f"{module} reaches {other_app} through apps.get_model")
+    assert upward == [], "\n".join(upward)

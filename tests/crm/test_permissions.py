@@ -22,10 +22,10 @@ ALLOWED = {"crm/permissions.py", "crm/models.py"}
 ROLE_AS_DATA = {
     "crm/tenancy.py",
     "crm/selectors.py",
-    "crm/management/commands/seed_demo.py",
-    "lifecycle/management/commands/bench_bulk_move.py",
-    "lifecycle/management/commands/bench_funnel.py",
-    "spreadsheets/management/commands/bench_import.py",
+    "demo/management/commands/seed_demo.py",
+    "bench/management/commands/bench_bulk_move.py",
+    "bench/management/commands/bench_funnel.py",
+    "bench/management/commands/bench_import.py",
 }
 ROLE_KEY = r"(?:admin|marketer|sales)"
 PYTHON_CHECKS = [

@@ -26,14 +26,14 @@ from unittest import mock
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 
+from bench.management.commands.bench_funnel import APP_ROLE, app_role_prepare, current_role
 from crm.models import Membership, Role, Tenant
 from crm.scope import tenant_scope
 from crm.tenancy import membership_add
-from lifecycle.management.commands.bench_funnel import APP_ROLE, app_role_prepare, current_role
+from demo.tags import seed_tag_scheme
 from lifecycle.models import StageSetting
 from lifecycle.selectors import stage_settings_changed
 from spreadsheets.imports import jobs as imports
-from tagging.demo import seed_tag_scheme
 
 BENCH_SLUG = "bench-import"
 COPY_SLUG = "bench-import-copy"

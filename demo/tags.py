@@ -6,10 +6,9 @@ import random
 from crm.models import Contact, Membership, Tenant
 from lifecycle.models import StageChange
 from lifecycle.stages import RANK, ChangeKind, Channel
-
-from .models import ContactTag, Event, Rule, Tag, TagAlias, TagGroup, name_key
-from .outcomes import RuleOutcome, stored_rule_title
-from .rules import rule_save
+from tagging.models import ContactTag, Event, Rule, Tag, TagAlias, TagGroup, name_key
+from tagging.outcomes import RuleOutcome, stored_rule_title
+from tagging.rules import rule_save
 
 # group label, colour, one at a time, tags, {alias: tag}
 SCHEME = [

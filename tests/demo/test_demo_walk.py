@@ -9,9 +9,9 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import Resolver404, resolve
 
-from crm.management.commands.seed_demo import DEMO_PASSWORD
 from crm.models import Contact, Tenant
 from crm.scope import tenant_scope
+from demo.management.commands.seed_demo import DEMO_PASSWORD
 from lifecycle.models import StageChange
 from tagging.models import ContactTag, Event
 from tests.conftest import logs_in

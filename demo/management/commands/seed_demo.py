@@ -17,6 +17,7 @@ from crm.models import Contact, Membership, Role, Tenant, User
 from crm.permissions import is_admin_role
 from crm.scope import tenant_scope
 from crm.tenancy import membership_add
+from demo.tags import seed_activity, seed_tag_scheme
 from lifecycle.analytics import (
     funnel_backfill_snapshots,
     funnel_recompute,
@@ -26,7 +27,6 @@ from lifecycle.models import StageChange, StageSetting
 from lifecycle.selectors import stage_settings
 from lifecycle.services import stage_settings_save
 from lifecycle.stages import ORDER, RANK, ChangeKind, Channel, LostReason, Status
-from tagging.demo import seed_activity, seed_tag_scheme
 
 DEMO_PASSWORD = "funnel-demo-2026"  # noqa: S105 - printed for the newcomer; demo only
 SCHOOL = ("english-school", "英语口语培训班", "zh-hans")

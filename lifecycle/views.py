@@ -1,5 +1,5 @@
-"""The board, moves from the board and the contact page, bulk actions, stage settings, deleting
-a contact. Audiences are an app of their own (audiences)."""
+"""The board, bulk actions and stage settings. Moving one contact is move_views'; audiences are
+an app of their own."""
 
 from django.contrib import messages
 from django.http import Http404
@@ -9,44 +9,31 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, pgettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.http import (
-    HttpResponseClientRedirect,
-    reswap,
-    retarget,
-    trigger_client_event,
-)
 
-from crm.access import access_contact
-from crm.forms import ContactFilterForm, add_duplicate_errors
+from crm.forms import ContactFilterForm
 from crm.http import safe_next
 from crm.permissions import (
     can_edit_stage_settings,
     permission_required,
 )
 from crm.selectors import contact_list
-from crm.services import DuplicateContactError
 
 from . import aliases, bulk_moves, services
 from .access import access_stage_alias
 from .forms import (
     BulkForm,
-    CompleteMoveForm,
-    LostForm,
-    MoveForm,
-    ReopenForm,
     StageAliasForm,
     StageSettingForm,
 )
-from .panels import funnel_dashboard_context, stage_panel_context
+from .panels import funnel_dashboard_context
 from .selectors import (
     board_cards,
-    counts_after_move,
     funnel_counts,
     owner_stage_counts,
     stage_aliases,
     stage_settings,
 )
-from .stages import ORDER, RANK, REQUIREMENTS
+from .stages import ORDER, RANK
 
 BOARD_PAGE = 20
 
@@ -97,149 +84,6 @@ def board_column(request, stage: str):
     )
     context = {"column": {"stage": stage, "page": page}, "owner": owner}
     return render(request, "lifecycle/partials/board_cards.html", context)
-
-
-def _respond_moved(request, contact, origin: str, message: str, change=None, filled=False):
-    detail_url = reverse("contact_detail", args=[request.tenant.slug, contact.pk])
-    if request.htmx and origin == "detail" and filled:
-        # Fields on the page changed too: show the whole page again.
-        messages.success(request, message)
-        return HttpResponseClientRedirect(detail_url)
-    if request.htmx and origin == "board":
-        if request.POST.get("owner") == "me":
-            counts = owner_stage_counts(tenant=request.tenant, owner=request.membership)
-        else:
-            counts = counts_after_move(tenant=request.tenant, change=change)
-        context = {"contact": contact, "counts": counts, "message": message}
-        return render(request, "lifecycle/partials/board_moved.html", context)
-    if request.htmx:
-        context = stage_panel_context(request, contact, message=message)
-        response = render(request, "lifecycle/partials/stage_panel.html", context)
-        # Other panels of the contact page (its history) refresh themselves on this.
-        return trigger_client_event(response, "contact-changed")
-    messages.success(request, message)
-    return redirect(safe_next(request, detail_url))
-
-
-def _respond_refused(request, contact, origin: str, message: str):
-    if request.htmx and origin == "board":
-        response = render(request, "lifecycle/partials/board_message.html", {"error": message})
-        return retarget(reswap(response, "innerHTML"), "#board-messages")
-    if request.htmx:
-        context = stage_panel_context(request, contact, error=message)
-        return render(request, "lifecycle/partials/stage_panel.html", context)
-    messages.error(request, message)
-    return redirect(
-        safe_next(request, reverse("contact_detail", args=[request.tenant.slug, contact.pk]))
-    )
-
-
-def _ask_to_complete(request, contact, form, to_stage, origin: str, status=200):
-    context = {"contact": contact, "form": form, "to_stage": to_stage, "origin": origin,
-               "next": safe_next(request, "")}  # fmt: skip
-    if request.htmx:
-        # 200 even when the form has errors: htmx only swaps successful responses in.
-        response = render(request, "lifecycle/partials/complete_move.html", context)
-        return retarget(reswap(response, "innerHTML"), "#dialog")
-    return render(request, "lifecycle/complete_move.html", context, status=status)
-
-
-@require_POST
-def contact_move(request, contact_id: int):
-    contact = access_contact(request.membership, contact_id)
-    origin = "board" if request.POST.get("origin") == "board" else "detail"
-    form = MoveForm(request.POST)
-    if not form.is_valid():
-        message = form.refusal(_("Choose a stage to move to."))
-        return _respond_refused(request, contact, origin, message)
-    to_stage = form.cleaned_data["to_stage"]
-    reason = form.cleaned_data["reason"]
-    fill = completing = None
-    if request.POST.get("complete"):
-        completing = CompleteMoveForm(
-            request.POST,
-            tenant=request.tenant,
-            missing=[k for k in request.POST.getlist("missing") if k in REQUIREMENTS],
-            needs_reason=request.POST.get("needs_reason") == "1",
-        )
-        if not completing.is_valid():
-            return _ask_to_complete(request, contact, completing, to_stage, origin, status=400)
-        fill = completing.fill_values()
-        reason = completing.cleaned_data.get("reason") or reason
-    try:
-        change = services.contact_stage_move(
-            contact=contact,
-            actor=request.membership,
-            to_stage=to_stage,
-            reason=reason,
-            expected_version=form.cleaned_data["version"],
-            fill=fill,
-        )
-    except DuplicateContactError as error:
-        if completing is None:
-            return _respond_refused(request, contact, origin, error.message)
-        add_duplicate_errors(completing, error, tenant=request.tenant)
-        return _ask_to_complete(request, contact, completing, to_stage, origin, status=400)
-    except services.MissingRequirements as missing:
-        ask = CompleteMoveForm(tenant=request.tenant, missing=missing.missing, needs_reason=False)
-        return _ask_to_complete(request, contact, ask, to_stage, origin)
-    except services.MoveRefused as refused:
-        if refused.code == "reason_required":
-            ask = CompleteMoveForm(tenant=request.tenant, missing=[], needs_reason=True)
-            return _ask_to_complete(request, contact, ask, to_stage, origin)
-        return _respond_refused(request, access_contact(request.membership, contact_id),
-                                origin, refused.message)  # fmt: skip
-    except services.ServiceError as error:
-        return _respond_refused(request, contact, origin, error.message)
-    contact = access_contact(request.membership, contact_id)
-    label = stage_settings(tenant=request.tenant)[to_stage].display_label
-    message = _("%(name)s moved to “%(stage)s”.") % {"name": contact.name, "stage": label}
-    return _respond_moved(request, contact, origin, message, change=change, filled=bool(fill))
-
-
-@require_POST
-def contact_lost(request, contact_id: int):
-    contact = access_contact(request.membership, contact_id)
-    form = LostForm(request.POST)
-    if not form.is_valid():
-        message = form.refusal(_("Choose why the contact was lost."))
-        return _respond_refused(request, contact, "detail", message)
-    try:
-        services.contact_mark_lost(
-            contact=contact,
-            actor=request.membership,
-            lost_reason=form.cleaned_data["lost_reason"],
-            note=form.cleaned_data["note"],
-            expected_version=form.cleaned_data["version"],
-        )
-    except services.ServiceError as error:
-        return _respond_refused(request, contact, "detail", error.message)
-    contact = access_contact(request.membership, contact_id)
-    return _respond_moved(
-        request, contact, "detail", _("%(name)s is marked lost.") % {"name": contact.name}
-    )
-
-
-@require_POST
-def contact_reopen(request, contact_id: int):
-    contact = access_contact(request.membership, contact_id)
-    form = ReopenForm(request.POST)
-    if not form.is_valid():
-        message = form.refusal(_("The reason is too long: 500 characters at most."))
-        return _respond_refused(request, contact, "detail", message)
-    try:
-        services.contact_reopen(
-            contact=contact,
-            actor=request.membership,
-            reason=form.cleaned_data["reason"],
-            expected_version=form.cleaned_data["version"],
-        )
-    except services.ServiceError as error:
-        return _respond_refused(request, contact, "detail", error.message)
-    contact = access_contact(request.membership, contact_id)
-    return _respond_moved(
-        request, contact, "detail", _("%(name)s is active again.") % {"name": contact.name}
-    )
 
 
 def _bulk_summary(request, result, done_message: str) -> None:

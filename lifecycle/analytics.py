@@ -194,7 +194,6 @@ def dashboard_figures(
 ) -> dict:
     """What the dashboard shows. The whole company: read from stored results (no scan of the
     tenant). Narrowed by owner, tag or creation date: computed from that narrower set."""
-
     narrowed = any(x is not None for x in (owner, tag_id, since, until))
     snapshots = (
         FunnelSnapshot.objects.for_tenant(tenant)

@@ -38,6 +38,7 @@ class Audience(TenantOwned):
         constraints = [
             models.UniqueConstraint(fields=["tenant", "name"], name="audience_unique_name")
         ]
+        indexes = [models.Index(fields=["tenant", "id"], name="audience_tenant_id")]  # the API
 
     def __str__(self) -> str:
         return self.name
@@ -98,6 +99,7 @@ class AudienceSnapshot(TenantOwned):
     class Meta:
         db_table = "lifecycle_audiencesnapshot"  # the table it had in lifecycle
         ordering = ["-created_at"]
+        indexes = [models.Index(fields=["tenant", "-created_at"], name="audiencesnapshot_recent")]
 
 
 class AudienceSnapshotMember(TenantOwned):

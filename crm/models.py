@@ -174,7 +174,8 @@ class Contact(FunnelFields, TenantOwned):
             ),
         ]
         indexes = [
-            # Keyset pagination for each sort the list offers, and prefix search.
+            # Keyset pagination for each sort the list offers (the API's by id), and prefix search.
+            models.Index(fields=["tenant", "id"], name="contact_tenant_id"),
             models.Index(fields=["tenant", "-created_at", "-id"], name="contact_tenant_created"),
             models.Index(fields=["tenant", "-updated_at", "-id"], name="contact_tenant_updated"),
             models.Index(fields=["tenant", "name", "id"], name="contact_tenant_name"),

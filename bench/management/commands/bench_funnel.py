@@ -32,11 +32,15 @@ from crm.pagination import keyset_page
 from crm.scope import tenant_scope
 from crm.selectors import CONTACT_SORTS, DEFAULT_CONTACT_SORT, ContactFilters, contact_list
 from crm.tenancy import membership_add
+from integrations.services import api_token_create, api_token_revoke
 from lifecycle.analytics import funnel_recompute, funnel_snapshot, funnel_stats_recompute
 from lifecycle.stages import ORDER
 from tagging.models import Tag, TagGroup
 
 SIZES = [600_000] + [400_000 // 9] * 9
+# a small company's API page may cost no more than the big one's (it did 3.6× when the list
+# walked the primary key past every other company's rows)
+API_SMALL_TARGET = 1.2
 STAGE_OF = """CASE WHEN g %% 100 < 35 THEN 'subscriber' WHEN g %% 100 < 60 THEN 'lead'
     WHEN g %% 100 < 75 THEN 'mql' WHEN g %% 100 < 85 THEN 'sql'
     WHEN g %% 100 < 91 THEN 'opportunity' WHEN g %% 100 < 98 THEN 'customer'
@@ -306,7 +310,11 @@ class Command(BaseCommand):
             f"p95 {l95 * 1000:.1f} ms"
         )
 
-        # 5. row-level security: the same operations as the superuser and as the app's role
+        # 5. the API's first page: the last, smallest company beside the big one (its ids sit
+        # above every other company's), requests alternating
+        self._api_small_beside_big(tenants[0], tenants[-1], requests)
+
+        # 6. row-level security: the same operations as the superuser and as the app's role
         app_role_prepare()
         rls_check(big, tenant_n=big_n)
         filters = ContactFilters(stage="sql", tag_any=(tag.pk,))
@@ -428,3 +436,31 @@ class Command(BaseCommand):
             f"generated {slug}: {size - have:,} contacts in {time.perf_counter() - started:.0f} s"
         )
         return tenant, admin
+
+    def _api_small_beside_big(self, big, small, requests: int) -> None:
+        clients, tokens = [], []
+        for tenant, admin in (big, small):
+            token, secret = api_token_create(tenant=tenant, actor=None, membership=admin,
+                                             name="bench")  # fmt: skip
+            tokens.append((token, admin))
+            clients.append(Client(SERVER_NAME="localhost", HTTP_AUTHORIZATION=f"Bearer {secret}"))
+        samples: list[list[float]] = [[], []]
+        for _ in range(requests):
+            for side, client in enumerate(clients):
+                start = time.perf_counter()
+                if client.get("/api/v1/contacts").status_code != 200:
+                    raise CommandError("the API's contact list did not answer 200")
+                samples[side].append(time.perf_counter() - start)
+        for token, admin in tokens:
+            api_token_revoke(token=token, actor=admin)
+        (b50, _b95), (s50, _s95) = median_p95(samples[0]), median_p95(samples[1])
+        sizes = [Contact.objects.for_tenant(tenant).count() for tenant, _a in (big, small)]
+        verdict = "within" if s50 / b50 <= API_SMALL_TARGET else "OVER"
+        self.stdout.write(
+            f"  API /contacts, first page, median (min–max) of {requests} alternating: "
+            f"{sizes[0]:,}-contact company {b50 * 1000:.1f} ms "
+            f"({min(samples[0]) * 1000:.1f}–{max(samples[0]) * 1000:.1f}), "
+            f"{sizes[1]:,}-contact company {s50 * 1000:.1f} ms "
+            f"({min(samples[1]) * 1000:.1f}–{max(samples[1]) * 1000:.1f}); "
+            f"small / big {s50 / b50:.2f}× (target ≤ {API_SMALL_TARGET}×: {verdict})"
+        )

@@ -54,10 +54,13 @@ bench: venv
 	psql "$(BENCH_DATABASE_URL)" -c 'select 1' >/dev/null 2>&1 || \
 		createdb "$$(basename "$(BENCH_DATABASE_URL)")" -h 127.0.0.1 -U postgres
 	DEBUG=1 DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python manage.py migrate --noinput -v0
-	DEBUG=1 DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python manage.py bench_bulk_move
 	$(BENCH_ENV) $(BIN)/python manage.py collectstatic --noinput -v0
-	$(BENCH_ENV) $(BIN)/python manage.py bench_funnel $(BENCH_ARGS)
-	$(BENCH_ENV) $(BIN)/python manage.py bench_import
+	@# every benchmark runs and prints its figures; make fails at the end if one missed a target
+	status=0; \
+	DEBUG=1 DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python manage.py bench_bulk_move || status=1; \
+	$(BENCH_ENV) $(BIN)/python manage.py bench_funnel $(BENCH_ARGS) || status=1; \
+	$(BENCH_ENV) $(BIN)/python manage.py bench_import || status=1; \
+	exit $$status
 
 lint: venv
 	$(BIN)/ruff check .

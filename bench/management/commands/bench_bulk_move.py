@@ -94,6 +94,8 @@ class Command(BaseCommand):
         worst = max(v for k, v in results.items() if k.startswith("contacts_")) / base
         verdict = "within" if worst <= 2 else "OVER"
         self.stdout.write(f"  target: at most 2.00× bare SQL — {verdict} ({worst:.2f}×)")
+        if verdict == "OVER":
+            raise CommandError(f"bulk move over its target: {worst:.2f}× bare SQL")
 
     def _tenant(self, contacts: int):
         tenant = Tenant.objects.filter(slug=BENCH_SLUG).first()

@@ -117,6 +117,8 @@ class Command(BaseCommand):
         )
         verdict = "within" if took / base <= 3 else "OVER"
         self.stdout.write(f"  target: at most 3.00× the bare COPY — {verdict} ({took / base:.2f}×)")
+        if verdict == "OVER":
+            raise CommandError(f"import over its target: {took / base:.2f}× the bare COPY")
 
     def bare_copy(self, tenant: Tenant, content: bytes) -> float:
         """COPY of the file into crm_contact, committed: a load is not done until its foreign

@@ -10,6 +10,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 
+from bench.timing import alternating, spread
 from crm.models import Contact, Membership, Role, Tenant
 from crm.tenancy import membership_add
 from lifecycle.bulk_moves import contacts_bulk_move
@@ -76,21 +77,22 @@ class Command(BaseCommand):
                 raise CommandError(f"moved {result.done} of {len(ids)}: {result.skipped}")
 
         timed(bare)  # warm the caches once before measuring anything
-        results = {}
-        for name, work in (
-            ("bare SQL UPDATE + INSERT", bare),
-            ("contacts_bulk_move, picked ids", ours_ids),
-            ("contacts_bulk_move, all matching a filter", ours_filter),
-        ):
-            runs = [timed(work) for _ in range(repeat)]
-            results[name] = statistics.median(runs)
+        runs = alternating(
+            {
+                "bare SQL UPDATE + INSERT": lambda: timed(bare),
+                "contacts_bulk_move, picked ids": lambda: timed(ours_ids),
+                "contacts_bulk_move, all matching a filter": lambda: timed(ours_filter),
+            },
+            repeat,
+        )
+        results = {name: statistics.median(seconds) for name, seconds in runs.items()}
         base = results["bare SQL UPDATE + INSERT"]
         self.stdout.write(
             f"Bulk move of {len(ids):,} contacts with their history rows "
-            f"(tenant of {contacts:,} contacts, median of {repeat} runs):"
+            f"(tenant of {contacts:,} contacts, median and range of {repeat} runs, in turn):"
         )
         for name, seconds in results.items():
-            self.stdout.write(f"  {name:<44} {seconds:7.3f} s   {seconds / base:4.2f}× bare")
+            self.stdout.write(f"  {name:<44} {spread(runs[name]):<26} {seconds / base:4.2f}× bare")
         worst = max(v for k, v in results.items() if k.startswith("contacts_")) / base
         verdict = "within" if worst <= 2 else "OVER"
         self.stdout.write(f"  target: at most 2.00× bare SQL — {verdict} ({worst:.2f}×)")

@@ -7,16 +7,22 @@ import time
 from collections.abc import Callable
 
 
+def times_itself(work: Callable[[], float]) -> Callable[[], float]:
+    """Marks a work that returns its own seconds (it leaves its setup or rollback out)."""
+    work.times_itself = True
+    return work
+
+
 def alternating(works: dict[str, Callable], repeat: int) -> dict[str, list[float]]:
-    """Runs each of `works` once per round, in order, for `repeat` rounds. A work returns the
-    seconds it took (when it must leave its own setup out of the timing) or None (then the whole
-    call is timed)."""
+    """Runs each of `works` once per round, in order, for `repeat` rounds: the seconds of each
+    call, or what a work marked `times_itself` returns."""
     runs: dict[str, list[float]] = {name: [] for name in works}
     for _ in range(repeat):
         for name, work in works.items():
             start = time.perf_counter()
-            seconds = work()
-            runs[name].append(seconds if seconds is not None else time.perf_counter() - start)
+            result = work()
+            elapsed = time.perf_counter() - start
+            runs[name].append(result if getattr(work, "times_itself", False) else elapsed)
     return runs
 
 

@@ -26,7 +26,7 @@ from psycopg import sql
 from audiences.models import Audience
 from audiences.selectors import audience_contacts
 from audiences.services import audience_recompute
-from bench.timing import alternating, spread
+from bench.timing import alternating, spread, times_itself
 from crm.grants import grant_application_role
 from crm.models import Contact, Membership, Role, Tenant
 from crm.pagination import keyset_page
@@ -241,6 +241,7 @@ class Command(BaseCommand):
                     cursor.execute(f"DELETE FROM {table} WHERE audience_id = %s", [audience.pk])  # noqa: S608
 
         def after_emptying(work):
+            @times_itself
             def run() -> float:
                 empty_audience()
                 start = time.perf_counter()

@@ -27,7 +27,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 
 from bench.management.commands.bench_funnel import APP_ROLE, app_role_prepare, current_role
-from bench.timing import alternating, spread
+from bench.timing import alternating, spread, times_itself
 from crm.models import Membership, Role, Tenant
 from crm.scope import tenant_scope
 from crm.tenancy import membership_add
@@ -105,7 +105,11 @@ class Command(BaseCommand):
             return seconds
 
         runs = alternating(
-            {"copy": lambda: self.bare_copy(copy_tenant, content), "import": import_timed}, repeat
+            {
+                "copy": times_itself(lambda: self.bare_copy(copy_tenant, content)),
+                "import": times_itself(import_timed),
+            },
+            repeat,
         )
         job = jobs[-1]
         self._reset(tenant, contacts)

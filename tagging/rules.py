@@ -27,18 +27,12 @@ from .models import (
 )
 from .outcomes import RuleOutcome, stored_rule_title
 from .selectors import event_kinds, rules_for_kind
-from .services import contact_tag_add, contact_tag_remove, fields_checked
-
-
-def _require_rule_editor(actor: Membership | None, message: str) -> None:
-    """`actor` None: the system (an import, a command), which may."""
-    if actor is not None and not can_edit_rules(actor):
-        raise ServiceError(message)
+from .services import capability_required, contact_tag_add, contact_tag_remove, fields_checked
 
 
 @transaction.atomic
 def event_kind_create(*, tenant: Tenant, actor: Membership | None, label: str) -> EventKind:
-    _require_rule_editor(actor, _("Only admins may add kinds of events."))
+    capability_required(actor, can_edit_rules, _("Only admins may add kinds of events."))
     label = " ".join((label or "").split())
     if not label:
         raise ServiceError(_("A kind of event needs a name."))
@@ -78,7 +72,7 @@ def rule_save(
     remove_tags: Iterable[Tag] = (),
     active: bool = True,
 ) -> Rule:
-    _require_rule_editor(actor, _("Only admins may change the rules."))
+    capability_required(actor, can_edit_rules, _("Only admins may change the rules."))
     add_tags, remove_tags = list(add_tags), list(remove_tags)
     if event_kind not in event_kinds(tenant=tenant):
         raise ServiceError(_("Choose what happens for the rule to run."))
@@ -110,7 +104,7 @@ def rule_save(
 
 @transaction.atomic
 def rule_delete(*, rule: Rule, actor: Membership | None) -> None:
-    _require_rule_editor(actor, _("Only admins may change the rules."))
+    capability_required(actor, can_edit_rules, _("Only admins may change the rules."))
     title = stored_rule_title(rule, rule.tenant)
     audit_record(tenant=rule.tenant, actor=actor, kind=AuditKind.RULE_DELETED, subject=title,
                  details={"rule": rule.pk})  # fmt: skip

@@ -32,14 +32,16 @@ from .models import (
 from .selectors import tag_resolve
 
 
-def _require(actor: Membership | None, capability: Callable, message: str) -> None:
+def capability_required(actor: Membership | None, capability: Callable, message: str) -> None:
     """`actor` None: the system (a rule, an import, a command), which may."""
     if actor is not None and not capability(actor):
         raise ServiceError(message)
 
 
 def _require_scheme_editor(actor: Membership | None) -> None:
-    _require(actor, can_edit_tag_scheme, _("Only admins and marketers may change the tags."))
+    capability_required(
+        actor, can_edit_tag_scheme, _("Only admins and marketers may change the tags.")
+    )
 
 
 def _lock_names(tenant: Tenant) -> None:

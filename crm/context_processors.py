@@ -32,6 +32,8 @@ def tenancy(request):
         "nav_section": nav_section(request),
         "current_tenant": getattr(request, "tenant", None),
         "current_membership": getattr(request, "membership", None),
-        # Evaluated only by the header's switcher, once per page.
-        "my_memberships": SimpleLazyObject(lambda: list(memberships_of_user(user=user))),
+        # A company's pages have them from TenantMiddleware; others read them if the header's
+        # switcher asks, once per page.
+        "my_memberships": getattr(request, "my_memberships", None)
+        or SimpleLazyObject(lambda: list(memberships_of_user(user=user))),
     }

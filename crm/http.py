@@ -1,5 +1,7 @@
 """Small request helpers shared by the apps' views."""
 
+from collections.abc import Callable
+
 from django.conf import settings
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -26,3 +28,14 @@ def client_ip(request) -> str:
 def tenant_url(request, name: str, *args) -> str:
     """The URL of a page of the request's company."""
     return reverse(name, args=[request.tenant.slug, *args])
+
+
+# A number no row of ours reaches: reverse() fills it in, and each row's id replaces it.
+_ID_MARK = "2147483647"
+
+
+def id_url_maker(name: str, *args) -> Callable[[int], str]:
+    """reverse() once for a page that lists many rows: a function from a row's id (the URL's
+    last argument) to its URL, the same as reverse() would give, for a fraction of its cost."""
+    head, _mark, tail = reverse(name, args=[*args, int(_ID_MARK)]).rpartition(_ID_MARK)
+    return lambda pk: f"{head}{int(pk)}{tail}"

@@ -91,7 +91,9 @@ class TenantMiddleware:
                     f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': current})}"
                 )
             return redirect_to_login(request.get_full_path())
-        membership = membership_for_user(user=request.user, tenant_slug=slug)
+        membership, request.my_memberships = membership_for_user(
+            user=request.user, tenant_slug=slug
+        )
         if membership is None:
             raise Http404
         request.membership = membership

@@ -35,9 +35,12 @@ def _field_name(order: str) -> str:
 
 
 def _encode(obj, ordering: tuple[str, ...]) -> str:
+    """The cursor of a row: a model instance, or a dict of its values (lists that render many
+    rows fetch plain values)."""
     values = []
     for order in ordering:
-        value = getattr(obj, _field_name(order))
+        name = _field_name(order)
+        value = obj[name] if isinstance(obj, dict) else getattr(obj, name)
         values.append(value.isoformat() if hasattr(value, "isoformat") else value)
     raw = json.dumps(values, ensure_ascii=False, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")

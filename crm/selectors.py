@@ -23,13 +23,19 @@ CONTACT_SORTS: dict[str, tuple[str, ...]] = {
 DEFAULT_CONTACT_SORT = "-created"
 
 
-def membership_for_user(*, user: User, tenant_slug: str) -> Membership | None:
-    # The tenant is what this resolves, so it filters by the slug instead of for_tenant().
-    return (
-        Membership.objects.select_related("tenant", "user")
-        .filter(tenant__slug=tenant_slug, user=user)
-        .first()
-    )
+def membership_for_user(
+    *, user: User, tenant_slug: str
+) -> tuple[Membership | None, list[Membership]]:
+    """The user's membership of the company at `tenant_slug` (None if they have none), and all
+    their memberships for the header's company switcher: one query for both, on every page."""
+    # The tenant is what this resolves, so it filters by the user instead of for_tenant().
+    memberships = list(memberships_of_user(user=user))
+    found = None
+    for membership in memberships:
+        membership.user = user  # the same person: no join, and no second copy of them
+        if membership.tenant.slug == tenant_slug:
+            found = membership
+    return found, memberships
 
 
 def memberships_of_user(*, user: User) -> QuerySet[Membership]:
@@ -113,6 +119,19 @@ def tag_choices(*, tenant: Tenant) -> list[tuple[int, str]]:
     return _tag_choices[0](tenant=tenant) if _tag_choices else []
 
 
+# The labels of the tags each contact holds, for a page of list rows: tagging provides them.
+_tag_labels: list = []
+
+
+def register_tag_labels(provider) -> None:
+    _tag_labels[:] = [provider]
+
+
+def tag_labels_of(*, tenant: Tenant, contact_ids: list[int]) -> dict[int, list[str]]:
+    """{contact id: [tag label, …]} in one query, the labels in alphabetical order."""
+    return _tag_labels[0](tenant=tenant, contact_ids=contact_ids) if _tag_labels else {}
+
+
 def contact_search_condition(term: str) -> Q:
     """Prefix match on name, email, phone and WeChat ID: each is served by an index."""
     term = term.strip()
@@ -134,6 +153,22 @@ def contact_list(*, tenant: Tenant, filters: ContactFilters, viewer: Membership 
         contacts_matching(tenant=tenant, filters=filters, viewer=viewer)
         .select_related("owner__user")
         .prefetch_related("contact_tags__tag")
+    )
+
+
+# What a row of the contact list shows, and what its sorts and cursors need.
+CONTACT_ROW_FIELDS = (
+    "id", "name", "stage", "status", "stage_entered_at", "company", "phone", "email",
+    "wechat_id", "owner_id", "created_at", "updated_at",
+)  # fmt: skip
+
+
+def contact_list_rows(
+    *, tenant: Tenant, filters: ContactFilters, viewer: Membership | None
+) -> QuerySet:
+    """The contact list's rows as plain values, no model per row (crm/rows.py presents them)."""
+    return contacts_matching(tenant=tenant, filters=filters, viewer=viewer).values(
+        *CONTACT_ROW_FIELDS
     )
 
 

@@ -15,6 +15,7 @@ from crm.http import safe_next
 from crm.services import DuplicateContactError
 
 from . import services
+from .cards import CardWriter, card_values
 from .forms import CompleteMoveForm, LostForm, MoveForm, ReopenForm
 from .panels import stage_panel_context
 from .selectors import counts_after_move, owner_stage_counts, stage_settings
@@ -82,7 +83,9 @@ class BoardAnswer(ContactPageAnswer):
             counts = owner_stage_counts(tenant=self.request.tenant, owner=self.request.membership)
         else:
             counts = counts_after_move(tenant=self.request.tenant, change=change)
-        context = {"contact": contact, "counts": counts, "message": message}
+        owner = "me" if self.request.POST.get("owner") == "me" else ""
+        card = CardWriter(self.request, owner=owner).card(card_values(contact), just_moved=True)
+        context = {"contact": contact, "card": card, "counts": counts, "message": message}
         return render(self.request, "lifecycle/partials/board_moved.html", context)
 
     def refused(self, contact, message: str):

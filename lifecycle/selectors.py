@@ -186,15 +186,15 @@ def board_cards(
     tenant: Tenant,
     stage: str,
     viewer: Membership,
+    fields: tuple[str, ...],
     owner: str = "",
     after: str | None = None,
     size: int = 20,
 ) -> KeysetPage:
-    qs: QuerySet = (
-        Contact.objects.for_tenant(tenant)
-        .filter(status=Status.ACTIVE, stage=stage)
-        .select_related("owner__user")
-    )
+    """A board column's page: active contacts in `stage`, latest arrivals first, as plain
+    values of `fields` (lifecycle/cards.py writes the cards)."""
+    qs: QuerySet = Contact.objects.for_tenant(tenant).filter(status=Status.ACTIVE, stage=stage)
     if owner == "me":
         qs = qs.filter(owner=viewer)
-    return keyset_page(qs, ordering=BOARD_ORDERING, size=size, after=after)
+    fields = tuple(dict.fromkeys((*fields, "stage_entered_at", "id")))  # the cursor's too
+    return keyset_page(qs.values(*fields), ordering=BOARD_ORDERING, size=size, after=after)

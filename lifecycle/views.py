@@ -1,6 +1,8 @@
 """The board, bulk actions and stage settings. Moving one contact is move_views'; audiences are
 an app of their own."""
 
+from dataclasses import replace
+
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -20,6 +22,7 @@ from crm.selectors import contact_list
 
 from . import aliases, bulk_moves, services
 from .access import access_stage_alias
+from .cards import CARD_FIELDS, CardWriter
 from .forms import (
     BulkForm,
     StageAliasForm,
@@ -38,21 +41,17 @@ from .stages import ORDER, RANK
 BOARD_PAGE = 20
 
 
-def _board_columns(request, owner: str, counts) -> list[dict]:
-    return [
-        {
-            "stage": stage,
-            "count": counts[stage].active,
-            "page": board_cards(
-                tenant=request.tenant,
-                stage=stage,
-                viewer=request.membership,
-                owner=owner,
-                size=BOARD_PAGE,
-            ),
-        }
-        for stage in ORDER
-    ]
+def _board_page(request, writer: CardWriter, stage: str, owner: str, after=None):
+    page = board_cards(
+        tenant=request.tenant,
+        stage=stage,
+        viewer=request.membership,
+        fields=CARD_FIELDS,
+        owner=owner,
+        after=after,
+        size=BOARD_PAGE,
+    )
+    return replace(page, items=writer.cards(page.items))
 
 
 @require_GET
@@ -61,11 +60,13 @@ def board(request):
     counts, computed_at = funnel_counts(tenant=request.tenant)
     if owner == "me":
         counts = owner_stage_counts(tenant=request.tenant, owner=request.membership)
-    context = {
-        "columns": _board_columns(request, owner, counts),
-        "owner": owner,
-        "computed_at": computed_at,
-    }
+    writer = CardWriter(request, owner=owner)
+    columns = [
+        {"stage": stage, "count": counts[stage].active,
+         "page": _board_page(request, writer, stage, owner)}
+        for stage in ORDER
+    ]  # fmt: skip
+    context = {"columns": columns, "owner": owner, "computed_at": computed_at}
     return render(request, "lifecycle/board.html", context)
 
 
@@ -74,14 +75,8 @@ def board_column(request, stage: str):
     if stage not in RANK:
         raise Http404
     owner = "me" if request.GET.get("owner") == "me" else ""
-    page = board_cards(
-        tenant=request.tenant,
-        stage=stage,
-        viewer=request.membership,
-        owner=owner,
-        after=request.GET.get("after"),
-        size=BOARD_PAGE,
-    )
+    writer = CardWriter(request, owner=owner)
+    page = _board_page(request, writer, stage, owner, after=request.GET.get("after"))
     context = {"column": {"stage": stage, "page": page}, "owner": owner}
     return render(request, "lifecycle/partials/board_cards.html", context)
 

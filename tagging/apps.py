@@ -9,12 +9,16 @@ class TaggingConfig(AppConfig):
     def ready(self) -> None:
         from crm import hooks
         from crm.panels import register_panel
-        from crm.selectors import register_contact_filter, register_tag_choices
+        from crm.selectors import (
+            register_contact_filter,
+            register_tag_choices,
+            register_tag_labels,
+        )
 
         from .filters import contact_tag_filters
         from .panels import events_panel, tags_panel, timeline_panel
         from .rules import rules_ensure_defaults
-        from .selectors import tag_choices
+        from .selectors import tag_choices, tag_labels_of
         from .services import contact_tags_merged
 
         register_contact_filter(contact_tag_filters)
@@ -24,3 +28,4 @@ class TaggingConfig(AppConfig):
         register_panel("contact", timeline_panel)
         hooks.contacts_merging.register(contact_tags_merged)
         register_tag_choices(tag_choices)
+        register_tag_labels(tag_labels_of)

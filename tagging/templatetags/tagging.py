@@ -1,4 +1,5 @@
 from django import template
+from django.utils.html import format_html_join
 
 from tagging.outcomes import describe, rule_title
 
@@ -18,3 +19,17 @@ def outcome_lines(context, event) -> list:
 @register.simple_tag(takes_context=True)
 def rule_name(context, rule) -> str:
     return rule_title(rule, context["kind_labels"], _stage_labels(context))
+
+
+@register.simple_tag(takes_context=True)
+def tag_options(context, chosen=()) -> str:
+    """The <option>s of a tag select ("group · tag", the `chosen` ids selected), written in one
+    call: as a template loop, each tag cost five lookups per select, and the contact list has
+    four selects."""
+    chosen = set(chosen)
+    return format_html_join(
+        "",
+        '<option value="{}"{}>{} · {}</option>',
+        ((tag.pk, " selected" if tag.pk in chosen else "", tag.group.label, tag.label)
+         for tag in context["tenant_tags"]),
+    )  # fmt: skip

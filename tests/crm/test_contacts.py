@@ -1,5 +1,7 @@
 """Sales and marketing staff keep their company's contacts: find, add, correct, never duplicate."""
 
+from datetime import UTC, datetime
+
 import pytest
 from django.core.cache import cache
 from django.urls import reverse
@@ -7,6 +9,8 @@ from django.urls import reverse
 from crm.models import Contact
 from crm.normalize import normalize_phone
 from crm.services import ContactData, DuplicateContactError, contact_create
+from tagging.models import Tag, TagGroup
+from tagging.services import contact_tag_add
 from tests.factories import ContactFactory
 
 
@@ -153,6 +157,36 @@ def test_the_list_never_shows_another_companys_contacts(sales_client, tenant, fo
     assert "别人的客户" not in response.content.decode()
 
 
+def test_a_row_shows_link_stage_day_owner_and_tags_in_the_companys_time(
+    sales_client, tenant, sales
+):
+    tenant.time_zone = "Asia/Shanghai"
+    tenant.save()
+    group = TagGroup.objects.create(tenant=tenant, key="intent", label="意向")
+    hot, asked = (
+        Tag.objects.create(tenant=tenant, group=group, key=key, label=label, label_key=label)
+        for key, label in (("hot", "高"), ("ask", "询价"))
+    )
+    # 20:30 UTC on 1 March is already 2 March in Shanghai
+    entered = datetime(2026, 3, 1, 20, 30, tzinfo=UTC)
+    row_contact = ContactFactory(tenant=tenant, name="<i>周</i>", stage="sql", owner=sales,
+                                 stage_entered_at=entered)  # fmt: skip
+    for tag in (hot, asked):
+        contact_tag_add(contact=row_contact, tag=tag, actor=sales)
+    ContactFactory(tenant=tenant, name="无主", owner=None)
+    html = sales_client.get(url("contact_list", tenant)).content.decode()
+    start = html.index(f'name="ids" value="{row_contact.pk}"')
+    row = html[start : html.index("</tr>", start)]
+    detail = reverse("contact_detail", args=[tenant.slug, row_contact.pk])
+    assert f'<a href="{detail}">&lt;i&gt;周&lt;/i&gt;</a>' in row
+    assert 'aria-label="Select &lt;i&gt;周&lt;/i&gt;"' in row
+    assert 'data-stage="sql"' in row and "<td>2026-03-02</td>" in row
+    assert '<span class="badge">询价</span> <span class="badge">高</span>' in row
+    assert f"<td>{sales.display_name}</td>" in row
+    start = html.index("无主")
+    assert '<span class="muted">—</span>' in html[start : html.index("</tr>", start)]
+
+
 def test_filter_by_owner(sales_client, tenant, sales, marketer):
     ContactFactory(tenant=tenant, name="甲", owner=sales)
     ContactFactory(tenant=tenant, name="乙", owner=marketer)
@@ -209,14 +243,15 @@ def test_the_list_costs_the_same_queries_for_5_or_50_contacts(
     ContactFactory.create_batch(5, tenant=tenant, owner=sales)
     list_url = url("contact_list", tenant)
     cache.clear()  # the stage labels are cached after the first page; count them each time
-    # session, user, database scope (person, then company), membership+tenant, the header's
-    # company switcher, contacts page (with owners), their tags (2), members for the owner
-    # filter, the tenant's stage labels
-    with django_assert_num_queries(11):
+    # session, user, database scope (person, then company), the person's memberships (this
+    # company's and the header's switcher), the page's contacts, their tags' labels, members
+    # (the owner filter and the owners' names), the company's tags (filters and bulk bar), its
+    # stage labels
+    with django_assert_num_queries(10):
         sales_client.get(list_url)
     ContactFactory.create_batch(45, tenant=tenant, owner=sales)
     cache.clear()
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(10):
         response = sales_client.get(list_url)
     assert len(response.context["page"].items) == 50
 

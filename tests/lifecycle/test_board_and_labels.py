@@ -1,6 +1,9 @@
 """The board, and the stage names an admin gives: shown everywhere, never changing the keys."""
 
+from datetime import timedelta
+
 from django.urls import reverse
+from django.utils import timezone
 
 from crm.models import Contact
 from lifecycle.analytics import funnel_recompute
@@ -165,3 +168,28 @@ def test_the_dashboard_shows_the_funnel_under_the_tenants_labels(admin_client, t
     assert "02-潜客" in html
     row = html[html.index("02-潜客") : html.index("02-潜客") + 400]
     assert '<td class="num">3</td>' in row and '<td class="small">1</td>' in row
+
+
+def test_a_card_shows_owner_days_and_only_the_moves_its_viewer_may_make(
+    sales_client, marketer_client, tenant, sales
+):
+    StageSetting.objects.create(tenant=tenant, stage="mql", label="03-营销合格")
+    arrived = timezone.now() - timedelta(days=3, hours=1)
+    owned = ContactFactory(tenant=tenant, name="<b>甲</b>", stage="sql", owner=sales,
+                           stage_entered_at=arrived)  # fmt: skip
+    nobody = ContactFactory(tenant=tenant, name="乙", stage="sql")
+    html = sales_client.get(reverse("board", args=[tenant.slug])).content.decode()
+    card = html[html.index(f'id="card-{owned.pk}"') : html.index("</article>", html.index(
+        f'id="card-{owned.pk}"'))]  # fmt: skip
+    assert "&lt;b&gt;甲&lt;/b&gt;" in card and "<b>甲</b>" not in card
+    assert f"{sales.display_name} · 3 days in stage" in card
+    move_url = reverse("contact_move", args=[tenant.slug, owned.pk])
+    assert f'data-move-url="{move_url}"' in card and f'action="{move_url}"' in card
+    assert f'name="version" value="{owned.stage_version}"' in card
+    assert 'name="csrfmiddlewaretoken"' in card
+    # sales may move back (marked ↩, in the company's own stage names) and forward
+    assert 'value="mql" class="backward">↩ 03-营销合格</button>' in card
+    assert 'value="opportunity" class="">' in card
+    assert f'id="card-{nobody.pk}"' in html and "No owner" in html
+    marketers = marketer_client.get(reverse("board", args=[tenant.slug])).content.decode()
+    assert 'class="backward"' not in marketers and 'value="opportunity"' in marketers

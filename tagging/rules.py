@@ -26,7 +26,7 @@ from .models import (
     TaggingDefaults,
 )
 from .outcomes import RuleOutcome, stored_rule_title
-from .selectors import event_kinds, rules_for_kind
+from .selectors import event_kinds, event_kinds_changed, rules_for_kind
 from .services import capability_required, contact_tag_add, contact_tag_remove, fields_checked
 
 
@@ -39,7 +39,9 @@ def event_kind_create(*, tenant: Tenant, actor: Membership | None, label: str) -
     key = slugify(label) or f"kind-{EventKind.objects.for_tenant(tenant).count() + 1}"
     if key in event_kinds(tenant=tenant) or label in event_kinds(tenant=tenant).values():
         raise ServiceError(_("There is already a kind of event “%(label)s”.") % {"label": label})
-    return EventKind.objects.create(tenant=tenant, key=key[:40], label=label)
+    kind = EventKind.objects.create(tenant=tenant, key=key[:40], label=label)
+    event_kinds_changed(tenant=tenant)
+    return kind
 
 
 def rules_defaults_given(*, tenant: Tenant) -> bool:

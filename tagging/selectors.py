@@ -1,8 +1,11 @@
 """Reads for tags, events and rules. Every query starts from `for_tenant`."""
 
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.core.cache import cache
+from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
 from crm.models import Contact, Tenant
@@ -109,10 +112,31 @@ def contact_tags(*, contact: Contact) -> list[ContactTag]:
     )
 
 
+def _event_kinds_key(tenant_id: int) -> str:
+    return f"event-kinds:{tenant_id}"
+
+
+def event_kinds_changed(*, tenant: Tenant) -> None:
+    """Called by the service that adds a kind, once its transaction commits (and at once)."""
+    cache.delete(_event_kinds_key(tenant.pk))
+    transaction.on_commit(lambda: cache.delete(_event_kinds_key(tenant.pk)))
+
+
 def event_kinds(*, tenant: Tenant) -> dict[str, str]:
-    """Every kind a tenant can log: the built-in ones (translated) and its own."""
+    """Every kind a tenant can log: the built-in ones (translated) and its own. The contact page
+    asks twice (the event form, the timeline) and kinds are rarely added, so the company's own
+    are kept in the cache until one is."""
     kinds = {key: str(label) for key, label in BUILTIN_KINDS.items()}
-    kinds.update(dict(EventKind.objects.for_tenant(tenant).values_list("key", "label")))
+    key = _event_kinds_key(tenant.pk)
+    try:
+        own = cache.get(key)
+    except Exception:  # the cache is an optimisation: without it, read the rows
+        own = None
+    if own is None:
+        own = dict(EventKind.objects.for_tenant(tenant).values_list("key", "label"))
+        with contextlib.suppress(Exception):  # see above
+            cache.set(key, own, timeout=3600)
+    kinds.update(own)
     return kinds
 
 

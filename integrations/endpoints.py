@@ -17,7 +17,7 @@ from audiences.services import audience_save
 from crm.access import access_contact
 from crm.models import CONTACT_FIELDS, Contact, Membership, Tenant
 from crm.pagination import cursor_values, keyset_page
-from crm.selectors import ContactFilters, contact_list
+from crm.selectors import ContactFilters, contacts_matching, tag_labels_of
 from crm.services import (
     ContactData,
     ServiceError,
@@ -36,6 +36,7 @@ from .auth import TokenAuth, TokenRateLimit
 from .docs import DESCRIPTION
 from .errors import StrictJSONParser, install_handlers, known_query_only
 from .schemas import (
+    CONTACT_OUT_FIELDS,
     AudienceIn,
     AudienceOut,
     AudiencePage,
@@ -51,6 +52,7 @@ from .schemas import (
     StageMoveIn,
     TagsIn,
     contact_out,
+    contact_row_out,
     labels_of,
 )
 from .services import contact_submit
@@ -209,12 +211,19 @@ def list_contacts(
         status=status or "",
         tag_all=tuple(t.pk for t in _tags(tenant, tag)),
     )
-    contacts = contact_list(tenant=tenant, filters=filters, viewer=_actor(request))
+    contacts = contacts_matching(tenant=tenant, filters=filters, viewer=_actor(request))
     if updated_since is not None:
         contacts = contacts.filter(updated_at__gte=_aware(updated_since, tenant))
     after = _page_after(Contact, cursor, ("id",))
-    page = keyset_page(contacts, ordering=("id",), size=limit, after=after)
-    return {"items": _contacts_out(tenant, page.items), "next": page.next_cursor}
+    rows = contacts.values(*CONTACT_OUT_FIELDS, "owner__user__username")
+    page = keyset_page(rows, ordering=("id",), size=limit, after=after)
+    labels = labels_of(tenant)
+    tags = tag_labels_of(tenant=tenant, contact_ids=[row["id"] for row in page.items])
+    items = [
+        contact_row_out(row, row.pop("owner__user__username"), tags.get(row["id"], []), labels)
+        for row in page.items
+    ]
+    return {"items": items, "next": page.next_cursor}
 
 
 def _data(payload: ContactIn | ContactPatch, fields: set[str]) -> dict:

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from crm.models import Contact
 from lifecycle.analytics import funnel_recompute
-from lifecycle.models import StageSetting
+from lifecycle.models import FunnelCount, FunnelStats, StageSetting
 from tests.factories import ContactFactory
 
 
@@ -193,3 +193,21 @@ def test_a_card_shows_owner_days_and_only_the_moves_its_viewer_may_make(
     assert f'id="card-{nobody.pk}"' in html and "No owner" in html
     marketers = marketer_client.get(reverse("board", args=[tenant.slug])).content.decode()
     assert 'class="backward"' not in marketers and 'value="opportunity"' in marketers
+
+
+def test_a_dashboard_row_reads_count_reach_conversion_time_and_losses(admin_client, tenant):
+    for status, count in (("active", 12345), ("lost", 7)):
+        FunnelCount.objects.create(tenant=tenant, stage="sql", status=status, count=count)
+    FunnelStats.objects.create(tenant=tenant, data={
+        "reached": {"sql": 20000}, "conversion": {"sql": 0.254},
+        "time_in_stage": {"sql": {"p50": 3 * 86400, "p90": 5400}},
+        "lost": {"sql": {"unreachable": 4, "churned": 3}},
+    })  # fmt: skip
+    html = admin_client.get(reverse("dashboard", args=[tenant.slug])).content.decode()
+    start = html.index(f"{reverse('contact_list', args=[tenant.slug])}?stage=sql&amp;status=active")
+    row = html[start : html.index("</tr>", start)]
+    losses = '<td class="small">7 <span class="muted">· Churned 3 · Unreachable 4 </span></td>'
+    cells = ['<td class="num">12,345</td>', '<td class="num">20,000</td>',
+             '<td class="num">25%</td>', '<td class="num">3.0 d / 1.5 h</td>', losses]  # fmt: skip
+    assert [cell in row for cell in cells] == [True] * len(cells), row
+    assert 'class="bar w-100"' in row

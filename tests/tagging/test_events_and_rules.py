@@ -238,3 +238,16 @@ def test_the_event_service_refuses_a_future_time_and_another_contacts_external_i
     with pytest.raises(ServiceError, match="already used for another contact"):
         event_log(contact=li, actor=sales, kind="consultation_call", external_id="form-42")
     assert Event.objects.for_tenant(tenant).count() == 1
+
+
+def test_a_kind_an_admin_adds_is_offered_on_the_contact_page_at_once(
+    sales_client, tenant, admin
+):
+    contact = ContactFactory(tenant=tenant)
+    page = reverse("contact_detail", args=[tenant.slug, contact.pk])
+    assert "Webinar" not in sales_client.get(page).content.decode()  # the kinds are cached now
+    kind = event_kind_create(tenant=tenant, actor=admin, label="Webinar")
+    html = sales_client.get(page).content.decode()
+    assert f'<option value="{kind.key}">Webinar</option>' in html
+    assert '<option value="trial_booked">Booked a trial class</option>' in html
+    assert 'name="note" maxlength="500"' in html

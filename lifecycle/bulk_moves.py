@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -48,12 +48,18 @@ class BulkResult:
     def skipped_total(self) -> int:
         return sum(count for _message, count, _sample in self.skipped.values())
 
-    def skip(self, code: str, message: str, queryset: QuerySet) -> None:
-        if not self.explain:
+    def skip(self, scope: QuerySet, reasons: dict[str, tuple[str, Q]]) -> None:
+        """Counts the contacts of `scope` each reason holds back ({code: (message, which)}),
+        all in one pass over the scope, and names a few of each."""
+        if not self.explain or not reasons:
             return
-        count = queryset.count()
-        if count:
-            self.skipped[code] = (message, count, list(queryset.order_by("name", "id")[:10]))
+        counts = scope.aggregate(
+            **{code: Count("id", filter=which) for code, (_message, which) in reasons.items()}
+        )
+        for code, (message, which) in reasons.items():
+            if counts[code]:
+                sample = list(scope.filter(which).order_by("name", "id")[:10])
+                self.skipped[code] = (message, counts[code], sample)
 
 
 def _bulk_write(
@@ -118,12 +124,13 @@ def contacts_bulk_move(
     reason = (reason or "").strip()
     scope = contacts_scoped(tenant=tenant, contacts=contacts)
     result = BulkResult(explain=not quiet)
-    active = scope.filter(status=Status.ACTIVE)
     earlier = ORDER[: RANK[to_stage]]
     later = ORDER[RANK[to_stage] + 1 :]
 
-    result.skip("lost", _("marked lost: reopen them first"), scope.filter(status=Status.LOST))
-    result.skip("same_stage", _("already in this stage"), active.filter(stage=to_stage))
+    held_back = {
+        "lost": (_("marked lost: reopen them first"), Q(status=Status.LOST)),
+        "same_stage": (_("already in this stage"), Q(status=Status.ACTIVE, stage=to_stage)),
+    }
     sources = list(earlier)
     if later:
         backward_ok = may_move(
@@ -132,34 +139,32 @@ def contacts_bulk_move(
         if backward_ok and reason:
             sources += later
         elif backward_ok:
-            result.skip(
-                "reason_required",
+            held_back["reason_required"] = (
                 _("would move back to an earlier stage, which needs a reason"),
-                active.filter(stage__in=later),
+                Q(status=Status.ACTIVE, stage__in=later),
             )
         else:
-            result.skip(
-                "backward_not_allowed",
+            held_back["backward_not_allowed"] = (
                 _("would move back to an earlier stage, which only admins and sales staff may do"),
-                active.filter(stage__in=later),
+                Q(status=Status.ACTIVE, stage__in=later),
             )
-    eligible = active.filter(stage__in=sources)
+    eligible = Q(status=Status.ACTIVE, stage__in=sources)
     for key in stage_settings(tenant=tenant)[to_stage].requirements:
         if key not in REQUIREMENTS:
             continue
         lacking = Q(stage__in=earlier) & missing_condition(key)
-        result.skip(
-            f"missing_{key}",
+        held_back[f"missing_{key}"] = (
             _("missing %(field)s") % {"field": REQUIREMENTS[key][0]},
-            eligible.filter(lacking),
+            eligible & lacking,
         )
-        eligible = eligible.exclude(lacking)
+        eligible &= ~lacking
+    result.skip(scope, held_back)
 
     at = timezone.now()
     keep_furthest = list(later_or_equal(to_stage))
     result.done = _bulk_write(
         tenant=tenant,
-        eligible=eligible,
+        eligible=scope.filter(eligible),
         sets=(
             "stage = %s, stage_entered_at = %s, stage_version = c.stage_version + 1, "
             "furthest_stage = CASE WHEN c.furthest_stage = ANY(%s) "
@@ -202,7 +207,7 @@ def contacts_bulk_mark_lost(
     note = check_lost_reason(actor=actor, channel=channel, lost_reason=lost_reason, note=note)
     scope = contacts_scoped(tenant=tenant, contacts=contacts)
     result = BulkResult()
-    result.skip("already_lost", _("already marked lost"), scope.filter(status=Status.LOST))
+    result.skip(scope, {"already_lost": (_("already marked lost"), Q(status=Status.LOST))})
     at = timezone.now()
     result.done = _bulk_write(
         tenant=tenant,

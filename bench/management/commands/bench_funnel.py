@@ -181,6 +181,86 @@ def bare_stored_page(tenant, page: str):
     return view
 
 
+def bench_tenant(index: int, size: int, say=print):
+    """Company `bench-<index>` with its admin and `size` contacts (history and tags too),
+    generated with set-based SQL the first time; `say` reports what was generated. Returns
+    (tenant, admin membership). make bench and make loadtest share this data."""
+    slug = f"bench-{index}"
+    tenant = Tenant.objects.filter(slug=slug).first()
+    if tenant is None:
+        tenant = Tenant.objects.create(slug=slug, name=f"Bench {index}")
+        membership_add(tenant=tenant, actor=None, username=f"bench-admin-{index}",
+                       role=Role.ADMIN, password="bench-only-password")  # noqa: S106  # fmt: skip
+        group = TagGroup.objects.create(tenant=tenant, key="interest", label="兴趣")
+        Tag.objects.bulk_create(
+            [
+                Tag(
+                    tenant=tenant,
+                    group=group,
+                    key=f"t{i}",
+                    label=f"标签{i}",
+                    label_key=f"标签{i}",
+                )
+                for i in range(10)
+            ]  # fmt: skip
+        )
+    admin = Membership.objects.for_tenant(tenant).get(user__username=f"bench-admin-{index}")
+    have = Contact.objects.for_tenant(tenant).count()
+    if have >= size:
+        return tenant, admin
+    started = time.perf_counter()
+    tag_ids = list(Tag.objects.for_tenant(tenant).order_by("pk").values_list("pk", flat=True))
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL synchronous_commit = off")
+        cursor.execute(
+            f"""
+            INSERT INTO crm_contact (tenant_id, name, email, phone, wechat_id, weibo, company,
+                source, notes, created_at, updated_at, stage, furthest_stage,
+                stage_entered_at, stage_version, status, lost_reason, lost_note)
+            SELECT %s, '客户' || g, '', '1' || lpad(g::text, 10, '0'), '', '', '', 'bench', '',
+                   now() - (g %% 180) * interval '1 day', now(), {STAGE_OF}, {STAGE_OF},
+                   now() - (g %% 30) * interval '1 day', 3,
+                   CASE WHEN g %% 11 = 0 THEN 'lost' ELSE 'active' END,
+                   CASE WHEN g %% 11 = 0 THEN 'churned' ELSE '' END, ''
+            FROM generate_series(%s, %s) AS g
+            """,  # noqa: S608 - constants of ours; values are parameters
+            [tenant.pk, have + 1, size],
+        )
+        cursor.execute(
+            """
+            INSERT INTO lifecycle_stagechange (tenant_id, contact_id, kind, from_stage,
+                to_stage, from_status, to_status, actor_id, actor_label, channel, reason,
+                lost_reason, created_at)
+            SELECT c.tenant_id, c.id, 'moved', (%s::text[])[k], (%s::text[])[k + 1],
+                   'active', 'active', NULL, '', 'ui', '', '',
+                   c.created_at + k * interval '1 day'
+            FROM crm_contact c, generate_series(1, 3) AS k
+            WHERE c.tenant_id = %s AND c.id > (
+                SELECT coalesce(max(contact_id), 0) FROM lifecycle_stagechange
+                WHERE tenant_id = %s)
+            """,
+            [list(ORDER), list(ORDER), tenant.pk, tenant.pk],
+        )
+        cursor.execute(
+            """
+            INSERT INTO tagging_contacttag (tenant_id, contact_id, tag_id, channel,
+                added_by_id, rule_id, created_at)
+            SELECT c.tenant_id, c.id, (%s::bigint[])[1 + (c.id + k) %% 10], 'import',
+                   NULL, NULL, now()
+            FROM crm_contact c, unnest(ARRAY[0, 4, 7]) AS k
+            WHERE c.tenant_id = %s
+            ON CONFLICT DO NOTHING
+            """,
+            [tag_ids, tenant.pk],
+        )
+    with connection.cursor() as cursor:
+        for table in ("crm_contact", "lifecycle_stagechange", "tagging_contacttag"):
+            cursor.execute(f"ANALYZE {table}")  # noqa: S608 - fixed table names
+    funnel_recompute(tenant=tenant)
+    say(f"generated {slug}: {size - have:,} contacts in {time.perf_counter() - started:.0f} s")
+    return tenant, admin
+
+
 class Command(BaseCommand):
     help = "Benchmarks funnel, audience, dashboard and list at 1M contacts (PostgreSQL)."
 
@@ -393,82 +473,7 @@ class Command(BaseCommand):
             raise CommandError("over target: " + "; ".join(missed))
 
     def _tenant(self, index: int, size: int):
-        slug = f"bench-{index}"
-        tenant = Tenant.objects.filter(slug=slug).first()
-        if tenant is None:
-            tenant = Tenant.objects.create(slug=slug, name=f"Bench {index}")
-            membership_add(tenant=tenant, actor=None, username=f"bench-admin-{index}",
-                           role=Role.ADMIN, password="bench-only-password")  # noqa: S106  # fmt: skip
-            group = TagGroup.objects.create(tenant=tenant, key="interest", label="兴趣")
-            Tag.objects.bulk_create(
-                [
-                    Tag(
-                        tenant=tenant,
-                        group=group,
-                        key=f"t{i}",
-                        label=f"标签{i}",
-                        label_key=f"标签{i}",
-                    )
-                    for i in range(10)
-                ]  # fmt: skip
-            )
-        admin = Membership.objects.for_tenant(tenant).get(user__username=f"bench-admin-{index}")
-        have = Contact.objects.for_tenant(tenant).count()
-        if have >= size:
-            return tenant, admin
-        started = time.perf_counter()
-        tag_ids = list(Tag.objects.for_tenant(tenant).order_by("pk").values_list("pk", flat=True))
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit = off")
-            cursor.execute(
-                f"""
-                INSERT INTO crm_contact (tenant_id, name, email, phone, wechat_id, weibo, company,
-                    source, notes, created_at, updated_at, stage, furthest_stage,
-                    stage_entered_at, stage_version, status, lost_reason, lost_note)
-                SELECT %s, '客户' || g, '', '1' || lpad(g::text, 10, '0'), '', '', '', 'bench', '',
-                       now() - (g %% 180) * interval '1 day', now(), {STAGE_OF}, {STAGE_OF},
-                       now() - (g %% 30) * interval '1 day', 3,
-                       CASE WHEN g %% 11 = 0 THEN 'lost' ELSE 'active' END,
-                       CASE WHEN g %% 11 = 0 THEN 'churned' ELSE '' END, ''
-                FROM generate_series(%s, %s) AS g
-                """,  # noqa: S608 - constants of ours; values are parameters
-                [tenant.pk, have + 1, size],
-            )
-            cursor.execute(
-                """
-                INSERT INTO lifecycle_stagechange (tenant_id, contact_id, kind, from_stage,
-                    to_stage, from_status, to_status, actor_id, actor_label, channel, reason,
-                    lost_reason, created_at)
-                SELECT c.tenant_id, c.id, 'moved', (%s::text[])[k], (%s::text[])[k + 1],
-                       'active', 'active', NULL, '', 'ui', '', '',
-                       c.created_at + k * interval '1 day'
-                FROM crm_contact c, generate_series(1, 3) AS k
-                WHERE c.tenant_id = %s AND c.id > (
-                    SELECT coalesce(max(contact_id), 0) FROM lifecycle_stagechange
-                    WHERE tenant_id = %s)
-                """,
-                [list(ORDER), list(ORDER), tenant.pk, tenant.pk],
-            )
-            cursor.execute(
-                """
-                INSERT INTO tagging_contacttag (tenant_id, contact_id, tag_id, channel,
-                    added_by_id, rule_id, created_at)
-                SELECT c.tenant_id, c.id, (%s::bigint[])[1 + (c.id + k) %% 10], 'import',
-                       NULL, NULL, now()
-                FROM crm_contact c, unnest(ARRAY[0, 4, 7]) AS k
-                WHERE c.tenant_id = %s
-                ON CONFLICT DO NOTHING
-                """,
-                [tag_ids, tenant.pk],
-            )
-        with connection.cursor() as cursor:
-            for table in ("crm_contact", "lifecycle_stagechange", "tagging_contacttag"):
-                cursor.execute(f"ANALYZE {table}")  # noqa: S608 - fixed table names
-        funnel_recompute(tenant=tenant)
-        self.stdout.write(
-            f"generated {slug}: {size - have:,} contacts in {time.perf_counter() - started:.0f} s"
-        )
-        return tenant, admin
+        return bench_tenant(index, size, say=self.stdout.write)
 
     def _api_small_beside_big(self, big, small, requests: int) -> bool:
         """Prints the two first pages' times; returns whether the small one is within target."""

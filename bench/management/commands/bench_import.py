@@ -82,6 +82,45 @@ def bench_file(rows: int, existing: int) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
+def import_tenant_reset(tenant: Tenant, contacts: int) -> None:
+    """The tenant as before any import: its contacts anew, nothing imported."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        for table in ("tagging_contacttag", "lifecycle_stagechange", "tagging_importchunk",
+                      "tagging_importjob", "crm_contact"):  # fmt: skip
+            cursor.execute(f"DELETE FROM {table} WHERE tenant_id = %s", [tenant.pk])  # noqa: S608
+        cursor.execute(
+            """
+            INSERT INTO crm_contact (tenant_id, name, email, phone, wechat_id, weibo,
+                company, source, notes, created_at, updated_at, stage, furthest_stage,
+                stage_entered_at, stage_version, status, lost_reason, lost_note)
+            SELECT %s, '老客户' || g, '', '139' || lpad(g::text, 8, '0'), '', '', '',
+                   'bench', '', now(), now(), 'lead', 'lead', now(), 0, 'active', '', ''
+            FROM generate_series(1, %s) AS g
+            """,
+            [tenant.pk, contacts],
+        )
+
+
+def import_tenant(slug: str) -> tuple[Tenant, Membership]:
+    """The company imports go into, with its admin, tag scheme and stage labels (make bench
+    and make loadtest)."""
+    tenant = Tenant.objects.filter(slug=slug).first()
+    if tenant is None:
+        tenant = Tenant.objects.create(slug=slug, name="Bench 导入")
+        membership_add(
+            tenant=tenant, actor=None, username=f"{slug}-marketer", role=Role.ADMIN,
+            password="bench-only-password",  # noqa: S106
+        )  # fmt: skip
+    actor = Membership.objects.for_tenant(tenant).get(user__username=f"{slug}-marketer")
+    seed_tag_scheme(tenant, actor)
+    for stage, label in (("lead", "02-潜客"), ("sql", "04-咨询")):
+        StageSetting.objects.for_tenant(tenant).update_or_create(
+            tenant=tenant, stage=stage, defaults={"label": label}
+        )
+    stage_settings_changed(tenant=tenant)
+    return tenant, actor
+
+
 class Command(BaseCommand):
     help = "Times a 100,000-row import against a bare COPY of the same file (PostgreSQL)."
 
@@ -183,36 +222,7 @@ class Command(BaseCommand):
             return time.perf_counter() - start, job
 
     def _reset(self, tenant: Tenant, contacts: int) -> None:
-        """The tenant as before any import: its contacts anew, nothing imported."""
-        with transaction.atomic(), connection.cursor() as cursor:
-            for table in ("tagging_contacttag", "lifecycle_stagechange", "tagging_importchunk",
-                          "tagging_importjob", "crm_contact"):  # fmt: skip
-                cursor.execute(f"DELETE FROM {table} WHERE tenant_id = %s", [tenant.pk])  # noqa: S608
-            cursor.execute(
-                """
-                INSERT INTO crm_contact (tenant_id, name, email, phone, wechat_id, weibo,
-                    company, source, notes, created_at, updated_at, stage, furthest_stage,
-                    stage_entered_at, stage_version, status, lost_reason, lost_note)
-                SELECT %s, '老客户' || g, '', '139' || lpad(g::text, 8, '0'), '', '', '',
-                       'bench', '', now(), now(), 'lead', 'lead', now(), 0, 'active', '', ''
-                FROM generate_series(1, %s) AS g
-                """,
-                [tenant.pk, contacts],
-            )
+        import_tenant_reset(tenant, contacts)
 
     def _tenant(self, slug: str) -> tuple[Tenant, Membership]:
-        tenant = Tenant.objects.filter(slug=slug).first()
-        if tenant is None:
-            tenant = Tenant.objects.create(slug=slug, name="Bench 导入")
-            membership_add(
-                tenant=tenant, actor=None, username=f"{slug}-marketer", role=Role.ADMIN,
-                password="bench-only-password",  # noqa: S106
-            )  # fmt: skip
-        actor = Membership.objects.for_tenant(tenant).get(user__username=f"{slug}-marketer")
-        seed_tag_scheme(tenant, actor)
-        for stage, label in (("lead", "02-潜客"), ("sql", "04-咨询")):
-            StageSetting.objects.for_tenant(tenant).update_or_create(
-                tenant=tenant, stage=stage, defaults={"label": label}
-            )
-        stage_settings_changed(tenant=tenant)
-        return tenant, actor
+        return import_tenant(slug)

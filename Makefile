@@ -21,7 +21,7 @@ BENCH_ENV = DEBUG=0 SECRET_KEY=bench-only ALLOWED_HOSTS=localhost HTTPS_ONLY=fal
 # unless DATABASE_URL is already given.
 WITH_DB = $(if $(DATABASE_URL),,$(BIN)/python -m crm.devdb)
 
-.PHONY: run test shell venv lint format bench messages clean
+.PHONY: run test shell venv lint format bench loadtest messages clean
 
 venv: $(STAMP)
 
@@ -61,6 +61,24 @@ bench: venv
 	$(BENCH_ENV) $(BIN)/python manage.py bench_funnel $(BENCH_ARGS) || status=1; \
 	$(BENCH_ENV) $(BIN)/python manage.py bench_import || status=1; \
 	exit $$status
+
+# The production shape on this machine under load (issue 16): gunicorn (2 workers), a Celery
+# worker and beat, Redis (REDIS_URL, or a redis-server it starts and stops) and PostgreSQL
+# (BENCH_DATABASE_URL, make bench's 1M contacts); locust drives 60 s of mixed traffic while an
+# import and a bulk move run. Prints figures; fails on an error, a page over its CPU target or
+# a wrong count. Logs in bench-results/loadtest-<time>/.
+LOAD_STAMP := $(VENV)/.load-stamp
+
+$(LOAD_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev,load]'
+	touch $(LOAD_STAMP)
+
+loadtest: venv $(LOAD_STAMP)
+	psql "$(BENCH_DATABASE_URL)" -c 'select 1' >/dev/null 2>&1 || \
+		createdb "$$(basename "$(BENCH_DATABASE_URL)")" -h 127.0.0.1 -U postgres
+	DEBUG=1 DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python manage.py migrate --noinput -v0
+	$(BENCH_ENV) $(BIN)/python manage.py collectstatic --noinput -v0
+	$(BENCH_ENV) $(BIN)/python manage.py bench_loadtest $(LOADTEST_ARGS)
 
 lint: venv
 	$(BIN)/ruff check .

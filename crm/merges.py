@@ -39,7 +39,7 @@ def _shared_channel_condition(contact: Contact) -> Q:
         ending = digits[-8:]
         condition |= Q(phone__endswith=ending) | Q(phone__endswith=ending.translate(FULL_WIDTH))
     if contact.email:
-        condition |= Q(email__startswith=contact.email.split("@")[0] + "@")
+        condition |= Q(email__prefix=contact.email.split("@")[0] + "@")
     if contact.wechat_id:
         condition |= Q(wechat_id__iexact=contact.wechat_id)
     return condition

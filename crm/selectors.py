@@ -136,14 +136,14 @@ def contact_search_condition(term: str) -> Q:
     """Prefix match on name, email, phone and WeChat ID: each is served by an index."""
     term = term.strip()
     condition = (
-        Q(name__startswith=term)
-        | Q(email__startswith=normalize_email(term))
-        | Q(wechat_id__startswith=normalize_wechat_id(term))
+        Q(name__prefix=term)
+        | Q(email__prefix=normalize_email(term))
+        | Q(wechat_id__prefix=normalize_wechat_id(term))
     )
     # "" unless the term reads as (the start of) a phone number, full-width digits included
     prefix = phone_search_prefix(term)
     if len(prefix.lstrip("+")) >= 3:
-        condition |= Q(phone__startswith=prefix)
+        condition |= Q(phone__prefix=prefix)
     return condition
 
 

@@ -5,7 +5,7 @@ two workers running one at once give the same result. Pages read what is stored;
 narrowed by owner, tag or date computes its figures from that narrower set when asked.
 """
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from django.db import connection, transaction
 from django.db.models import Count, QuerySet
@@ -189,18 +189,41 @@ def funnel_backfill_snapshots(*, tenant: Tenant, days: int = 30) -> None:
     _store_snapshots(rows)
 
 
+# What a dashboard reads of the stored figures, in one round trip: the counts, the statistics and
+# 30 days of trend. Written by hand (a dashboard is opened often): each part is its company's.
+STORED_FIGURES = """
+SELECT (SELECT json_agg(json_build_array(stage, status, count, computed_at))
+          FROM lifecycle_funnelcount WHERE tenant_id = %(tenant)s AND NOT %(trend_only)s),
+       (SELECT json_build_array(data, computed_at)
+          FROM lifecycle_funnelstats WHERE tenant_id = %(tenant)s AND NOT %(trend_only)s),
+       (SELECT json_agg(json_build_array(day, stage, active) ORDER BY day)
+          FROM lifecycle_funnelsnapshot WHERE tenant_id = %(tenant)s AND day >= %(since)s)
+"""
+
+
+def _stored_figures(tenant: Tenant, since: date, *, trend_only: bool) -> tuple[list, list, list]:
+    """(counts as (stage, status, count, computed_at)), [stats data, computed_at] or None, and
+    the trend as (day, stage, active) from `since`, oldest first."""
+    with connection.cursor() as cursor:
+        cursor.execute(STORED_FIGURES, {"tenant": tenant.pk, "since": since,
+                                        "trend_only": trend_only})  # fmt: skip
+        counts, stats, trend = cursor.fetchone()
+    counts = [
+        (stage, status, n, datetime.fromisoformat(at)) for stage, status, n, at in counts or []
+    ]
+    stats = [stats[0], datetime.fromisoformat(stats[1])] if stats else None
+    trend = [(date.fromisoformat(day), stage, active) for day, stage, active in trend or []]
+    return counts, stats, trend
+
+
 def dashboard_figures(
     *, tenant: Tenant, owner=None, tag_id: int | None = None, since=None, until=None
 ) -> dict:
     """What the dashboard shows. The whole company: read from stored results (no scan of the
     tenant). Narrowed by owner, tag or creation date: computed from that narrower set."""
     narrowed = any(x is not None for x in (owner, tag_id, since, until))
-    snapshots = (
-        FunnelSnapshot.objects.for_tenant(tenant)
-        .filter(day__gte=timezone.localdate(timezone=tenant.zoneinfo) - timedelta(days=30))
-        .order_by("day")
-        .values_list("day", "stage", "active")
-    )
+    month_ago = timezone.localdate(timezone=tenant.zoneinfo) - timedelta(days=30)
+    counts_rows, stats_row, snapshots = _stored_figures(tenant, month_ago, trend_only=narrowed)
     trend: dict[str, list[int]] = {stage: [] for stage in ORDER}
     days: list[date] = []
     for day, stage, active in snapshots:
@@ -211,18 +234,14 @@ def dashboard_figures(
     if not narrowed:
         counts = {stage: {Status.ACTIVE: 0, Status.LOST: 0} for stage in ORDER}
         computed_at = None
-        rows = FunnelCount.objects.for_tenant(tenant).values_list(
-            "stage", "status", "count", "computed_at"
-        )
-        for stage, status, count, at in rows:
+        for stage, status, count, at in counts_rows:
             counts[stage][status] = count
             computed_at = max(computed_at, at) if computed_at else at
-        stored = FunnelStats.objects.for_tenant(tenant).first()
         figures.update(
             counts=counts,
             counts_at=computed_at,
-            stats=stored.data if stored else None,
-            stats_at=stored.computed_at if stored else None,
+            stats=stats_row[0] if stats_row else None,
+            stats_at=stats_row[1] if stats_row else None,
         )
         return figures
     filters = ContactFilters(tag_any=(tag_id,) if tag_id is not None else ())

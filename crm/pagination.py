@@ -61,6 +61,14 @@ def _decode(model, cursor: str, ordering: tuple[str, ...]) -> list[Any] | None:
         return None
 
 
+def first_page(rows: list, *, ordering: tuple[str, ...], size: int) -> KeysetPage:
+    """The first page of rows fetched elsewhere in `ordering`, `size` + 1 of them when there
+    are more (the board reads all its columns' first pages in one statement)."""
+    more = len(rows) > size
+    rows = rows[:size]
+    return KeysetPage(items=rows, next_cursor=_encode(rows[-1], ordering) if more else None)
+
+
 def cursor_values(model, cursor: str, ordering: tuple[str, ...]) -> list[Any] | None:
     """What a cursor stands for, or None if it is not one of ours (an API refuses those)."""
     return _decode(model, cursor, ordering)

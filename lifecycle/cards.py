@@ -17,7 +17,7 @@ from django.utils.translation import ngettext
 from crm.http import id_url_maker
 from crm.selectors import member_list
 
-from .selectors import stage_settings
+from .selectors import BOARD_FIELDS, stage_settings
 from .stages import moves_for
 
 CARD = """<article class="board-card" id="card-{pk}" draggable="true" tabindex="-1"
@@ -42,8 +42,8 @@ CARD = """<article class="board-card" id="card-{pk}" draggable="true" tabindex="
 </article>
 """
 BUTTON = '<button type="submit" name="to_stage" value="{}" class="{}">{}{}</button>'
-# What a card shows of its contact (the board's selector reads just these).
-CARD_FIELDS = ("id", "name", "stage", "stage_version", "stage_entered_at", "owner_id")
+# What a card shows of its contact: what the board's selectors read.
+CARD_FIELDS = BOARD_FIELDS
 
 
 @dataclass(frozen=True, slots=True)

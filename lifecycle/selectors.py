@@ -7,12 +7,13 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connection
 from django.db.models import Count, QuerySet
 from django.utils import translation
 
 from crm.models import Contact, Membership, Tenant
 from crm.normalize import normalize_text
-from crm.pagination import KeysetPage, keyset_page
+from crm.pagination import KeysetPage, first_page, keyset_page
 
 from .models import FunnelCount, StageAlias, StageChange, StageSetting
 from .stages import DEFAULT_REQUIREMENTS, ORDER, Stage, Status
@@ -179,6 +180,41 @@ def owner_stage_counts(*, tenant: Tenant, owner: Membership) -> dict[str, StageC
     for row in rows:
         setattr(counts[row["stage"]], row["status"], row["n"])
     return counts
+
+
+# Each column's first page of the board in one statement: per stage, its latest active arrivals
+# along the (tenant, status, stage, stage_entered_at, id) index. Seven ORM queries cost ~3 ms of
+# Python on every board; this one a tenth of that. The company is named here as for_tenant()
+# would (and row-level security checks it again).
+BOARD_FIRST_PAGES = """
+SELECT c.id, c.name, s.stage, c.stage_version, c.stage_entered_at, c.owner_id
+FROM unnest(%(stages)s::text[]) AS s(stage)
+CROSS JOIN LATERAL (
+    SELECT id, name, stage_version, stage_entered_at, owner_id FROM crm_contact
+    WHERE tenant_id = %(tenant)s AND status = 'active' AND stage = s.stage
+      AND (%(owner)s::bigint IS NULL OR owner_id = %(owner)s::bigint)
+    ORDER BY stage_entered_at DESC, id DESC
+    LIMIT %(size)s + 1
+) c
+"""
+BOARD_FIELDS = ("id", "name", "stage", "stage_version", "stage_entered_at", "owner_id")
+
+
+def board_first_pages(
+    *, tenant: Tenant, viewer: Membership, owner: str = "", size: int = 20
+) -> dict[str, KeysetPage]:
+    """The first page of every column, as plain values of BOARD_FIELDS: {stage: page}."""
+    with connection.cursor() as cursor:
+        cursor.execute(BOARD_FIRST_PAGES, {
+            "stages": list(ORDER), "tenant": tenant.pk, "size": size,
+            "owner": viewer.pk if owner == "me" else None,
+        })  # fmt: skip
+        rows = [dict(zip(BOARD_FIELDS, row, strict=True)) for row in cursor.fetchall()]
+    columns: dict[str, list[dict]] = {stage: [] for stage in ORDER}
+    for row in rows:
+        columns[row["stage"]].append(row)
+    return {stage: first_page(found, ordering=BOARD_ORDERING, size=size)
+            for stage, found in columns.items()}  # fmt: skip
 
 
 def board_cards(

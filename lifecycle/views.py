@@ -31,6 +31,7 @@ from .forms import (
 from .panels import funnel_dashboard_context
 from .selectors import (
     board_cards,
+    board_first_pages,
     funnel_counts,
     owner_stage_counts,
     stage_aliases,
@@ -41,19 +42,6 @@ from .stages import ORDER, RANK
 BOARD_PAGE = 20
 
 
-def _board_page(request, writer: CardWriter, stage: str, owner: str, after=None):
-    page = board_cards(
-        tenant=request.tenant,
-        stage=stage,
-        viewer=request.membership,
-        fields=CARD_FIELDS,
-        owner=owner,
-        after=after,
-        size=BOARD_PAGE,
-    )
-    return replace(page, items=writer.cards(page.items))
-
-
 @require_GET
 def board(request):
     owner = "me" if request.GET.get("owner") == "me" else ""
@@ -61,9 +49,12 @@ def board(request):
     if owner == "me":
         counts = owner_stage_counts(tenant=request.tenant, owner=request.membership)
     writer = CardWriter(request, owner=owner)
+    pages = board_first_pages(
+        tenant=request.tenant, viewer=request.membership, owner=owner, size=BOARD_PAGE
+    )
     columns = [
         {"stage": stage, "count": counts[stage].active,
-         "page": _board_page(request, writer, stage, owner)}
+         "page": replace(pages[stage], items=writer.cards(pages[stage].items))}
         for stage in ORDER
     ]  # fmt: skip
     context = {"columns": columns, "owner": owner, "computed_at": computed_at}
@@ -75,8 +66,16 @@ def board_column(request, stage: str):
     if stage not in RANK:
         raise Http404
     owner = "me" if request.GET.get("owner") == "me" else ""
-    writer = CardWriter(request, owner=owner)
-    page = _board_page(request, writer, stage, owner, after=request.GET.get("after"))
+    page = board_cards(
+        tenant=request.tenant,
+        stage=stage,
+        viewer=request.membership,
+        fields=CARD_FIELDS,
+        owner=owner,
+        after=request.GET.get("after"),
+        size=BOARD_PAGE,
+    )
+    page = replace(page, items=CardWriter(request, owner=owner).cards(page.items))
     context = {"column": {"stage": stage, "page": page}, "owner": owner}
     return render(request, "lifecycle/partials/board_cards.html", context)
 

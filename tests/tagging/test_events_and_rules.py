@@ -240,9 +240,7 @@ def test_the_event_service_refuses_a_future_time_and_another_contacts_external_i
     assert Event.objects.for_tenant(tenant).count() == 1
 
 
-def test_a_kind_an_admin_adds_is_offered_on_the_contact_page_at_once(
-    sales_client, tenant, admin
-):
+def test_a_kind_an_admin_adds_is_offered_on_the_contact_page_at_once(sales_client, tenant, admin):
     contact = ContactFactory(tenant=tenant)
     page = reverse("contact_detail", args=[tenant.slug, contact.pk])
     assert "Webinar" not in sales_client.get(page).content.decode()  # the kinds are cached now

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
 from crm.models import Contact, Tenant
@@ -49,17 +49,24 @@ def tag_choices(*, tenant: Tenant) -> list[tuple[int, str]]:
             .order_by("group__position", "label")]  # fmt: skip
 
 
+# The labels of the tags a page of contacts holds. Written by hand: the contact list and the API
+# ask on every page, and the ORM spent more building this query than PostgreSQL running it.
+TAG_LABELS_OF = """
+SELECT ct.contact_id, t.label FROM tagging_contacttag ct JOIN tagging_tag t ON t.id = ct.tag_id
+WHERE ct.tenant_id = %s AND ct.contact_id = ANY(%s::bigint[])
+ORDER BY t.label
+"""
+
+
 def tag_labels_of(*, tenant: Tenant, contact_ids: list[int]) -> dict[int, list[str]]:
     """The labels of the tags each of these contacts holds, in one query (crm's list rows)."""
     labels: dict[int, list[str]] = {}
-    rows = (
-        ContactTag.objects.for_tenant(tenant)
-        .filter(contact_id__in=contact_ids)
-        .order_by("tag__label")
-        .values_list("contact_id", "tag__label")
-    )
-    for contact_id, label in rows:
-        labels.setdefault(contact_id, []).append(label)
+    if not contact_ids:
+        return labels
+    with connection.cursor() as cursor:
+        cursor.execute(TAG_LABELS_OF, [tenant.pk, [int(pk) for pk in contact_ids]])
+        for contact_id, label in cursor.fetchall():
+            labels.setdefault(contact_id, []).append(label)
     return labels
 
 

@@ -31,12 +31,17 @@ class User(AbstractUser):
 
     @property
     def display_name(self) -> str:
-        first, last = self.first_name.strip(), self.last_name.strip()
-        if not (first or last):
-            return self.username
-        if not (first + last).isascii():
-            return f"{last}{first}"  # 王 + 校长: Chinese names put the family name first
-        return f"{first} {last}".strip()
+        return person_name(self.first_name, self.last_name, self.username)
+
+
+def person_name(first: str, last: str, username: str) -> str:
+    """How a person is shown: their name as their language writes it, else their username."""
+    first, last = first.strip(), last.strip()
+    if not (first or last):
+        return username
+    if not (first + last).isascii():
+        return f"{last}{first}"  # 王 + 校长: Chinese names put the family name first
+    return f"{first} {last}".strip()
 
 
 def validate_time_zone(value: str) -> None:

@@ -11,7 +11,8 @@ from lifecycle.stages import Status
 
 from . import selectors
 from .http import id_url_maker
-from .models import Membership, Tenant
+from .models import Tenant
+from .selectors import MemberName
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +33,7 @@ class ContactRow:
 
 
 def contact_rows(
-    *, tenant: Tenant, values: list[dict], members: list[Membership]
+    *, tenant: Tenant, values: list[dict], members: list[MemberName]
 ) -> list[ContactRow]:
     """Rows of `selectors.contact_list_rows`; `members` are the company's (the page lists them
     for its owner filter anyway), so owners cost no query. Tags cost one."""

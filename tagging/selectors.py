@@ -42,6 +42,27 @@ def tag_list(*, tenant: Tenant) -> QuerySet[Tag]:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class TagOption:
+    pk: int
+    label: str
+    group_label: str
+
+
+# The company's tags for its menus (the list's filters, the bulk bar), in the settings' order.
+# Written by hand: the contact list asks on every page.
+TAG_MENU = """
+SELECT t.id, t.label, g.label FROM tagging_tag t JOIN tagging_taggroup g ON g.id = t.group_id
+WHERE t.tenant_id = %s ORDER BY g.position, g.label, t.label
+"""
+
+
+def tag_menu(*, tenant: Tenant) -> list[TagOption]:
+    with connection.cursor() as cursor:
+        cursor.execute(TAG_MENU, [tenant.pk])
+        return [TagOption(*row) for row in cursor.fetchall()]
+
+
 def tag_choices(*, tenant: Tenant) -> list[tuple[int, str]]:
     """The company's tags for a form's select: (pk, "group · tag"), in the settings' order."""
     return [(t.pk, f"{t.group.label} · {t.label}")

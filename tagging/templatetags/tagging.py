@@ -30,6 +30,6 @@ def tag_options(context, chosen=()) -> str:
     return format_html_join(
         "",
         '<option value="{}"{}>{} · {}</option>',
-        ((tag.pk, " selected" if tag.pk in chosen else "", tag.group.label, tag.label)
+        ((tag.pk, " selected" if tag.pk in chosen else "", tag.group_label, tag.label)
          for tag in context["tenant_tags"]),
     )  # fmt: skip

@@ -346,3 +346,25 @@ def test_suggestions_match_inside_names_and_groups_and_skip_held_tags(
     by_group = sales_client.get(url, {"name": "课程"}).content.decode()
     assert f'value="{business.pk}"' in by_group and f'value="{ielts.pk}"' not in by_group
     assert "No tag matches “火星”." in sales_client.get(url, {"name": "火星"}).content.decode()
+
+
+def test_a_chip_says_its_group_colour_and_who_or_what_put_it_there(
+    sales_client, tenant, sales, admin, make_tag
+):
+    contact = ContactFactory(tenant=tenant)
+    by_hand, by_rule = make_tag("来源", "地推"), make_tag("意向", "高")
+    by_hand.colour = "#7a5af8"
+    by_hand.save()
+    rule = Rule.objects.create(tenant=tenant, name="领价格表", event_kind="price_list_downloaded")
+    contact_tag_add(contact=contact, tag=by_hand, actor=sales)
+    contact_tag_add(contact=contact, tag=by_rule, actor=None, channel="rule", rule=rule)
+    html = sales_client.get(reverse("contact_detail", args=[tenant.slug, contact.pk])).content
+    chips = html.decode().split('<li class="chip" ')[1:]
+    assert len(chips) == 2  # in the groups' order, then by name
+    hand, ruled = chips[::-1] if "地推" not in chips[0] else chips
+    assert 'data-tag-colour="#7a5af8"' in hand
+    assert f"Added by {sales.display_name} · By hand" in hand
+    assert '<span class="muted">来源</span> 地推' in hand and 'aria-label="Remove 地推"' in hand
+    group_colour = by_rule.group.colour
+    assert f'data-tag-colour="{group_colour}"' in ruled
+    assert "Added by rule: 领价格表 · Rule" in ruled

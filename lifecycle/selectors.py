@@ -131,12 +131,9 @@ def stage_aliases(*, tenant: Tenant) -> dict[str, list[StageAlias]]:
 
 
 def stage_history(*, contact: Contact) -> list[StageChange]:
-    return list(
-        StageChange.objects.for_tenant(contact.tenant)
-        .filter(contact=contact)
-        .select_related("actor__user")
-        .order_by("-created_at", "-id")
-    )
+    """A contact's moves, newest first (who made each: actor_id; the timeline names them)."""
+    history = StageChange.objects.for_tenant(contact.tenant).filter(contact=contact)
+    return list(history.order_by("-created_at", "-id"))
 
 
 @dataclass

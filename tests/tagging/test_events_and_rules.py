@@ -10,6 +10,7 @@ from crm.models import Contact
 from crm.services import ServiceError
 from crm.tenancy import tenant_create
 from lifecycle.models import StageChange
+from lifecycle.services import contact_stage_move
 from tagging.models import ContactTag, Event, Rule
 from tagging.outcomes import describe
 from tagging.rules import event_kind_create, event_log, rule_save, rules_ensure_defaults
@@ -249,3 +250,18 @@ def test_a_kind_an_admin_adds_is_offered_on_the_contact_page_at_once(sales_clien
     assert f'<option value="{kind.key}">Webinar</option>' in html
     assert '<option value="trial_booked">Booked a trial class</option>' in html
     assert 'name="note" maxlength="500"' in html
+
+
+def test_the_history_names_who_did_each_thing_and_a_removed_member_stays_unnamed(
+    admin_client, tenant, sales, admin
+):
+    contact = ContactFactory(tenant=tenant, stage="subscriber")
+    contact_stage_move(contact=contact, actor=sales, to_stage="lead")
+    event_log(contact=fresh(contact), actor=admin, kind="price_list_downloaded", note="公开课")
+    page = reverse("contact_timeline", args=[tenant.slug, contact.pk])
+    html = admin_client.get(page).content.decode()
+    assert f"· {sales.display_name} · By hand" in html
+    assert f"· {admin.display_name} · By hand" in html
+    sales.delete()  # their moves stay, without a name
+    html = admin_client.get(page).content.decode()
+    assert sales.display_name not in html and "someone no longer here" in html

@@ -14,6 +14,7 @@ from django.utils import translation
 from crm.models import Contact, Membership, Tenant
 from crm.normalize import normalize_text
 from crm.pagination import KeysetPage, first_page, keyset_page
+from crm.rawreads import tenant_rows
 
 from .models import FunnelCount, StageAlias, StageChange, StageSetting
 from .stages import DEFAULT_REQUIREMENTS, ORDER, Stage, Status
@@ -132,8 +133,10 @@ def stage_aliases(*, tenant: Tenant) -> dict[str, list[StageAlias]]:
 
 def stage_history(*, contact: Contact) -> list[StageChange]:
     """A contact's moves, newest first (who made each: actor_id; the timeline names them)."""
-    history = StageChange.objects.for_tenant(contact.tenant).filter(contact=contact)
-    return list(history.order_by("-created_at", "-id"))
+    return tenant_rows(
+        StageChange, tenant_id=contact.tenant_id, where='"contact_id" = %s', params=[contact.pk],
+        order_by='"created_at" DESC, "id" DESC',
+    )  # fmt: skip
 
 
 @dataclass

@@ -9,6 +9,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
 from crm.models import Contact, Tenant, person_name
+from crm.rawreads import tenant_rows
 from crm.selectors import member_names
 from lifecycle.selectors import stage_history
 from lifecycle.stages import Channel
@@ -229,11 +230,10 @@ class TimelineEntry:
 def contact_timeline(*, contact: Contact, limit: int = 100) -> list[TimelineEntry]:
     """Events and stage changes of one contact, newest first. Who did each is named from the
     company's members (one small query) rather than joined to every row."""
-    events = (
-        Event.objects.for_tenant(contact.tenant)
-        .filter(contact=contact)
-        .order_by("-occurred_at", "-id")[:limit]
-    )
+    events = tenant_rows(
+        Event, tenant_id=contact.tenant_id, where='"contact_id" = %s', params=[contact.pk],
+        order_by='"occurred_at" DESC, "id" DESC', limit=limit,
+    )  # fmt: skip
     changes = stage_history(contact=contact)
     names = {member.pk: member.display_name for member in member_names(tenant=contact.tenant)}
     entries = [TimelineEntry(e.occurred_at, "event", e, names.get(e.actor_id)) for e in events]

@@ -16,6 +16,8 @@ from crm.tenancy import membership_add
 from lifecycle.bulk_moves import contacts_bulk_move
 
 BENCH_SLUG = "bench-bulk-move"
+# issue 16: a bulk move, of picked contacts or of all matching a filter, within 1.5× the bare SQL
+TARGET = 1.5
 
 
 class Rollback(Exception):
@@ -96,8 +98,8 @@ class Command(BaseCommand):
         for name, seconds in results.items():
             self.stdout.write(f"  {name:<44} {spread(runs[name]):<26} {seconds / base:4.2f}× bare")
         worst = max(v for k, v in results.items() if k.startswith("contacts_")) / base
-        verdict = "within" if worst <= 2 else "OVER"
-        self.stdout.write(f"  target: at most 2.00× bare SQL — {verdict} ({worst:.2f}×)")
+        verdict = "within" if worst <= TARGET else "OVER"
+        self.stdout.write(f"  target: at most {TARGET:.2f}× bare SQL — {verdict} ({worst:.2f}×)")
         if verdict == "OVER":
             raise CommandError(f"bulk move over its target: {worst:.2f}× bare SQL")
 

@@ -1,5 +1,8 @@
 """A salesperson moves a contact; everyone can trust where it stands and how it got there."""
 
+import re
+from collections import Counter
+
 import pytest
 from django.urls import reverse
 from django.utils import translation
@@ -356,3 +359,13 @@ def test_a_move_expecting_another_stage_is_refused_under_the_lock(tenant, sales)
     assert Contact.objects.for_tenant(tenant).get(pk=contact.pk).stage == "mql"
     contact_stage_move(contact=contact, actor=sales, to_stage="sql", expected_stage="mql")
     assert Contact.objects.for_tenant(tenant).get(pk=contact.pk).stage == "sql"
+
+
+def test_the_contact_page_gives_each_label_its_own_field(admin_client, tenant):
+    """Every id on the page once: the lost box's note and the event form's note each have their
+    own, so a label (and a screen reader) never points at the wrong one."""
+    contact = ContactFactory(tenant=tenant, stage="lead")
+    html = admin_client.get(reverse("contact_detail", args=[tenant.slug, contact.pk])).content
+    ids = Counter(re.findall(r'\sid="([^"]+)"', html.decode()))
+    assert [name for name, n in ids.items() if n > 1] == []
+    assert 'for="id_lost_note"' in html.decode() and 'id="id_lost_note"' in html.decode()

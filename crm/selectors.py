@@ -11,6 +11,7 @@ from lifecycle.stages import RANK, Status
 
 from .models import Contact, Invitation, Membership, Role, Tenant, User, person_name
 from .normalize import normalize_email, normalize_wechat_id, phone_search_prefix
+from .rawreads import from_row, model_columns, width
 
 CONTACT_SORTS: dict[str, tuple[str, ...]] = {
     "-created": ("-created_at", "-id"),
@@ -24,18 +25,11 @@ CONTACT_SORTS: dict[str, tuple[str, ...]] = {
 DEFAULT_CONTACT_SORT = "-created"
 
 
-def _columns(model, alias: str) -> tuple[list[str], str]:
-    fields = model._meta.concrete_fields
-    return [f.attname for f in fields], ", ".join(f'{alias}."{f.column}"' for f in fields)
-
-
-_MEMBERSHIP_NAMES, _MEMBERSHIP_COLUMNS = _columns(Membership, "m")
-_TENANT_NAMES, _TENANT_COLUMNS = _columns(Tenant, "t")
 # Every signed-in page of a company asks this, so it is written by hand and the rows are made
-# into models directly (Model.from_db): the ORM spent three times as long building the query.
-# The person is the scope here (row-level security shows them their own memberships).
+# into models directly: the ORM spent three times as long building the query. The person is the
+# scope here (row-level security shows them their own memberships).
 MEMBERSHIPS_OF_USER = f"""
-SELECT {_MEMBERSHIP_COLUMNS}, {_TENANT_COLUMNS}
+SELECT {model_columns(Membership, "m")}, {model_columns(Tenant, "t")}
 FROM crm_membership m JOIN crm_tenant t ON t.id = m.tenant_id
 WHERE m.user_id = %s ORDER BY t.name, t.id
 """  # noqa: S608 - column names from our own models
@@ -49,11 +43,11 @@ def membership_for_user(
     with connection.cursor() as cursor:
         cursor.execute(MEMBERSHIPS_OF_USER, [user.pk])
         rows = cursor.fetchall()
-    split = len(_MEMBERSHIP_NAMES)
+    split = width(Membership)
     memberships, found = [], None
     for row in rows:
-        membership = Membership.from_db("default", _MEMBERSHIP_NAMES, row[:split])
-        membership.tenant = Tenant.from_db("default", _TENANT_NAMES, row[split:])
+        membership = from_row(Membership, row[:split])
+        membership.tenant = from_row(Tenant, row[split:])
         membership.user = user  # the same person: no join, and no second copy of them
         memberships.append(membership)
         if membership.tenant.slug == tenant_slug:

@@ -1,6 +1,10 @@
 """crm.rawreads: the hand-written reads of hot pages keep to one company and give the same
 instances the ORM would."""
 
+import pytest
+from django.http import Http404
+
+from crm.access import access_contact
 from crm.rawreads import tenant_rows
 from lifecycle.models import StageChange
 from lifecycle.services import contact_stage_move
@@ -41,3 +45,20 @@ def test_stage_changes_read_by_hand_are_the_orms(tenant, sales):
     assert [(c.pk, c.from_stage, c.to_stage, c.is_backward, c.get_channel_display())
             for c in by_hand] == [(c.pk, c.from_stage, c.to_stage, c.is_backward,
                                    c.get_channel_display()) for c in orm]  # fmt: skip
+
+
+def test_a_contact_is_reached_with_its_owner_or_not_at_all(
+    tenant, other_tenant, sales, django_assert_num_queries
+):
+    owned = ContactFactory(tenant=tenant, owner=sales)
+    nobodys = ContactFactory(tenant=tenant, owner=None)
+    theirs = ContactFactory(tenant=other_tenant)
+    with django_assert_num_queries(1):
+        contact = access_contact(sales, owned.pk)
+        assert contact.owner.display_name == sales.user.display_name  # no further query
+        assert contact.tenant is sales.tenant
+    assert contact.name == owned.name and contact.stage_entered_at == owned.stage_entered_at
+    assert access_contact(sales, str(nobodys.pk)).owner is None
+    for wrong in (theirs.pk, 2**63, -(2**63) - 1, "x", None):
+        with pytest.raises(Http404):
+            access_contact(sales, wrong)

@@ -1,6 +1,5 @@
 """Reads for the funnel: the tenant's stage words, history, stored counts, board columns."""
 
-import contextlib
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -11,6 +10,7 @@ from django.db import connection
 from django.db.models import Count, QuerySet
 from django.utils import translation
 
+from crm.caching import kept
 from crm.models import Contact, Membership, Tenant
 from crm.normalize import normalize_text
 from crm.pagination import KeysetPage, first_page, keyset_page
@@ -38,15 +38,10 @@ def stage_settings_changed(*, tenant: Tenant) -> None:
 def stage_settings(*, tenant: Tenant) -> dict[str, StageSetting]:
     """The tenant's setting for each of the seven stages, in funnel order (defaults unsaved).
     Read on nearly every page and changed rarely, so kept in the cache until an admin saves."""
-    key = _settings_cache_key(tenant.pk)
-    try:
-        saved = cache.get(key)
-    except Exception:  # the cache is an optimisation: without it, read the rows
-        saved = None
-    if saved is None:
-        saved = {s.stage: s for s in StageSetting.objects.for_tenant(tenant)}
-        with contextlib.suppress(Exception):  # see above
-            cache.set(key, saved, timeout=3600)
+    saved = kept(
+        _settings_cache_key(tenant.pk),
+        lambda: {s.stage: s for s in StageSetting.objects.for_tenant(tenant)},
+    )
     return {
         stage: saved.get(stage)
         or StageSetting(
@@ -97,24 +92,16 @@ def stage_names(*, tenant: Tenant, fresh: bool = False) -> dict[str, str]:
     its key, the company's label with and without its numbering ("02-"), the standard names in
     both languages and the aliases. Cached with the stage settings; `fresh` reads the rows (the
     services check names with it, under their lock)."""
-    key = _names_cache_key(tenant.pk)
-    names = None
-    if not fresh:
-        try:
-            names = cache.get(key)
-        except Exception:  # the cache is an optimisation: without it, read the rows
-            names = None
-    if names is None:
+
+    def read() -> dict[str, str]:
         if fresh:
             labels = dict(StageSetting.objects.for_tenant(tenant).values_list("stage", "label"))
         else:
             labels = {stage: s.label for stage, s in stage_settings(tenant=tenant).items()}
         aliases = list(StageAlias.objects.for_tenant(tenant).values_list("stage", "name_key"))
-        names = _stage_names_of(labels, aliases)
-        if not fresh:
-            with contextlib.suppress(Exception):  # see above
-                cache.set(key, names, timeout=3600)
-    return names
+        return _stage_names_of(labels, aliases)
+
+    return read() if fresh else kept(_names_cache_key(tenant.pk), read)
 
 
 def stage_resolve(*, tenant: Tenant, text: str) -> str | None:

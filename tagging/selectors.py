@@ -1,6 +1,5 @@
 """Reads for tags, events and rules. Every query starts from `for_tenant`."""
 
-import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -8,6 +7,7 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
+from crm.caching import kept
 from crm.models import Contact, Tenant, person_name
 from crm.rawreads import tenant_rows
 from crm.selectors import member_names
@@ -194,15 +194,10 @@ def event_kinds(*, tenant: Tenant) -> dict[str, str]:
     asks twice (the event form, the timeline) and kinds are rarely added, so the company's own
     are kept in the cache until one is."""
     kinds = {key: str(label) for key, label in BUILTIN_KINDS.items()}
-    key = _event_kinds_key(tenant.pk)
-    try:
-        own = cache.get(key)
-    except Exception:  # the cache is an optimisation: without it, read the rows
-        own = None
-    if own is None:
-        own = dict(EventKind.objects.for_tenant(tenant).values_list("key", "label"))
-        with contextlib.suppress(Exception):  # see above
-            cache.set(key, own, timeout=3600)
+    own = kept(
+        _event_kinds_key(tenant.pk),
+        lambda: dict(EventKind.objects.for_tenant(tenant).values_list("key", "label")),
+    )
     kinds.update(own)
     return kinds
 

@@ -76,14 +76,16 @@ def tag_choices(*, tenant: Tenant) -> list[tuple[int, str]]:
 # The labels of the tags a page of contacts holds. Written by hand: the contact list and the API
 # ask on every page, and the ORM spent more building this query than PostgreSQL running it.
 TAG_LABELS_OF = """
-SELECT ct.contact_id, t.label FROM tagging_contacttag ct JOIN tagging_tag t ON t.id = ct.tag_id
+SELECT ct.contact_id, t.label FROM tagging_contacttag ct
+JOIN tagging_tag t ON t.id = ct.tag_id JOIN tagging_taggroup g ON g.id = t.group_id
 WHERE ct.tenant_id = %s AND ct.contact_id = ANY(%s::bigint[])
-ORDER BY t.label
+ORDER BY g.position, g.label, t.label
 """
 
 
 def tag_labels_of(*, tenant: Tenant, contact_ids: list[int]) -> dict[int, list[str]]:
-    """The labels of the tags each of these contacts holds, in one query (crm's list rows)."""
+    """The labels of the tags each of these contacts holds, in one query (crm's list rows), in
+    the order the contact page shows them: by group, as the tag settings order the groups."""
     labels: dict[int, list[str]] = {}
     if not contact_ids:
         return labels
@@ -164,7 +166,7 @@ LEFT JOIN tagging_rule r ON r.id = ct.rule_id
 LEFT JOIN crm_membership m ON m.id = ct.added_by_id AND m.tenant_id = ct.tenant_id
 LEFT JOIN crm_user u ON u.id = m.user_id
 WHERE ct.tenant_id = %s AND ct.contact_id = %s
-ORDER BY g.position, t.label
+ORDER BY g.position, g.label, t.label
 """
 
 

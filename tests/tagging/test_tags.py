@@ -368,3 +368,23 @@ def test_a_chip_says_its_group_colour_and_who_or_what_put_it_there(
     group_colour = by_rule.group.colour
     assert f'data-tag-colour="{group_colour}"' in ruled
     assert "Added by rule: 领价格表 · Rule" in ruled
+    imported = make_tag("行业", "制造业")
+    contact_tag_add(contact=contact, tag=imported, actor=None, channel="import")
+    html = sales_client.get(reverse("contact_detail", args=[tenant.slug, contact.pk])).content
+    assert 'title="Import · ' in html.decode()  # no one and no rule: no empty "Added by"
+
+
+def test_the_list_shows_a_contacts_tags_in_the_order_its_page_does(
+    sales_client, tenant, sales, make_tag
+):
+    contact = ContactFactory(tenant=tenant)
+    source, intent = make_tag("来源", "地推"), make_tag("意向", "高")
+    TagGroup.objects.filter(pk=intent.group_id).update(position=0)
+    TagGroup.objects.filter(pk=source.group_id).update(position=1)
+    for tag in (source, intent):  # added in the other order
+        contact_tag_add(contact=contact, tag=tag, actor=sales)
+    html = sales_client.get(reverse("contact_list", args=[tenant.slug])).content.decode()
+    assert '<span class="badge">高</span> <span class="badge">地推</span>' in html
+    page = sales_client.get(reverse("contact_detail", args=[tenant.slug, contact.pk]))
+    chips = page.content.decode()
+    assert chips.index("</span> 高") < chips.index("</span> 地推")

@@ -177,11 +177,12 @@ def contacts_bulk_move(
         tenant=tenant,
         eligible=scope.filter(eligible),
         sets=(
-            "stage = %s, stage_entered_at = %s, stage_version = c.stage_version + 1, "
+            "stage = %s, stage_entered_at = %s, updated_at = %s, "
+            "stage_version = c.stage_version + 1, "
             "furthest_stage = CASE WHEN c.furthest_stage = ANY(%s) "
             "THEN c.furthest_stage ELSE %s END"
         ),
-        params=[to_stage, at, keep_furthest, to_stage],
+        params=[to_stage, at, at, keep_furthest, to_stage],
         change={
             "kind": ChangeKind.MOVED,
             "actor_id": actor.pk if actor else None,
@@ -223,8 +224,11 @@ def contacts_bulk_mark_lost(
     result.done = _bulk_write(
         tenant=tenant,
         eligible=scope.filter(status=Status.ACTIVE),
-        sets="status = %s, lost_reason = %s, lost_note = %s, stage_version = c.stage_version + 1",
-        params=[Status.LOST, lost_reason, note],
+        sets=(
+            "status = %s, lost_reason = %s, lost_note = %s, updated_at = %s, "
+            "stage_version = c.stage_version + 1"
+        ),
+        params=[Status.LOST, lost_reason, note, at],
         change={
             "kind": ChangeKind.LOST,
             "actor_id": actor.pk if actor else None,

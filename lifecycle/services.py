@@ -48,6 +48,11 @@ from .stages import (
     may_move,
 )
 
+# What a move and a lost mark or reopen write. updated_at with them: a moved contact is a changed
+# one for "recently updated" and for the API's ?updated_since= (a sync missed moves without it).
+MOVED_FIELDS = ("stage", "furthest_stage", "stage_entered_at", "stage_version", "updated_at")
+STATUS_FIELDS = ("status", "lost_reason", "lost_note", "stage_version", "updated_at")
+
 
 def _lock(contact: Contact, expected_version: int | None) -> Contact:
     locked = Contact.objects.for_tenant(contact.tenant).select_for_update().get(pk=contact.pk)
@@ -159,7 +164,7 @@ def contact_stage_move(
     at = timezone.now()
     from_stage = locked.stage
     locked.enter_stage(to_stage, at=at)
-    locked.save(update_fields=["stage", "furthest_stage", "stage_entered_at", "stage_version"])
+    locked.save(update_fields=[*MOVED_FIELDS])
     change = _record(
         locked,
         kind=ChangeKind.MOVED,
@@ -198,7 +203,7 @@ def contact_create_at_stage(
         raise MissingRequirements(contact, stage, missing)
     at = contact.created_at
     contact.enter_stage(stage, at=at)
-    contact.save(update_fields=["stage", "furthest_stage", "stage_entered_at", "stage_version"])
+    contact.save(update_fields=[*MOVED_FIELDS])
     _record(
         contact,
         kind=ChangeKind.CREATED,
@@ -294,7 +299,7 @@ def contact_mark_lost(
         raise MoveRefused(_("This contact is already marked lost."), code="already_lost")
     at = timezone.now()
     locked.mark_lost(lost_reason, note)
-    locked.save(update_fields=["status", "lost_reason", "lost_note", "stage_version"])
+    locked.save(update_fields=[*STATUS_FIELDS])
     change = _record(
         locked,
         kind=ChangeKind.LOST,
@@ -328,7 +333,7 @@ def contact_reopen(
         raise MoveRefused(_("This contact is not marked lost."), code="not_lost")
     at = timezone.now()
     locked.reopen()
-    locked.save(update_fields=["status", "lost_reason", "lost_note", "stage_version"])
+    locked.save(update_fields=[*STATUS_FIELDS])
     change = _record(
         locked,
         kind=ChangeKind.REOPENED,

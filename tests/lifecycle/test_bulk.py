@@ -1,12 +1,16 @@
 """Sales staff move many contacts at once; those that cannot move are named, never lost."""
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from crm.models import Contact
 from lifecycle.bulk_moves import contacts_bulk_mark_lost, contacts_bulk_move
 from lifecycle.models import StageChange
 from lifecycle.rules import MoveRefused
+from lifecycle.services import contact_reopen, contact_stage_move
 from tests.factories import ContactFactory
 
 
@@ -162,3 +166,27 @@ def test_a_bulk_move_that_moves_no_one_is_not_reported_as_a_success(sales_client
     )
     levels = [m.level_tag for m in response.context["messages"]]
     assert levels == ["warning", "warning"]
+
+
+def test_a_moved_contact_counts_as_updated_for_the_api_and_recent_lists(tenant, sales, admin):
+    """A sync that asks the API for contacts updated since its last run must see stage changes:
+    one by one, in bulk, marked lost or reopened."""
+    earlier = timezone.now() - timedelta(days=2)
+    one, many, lost = (ContactFactory(tenant=tenant, stage="subscriber") for _ in range(3))
+    Contact.objects.for_tenant(tenant).update(updated_at=earlier)
+    since = timezone.now() - timedelta(minutes=1)
+
+    def updated() -> set[int]:
+        return set(Contact.objects.for_tenant(tenant).filter(updated_at__gte=since)
+                   .values_list("pk", flat=True))  # fmt: skip
+
+    contact_stage_move(contact=one, actor=sales, to_stage="lead")
+    assert updated() == {one.pk}
+    contacts_bulk_move(tenant=tenant, actor=sales, contacts=[many.pk], to_stage="lead")
+    assert updated() == {one.pk, many.pk}
+    contacts_bulk_mark_lost(tenant=tenant, actor=admin, contacts=[lost.pk],
+                            lost_reason="unreachable")  # fmt: skip
+    assert updated() == {one.pk, many.pk, lost.pk}
+    Contact.objects.for_tenant(tenant).update(updated_at=earlier)
+    contact_reopen(contact=Contact.objects.for_tenant(tenant).get(pk=lost.pk), actor=admin)
+    assert updated() == {lost.pk}

@@ -54,7 +54,7 @@ class Command(BaseCommand):
             with connection.cursor() as cursor:
                 cursor.execute(
                     "UPDATE crm_contact SET stage = 'lead', stage_entered_at = now(), "
-                    "stage_version = stage_version + 1 WHERE id = ANY(%s)",
+                    "updated_at = now(), stage_version = stage_version + 1 WHERE id = ANY(%s)",
                     [ids],
                 )
                 cursor.execute(

@@ -3,6 +3,7 @@ and the page-cost table of the one-page runs against their targets."""
 
 import csv
 import json
+import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,15 +94,49 @@ def kinds_table(kinds: dict[str, Kind]) -> list[str]:
 
 @dataclass
 class PageCost:
+    """One page alone for a while (or several whiles, combined): what it cost per request."""
+
     name: str
-    served: int  # requests the server logged in the window
-    per_second: float
-    web_ms: float  # gunicorn workers' CPU per request
-    db_ms: float | None  # PostgreSQL's, when it runs on this machine
+    served: int  # requests the server logged in the window(s)
+    seconds: float
+    web_s: float  # CPU seconds the gunicorn workers used
+    db_s: float | None  # PostgreSQL's, when it runs on this machine
     p50: float
     p95: float
     failures: int
-    load_ms: float  # locust's own, on the same cores
+    load_s: float  # locust's own, on the same cores
+
+    @classmethod
+    def combined(cls, rounds: list["PageCost"]) -> "PageCost":
+        """The rounds of one page as one: sums, and the median of their percentiles."""
+        dbs = [r.db_s for r in rounds]
+        return cls(
+            name=rounds[0].name, served=sum(r.served for r in rounds),
+            seconds=sum(r.seconds for r in rounds), web_s=sum(r.web_s for r in rounds),
+            db_s=None if None in dbs else sum(dbs),
+            p50=statistics.median(r.p50 for r in rounds),
+            p95=statistics.median(r.p95 for r in rounds),
+            failures=sum(r.failures for r in rounds), load_s=sum(r.load_s for r in rounds),
+        )  # fmt: skip
+
+    def _per_request(self, seconds: float) -> float:
+        return seconds * 1000 / max(self.served, 1)
+
+    @property
+    def per_second(self) -> float:
+        return self.served / self.seconds if self.seconds else 0.0
+
+    @property
+    def web_ms(self) -> float:  # gunicorn workers' CPU per request
+        return self._per_request(self.web_s)
+
+    @property
+    def db_ms(self) -> float | None:
+        return self._per_request(self.db_s) if self.db_s is not None else None
+
+    @property
+    def load_ms(self) -> float:
+        return self._per_request(self.load_s)
 
     @property
     def target(self) -> float | None:
@@ -113,9 +148,12 @@ class PageCost:
 
 
 def pages_table(costs: list[PageCost]) -> list[str]:
-    lines = [f"  {'page':<18} {'requests':>8} {'req/s':>6} {'web CPU':>8} {'db CPU':>8} "
-             f"{'locust':>8} {'p50 ms':>6} {'p95 ms':>6}   target (web CPU ms)"]  # fmt: skip
+    floor = next((c.web_ms for c in costs if c.name == "login page"), None)
+    lines = [f"  {'page':<18} {'requests':>8} {'req/s':>6} {'web CPU':>8} {'× login':>7} "
+             f"{'db CPU':>8} {'locust':>8} {'p50 ms':>6} {'p95 ms':>6}   "
+             "target (web CPU ms)"]  # fmt: skip
     for cost in costs:
+        times = f"{cost.web_ms / floor:6.1f}×" if floor else "    n/a"
         db = f"{cost.db_ms:5.2f}" if cost.db_ms is not None else "  n/a"
         if cost.name == "login page":
             verdict = "no target: the framework's floor"
@@ -127,6 +165,7 @@ def pages_table(costs: list[PageCost]) -> list[str]:
             verdict += f", {cost.failures} errors"
         lines.append(
             f"  {cost.name:<18} {cost.served:>8,} {cost.per_second:>6.0f} {cost.web_ms:>5.2f} ms"
-            f" {db} ms {cost.load_ms:>5.2f} ms {cost.p50:>6.0f} {cost.p95:>6.0f}   {verdict}"
+            f" {times} {db} ms {cost.load_ms:>5.2f} ms {cost.p50:>6.0f} {cost.p95:>6.0f}"
+            f"   {verdict}"
         )
     return lines

@@ -81,7 +81,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--duration", type=float, default=60, help="seconds of mixed load")
         parser.add_argument("--users", type=int, default=24, help="locust users, mixed load")
-        parser.add_argument("--page-seconds", type=float, default=6)
+        parser.add_argument("--page-seconds", type=float, default=3, help="per page and round")
+        parser.add_argument("--page-rounds", type=int, default=3, help="pages in turn, rounds")
         parser.add_argument("--page-users", type=int, default=4)
         parser.add_argument("--port", type=int, default=8765)
         parser.add_argument("--bulk-after", type=float, default=10, help="seconds into the load")
@@ -145,14 +146,18 @@ class Command(BaseCommand):
 
         say("")
         say(
-            f"Page costs: each page alone for {options['page_seconds']:g} s, "
-            f"{options['page_users']} users without pause; CPU ms per request served"
+            f"Page costs: each page alone for {options['page_seconds']:g} s, in turn with the "
+            f"others, {options['page_rounds']} rounds (so the machine's drift falls on all alike), "
+            f"{options['page_users']} users without pause; CPU ms per request served, p50/p95 the "
+            "median of the rounds'"
         )
         locust(run_dir, "warm-up", env={**load_env, "LOADTEST_PAGE": "*"}, users=4, seconds=5,
                host=app.url, classes=["PageUser"])  # fmt: skip
-        costs = [
-            self.page_cost(app, run_dir, load_env, name, options) for name in plan.config["pages"]
-        ]
+        rounds = {name: [] for name in plan.config["pages"]}
+        for turn in range(options["page_rounds"]):
+            for name, measured in rounds.items():
+                measured.append(self.page_cost(app, run_dir, load_env, name, options, turn))
+        costs = [PageCost.combined(measured) for measured in rounds.values()]
         for line in pages_table(costs):
             say(line)
         for cost in costs:
@@ -227,13 +232,14 @@ class Command(BaseCommand):
             say(excerpt)
         return failures
 
-    def page_cost(self, app, run_dir: Path, env: dict, name: str, options) -> PageCost:
+    def page_cost(self, app, run_dir: Path, env: dict, name: str, options, turn: int) -> PageCost:
         """One page alone: CPU the gunicorn workers (and PostgreSQL) used, per request served."""
         local = database_is_local()
         web, db = cpu_times(app.web_workers()), cpu_times(postgres_processes())
         served = lines_in(app.access_log)
         prefix, load_cpu = locust(
-            run_dir, "page-" + re.sub(r"\W+", "-", name), env={**env, "LOADTEST_PAGE": name},
+            run_dir, f"page-{turn}-" + re.sub(r"\W+", "-", name),
+            env={**env, "LOADTEST_PAGE": name},
             users=options["page_users"], seconds=options["page_seconds"], host=app.url,
             classes=["PageUser"],
         )  # fmt: skip
@@ -243,11 +249,8 @@ class Command(BaseCommand):
         db_used = cpu_used(db, cpu_times(postgres_processes())) if local else None
         kind = locust_stats(prefix)[name]
         return PageCost(
-            name=name, served=served, per_second=kind.per_second,
-            web_ms=web_used * 1000 / max(served, 1),
-            db_ms=db_used * 1000 / max(served, 1) if db_used is not None else None,
-            p50=kind.p50, p95=kind.p95, failures=kind.failures,
-            load_ms=load_cpu * 1000 / max(served, 1),
+            name=name, served=served, seconds=options["page_seconds"], web_s=web_used,
+            db_s=db_used, p50=kind.p50, p95=kind.p95, failures=kind.failures, load_s=load_cpu,
         )  # fmt: skip
 
     def revoke(self, plan) -> None:

@@ -149,6 +149,8 @@ DATABASE_APP_USER = DATABASES["default"]["USER"]
 DATABASE_APP_PASSWORD = DATABASES["default"]["PASSWORD"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Django's database sessions, read by one hand-written query (crm/sessions.py).
+SESSION_ENGINE = "crm.sessions"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",

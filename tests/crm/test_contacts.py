@@ -273,3 +273,13 @@ def test_htmx_search_returns_only_the_results_fragment(sales_client, tenant, con
     assert "<table" in html and "张伟" in html
     assert "<html" not in html
     assert "HX-Request" in response["Vary"]
+
+
+def test_the_filters_show_what_is_chosen_and_an_unknown_sort_shows_the_one_used(
+    sales_client, tenant
+):
+    list_url = url("contact_list", tenant)
+    html = sales_client.get(list_url, {"status": "lost", "sort": "name"}).content.decode()
+    assert '<option value="lost" selected>' in html and '<option value="name" selected>' in html
+    html = sales_client.get(list_url, {"sort": "shoe-size"}).content.decode()
+    assert '<option value="-created" selected>' in html  # the default, which the list used

@@ -1,5 +1,6 @@
 from django.contrib.humanize.templatetags.humanize import intcomma
 from django.urls import reverse
+from django.utils.http import urlencode
 
 from crm.panels import Panel
 from crm.permissions import can_mark_lost
@@ -29,14 +30,27 @@ def funnel_dashboard_context(request) -> dict:
         narrow = form.narrowing(viewer=request.membership) if form.is_valid() else {}
     figures = dashboard_figures(tenant=request.tenant, **narrow)
     return {
-        "funnel_rows": funnel_rows(request, figures),
+        "funnel_rows": funnel_rows(request, figures, list_filters(form)),
         "figures": figures,
         "dashboard_form": form,
         "dashboard_query": request.GET.urlencode(),
     }
 
 
-def funnel_rows(request, figures: dict) -> list[dict]:
+def list_filters(form: DashboardFilterForm | None) -> dict | None:
+    """What a stage's link to the contact list adds so the list shows the contacts the row
+    counted: the owner and the tag the dashboard is narrowed to. None when it is narrowed by
+    creation date, which the list cannot filter on (the row then has no link)."""
+    if form is None or not form.is_valid():
+        return {}
+    data = form.cleaned_data
+    if data.get("since") or data.get("until"):
+        return None
+    extra = {"owner": data.get("owner"), "tag_any": data.get("tag")}
+    return {name: value for name, value in extra.items() if value}
+
+
+def funnel_rows(request, figures: dict, filters: dict | None) -> list[dict]:
     """The funnel table's rows, every cell's text worked out here once: in the template, each
     of its ~60 cells cost a lookup and a filter or two."""
     counts = figures["counts"]
@@ -55,7 +69,10 @@ def funnel_rows(request, figures: dict) -> list[dict]:
             "stage": stage,
             "label": settings[stage].display_label,
             "colour": settings[stage].display_colour,
-            "list_url": f"{list_url}?stage={stage}&status=active",
+            "list_url": (
+                f"{list_url}?{urlencode({'stage': stage, 'status': 'active', **filters})}"
+                if filters is not None else ""
+            ),
             "width": round(100 * active / widest),
             "active": intcomma(active),
             "reached": intcomma(reached[stage]) if reached.get(stage) is not None else "—",

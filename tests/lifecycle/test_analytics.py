@@ -1,6 +1,7 @@
 """Marketers read the funnel, where people stall and how long they stay; the figures are stored
 by tasks, recomputed after every change, and right."""
 
+import re
 from datetime import timedelta
 from unittest import mock
 
@@ -24,6 +25,7 @@ from lifecycle.analytics import (
 from lifecycle.bulk_moves import contacts_bulk_move
 from lifecycle.models import FunnelCount, FunnelSnapshot, FunnelStats, StageChange
 from lifecycle.services import contact_mark_lost, contact_stage_move
+from tagging.services import contact_tag_add
 from tests.factories import ContactFactory
 
 
@@ -248,3 +250,20 @@ def test_a_recompute_the_broker_refused_is_asked_for_again_by_the_next_change(
     assert scheduling.schedule_recomputes(tenant.pk) == 0
     with_a_broker.side_effect = None
     assert scheduling.schedule_recomputes(tenant.pk) == 3
+
+
+def test_a_narrowed_dashboards_stage_opens_the_contacts_it_counted(
+    sales_client, tenant, sales, marketer, make_tag
+):
+    hot = make_tag("意向", "高")
+    mine = ContactFactory.create_batch(2, tenant=tenant, stage="sql", owner=sales)
+    ContactFactory.create_batch(3, tenant=tenant, stage="sql", owner=marketer)
+    contact_tag_add(contact=mine[0], tag=hot, actor=sales)
+    dashboard = reverse("dashboard", args=[tenant.slug])
+    html = sales_client.get(dashboard, {"owner": "me", "tag": hot.pk}).content.decode()
+    link = re.search(r'<a href="([^"]*stage=sql[^"]*)"', html).group(1).replace("&amp;", "&")
+    assert "owner=me" in link and f"tag_any={hot.pk}" in link
+    listed = sales_client.get(link)
+    assert [c.pk for c in listed.context["page"].items] == [mine[0].pk]  # the 1 the row counted
+    by_date = sales_client.get(dashboard, {"since": "2020-01-01"}).content.decode()
+    assert "stage=sql" not in by_date  # the list cannot narrow by date: the row has no link

@@ -89,13 +89,18 @@ def funnel_rows(request, figures: dict, filters: dict | None) -> list[dict]:
 
 
 def sparkline(values: list[int], width: int = 120, height: int = 24) -> str:
-    """SVG polyline points for a small trend line, drawn by the server."""
+    """SVG polyline points for a small trend line, drawn by the server. The line spans the
+    month's range, or a tenth of its top if that is wider: scaled from zero, a stage holding
+    600,000 that gained 5,000 drew flat; a change of a few in thousands still draws flat."""
     if len(values) < 2:
         return ""
-    top = max(values) or 1
+    top = max(values)
+    span = max(top - min(values), top / 10, 1)
+    bottom = top - span
     step = width / (len(values) - 1)
     return " ".join(
-        f"{i * step:.1f},{height - (v / top) * (height - 2) - 1:.1f}" for i, v in enumerate(values)
+        f"{i * step:.1f},{height - ((v - bottom) / span) * (height - 2) - 1:.1f}"
+        for i, v in enumerate(values)
     )
 
 

@@ -24,6 +24,7 @@ from lifecycle.analytics import (
 )
 from lifecycle.bulk_moves import contacts_bulk_move
 from lifecycle.models import FunnelCount, FunnelSnapshot, FunnelStats, StageChange
+from lifecycle.panels import sparkline
 from lifecycle.services import contact_mark_lost, contact_stage_move
 from tagging.services import contact_tag_add
 from tests.factories import ContactFactory
@@ -267,3 +268,13 @@ def test_a_narrowed_dashboards_stage_opens_the_contacts_it_counted(
     assert [c.pk for c in listed.context["page"].items] == [mine[0].pk]  # the 1 the row counted
     by_date = sales_client.get(dashboard, {"since": "2020-01-01"}).content.decode()
     assert "stage=sql" not in by_date  # the list cannot narrow by date: the row has no link
+
+
+def test_a_trend_line_shows_a_months_change_without_magnifying_noise():
+    def heights(values):  # how far up each point is, 0 (bottom) to 22 (top)
+        return [round(23 - float(point.split(",")[1]), 1) for point in sparkline(values).split()]
+
+    assert heights([0, 5]) == [0.0, 22.0]  # from nothing: the whole height
+    assert heights([100, 105]) == [11.5, 22.0]  # a 5% gain shows (scaled from zero: 21 → 22)
+    assert heights([1000, 1001]) == [21.8, 22.0]  # a change of one in a thousand stays flat
+    assert heights([7, 7, 7])[0] == heights([7, 7, 7])[-1] and sparkline([3]) == ""

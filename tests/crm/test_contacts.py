@@ -180,7 +180,7 @@ def test_a_row_shows_link_stage_day_owner_and_tags_in_the_companys_time(
     detail = reverse("contact_detail", args=[tenant.slug, row_contact.pk])
     assert f'<a href="{detail}">&lt;i&gt;周&lt;/i&gt;</a>' in row
     assert 'aria-label="Select &lt;i&gt;周&lt;/i&gt;"' in row
-    assert 'data-stage="sql"' in row and "<td>2026-03-02</td>" in row
+    assert 'data-stage="sql"' in row and '<td class="date">2026-03-02</td>' in row
     assert '<span class="badge">询价</span> <span class="badge">高</span>' in row
     assert f"<td>{sales.display_name}</td>" in row
     start = html.index("无主")

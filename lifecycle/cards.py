@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from crm.http import id_url_maker
-from crm.selectors import member_list
+from crm.selectors import member_names
 
 from .selectors import BOARD_FIELDS, stage_settings
 from .stages import moves_for
@@ -61,7 +61,7 @@ class CardWriter:
         tenant = request.tenant
         self.role = request.membership.role
         self.labels = {key: s.display_label for key, s in stage_settings(tenant=tenant).items()}
-        self.owners = {m.pk: m.display_name for m in member_list(tenant=tenant)}
+        self.owners = {m.pk: m.display_name for m in member_names(tenant=tenant)}
         self.contact_url = id_url_maker("contact_detail", tenant.slug)
         self.move_url = id_url_maker("contact_move", tenant.slug)
         self.now = timezone.now()

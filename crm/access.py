@@ -19,7 +19,7 @@ def get_scoped_or_404(queryset, object_id):
 CONTACT_WITH_OWNER = f"""
 SELECT {model_columns(Contact, "c")}, {model_columns(Membership, "m")}, {model_columns(User, "u")}
 FROM crm_contact c
-LEFT JOIN crm_membership m ON m.id = c.owner_id
+LEFT JOIN crm_membership m ON m.id = c.owner_id AND m.tenant_id = c.tenant_id
 LEFT JOIN crm_user u ON u.id = m.user_id
 WHERE c.tenant_id = %s AND c.id = %s
 """  # noqa: S608 - column names from our own models

@@ -29,16 +29,16 @@ def _copy_type(model: type[Model], name: str) -> str:
 
 
 def _unnest(model: type[Model], fields: list[str], rows: list[tuple]) -> tuple[str, list]:
-    """The rows as `unnest(array, array, ...)`, one array parameter per column. Each is written
-    as psycopg's binary placeholder, `%b`, since _execute sends parameters in binary."""
+    """The rows as `unnest(array, array, ...)`, one array parameter per column. Each parameter is
+    marked `%b` (psycopg's marker for a value sent in binary), as _execute sends them."""
     types = [model._meta.get_field(name).db_type(connection) for name in fields]
     arrays = ", ".join(f"%b::{kind}[]" for kind in types)
     return f"unnest({arrays})", [list(values) for values in zip(*rows, strict=True)]
 
 
 def _execute(sql: str, params: list) -> list[tuple]:
-    """Runs `sql` on this transaction, with its parameters (psycopg's `%b` placeholders) sent
-    apart from it, in binary. Django's cursors bind on the client: a 10,000-element array would
+    """Runs `sql` on this transaction, with its parameters (each marked `%b`) sent apart from
+    it, in binary. Django's cursors bind on the client: a 10,000-element array would
     travel as a literal for PostgreSQL to parse again (0.05 s instead of 0.03 s a probe)."""
     connection.ensure_connection()
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:

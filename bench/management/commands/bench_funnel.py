@@ -59,6 +59,15 @@ def median_p95(samples: list[float]) -> tuple[float, float]:
     return statistics.median(ordered), ordered[max(int(len(ordered) * 0.95) - 1, 0)]
 
 
+def judged(name: str, ours: list[float], bare: list[float], target: float, missed: list):
+    """(ours ÷ bare by their medians, "within" or "OVER"); a miss is added to `missed`."""
+    ratio = statistics.median(ours) / statistics.median(bare)
+    if ratio <= target:
+        return ratio, "within"
+    missed.append(f"{name} {ratio:.2f}× bare")
+    return ratio, "OVER"
+
+
 def cpu_spread(runs: list[float]) -> str:
     """ "4.52 ms (4.31–6.02)": CPU per request, median, fastest and slowest."""
     return (f"{statistics.median(runs) * 1000:5.2f} ms ({min(runs) * 1000:.2f}–"
@@ -357,10 +366,7 @@ class Command(BaseCommand):
         self.stdout.write("")
         missed = []  # what is over its target: the command fails at the end, after every figure
         for name, ours_runs, bare_runs, target in out:
-            ratio = statistics.median(ours_runs) / statistics.median(bare_runs)
-            verdict = "within" if ratio <= target else "OVER"
-            if verdict == "OVER":
-                missed.append(f"{name} {ratio:.2f}×")
+            ratio, verdict = judged(name, ours_runs, bare_runs, target, missed)
             self.stdout.write(
                 f"  {name:<34} {spread(ours_runs)}   bare {spread(bare_runs)}   {ratio:5.2f}×"
                 f"   (target ≤ {target}×: {verdict}; in turn, median and range)"
@@ -376,11 +382,8 @@ class Command(BaseCommand):
         )
         for name in pages:
             ours, bare = page_runs[name], page_runs[f"bare {name}"]
-            ratio = statistics.median(ours) / statistics.median(bare)
             target = PAGE_TARGETS[name]
-            verdict = "within" if ratio <= target else "OVER"
-            if verdict == "OVER":
-                missed.append(f"{name} {ratio:.2f}× its floor")
+            ratio, verdict = judged(name, ours, bare, target, missed)
             self.stdout.write(
                 f"  {name:<18} {cpu_spread(ours)}   floor {cpu_spread(bare)}   {ratio:4.2f}×"
                 f"   (target ≤ {target}×: {verdict}; make loadtest holds the budget in ms)"

@@ -31,6 +31,9 @@ class Audience(TenantOwned):
     created_at = models.DateTimeField(default=timezone.now)
     size = models.PositiveIntegerField(default=0)
     computed_at = models.DateTimeField(null=True, blank=True)
+    # The snapshot the members were last computed under (lifecycle.models.TenantChanged):
+    # blank until then, and after an edit of the definition.
+    computed_snapshot = models.TextField(blank=True, default="", editable=False)
 
     class Meta:
         db_table = "lifecycle_audience"  # the table it had in lifecycle

@@ -11,7 +11,12 @@ from crm.hooks import change_recorded
 from crm.models import Membership, Tenant
 from crm.permissions import can_manage_audiences
 from crm.services import NotAllowed, ServiceError
-from lifecycle.scheduling import tenant_changed
+from lifecycle.scheduling import (
+    changed_since,
+    reading_snapshot,
+    seen_changes_forget,
+    tenant_changed,
+)
 from lifecycle.stages import RANK, Status
 from tagging.models import Tag
 
@@ -31,11 +36,20 @@ def _sql(queryset: QuerySet) -> tuple[str, list]:
 
 @transaction.atomic
 def audience_recompute(*, audience: Audience) -> tuple[int, int]:
-    """Brings the stored members in line with the definition. Returns (entered, left)."""
+    """Brings the stored members in line with the definition. Returns (entered, left). When
+    no change to the company's contacts, stages or tags can have escaped the last recompute
+    (lifecycle.scheduling.changed_since), the members stand as they are: nothing is read."""
     tenant_id, audience_id = audience.tenant_id, audience.pk
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext('audience'), %s)", [audience_id])
+    # before anything is read: what this recompute reads includes at least what it saw
+    snapshot = reading_snapshot()
     now = timezone.now()
+    stored = Audience.objects.for_tenant(audience.tenant).filter(pk=audience_id)
+    if not changed_since(tenant_id, stored.values_list("computed_snapshot", flat=True).first()):
+        stored.update(computed_at=now, computed_snapshot=snapshot)
+        audience.computed_at = now
+        return 0, 0
     wanted_sql, wanted_params = _sql(audience_contacts(audience))
     member, change = "lifecycle_audiencemember", "lifecycle_audiencechange"
     first_time = (
@@ -105,9 +119,7 @@ def audience_recompute(*, audience: Audience) -> tuple[int, int]:
                 rows=changes.filter(change=kind).values_list("contact_id", "audience_id", "at"),
             )
     size = AudienceMember.objects.for_tenant(audience.tenant).filter(audience=audience).count()
-    Audience.objects.for_tenant(audience.tenant).filter(pk=audience_id).update(
-        size=size, computed_at=now
-    )
+    stored.update(size=size, computed_at=now, computed_snapshot=snapshot)
     audience.size, audience.computed_at = size, now
     return entered, left
 
@@ -115,6 +127,9 @@ def audience_recompute(*, audience: Audience) -> tuple[int, int]:
 def audiences_recompute(*, tenant: Tenant) -> None:
     for audience in Audience.objects.for_tenant(tenant):
         audience_recompute(audience=audience)
+    # the changes every audience has seen are no longer needed to tell what is new
+    seen = Audience.objects.for_tenant(tenant).exclude(computed_snapshot="")
+    seen_changes_forget(tenant.pk, snapshots=list(seen.values_list("computed_snapshot", flat=True)))
 
 
 def _check_definition(tenant: Tenant, *, gate, stages, status, tag_any, tag_all, tag_none):
@@ -162,6 +177,7 @@ def audience_save(
                                tag_all=tag_all, tag_none=tag_none)  # fmt: skip
     audience = audience or Audience(tenant=tenant, created_by=actor)
     audience.name, audience.gate, audience.stages, audience.status = name, gate, stages, status
+    audience.computed_snapshot = ""  # a new definition: computed afresh, whatever changed
     audience.tag_any = sorted(int(t) for t in tag_any)
     audience.tag_all = sorted(int(t) for t in tag_all)
     audience.tag_none = sorted(int(t) for t in tag_none)

@@ -1,6 +1,7 @@
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 from celery.signals import task_postrun, task_prerun, worker_init
 
 from crm.scope import task_scope_enter, task_scope_leave
@@ -40,6 +41,12 @@ app.conf.beat_schedule = {
     "snapshot-funnels": {
         "task": "lifecycle.tasks.snapshot_funnels",
         "schedule": 60 * 60,
+    },
+    # Each company's time in stage rebuilt from its whole history, while few people work: the
+    # recomputes in between read only the contacts whose history changed (lifecycle.analytics).
+    "rebuild-funnel-stats": {
+        "task": "lifecycle.tasks.rebuild_funnel_stats",
+        "schedule": crontab(hour=3, minute=30),
     },
     # Imports whose worker died mid-import (their beat stopped) are queued again.
     "requeue-stalled-imports": {

@@ -31,3 +31,7 @@ contacts_merging = Hook()
 
 # tenant=: contacts were deleted (lifecycle: the stored figures follow).
 contacts_deleted = Hook()
+
+# tenant=: a contact was added, in the funnel's first stage (lifecycle: the stored figures and
+# the audiences follow, as they do a move).
+contact_added = Hook()

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from lifecycle.fsm import FUNNEL_FIELD_NAMES
 
 from .audit import audit_record
-from .hooks import change_recorded, contacts_deleted
+from .hooks import change_recorded, contact_added, contacts_deleted
 from .models import CONTACT_FIELDS, AuditKind, Contact, Membership, Tenant
 from .normalize import (
     PhoneError,
@@ -147,6 +147,7 @@ def contact_create(*, tenant: Tenant, actor: Membership | None, data: ContactDat
         event="contact.created",
         rows=rows.values_list("id", "id", "created_at"),  # (contact, ref: itself, at)
     )
+    contact_added(tenant=tenant)
     return contact
 
 

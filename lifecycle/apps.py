@@ -14,11 +14,12 @@ class LifecycleConfig(AppConfig):
         from . import tasks as _tasks  # noqa: F401 - registers the Celery tasks, enqueued by name
         from .filters import contact_stage_filters
         from .panels import funnel_summary_panel, stage_panel
-        from .scheduling import contacts_deleted
+        from .scheduling import contacts_added_or_deleted
         from .services import contact_funnel_merged
 
         register_contact_filter(contact_stage_filters)
         register_panel("contact", stage_panel)
         register_panel("dashboard", funnel_summary_panel)
         hooks.contacts_merging.register(contact_funnel_merged)
-        hooks.contacts_deleted.register(contacts_deleted)
+        hooks.contacts_deleted.register(contacts_added_or_deleted)
+        hooks.contact_added.register(contacts_added_or_deleted)

@@ -165,6 +165,8 @@ class FunnelStats(TenantOwned):
 
     data = models.JSONField(default=dict)
     computed_at = models.DateTimeField(default=timezone.now)
+    # Whether StageSpan holds every contact's spans; until then a recompute builds them all.
+    spans_built = models.BooleanField(default=False)
 
     class Meta:
         constraints = [
@@ -173,3 +175,80 @@ class FunnelStats(TenantOwned):
 
     def __str__(self) -> str:
         return f"stats of {self.tenant_id}"
+
+
+class HistoryChanged(TenantOwned):
+    """A contact whose history changed since the statistics last read it: written by the
+    database itself (a trigger on lifecycle_stagechange, migration 0009), whatever wrote the
+    history — a move, a bulk move, an import, a merge, an undo, a deletion — so the time in
+    stage is brought up to date for those contacts only. The recompute takes its rows."""
+
+    tenant = tenant_field(indexed=False, checked=False)
+    contact_id = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "contact_id"], name="historychanged_contact")]
+
+    def __str__(self) -> str:
+        return f"history of {self.contact_id} changed"
+
+
+class StageSpan(TenantOwned):
+    """How long a contact stayed in a stage it has since left: one row per span of its own
+    chain, kept by lifecycle.analytics for the time in stage. `bucket` groups the lengths on a
+    log scale (StageSpanCount counts them), so a percentile is found without a sort."""
+
+    tenant = tenant_field(indexed=False, checked=False)
+    # A plain id: a deleted contact's spans go when its history does (HistoryChanged).
+    contact_id = models.BigIntegerField()
+    stage = models.CharField(max_length=16, choices=Stage.choices)
+    seconds = models.FloatField()
+    bucket = models.SmallIntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["tenant", "contact_id"], name="stagespan_contact"),
+            models.Index(fields=["tenant", "stage", "bucket", "seconds"], name="stagespan_order"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact_id} in {self.stage}: {self.seconds:.0f} s"
+
+
+class StageSpanCount(TenantOwned):
+    """How many spans of a stage fall in each bucket: the histogram the percentiles walk."""
+
+    stage = models.CharField(max_length=16, choices=Stage.choices)
+    bucket = models.SmallIntegerField()
+    # Not a PositiveIntegerField: a recompute adds a bucket's difference in one upsert, whose
+    # row to insert is checked before it meets the row it updates (lifecycle.analytics).
+    count = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "stage", "bucket"], name="stagespancount_unique_bucket"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stage} bucket {self.bucket}: {self.count}"
+
+
+class TenantChanged(TenantOwned):
+    """A transaction that changed a company's contacts, stages or tags (lifecycle.scheduling's
+    tenant_changed writes one, inside it), by its transaction id. A recompute keeps the snapshot
+    it read under (which transactions it saw); when every row here is one that snapshot saw,
+    nothing changed since and the recompute has nothing to do. Rows every reader has seen are
+    forgotten (scheduling.seen_changes_forget)."""
+
+    tenant = tenant_field(indexed=False, checked=False)
+    xid = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "xid"], name="tenantchanged_once_per_xact")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id} changed in transaction {self.xid}"

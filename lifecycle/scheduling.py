@@ -3,7 +3,7 @@ Celery: debounced per tenant (a burst of moves costs one recompute, not thousand
 blocking or failing the change itself, with beat's periodic full recompute as the backstop.
 The queueing itself is crm.queueing's, shared with webhooks and imports."""
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from crm.queueing import enqueue, enqueued_task_started
 
@@ -25,8 +25,60 @@ def recompute_register(task_name: str, *, wait: float, on_tags: bool) -> None:
 
 def tenant_changed(tenant_id: int, *, funnel: bool = True) -> None:
     """Call inside the transaction that changed contacts, stages or tags (funnel=False when
-    only tags changed: the funnel's figures do not depend on them)."""
+    only tags changed: the funnel's figures do not depend on them). Notes the transaction as
+    one that changed the company (TenantChanged), so a recompute can tell it has nothing to do."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO lifecycle_tenantchanged (tenant_id, xid) "
+            "VALUES (%s, pg_current_xact_id()::text::bigint) ON CONFLICT DO NOTHING",
+            [tenant_id],
+        )
     transaction.on_commit(lambda: schedule_recomputes(tenant_id, funnel=funnel))
+
+
+def reading_snapshot() -> str:
+    """Which transactions this statement sees (PostgreSQL's pg_snapshot, as text): taken
+    before a recompute reads anything, everything it then reads includes at least those.
+    Its own transaction is counted as not seen: a change it makes after this (a test, or a
+    caller that changes and recomputes in one transaction) is read by the next recompute."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_current_snapshot()::text, pg_current_xact_id()::text")
+        snapshot, own = cursor.fetchone()
+    xmin, xmax, running = snapshot.split(":")
+    own_xid = int(own)
+    # every transaction from the snapshot's horizon (xmax: none of them seen) to its own
+    unseen = {own_xid, *range(int(xmax), own_xid), *(int(x) for x in running.split(",") if x)}
+    return (
+        f"{min(int(xmin), own_xid)}:{max(int(xmax), own_xid + 1)}:"
+        f"{','.join(map(str, sorted(unseen)))}"
+    )
+
+
+def changed_since(tenant_id: int, snapshot: str) -> bool:
+    """Whether a transaction that changed the company is one `snapshot` (reading_snapshot)
+    did not see: committed after it, or running while it was taken. Blank: never read."""
+    if not snapshot:
+        return True
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT EXISTS (SELECT 1 FROM lifecycle_tenantchanged WHERE tenant_id = %(tenant)s "
+            "AND xid >= pg_snapshot_xmin(%(seen)s::pg_snapshot)::text::bigint "
+            "AND NOT pg_visible_in_snapshot(xid::text::xid8, %(seen)s::pg_snapshot))",
+            {"tenant": tenant_id, "seen": snapshot},
+        )
+        return cursor.fetchone()[0]
+
+
+def seen_changes_forget(tenant_id: int, *, snapshots: list[str]) -> None:
+    """Forgets the changes every reader's snapshot saw (with no reader, every committed one):
+    they can tell no reader anything new."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "DELETE FROM lifecycle_tenantchanged c WHERE tenant_id = %s AND NOT EXISTS ("
+            "SELECT 1 FROM unnest(%s::text[]) s "
+            "WHERE NOT pg_visible_in_snapshot(c.xid::text::xid8, s::pg_snapshot))",
+            [tenant_id, snapshots],
+        )
 
 
 def schedule_recomputes(tenant_id: int, *, funnel: bool = True) -> int:
@@ -42,8 +94,8 @@ def schedule_recomputes(tenant_id: int, *, funnel: bool = True) -> int:
     )  # fmt: skip
 
 
-def contacts_deleted(*, tenant) -> None:
-    """crm's hook: contacts were deleted, the stored figures follow."""
+def contacts_added_or_deleted(*, tenant) -> None:
+    """crm's hooks: a contact was added or contacts were deleted, the stored figures follow."""
     tenant_changed(tenant.pk)
 
 

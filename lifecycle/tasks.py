@@ -45,6 +45,14 @@ def recompute_everything() -> None:
         schedule_recomputes(tenant_id)
 
 
+@shared_task(name="lifecycle.tasks.rebuild_funnel_stats", acks_late=True, ignore_result=True)
+def rebuild_funnel_stats() -> None:
+    """Nightly: every company's statistics from its whole history, not only what changed."""
+    for tenant in Tenant.objects.all():
+        with tenant_scope(tenant):
+            funnel_stats_recompute(tenant=tenant, rebuild=True)
+
+
 @shared_task(name="lifecycle.tasks.snapshot_funnels", acks_late=True, ignore_result=True)
 def snapshot_funnels() -> None:
     """Today's funnel per tenant, for the trend chart; runs hourly, the day's last run stays."""

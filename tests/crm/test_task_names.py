@@ -10,6 +10,7 @@ SENT_BY_NAME = {
     "lifecycle.tasks.recompute_audiences",
     "lifecycle.tasks.recompute_everything",
     "lifecycle.tasks.snapshot_funnels",
+    "lifecycle.tasks.rebuild_funnel_stats",
     "tagging.tasks.run_import",
     "tagging.tasks.requeue_stalled_imports",
     "tagging.tasks.expire_waiting_uploads",

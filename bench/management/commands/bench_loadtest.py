@@ -46,6 +46,7 @@ from bench.loadtest.report import (
     kinds_table,
     locust_failures,
     locust_stats,
+    machine_scale,
     pages_table,
 )
 from bench.management.commands.bench_funnel import APP_ROLE, app_role_prepare
@@ -160,11 +161,12 @@ class Command(BaseCommand):
         costs = [PageCost.combined(measured) for measured in rounds.values()]
         for line in pages_table(costs):
             say(line)
+        scale = machine_scale(costs)
         for cost in costs:
-            if not cost.within:
+            if not cost.within(scale):
                 failures.append(
                     f"page {cost.name}: {cost.web_ms:.2f} ms of CPU per request"
-                    + (f" (target ≤ {cost.target:g})" if cost.target else "")
+                    + (f" (target ≤ {cost.target:g} × {scale:.2f})" if cost.target else "")
                     + (f", {cost.failures} errors" if cost.failures else "")
                 )
 

@@ -42,8 +42,8 @@ app.conf.beat_schedule = {
         "task": "lifecycle.tasks.snapshot_funnels",
         "schedule": 60 * 60,
     },
-    # Each company's time in stage rebuilt from its whole history, while few people work: the
-    # recomputes in between read only the contacts whose history changed (lifecycle.analytics).
+    # Each company's kept time in stage checked against its whole history, while few people
+    # work: the recomputes in between read only the contacts whose history changed.
     "rebuild-funnel-stats": {
         "task": "lifecycle.tasks.rebuild_funnel_stats",
         "schedule": crontab(hour=3, minute=30),

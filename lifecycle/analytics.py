@@ -19,6 +19,8 @@ from .models import (
     FunnelSnapshot,
     FunnelStats,
     HistoryChanged,
+    ReachChange,
+    ReachCount,
     StageChange,
     StageSpan,
     StageSpanCount,
@@ -120,25 +122,31 @@ def _time_in_stage(tenant: Tenant, contacts: QuerySet) -> dict[str, dict[str, fl
 # then found by walking the counts to its bucket and reading the one or two spans it falls
 # between off the index: the exact figure percentile_cont gives, without sorting the company.
 # (Kept spans carry their bucket: a change of BUCKET needs every company rebuilt, e.g. by a
-# migration setting FunnelStats.spans_built to false.)
+# migration setting FunnelStats.figures_kept to false.)
 BUCKET = "floor(ln(1 + seconds) * 100)::smallint"
 SPAN, SPAN_COUNT = StageSpan._meta.db_table, StageSpanCount._meta.db_table
 CHANGED = HistoryChanged._meta.db_table
+EVERY_CONTACT = "SELECT id FROM crm_contact WHERE tenant_id = %s"
 
 
-def _rebuild_spans(cursor, tenant_id: int) -> None:
-    """Every contact's spans from the history, replacing what is kept."""
+def _build_spans(cursor, tenant_id: int) -> None:
+    """The first time: every contact's spans from the history, and their counts."""
     # first: a change committed from now on stays named there, for the next recompute
     cursor.execute(f"DELETE FROM {CHANGED} WHERE tenant_id = %s", [tenant_id])  # noqa: S608
     cursor.execute(f"DELETE FROM {SPAN} WHERE tenant_id = %s", [tenant_id])  # noqa: S608
     cursor.execute(f"DELETE FROM {SPAN_COUNT} WHERE tenant_id = %s", [tenant_id])  # noqa: S608
-    spans, params = _spans("SELECT id FROM crm_contact WHERE tenant_id = %s", [tenant_id],
-                           tenant_id)  # fmt: skip
+    spans, params = _spans(EVERY_CONTACT, [tenant_id], tenant_id)
     cursor.execute(
         f"WITH {spans} INSERT INTO {SPAN} (tenant_id, contact_id, stage, seconds, bucket) "  # noqa: S608
         f"SELECT %s, contact_id, stage, seconds, {BUCKET} FROM spans",
         [*params, tenant_id],
     )
+    _recount_buckets(cursor, tenant_id)
+
+
+def _recount_buckets(cursor, tenant_id: int) -> None:
+    """The counts per bucket counted again from the kept spans."""
+    cursor.execute(f"DELETE FROM {SPAN_COUNT} WHERE tenant_id = %s", [tenant_id])  # noqa: S608
     cursor.execute(
         f"INSERT INTO {SPAN_COUNT} (tenant_id, stage, bucket, count) "  # noqa: S608
         f"SELECT %s, stage, bucket, count(*) FROM {SPAN} WHERE tenant_id = %s GROUP BY 1, 2, 3",
@@ -146,16 +154,42 @@ def _rebuild_spans(cursor, tenant_id: int) -> None:
     )
 
 
-def _update_spans(cursor, tenant_id: int) -> int:
-    """The spans of the contacts whose history changed, and the counts moved by the difference.
-    Returns how many contacts it read again."""
+def _history_changed(cursor, tenant_id: int) -> set[int]:
+    """The contacts whose history changed since the last recompute, taken: a change committed
+    from now on stays named, for the next one. Call it before the history is read."""
     cursor.execute(
         f"DELETE FROM {CHANGED} WHERE tenant_id = %s RETURNING contact_id",  # noqa: S608
         [tenant_id],
     )
-    changed = sorted({contact_id for (contact_id,) in cursor.fetchall()})
-    if not changed:
-        return 0
+    return {contact_id for (contact_id,) in cursor.fetchall()}
+
+
+def _spans_differing(cursor, tenant_id: int) -> set[int]:
+    """Every contact's spans from the whole history, compared with the kept ones: the contacts
+    whose differ (none, unless something wrote the history around the trigger)."""
+    spans, params = _spans(EVERY_CONTACT, [tenant_id], tenant_id)
+    cursor.execute(
+        f"CREATE TEMPORARY TABLE spans_now ON COMMIT DROP AS WITH {spans} "  # noqa: S608
+        "SELECT contact_id, stage, seconds FROM spans",
+        params,
+    )
+    kept = f"SELECT contact_id, stage, seconds FROM {SPAN} WHERE tenant_id = %s"  # noqa: S608
+    now = "SELECT contact_id, stage, seconds FROM spans_now"
+    cursor.execute(
+        f"SELECT DISTINCT contact_id FROM (({now} EXCEPT ALL {kept}) "  # noqa: S608
+        f"UNION ALL ({kept} EXCEPT ALL {now})) differing",
+        [tenant_id, tenant_id],
+    )
+    differing = {contact_id for (contact_id,) in cursor.fetchall()}
+    cursor.execute("DROP TABLE spans_now")
+    return differing
+
+
+def _update_spans(cursor, tenant_id: int, contacts: set[int]) -> None:
+    """The spans of `contacts` from their history, and the counts moved by the difference."""
+    if not contacts:
+        return
+    changed = sorted(contacts)
     spans, params = _spans("SELECT unnest(%s::bigint[])", [changed], tenant_id)
     cursor.execute(
         f"""
@@ -182,7 +216,6 @@ def _update_spans(cursor, tenant_id: int) -> int:
         f"DELETE FROM {SPAN_COUNT} WHERE tenant_id = %s AND count = 0",  # noqa: S608
         [tenant_id],
     )
-    return len(changed)
 
 
 def _rank_place(counts: list[tuple[int, int]], rank: int) -> tuple[int, int]:
@@ -253,15 +286,18 @@ def _kept_time_in_stage(cursor, tenant_id: int) -> dict[str, dict[str, float]]:
     return figures
 
 
-def _reach_and_losses(contacts: QuerySet) -> dict:
+REACH_KEYS = ("furthest_stage", "status", "stage", "lost_reason")
+
+
+def _reach_and_losses(rows) -> dict:
     """Conversion stage to stage (of those who ever reached s, the share who reached the next)
-    and losses by stage and reason, in one pass over `contacts`."""
+    and losses by stage and reason, from counts of (furthest stage, status, stage, lost
+    reason)."""
     furthest: dict[str, int] = {}
     lost: dict[str, dict[str, int]] = {}
-    rows = contacts.order_by().values_list("furthest_stage", "status", "stage", "lost_reason")
-    for furthest_stage, status, stage, reason, n in rows.annotate(n=Count("id")):
+    for furthest_stage, status, stage, reason, n in rows:
         furthest[furthest_stage] = furthest.get(furthest_stage, 0) + n
-        if status == Status.LOST:
+        if status == Status.LOST and n:
             by_reason = lost.setdefault(stage, {})
             key = reason or LostReason.OTHER
             by_reason[key] = by_reason.get(key, 0) + n
@@ -276,26 +312,87 @@ def _reach_and_losses(contacts: QuerySet) -> dict:
             "contacts": sum(furthest.values())}  # fmt: skip
 
 
+# --- The company's reach, kept from the differences the database writes ---------------------
+REACH, REACH_CHANGE = ReachCount._meta.db_table, ReachChange._meta.db_table
+COLUMNS = ", ".join(REACH_KEYS)
+
+
+def _count_reach(cursor, tenant_id: int) -> None:
+    """The reach counted from the contacts, replacing what is kept. The differences written so
+    far are taken in the same statement: what it counts and what it takes are the same moment's,
+    and a change committed after is left for the next recompute to add."""
+    cursor.execute(f"DELETE FROM {REACH} WHERE tenant_id = %s", [tenant_id])  # noqa: S608
+    cursor.execute(
+        f"""
+        WITH taken AS (DELETE FROM {REACH_CHANGE} WHERE tenant_id = %(tenant)s)
+        INSERT INTO {REACH} (tenant_id, {COLUMNS}, count)
+        SELECT %(tenant)s, {COLUMNS}, count(*) FROM crm_contact WHERE tenant_id = %(tenant)s
+        GROUP BY {COLUMNS}
+        """,  # noqa: S608 - our own SQL; every value is a parameter
+        {"tenant": tenant_id},
+    )
+
+
+def _update_reach(cursor, tenant_id: int) -> None:
+    """The differences written since the last recompute, taken and added to the kept reach."""
+    cursor.execute(
+        f"""
+        WITH taken AS (
+            DELETE FROM {REACH_CHANGE} WHERE tenant_id = %(tenant)s
+            RETURNING {COLUMNS}, difference
+        ), summed AS (
+            SELECT {COLUMNS}, sum(difference) AS difference FROM taken GROUP BY {COLUMNS}
+        )
+        INSERT INTO {REACH} AS kept (tenant_id, {COLUMNS}, count)
+        SELECT %(tenant)s, {COLUMNS}, difference FROM summed WHERE difference <> 0
+        ON CONFLICT (tenant_id, {COLUMNS}) DO UPDATE SET count = kept.count + EXCLUDED.count
+        """,  # noqa: S608 - our own SQL; every value is a parameter
+        {"tenant": tenant_id},
+    )
+    cursor.execute(f"DELETE FROM {REACH} WHERE tenant_id = %s AND count = 0", [tenant_id])  # noqa: S608
+
+
+def _kept_reach(cursor, tenant_id: int) -> list[tuple]:
+    cursor.execute(
+        f"SELECT {COLUMNS}, count FROM {REACH} WHERE tenant_id = %s",  # noqa: S608
+        [tenant_id],
+    )
+    return cursor.fetchall()
+
+
 def funnel_stats_compute(*, tenant: Tenant, contacts: QuerySet) -> dict:
     """Conversion, time in stage and losses of a set of a tenant's contacts, from scratch."""
-    return {**_reach_and_losses(contacts), "time_in_stage": _time_in_stage(tenant, contacts)}
+    counts = contacts.order_by().values_list(*REACH_KEYS).annotate(n=Count("id"))
+    return {**_reach_and_losses(counts), "time_in_stage": _time_in_stage(tenant, contacts)}
 
 
 @transaction.atomic
 def funnel_stats_recompute(*, tenant: Tenant, rebuild: bool = False) -> FunnelStats:
-    """The company's statistics: the time in stage brought up to date for the contacts whose
-    history changed since the last run (all of them the first time, or with `rebuild`)."""
+    """The company's statistics, without reading it all: the reach moved by the differences
+    written since the last run, the time in stage brought up to date for the contacts whose
+    history changed (both counted from every contact the first time). With `rebuild` (beat,
+    nightly) the reach is counted afresh and every contact's spans checked against the whole
+    history, any that differ rewritten."""
     _lock("funnel-stats", tenant)
-    kept = FunnelStats.objects.for_tenant(tenant).filter(spans_built=True).exists()
+    kept = FunnelStats.objects.for_tenant(tenant).filter(figures_kept=True).exists()
     with connection.cursor() as cursor:
-        if rebuild or not kept:
-            _rebuild_spans(cursor, tenant.pk)
+        if not kept:
+            _build_spans(cursor, tenant.pk)
+            _count_reach(cursor, tenant.pk)
         else:
-            _update_spans(cursor, tenant.pk)
-        time_in_stage = _kept_time_in_stage(cursor, tenant.pk)
-    data = {**_reach_and_losses(Contact.objects.for_tenant(tenant)), "time_in_stage": time_in_stage}
+            changed = _history_changed(cursor, tenant.pk)
+            if rebuild:
+                changed |= _spans_differing(cursor, tenant.pk)
+            _update_spans(cursor, tenant.pk, changed)
+            if rebuild:
+                _recount_buckets(cursor, tenant.pk)
+                _count_reach(cursor, tenant.pk)
+            else:
+                _update_reach(cursor, tenant.pk)
+        data = {**_reach_and_losses(_kept_reach(cursor, tenant.pk)),
+                "time_in_stage": _kept_time_in_stage(cursor, tenant.pk)}  # fmt: skip
     stats, _created = FunnelStats.objects.for_tenant(tenant).update_or_create(
-        tenant=tenant, defaults={"data": data, "computed_at": timezone.now(), "spans_built": True}
+        tenant=tenant, defaults={"data": data, "computed_at": timezone.now(), "figures_kept": True}
     )
     return stats
 

@@ -165,8 +165,8 @@ class FunnelStats(TenantOwned):
 
     data = models.JSONField(default=dict)
     computed_at = models.DateTimeField(default=timezone.now)
-    # Whether StageSpan holds every contact's spans; until then a recompute builds them all.
-    spans_built = models.BooleanField(default=False)
+    # Whether StageSpan and ReachCount hold every contact; until then a recompute builds them.
+    figures_kept = models.BooleanField(default=False)
 
     class Meta:
         constraints = [
@@ -252,3 +252,46 @@ class TenantChanged(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.tenant_id} changed in transaction {self.xid}"
+
+
+class ReachCount(TenantOwned):
+    """How many of a company's contacts have each furthest stage, status, stage and lost
+    reason: what conversion and losses are computed from. Kept by lifecycle.analytics from the
+    differences the database writes to ReachChange, so a recompute never counts the company."""
+
+    furthest_stage = models.CharField(max_length=16, choices=Stage.choices)
+    status = models.CharField(max_length=8, choices=Status.choices)
+    stage = models.CharField(max_length=16, choices=Stage.choices)
+    lost_reason = models.CharField(max_length=16, choices=LostReason.choices, blank=True)
+    # Not a PositiveIntegerField: see StageSpanCount.count.
+    count = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "furthest_stage", "status", "stage", "lost_reason"],
+                name="reachcount_unique_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.furthest_stage}/{self.status}/{self.stage}: {self.count}"
+
+
+class ReachChange(TenantOwned):
+    """A difference to ReachCount: written by the database itself (a trigger on crm_contact,
+    migration 0010) with every statement that adds, deletes or changes the funnel fields of a
+    company's contacts, whatever code ran it. The statistics' recompute takes the rows."""
+
+    tenant = tenant_field(indexed=False, checked=False)
+    furthest_stage = models.CharField(max_length=16)
+    status = models.CharField(max_length=8)
+    stage = models.CharField(max_length=16)
+    lost_reason = models.CharField(max_length=16)
+    difference = models.IntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant"], name="reachchange_tenant")]
+
+    def __str__(self) -> str:
+        return f"{self.furthest_stage}/{self.status}/{self.stage}: {self.difference:+d}"

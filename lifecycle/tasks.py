@@ -47,7 +47,8 @@ def recompute_everything() -> None:
 
 @shared_task(name="lifecycle.tasks.rebuild_funnel_stats", acks_late=True, ignore_result=True)
 def rebuild_funnel_stats() -> None:
-    """Nightly: every company's statistics from its whole history, not only what changed."""
+    """Nightly: every company's kept spans checked against its whole history (any that differ
+    rewritten), not only the contacts named as changed."""
     for tenant in Tenant.objects.all():
         with tenant_scope(tenant):
             funnel_stats_recompute(tenant=tenant, rebuild=True)

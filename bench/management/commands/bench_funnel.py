@@ -42,7 +42,7 @@ from lifecycle.analytics import (
     funnel_stats_compute,
     funnel_stats_recompute,
 )
-from lifecycle.models import StageChange
+from lifecycle.models import FunnelStats, StageChange
 from lifecycle.services import contact_stage_move
 from lifecycle.stages import ORDER
 from tagging.models import Tag, TagGroup
@@ -293,9 +293,19 @@ class Command(BaseCommand):
 
         runs = alternating({"bare": bare_group_by, "ours": lambda: funnel_recompute(tenant=big)}, 5)
         out.append(("funnel recompute", runs["ours"], runs["bare"], 1.5))
-        # 1b. the statistics: the nightly rebuild from the whole history, then the recompute
-        # after one move (it reads again only that contact's history), in turn with the move
-        stats = timed(lambda: funnel_stats_recompute(tenant=big, rebuild=True), 1)
+
+        # 1b. the statistics: the first time (every span written), the nightly check against
+        # the whole history, then the recompute after one move (it reads again only that
+        # contact's history), in turn with the move
+        def never_kept():
+            FunnelStats.objects.for_tenant(big).update(figures_kept=False)
+
+        first = timed(lambda: funnel_stats_recompute(tenant=big), 1, setup=never_kept)
+        with connection.cursor() as cursor:
+            # as autovacuum does soon after a rewrite of this size (in make bench, of every run):
+            # left alone, the index the recomputes read is mostly dead rows
+            cursor.execute("VACUUM ANALYZE lifecycle_stagespan, lifecycle_stagespancount")
+        nightly = timed(lambda: funnel_stats_recompute(tenant=big, rebuild=True), 1)
         history_n = StageChange.objects.for_tenant(big).count()
         movable = iter(
             Contact.objects.for_tenant(big).filter(stage="subscriber", status="active")
@@ -423,8 +433,12 @@ class Command(BaseCommand):
                 f"   (target ≤ {target}×: {verdict}; in turn, median and range)"
             )
         self.stdout.write(
-            f"  {'funnel statistics, whole history':<34} {stats:8.3f} s   ({history_n:,} history "
-            "rows; nightly, and the first time)"
+            f"  {'funnel statistics, the first time':<34} {first:8.3f} s   ({history_n:,} history "
+            "rows: every span written)"
+        )
+        self.stdout.write(
+            f"  {'funnel statistics, nightly check':<34} {nightly:8.3f} s   (every span compared "
+            "with the whole history; the buckets counted again)"
         )
         for name, runs, limit, what in (
             ("funnel statistics after one move", after_one, STATS_AFTER_ONE_MOVE,
@@ -495,7 +509,7 @@ class Command(BaseCommand):
              lambda: audience_recompute(audience=audience), empty_audience),
             ("audience recompute (no change)", 5,
              lambda: audience_recompute(audience=audience), None),
-            ("contact list query, page 1", 31, list_query, None),
+            ("contact list query, page 1", 61, list_query, None),
             ("contact list page (client)", requests, list_page, None),
         ]  # fmt: skip
         self.stdout.write("")

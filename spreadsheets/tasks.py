@@ -6,7 +6,7 @@ from django.db import connection
 from crm.models import Tenant
 from crm.scope import tenant_scope
 
-from .imports.jobs import import_run, imports_expire_waiting
+from .imports.jobs import import_run, imported_tables_analyze, imports_expire_waiting
 from .imports.runs import DATABASE_ERRORS, imports_requeue_stalled
 from .models import ImportJob
 
@@ -68,3 +68,9 @@ def expire_waiting_uploads() -> None:
     for tenant in Tenant.objects.all():
         with tenant_scope(tenant):
             imports_expire_waiting(tenant=tenant)
+
+
+@shared_task(name="spreadsheets.tasks.analyze_imported_tables", acks_late=True, ignore_result=True)
+def analyze_imported_tables(tenant_id: int) -> None:
+    """After a big import (tenant_id: whose): the tables it filled analyzed, as their owner."""
+    imported_tables_analyze()

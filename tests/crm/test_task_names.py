@@ -12,6 +12,7 @@ SENT_BY_NAME = {
     "lifecycle.tasks.snapshot_funnels",
     "lifecycle.tasks.rebuild_funnel_stats",
     "tagging.tasks.run_import",
+    "spreadsheets.tasks.analyze_imported_tables",
     "tagging.tasks.requeue_stalled_imports",
     "tagging.tasks.expire_waiting_uploads",
     "tagging.api.tasks.deliver_webhooks",

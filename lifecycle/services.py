@@ -215,7 +215,8 @@ def contact_create_at_stage(
         reason="",
         at=at,
     )
-    funnel_changed(tenant)
+    # the recomputes were asked for by contact_create (crm's contact_added hook), in this
+    # same transaction: they run after it commits, stage and history included
     return contact
 
 

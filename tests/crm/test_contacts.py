@@ -283,3 +283,19 @@ def test_the_filters_show_what_is_chosen_and_an_unknown_sort_shows_the_one_used(
     assert '<option value="lost" selected>' in html and '<option value="name" selected>' in html
     html = sales_client.get(list_url, {"sort": "shoe-size"}).content.decode()
     assert '<option value="-created" selected>' in html  # the default, which the list used
+
+
+def test_every_value_a_row_shows_is_escaped(sales_client, tenant, sales):
+    group = TagGroup.objects.create(tenant=tenant, key="x", label="组")
+    bold = Tag.objects.create(tenant=tenant, group=group, key="b", label="<b>粗</b>",
+                              label_key="<b>粗</b>")  # fmt: skip
+    hostile = ContactFactory(tenant=tenant, name="甲", company='A&B "<u>"',
+                             wechat_id="<img src=x>")  # fmt: skip
+    contact_tag_add(contact=hostile, tag=bold, actor=sales)
+    html = sales_client.get(url("contact_list", tenant)).content.decode()
+    start = html.index(f'name="ids" value="{hostile.pk}"')
+    row = html[start : html.index("</tr>", start)]
+    assert "<td>A&amp;B &quot;&lt;u&gt;&quot;</td>" in row
+    assert "<td>&lt;img src=x&gt;</td>" in row
+    assert '<span class="badge">&lt;b&gt;粗&lt;/b&gt;</span>' in row
+    assert "<u>" not in row and "<img" not in row and "<b>" not in row

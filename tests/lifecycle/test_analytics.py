@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from crm.models import Contact
+from crm.services import ContactData, contact_create
 from lifecycle import scheduling
 from lifecycle.analytics import (
     dashboard_figures,
@@ -25,7 +26,7 @@ from lifecycle.analytics import (
 from lifecycle.bulk_moves import contacts_bulk_move
 from lifecycle.models import FunnelCount, FunnelSnapshot, FunnelStats, StageChange
 from lifecycle.panels import sparkline
-from lifecycle.services import contact_mark_lost, contact_stage_move
+from lifecycle.services import contact_create_at_stage, contact_mark_lost, contact_stage_move
 from tagging.services import contact_tag_add
 from tests.factories import ContactFactory
 
@@ -278,3 +279,16 @@ def test_a_trend_line_shows_a_months_change_without_magnifying_noise():
     assert heights([100, 105]) == [11.5, 22.0]  # a 5% gain shows (scaled from zero: 21 → 22)
     assert heights([1000, 1001]) == [21.8, 22.0]  # a change of one in a thousand stays flat
     assert heights([7, 7, 7])[0] == heights([7, 7, 7])[-1] and sparkline([3]) == ""
+
+
+def test_a_contact_added_in_any_stage_updates_the_stored_counts(
+    tenant, sales, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        contact_create(tenant=tenant, actor=sales, data=ContactData(name="新来的"))
+    assert stored(tenant)[("subscriber", "active")] == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        contact_create_at_stage(tenant=tenant, actor=sales, data=ContactData(name="直接付费"),
+                                stage="customer")  # fmt: skip
+    assert stored(tenant)[("customer", "active")] == 1
+    assert FunnelStats.objects.for_tenant(tenant).get().data["reached"]["customer"] == 1

@@ -6,7 +6,7 @@ Rows are processed in chunks; each chunk commits together with the job's progres
 that dies mid-import leaves whole chunks done and the re-run carries on from where it stopped.
 """
 
-import functools
+import queue
 import threading
 from datetime import datetime, timedelta
 
@@ -28,7 +28,7 @@ from lifecycle.scheduling import tenant_changed
 
 from ..models import ImportChunk, ImportJob
 from .applying import apply_chunk, warnings_begin
-from .checking import IDENTITY, Record, RowChecker, merge_records
+from .checking import IDENTITY, NORMALIZE, Record, RowChecker, merge_records
 from .reading import (
     FIELDS,
     data_rows,
@@ -46,7 +46,7 @@ from .runs import (
     run_fail,
 )
 
-CHUNK = 10_000  # rows applied, and committed with the job's progress, together
+CHUNK = 10_000  # people applied, and committed with the job's progress, together
 SIDE_BY_SIDE = 2  # chunks applied at once (outside a transaction): one per core
 ANALYZE_AFTER = 1000  # contacts created by one import
 ANALYZED = ("crm_contact", "lifecycle_stagechange", "tagging_contacttag")
@@ -192,41 +192,45 @@ def import_run(*, job: ImportJob, retries_left: bool = False) -> ImportJob:
 
 def _run(job: ImportJob) -> ImportJob:
     with translation.override(job.language):
-        rows = data_rows(bytes(job.content), job.file_name, job.header_row)  # streamed
-        rows = beating(rows, job)  # a long read still says "running"
+        # the whole file first: a damaged row stops the import before anything is written
+        rows = list(beating(data_rows(bytes(job.content), job.file_name, job.header_row), job))
         tenant = job.tenant
+        job.total = len(rows)
+        ImportJob.objects.for_tenant(tenant).filter(pk=job.pk).update(total=job.total)
         checker = RowChecker(job=job)
-        records = []
-        counted = 0
-        for number, row in rows:
-            counted += 1
-            record = checker.check(number, row)
-            if record is not None:
-                records.append(record)
-        job.total = counted
-        ImportJob.objects.for_tenant(tenant).filter(pk=job.pk).update(total=counted)
-        merged = merge_records(
-            records, checker.single, shared_email=job.merge_shared_email,
-            errors=checker.errors, warnings=checker.warnings,
-        )  # fmt: skip
-        errors = checker.errors
-        ImportJob.objects.for_tenant(tenant).filter(pk=job.pk).update(
-            status=ImportJob.RUNNING, errors=errors,
-            failed=len({e["row"] for e in errors}),
-        )  # fmt: skip
-        warnings_begin(job=job, warnings=checker.warnings)
-        job.status = ImportJob.RUNNING
-        chunks = [merged[i : i + CHUNK] for i in range(0, len(merged), CHUNK)]
+        shared = shared_rows(rows, checker.columns)
         done = set(
             ImportChunk.objects.for_tenant(tenant).filter(job=job).values_list("number", flat=True)
         )
-        waiting = [n for n in range(len(chunks)) if n not in done]
         job.created_by  # noqa: B018 - loaded once here, read by every chunk
-        side_by_side = not connection.in_atomic_block
-        _run_all(
-            [functools.partial(_commit_chunk, job, n, chunks[n], checker.single) for n in waiting],
-            side_by_side=side_by_side, language=job.language, tenant_id=tenant.pk,
-        )  # fmt: skip
+        # People alone in the file are final once checked: their chunks are applied while the
+        # rest is checked. People the file lists more than once are merged at the end.
+        with _Chunks(job, checker.single, done=done) as chunks:
+            alone: list[Record] = []
+            together: list[Record] = []
+            for number, row in beating(rows, job):  # a long check still says "running"
+                record = checker.check(number, row)
+                if record is None:
+                    continue
+                if number in shared:
+                    together.append(record)
+                    continue
+                alone.append(record)
+                if len(alone) == CHUNK:
+                    chunks.apply(alone)
+                    alone = []
+            chunks.apply(alone)
+            merged = merge_records(
+                together, checker.single, shared_email=job.merge_shared_email,
+                errors=checker.errors, warnings=checker.warnings,
+            )  # fmt: skip
+            errors = checker.errors  # in the rows' order
+            ImportJob.objects.for_tenant(tenant).filter(pk=job.pk).update(
+                errors=errors, failed=len({e["row"] for e in errors})
+            )
+            warnings_begin(job=job, warnings=checker.warnings)
+            for start in range(0, len(merged), CHUNK):
+                chunks.apply(merged[start : start + CHUNK])
         totals = import_progress(job=job)
         ImportJob.objects.for_tenant(tenant).filter(pk=job.pk).update(
             status=ImportJob.DONE, finished_at=timezone.now(), done=totals.done,
@@ -243,6 +247,24 @@ def _run(job: ImportJob) -> ImportJob:
             enqueue_on_commit(ANALYZE_TASK, tenant.pk, tenant_id=tenant.pk)
         tenant_changed(tenant.pk)
         return job
+
+
+def shared_rows(rows: list[tuple[int, list[str]]], columns: list[tuple[int, str]]) -> set[int]:
+    """The numbers of the rows whose phone, email or WeChat ID another row gives too, as the
+    checker will read them: the only rows that can become one person with another."""
+    identity = [(index, name, NORMALIZE[name]) for index, name in columns if name in IDENTITY]
+    first: dict[tuple[str, str], int] = {}
+    shared: set[int] = set()
+    for number, row in rows:
+        width = len(row)
+        for index, name, normalize in identity:
+            if index < width and row[index]:
+                value = normalize(row[index])
+                if value:
+                    seen = first.setdefault((name, value), number)
+                    if seen != number:
+                        shared.update((seen, number))
+    return shared
 
 
 def _commit_chunk(job: ImportJob, n: int, chunk: list[Record], single: dict[int, int]) -> None:
@@ -290,49 +312,63 @@ def imported_tables_analyze() -> None:
         _analyze(table)
 
 
-def _run_all(tasks: list, *, side_by_side: bool, language: str, tenant_id: int) -> None:
-    """Runs the tasks in order, or with `side_by_side` (outside a transaction) two at a time,
-    each thread on a connection (and a core) of its own, so that one task's Python runs while
-    the other's statements do. Chunks can: they hold different people, the file's duplicates
-    having been merged before."""
-    if not side_by_side:
-        for task in tasks:
-            task()
-        return
-    queue = list(tasks)
-    lock = threading.Lock()
-    failures: list[BaseException] = []
+class _Chunks:
+    """Applies the chunks handed to it, numbered in the order given, skipping those `done`
+    (a run resumed). Inside a transaction (tests, an eager run) each is applied at once;
+    otherwise SIDE_BY_SIDE threads apply them, each on a connection (and a core) of its own,
+    while the caller goes on checking rows: one's Python runs while the others' statements do.
+    Chunks can run side by side: they hold different people. A chunk that fails stops the
+    rest, and the caller at its next hand-over; leaving the block waits for every chunk."""
 
-    def work() -> None:
+    def __init__(self, job: ImportJob, single: dict[int, int], *, done: set[int]):
+        self.job, self.single, self.done = job, single, done
+        self.number = 0
+        self.inline = connection.in_atomic_block
+        self.queue: queue.Queue = queue.Queue()
+        self.failures: list[BaseException] = []
+        self.threads = [] if self.inline else [
+            threading.Thread(target=self._work, args=(job.language, job.tenant_id))
+            for _ in range(SIDE_BY_SIDE)
+        ]  # fmt: skip
+
+    def __enter__(self) -> "_Chunks":
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def apply(self, records: list[Record]) -> None:
+        if self.failures:
+            raise self.failures[0]
+        if not records:
+            return
+        n, self.number = self.number, self.number + 1
+        if n in self.done:
+            return
+        if self.inline:
+            _commit_chunk(self.job, n, records, self.single)
+        else:
+            self.queue.put((n, records))
+
+    def __exit__(self, kind, exc, traceback) -> None:
+        if exc is not None:  # a time limit or a failure here: the threads stop after their chunk
+            self.failures.append(exc)
+        for _thread in self.threads:
+            self.queue.put(None)
+        for thread in self.threads:
+            thread.join()
+        if exc is None and self.failures:
+            raise self.failures[0]
+
+    def _work(self, language: str, tenant_id: int) -> None:
         try:
             # a thread starts in the default language, and its connection in no company
             with translation.override(language), tenant_scope(tenant_id):
-                while True:
-                    with lock:
-                        if failures or not queue:
-                            return
-                        task = queue.pop(0)
-                    task()
-        except BaseException as exc:  # handed to the caller below
-            with lock:
-                failures.append(exc)
+                while (item := self.queue.get()) is not None and not self.failures:
+                    _commit_chunk(self.job, *item, self.single)
+        except BaseException as exc:  # handed to the caller at its next step
+            self.failures.append(exc)
         finally:
             connection.close()  # this thread's own connection
-
-    threads = [threading.Thread(target=work) for _ in range(SIDE_BY_SIDE)]
-    for thread in threads:
-        thread.start()
-    try:
-        for thread in threads:
-            thread.join()
-    except BaseException as exc:  # a time limit, in this thread: the others stop after their chunk
-        with lock:
-            failures.append(exc)
-        for thread in threads:
-            thread.join()
-        raise
-    if failures:
-        raise failures[0]
 
 
 def import_progress(*, job: ImportJob) -> ImportJob:

@@ -173,6 +173,92 @@ def test_a_crash_midway_leaves_no_half_row_and_the_rerun_finishes(
     assert (job.status, job.created, job.done) == ("done", 2500, 2500)
 
 
+# Zhang San's rows are far apart, the second known by his phone, the third by the email the second
+# gave: one person. Everyone else is alone in the file.
+REPEATED_FAR_APART = """姓名,手机,邮箱,微信,阶段,标签
+张三,13900000001,,,lead,口语
+李四,13900000002,,,,
+王五,13900000003,,,,
+,13900000001,zs@example.com,,mql,
+赵六,13900000004,,,,
+孙七,13900000005,,,,
+张三丰,,ZS@example.com,zs_wx,,商务英语
+"""
+
+
+def import_far_apart(tenant, marketer) -> ImportJob:
+    job = imports.import_start(tenant=tenant, actor=marketer, file_name="far.csv",
+                               content=REPEATED_FAR_APART.encode(), language="en")  # fmt: skip
+    job.mapping = {"0": "name", "1": "phone", "2": "email", "3": "wechat_id", "4": "stage",
+                   "5": "tags"}  # fmt: skip
+    job.save()
+    return job
+
+
+def assert_zhang_san_once(tenant, job: ImportJob) -> None:
+    assert (job.status, job.total, job.created, job.merged, job.failed) == ("done", 7, 5, 2, 0)
+    found = people(tenant)
+    assert sorted(found) == ["孙七", "张三", "李四", "王五", "赵六"]
+    zhang = found["张三"]  # the first row's name; the others fill what it left empty
+    assert (zhang.phone, zhang.email, zhang.wechat_id) == ("13900000001", "zs@example.com", "zs_wx")
+    assert zhang.stage == "mql"  # the furthest stage his rows give
+    assert sorted(t.tag.label for t in zhang.contact_tags.all()) == ["商务英语", "成人口语"]
+    numbers = (
+        ImportChunk.objects.for_tenant(tenant).filter(job=job).values_list("number", flat=True)
+    )
+    # the people alone in the file in chunks of two, applied while the rest was checked, then
+    # Zhang San's rows merged into one
+    assert sorted(numbers) == [0, 1, 2]
+
+
+def test_people_the_file_repeats_far_apart_are_one_though_the_rest_is_applied_first(
+    tenant, marketer, scheme, monkeypatch
+):
+    monkeypatch.setattr(imports, "CHUNK", 2)
+    job = imports.import_run(job=import_far_apart(tenant, marketer))
+    assert_zhang_san_once(tenant, job)
+
+
+@pytest.mark.django_db(transaction=True)  # chunks side by side, each on a connection of its own
+def test_a_crash_in_the_merged_chunk_resumes_exact_with_chunks_side_by_side(
+    tenant, marketer, scheme, monkeypatch
+):
+    monkeypatch.setattr(imports, "CHUNK", 2)
+    job = import_far_apart(tenant, marketer)
+    real = imports.apply_chunk
+
+    def crash_on_zhang_san(job, records, single):
+        if any(len(record.rows) > 1 for record in records):
+            raise RuntimeError("worker died")
+        return real(job, records, single)
+
+    with (
+        tenant_scope(tenant),
+        mock.patch.object(imports, "apply_chunk", crash_on_zhang_san),
+        pytest.raises(RuntimeError),
+    ):
+        imports.import_run(job=job)
+    job.refresh_from_db()
+    assert imports.import_progress(job=job).done == 4  # the four alone, in two chunks
+    assert "张三" not in people(tenant)
+    with tenant_scope(tenant):
+        job = imports.import_run(job=job)
+    assert_zhang_san_once(tenant, job)
+
+
+def test_rows_share_a_person_only_through_what_the_checker_reads():
+    rows = [
+        (2, ["甲", "+86 139 0000 0001", ""]),
+        (3, ["乙", "13900000001", "A@Example.com"]),  # the same phone, written otherwise
+        (4, ["丙", "", "a@example.com"]),  # the same email, in other letters
+        (5, ["丁", "13900000002", "d@example.com"]),
+        (6, ["戊", "  ", ""]),  # blank cells name nobody
+        (7, ["己", "", ""]),
+    ]
+    columns = [(0, "name"), (1, "phone"), (2, "email")]
+    assert imports.shared_rows(rows, columns) == {2, 3, 4}
+
+
 def test_the_pages_walk_a_marketer_through_an_import(
     marketer_client, tenant, scheme, django_capture_on_commit_callbacks
 ):
@@ -230,8 +316,10 @@ def test_a_50000_row_file_with_duplicates_and_bad_rows(tenant, marketer, scheme)
     # every row counted once: created, or merged into an earlier row, or failed
     assert job.created + job.updated + job.skipped + job.merged + job.failed == 50_000
     assert job.merged == 50_000 - 45_000 - 5  # the repeats; 5 of them carried a bad email
-    chunks = ImportChunk.objects.for_tenant(tenant).filter(job=job)
-    assert sorted(chunks.values_list("number", flat=True)) == list(range(5))  # 10,000 a chunk
+    numbers = (
+        ImportChunk.objects.for_tenant(tenant).filter(job=job).values_list("number", flat=True)
+    )
+    assert sorted(numbers) == list(range(len(numbers)))  # each chunk applied once
     again = run(tenant, marketer, "big.csv", content=content)
     assert again.created == 0 and again.updated == 0
 

@@ -46,9 +46,13 @@ TABLES = "crm_contact, lifecycle_stagechange, tagging_contacttag"
 
 
 def vacuum() -> None:
-    """The rows of the last run would otherwise sit, dead, in every index this run probes."""
+    """The rows of the last run would otherwise sit, dead, in every index this run probes. And
+    each run starts just after a checkpoint: a checkpoint comes every ~500 MB of WAL here (a few
+    runs), and a run that follows one writes whole pages for every page it touches first, up
+    to 30 % slower (COPY measured 2.9-4.8 s without, in turn with the same import)."""
     with connection.cursor() as cursor:
         cursor.execute(f"VACUUM ANALYZE {TABLES}")  # noqa: S608 - fixed names
+        cursor.execute("CHECKPOINT")
 
 
 @contextmanager

@@ -26,7 +26,7 @@ change_recorded = Hook()
 
 # survivor=, merged=, actor=: two contacts merge; each app moves what it holds of `merged` to
 # `survivor` before `merged` is deleted (lifecycle: history and the furthest stage; tagging: tags
-# and events).
+# and events; activities: what was said and done).
 contacts_merging = Hook()
 
 # tenant=: contacts were deleted (lifecycle: the stored figures follow).

@@ -52,6 +52,7 @@ OUR_APPS = [
     "crm",
     "lifecycle",
     "tagging",
+    "activities",
     "audiences",
     "spreadsheets",
     "integrations",

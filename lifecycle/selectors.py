@@ -14,7 +14,6 @@ from crm.caching import kept
 from crm.models import Contact, Membership, Tenant
 from crm.normalize import normalize_text
 from crm.pagination import KeysetPage, first_page, keyset_page
-from crm.rawreads import tenant_rows
 
 from .models import FunnelCount, StageAlias, StageChange, StageSetting
 from .stages import DEFAULT_REQUIREMENTS, ORDER, Stage, Status
@@ -116,14 +115,6 @@ def stage_aliases(*, tenant: Tenant) -> dict[str, list[StageAlias]]:
     for alias in StageAlias.objects.for_tenant(tenant).order_by("name", "id"):
         found[alias.stage].append(alias)
     return found
-
-
-def stage_history(*, contact: Contact) -> list[StageChange]:
-    """A contact's moves, newest first (who made each: actor_id; the timeline names them)."""
-    return tenant_rows(
-        StageChange, tenant_id=contact.tenant_id, where='"contact_id" = %s', params=[contact.pk],
-        order_by='"created_at" DESC, "id" DESC',
-    )  # fmt: skip
 
 
 @dataclass

@@ -1,7 +1,7 @@
 from crm.panels import Panel
 
 from .forms import EventForm
-from .selectors import contact_tags, contact_timeline, event_kinds
+from .selectors import contact_tags
 
 
 def tags_panel(request, contact) -> Panel:
@@ -15,15 +15,3 @@ def tags_panel_context(request, contact, **extra) -> dict:
 def events_panel(request, contact) -> Panel:
     form = EventForm(tenant=request.tenant)
     return Panel("tagging/partials/event_form.html", {"contact": contact, "event_form": form}, 30)
-
-
-def timeline_panel(request, contact) -> Panel:
-    return Panel("tagging/partials/timeline.html", timeline_context(request, contact), 40)
-
-
-def timeline_context(request, contact) -> dict:
-    return {
-        "contact": contact,
-        "timeline": contact_timeline(contact=contact),
-        "kind_labels": event_kinds(tenant=request.tenant),
-    }

@@ -9,15 +9,11 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
 from crm.caching import kept
 from crm.models import Contact, Tenant, person_name
-from crm.rawreads import tenant_rows
-from crm.selectors import member_names
-from lifecycle.selectors import stage_history
 from lifecycle.stages import Channel
 
 from .events import BUILTIN_KINDS
 from .models import (
     ContactTag,
-    Event,
     EventKind,
     Rule,
     Tag,
@@ -214,28 +210,6 @@ def rules_for_kind(*, tenant: Tenant, kind: str) -> list[Rule]:
 
 def rule_list(*, tenant: Tenant) -> list[Rule]:
     return list(Rule.objects.for_tenant(tenant).prefetch_related("add_tags", "remove_tags"))
-
-
-@dataclass
-class TimelineEntry:
-    at: datetime
-    kind: str  # "event" or "stage"
-    item: object
-    actor: str | None  # the member who did it, as shown; None: a rule, an import, or gone
-
-
-def contact_timeline(*, contact: Contact, limit: int = 100) -> list[TimelineEntry]:
-    """Events and stage changes of one contact, newest first. Who did each is named from the
-    company's members (one small query) rather than joined to every row."""
-    events = tenant_rows(
-        Event, tenant_id=contact.tenant_id, where='"contact_id" = %s', params=[contact.pk],
-        order_by='"occurred_at" DESC, "id" DESC', limit=limit,
-    )  # fmt: skip
-    changes = stage_history(contact=contact)
-    names = {member.pk: member.display_name for member in member_names(tenant=contact.tenant)}
-    entries = [TimelineEntry(e.occurred_at, "event", e, names.get(e.actor_id)) for e in events]
-    entries += [TimelineEntry(c.created_at, "stage", c, names.get(c.actor_id)) for c in changes]
-    return sorted(entries, key=lambda entry: entry.at, reverse=True)[:limit]
 
 
 def tag_filter_condition(*, tenant: Tenant, any_of=(), all_of=(), none_of=()) -> Q:

@@ -14,7 +14,6 @@ urlpatterns = [
         views.contact_tag_suggest,
         name="contact_tag_suggest",
     ),
-    path("contacts/<int:contact_id>/timeline/", views.contact_timeline, name="contact_timeline"),
     path("contacts/<int:contact_id>/events/", views.contact_event_log, name="contact_event_log"),
     path("contacts/bulk/tags/", views.contacts_bulk_tag, name="contacts_bulk_tag"),
     path("settings/tags/", views.tag_settings, name="tag_settings"),

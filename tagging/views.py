@@ -34,7 +34,7 @@ from .forms import (
     TagGroupForm,
 )
 from .outcomes import describe
-from .panels import tags_panel_context, timeline_context
+from .panels import tags_panel_context
 from .selectors import (
     event_kinds,
     rule_list,
@@ -106,12 +106,6 @@ def contact_tag_suggest(request, contact_id: int):
     suggestions = tag_suggest(tenant=request.tenant, term=term, exclude_contact=contact)
     context = {"contact": contact, "suggestions": suggestions, "term": term.strip()}
     return render(request, "tagging/partials/tag_suggestions.html", context)
-
-
-@require_GET
-def contact_timeline(request, contact_id: int):
-    contact = access_contact(request.membership, contact_id)
-    return render(request, "tagging/partials/timeline.html", timeline_context(request, contact))
 
 
 @require_POST

@@ -114,6 +114,7 @@ def foreign_contact(other_tenant):
 
 def company_objects(tenant, member) -> dict:
     """One object of each kind a tenant URL can name, in `tenant`: for the cross-tenant walks."""
+    from activities.models import Activity
     from audiences.models import Audience, AudienceSnapshot
     from crm.models import Invitation
     from integrations.models import WebhookDelivery
@@ -124,8 +125,12 @@ def company_objects(tenant, member) -> dict:
     group = TagGroup.objects.create(tenant=tenant, key="source", label=f"来源 {tenant.slug}")
     tag = Tag.objects.create(tenant=tenant, group=group, key="flyer", label=f"地推 {tenant.slug}",
                              label_key=f"地推 {tenant.slug}")  # fmt: skip
+    contact = ContactFactory(tenant=tenant, name=f"客户 {tenant.slug}")
     return {
-        "contact_id": ContactFactory(tenant=tenant, name=f"客户 {tenant.slug}").pk,
+        "contact_id": contact.pk,
+        "activity_id": Activity.objects.create(
+            tenant=tenant, contact=contact, kind="call", author=member, text="回访"
+        ).pk,
         "other_id": ContactFactory(tenant=tenant, name=f"客户 {tenant.slug}").pk,
         "membership_id": member.pk,
         "group_id": group.pk,

@@ -107,12 +107,30 @@ BELOW = {
     "crm": set(),
     "lifecycle": {"crm"},
     "tagging": {"crm", "lifecycle"},
-    "audiences": {"crm", "lifecycle", "tagging"},
-    "spreadsheets": {"crm", "lifecycle", "tagging", "audiences"},
-    "integrations": {"crm", "lifecycle", "tagging", "audiences"},
+    "activities": {"crm", "lifecycle", "tagging"},
+    "audiences": {"crm", "lifecycle", "tagging", "activities"},
+    "spreadsheets": {"crm", "lifecycle", "tagging", "activities", "audiences"},
+    "integrations": {"crm", "lifecycle", "tagging", "activities", "audiences"},
     # the demo company and the benchmarks use everything
-    "demo": {"crm", "lifecycle", "tagging", "audiences", "spreadsheets", "integrations"},
-    "bench": {"crm", "lifecycle", "tagging", "audiences", "spreadsheets", "integrations", "demo"},
+    "demo": {
+        "crm",
+        "lifecycle",
+        "tagging",
+        "activities",
+        "audiences",
+        "spreadsheets",
+        "integrations",
+    },
+    "bench": {
+        "crm",
+        "lifecycle",
+        "tagging",
+        "activities",
+        "audiences",
+        "spreadsheets",
+        "integrations",
+        "demo",
+    },  # fmt: skip
 }
 VOCABULARY = {"lifecycle.stages", "lifecycle.fsm"}
 GET_MODEL = re.compile(r"""get_model\(\s*["'](\w+)["']""")

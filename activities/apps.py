@@ -1,0 +1,18 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ActivitiesConfig(AppConfig):
+    name = "activities"
+    verbose_name = _("Activities")
+
+    def ready(self) -> None:
+        from crm import hooks
+        from crm.panels import register_panel
+
+        from .panels import activity_panel, timeline_panel
+        from .services import contact_activities_merged
+
+        register_panel("contact", activity_panel)
+        register_panel("contact", timeline_panel)
+        hooks.contacts_merging.register(contact_activities_merged)

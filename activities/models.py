@@ -1,0 +1,42 @@
+"""What a salesperson does with a contact: calls, meetings, WeChat chats, visits and notes."""
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from crm.models import TenantOwned, tenant_field
+
+
+class ActivityKind(models.TextChoices):
+    NOTE = "note", _("Note")
+    CALL = "call", _("Call")
+    MEETING = "meeting", _("Meeting")
+    WECHAT = "wechat", _("WeChat chat")
+    VISIT = "visit", _("Visit")
+
+
+class Activity(TenantOwned):
+    """One touch with a contact, as the member who had it tells it."""
+
+    tenant = tenant_field(indexed=False)  # the contact index leads with it
+    contact = models.ForeignKey("crm.Contact", on_delete=models.CASCADE, related_name="activities")
+    kind = models.CharField(_("kind"), max_length=10, choices=ActivityKind.choices)
+    occurred_at = models.DateTimeField(_("when"), default=timezone.now)
+    author = models.ForeignKey(
+        "crm.Membership", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    text = models.TextField(_("what was said or done"), max_length=5000, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("activity")
+        verbose_name_plural = _("activities")
+        indexes = [
+            models.Index(
+                fields=["tenant", "contact", "-occurred_at", "-id"], name="activity_contact"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.occurred_at:%Y-%m-%d %H:%M}"

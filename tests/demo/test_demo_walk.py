@@ -9,6 +9,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import Resolver404, resolve
 
+from activities.models import Activity
 from crm.models import Contact, Tenant
 from crm.scope import tenant_scope
 from demo.management.commands.seed_demo import DEMO_PASSWORD
@@ -51,7 +52,7 @@ def rows_of_every_company() -> dict:
     counts = {Tenant: Tenant.objects.count()}
     for tenant in Tenant.objects.all():
         with tenant_scope(tenant):
-            for model in (Contact, StageChange, Event, ContactTag):
+            for model in (Contact, StageChange, Event, ContactTag, Activity):
                 counts[model] = counts.get(model, 0) + model.objects.for_tenant(tenant).count()
     return counts
 
@@ -101,6 +102,7 @@ def test_seeding_the_demo_again_adds_nothing_and_every_page_still_works(db, as_a
     seed_demo()
     counts = rows_of_every_company()
     assert counts[Contact] > 2000
+    assert counts[Activity] > counts[Contact] // 2  # the timelines read like a sales week
 
     second = seed_demo()
 

@@ -17,6 +17,7 @@ from crm.models import Contact, Membership, Role, Tenant, User
 from crm.permissions import is_admin_role
 from crm.scope import tenant_scope
 from crm.tenancy import membership_add
+from demo.activities import seed_sales_activities
 from demo.tags import seed_activity, seed_tag_scheme
 from lifecycle.analytics import (
     funnel_backfill_snapshots,
@@ -202,6 +203,7 @@ class Command(BaseCommand):
             batch_size=1000,
         )
         seed_activity(tenant, list(new_ids.values()), tags)
+        seed_sales_activities(tenant, list(new_ids.values()), [m for m in owners if m])
         if new_ids:
             self._figures(tenant, members, tags)
         return len(new_ids)

@@ -1,0 +1,45 @@
+"""The demo company's calls, chats, meetings, visits and notes, so the timeline reads like a
+salesperson's week."""
+
+import random
+
+from django.utils import timezone
+
+from activities.models import Activity
+from crm.models import Contact, Membership, Tenant
+from lifecycle.stages import RANK
+
+# (kind, what was said or done, outcome), as a training school's sales team writes them
+LINES = [
+    ("call", "介绍了成人口语周末班，对上课时间比较关心", "有意向"),
+    ("call", "打了两次没接", "未接通"),
+    ("call", "回访体验课感受，觉得外教不错，想再比较一下价格", "稍后再联系"),
+    ("wechat", "发了课程表和价格表，问能不能分期", "已发价格表"),
+    ("wechat", "约了周六上午的体验课", "约了体验课"),
+    ("wechat", "问了老学员优惠，转给了课程顾问", ""),
+    ("meeting", "到店面谈，孩子和家长一起来，做了分级测试", "有意向"),
+    ("visit", "去公司拜访 HR，聊企业英语培训的需求", "有意向"),
+    ("note", "下午 6 点后方便联系，不要打工作时间", ""),
+    ("note", "预算有限，优先推荐小班课", ""),
+]
+
+
+def seed_sales_activities(tenant: Tenant, contact_ids: list[int], sellers: list[Membership]):
+    """Two to four activities for most contacts past the first stages, by their owner (or one
+    of `sellers`), spread between the contact's arrival and now."""
+    rng = random.Random(f"funnel-demo-sales-activities-{tenant.slug}")  # noqa: S311 - demo data
+    now = timezone.now()
+    rows = []
+    contacts = Contact.objects.for_tenant(tenant).filter(pk__in=contact_ids).order_by("pk")
+    for contact in contacts:
+        if RANK[contact.furthest_stage] < RANK["lead"] or rng.random() < 0.3:
+            continue
+        author_id = contact.owner_id or rng.choice(sellers).pk
+        for _n in range(rng.randint(2, 4)):
+            kind, text, outcome = rng.choice(LINES)
+            at = min(contact.created_at + (now - contact.created_at) * rng.random(), now)
+            rows.append(
+                Activity(tenant=tenant, contact=contact, kind=kind, author_id=author_id,
+                         text=text, outcome=outcome, occurred_at=at, created_at=at)
+            )  # fmt: skip
+    Activity.objects.bulk_create(rows, batch_size=1000)

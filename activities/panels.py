@@ -9,7 +9,7 @@ from .selectors import SHOWN, Cursor, contact_timeline
 
 FILTERS = (
     ("", _("Everything")), ("activities", _("All activities")), *ActivityKind.choices,
-    ("event", _("Events")), ("stage", _("Stage changes")),
+    ("event", _("Events")), ("stage", _("Stage changes")), ("tags", _("Tags")),
 )  # fmt: skip
 
 

@@ -7,13 +7,14 @@ from crm.models import Contact
 from crm.rawreads import tenant_rows
 from crm.selectors import member_names
 from lifecycle.models import StageChange
-from tagging.models import Event
+from tagging.models import ContactTag, Event, Tag, TagRemoval
 
 from .models import Activity, ActivityKind
 
 PAGE = 30
-# What the timeline can be narrowed to: every activity, one kind of activity, events, moves.
-SHOWN = ("activities", *ActivityKind.values, "event", "stage")
+# What the timeline can be narrowed to: every activity, one kind of activity, events, moves, tags.
+SHOWN = ("activities", *ActivityKind.values, "event", "stage", "tags")
+TAGS = ("tagged", "untagged")
 
 
 @dataclass(frozen=True)
@@ -21,13 +22,17 @@ class Source:
     kind: str  # an entry's kind on the timeline
     model: type
     at: str  # the column that places a row in time
-    rank: int  # orders rows of the same instant: activities first, then events, then moves
+    rank: int  # orders rows of the same instant: activities first, then events, moves, tags
+    who: str  # the column naming the member who did it
 
 
 SOURCES = (
-    Source("activity", Activity, "occurred_at", 3),
-    Source("event", Event, "occurred_at", 2),
-    Source("stage", StageChange, "created_at", 1),
+    Source("activity", Activity, "occurred_at", 6, "author_id"),
+    Source("event", Event, "occurred_at", 5, "actor_id"),
+    Source("stage", StageChange, "created_at", 4, "actor_id"),
+    Source("untagged", TagRemoval, "removed_at", 3, "removed_by_id"),
+    Source("tagged", ContactTag, "created_at", 2, "added_by_id"),  # the tags it holds
+    Source("tagged", TagRemoval, "added_at", 1, "added_by_id"),  # and the ones since taken off
 )
 RANKS = {source.rank for source in SOURCES}
 
@@ -57,7 +62,7 @@ class Cursor:
 @dataclass
 class TimelineEntry:
     at: datetime
-    kind: str  # "activity", "event" or "stage"
+    kind: str  # "activity", "event", "stage", "tagged" or "untagged"
     item: object
     actor: str | None  # the member who did it, as shown; None: a rule, an import, or gone
     rank: int = 0
@@ -91,7 +96,8 @@ def _shown_sources(shown: str) -> list[tuple[Source, str, list]]:
         return [(SOURCES[0], 'r."kind" = %s', [shown])]
     if shown == "activities":
         return [(SOURCES[0], "TRUE", [])]
-    return [(source, "TRUE", []) for source in SOURCES if shown in ("", source.kind)]
+    kinds = TAGS if shown == "tags" else (shown,)
+    return [(source, "TRUE", []) for source in SOURCES if shown == "" or source.kind in kinds]
 
 
 def contact_timeline(
@@ -114,9 +120,18 @@ def contact_timeline(
     rows.sort(key=lambda pair: (getattr(pair[1], pair[0].at), pair[0].rank, pair[1].pk),
               reverse=True)  # fmt: skip
     names = {m.pk: m.display_name for m in member_names(tenant=contact.tenant)} if rows else {}
+    held = [row for source, row in rows[:limit] if source.model is ContactTag]
+    if held:  # a tag the contact holds is named as it is called now
+        labels = dict(
+            Tag.objects.for_tenant(contact.tenant)
+            .filter(pk__in={row.tag_id for row in held})
+            .values_list("pk", "label")
+        )
+        for row in held:
+            row.label = labels.get(row.tag_id, "")
     entries = []
     for source, row in rows[:limit]:
-        who = row.author_id if source.kind == "activity" else row.actor_id
+        who = getattr(row, source.who)
         entries.append(TimelineEntry(getattr(row, source.at), source.kind, row, names.get(who),
                                      source.rank))  # fmt: skip
     more = entries[-1].cursor if len(rows) > limit else None

@@ -127,6 +127,36 @@ class ContactTag(TenantOwned):
         return f"{self.contact_id}: {self.tag_id}"
 
 
+class TagRemoval(TenantOwned):
+    """A tag taken off a contact: who put it on and when, and who took it off, when, how. Kept
+    so that the contact's history tells both once the assignment itself is gone."""
+
+    tenant = tenant_field(indexed=False, checked=False)  # the contact index leads with it
+    contact = models.ForeignKey("crm.Contact", on_delete=models.CASCADE, related_name="+")
+    tag = models.ForeignKey(Tag, on_delete=models.SET_NULL, null=True, related_name="+")
+    label = models.CharField(max_length=60)  # as it was named then: a deleted tag keeps its name
+    added_by = models.ForeignKey(  # not checked per row either: see StageChange.actor
+        "crm.Membership", on_delete=models.SET_NULL, null=True, related_name="+",
+        db_constraint=False,
+    )  # fmt: skip
+    added_channel = models.CharField(max_length=10, choices=Channel.choices)
+    added_at = models.DateTimeField()
+    removed_by = models.ForeignKey(
+        "crm.Membership", on_delete=models.SET_NULL, null=True, related_name="+",
+        db_constraint=False,
+    )  # fmt: skip
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    removed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["tenant", "contact", "-removed_at", "-id"], name="tagremoval_contact"
+            ),
+            models.Index(fields=["tenant", "contact", "-added_at", "-id"], name="tagremoval_added"),
+        ]
+
+
 class EventKind(TenantOwned):
     """A kind of behaviour a tenant defines beside the built-in ones."""
 

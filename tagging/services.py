@@ -4,7 +4,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -248,13 +248,39 @@ def _contacts_with_several(tenant: Tenant, group: TagGroup) -> int:
 def tag_delete(*, tag: Tag, actor: Membership | None) -> int:
     """Deletes a tag and its assignments. Returns how many contacts held it."""
     _require_scheme_editor(actor)
-    held = ContactTag.objects.for_tenant(tag.tenant).filter(tag=tag).count()
+    held = assignments_remove(
+        ContactTag.objects.for_tenant(tag.tenant).filter(tag=tag), actor=actor, channel=Channel.UI
+    )
     tenant_changed(tag.tenant_id, funnel=False)
     tag.delete()
     return held
 
 
 # --- tags on contacts --------------------------------------------------------------------
+
+
+# The assignments taken off, each remembered with who put it on and who took it off, in one
+# statement: what is remembered is exactly what was deleted, whoever else deletes meanwhile.
+UNTAG = """
+WITH gone AS (
+    DELETE FROM tagging_contacttag ct WHERE ct.id IN ({ids}) RETURNING ct.*
+)
+INSERT INTO tagging_tagremoval (tenant_id, contact_id, tag_id, label, added_by_id, added_channel,
+                                added_at, removed_by_id, channel, removed_at)
+SELECT gone.tenant_id, gone.contact_id, gone.tag_id, t.label, gone.added_by_id, gone.channel,
+       gone.created_at, %s, %s, %s
+FROM gone JOIN tagging_tag t ON t.id = gone.tag_id AND t.tenant_id = gone.tenant_id
+"""
+
+
+def assignments_remove(assignments: QuerySet, *, actor: Membership | None, channel: str) -> int:
+    """Takes `assignments` (ContactTag rows, already scoped to a company) off their contacts,
+    remembering each for the contacts' history. Returns how many were taken off."""
+    ids_sql, params = assignments.values("pk").query.sql_with_params()
+    actor_id = actor.pk if actor is not None else None
+    with connection.cursor() as cursor:
+        cursor.execute(UNTAG.format(ids=ids_sql), [*params, actor_id, channel, timezone.now()])
+        return cursor.rowcount
 
 
 @dataclass
@@ -287,7 +313,7 @@ def contact_tag_add(
     if tag.group.single_choice:
         others = held.filter(tag__group_id=tag.group_id)
         replaced = list(others.values_list("tag__label", flat=True))
-        others.delete()
+        assignments_remove(others, actor=actor, channel=channel)
     try:
         with transaction.atomic():
             assignment = ContactTag.objects.create(
@@ -312,9 +338,8 @@ def _tagged(tenant: Tenant, assignments: QuerySet) -> None:
 def contact_tag_remove(
     *, contact: Contact, tag: Tag, actor: Membership | None, channel: str = Channel.UI
 ) -> bool:
-    deleted, _detail = (
-        ContactTag.objects.for_tenant(contact.tenant).filter(contact=contact, tag=tag).delete()
-    )
+    assignments = ContactTag.objects.for_tenant(contact.tenant).filter(contact=contact, tag=tag)
+    deleted = assignments_remove(assignments, actor=actor, channel=channel)
     if deleted:
         tenant_changed(contact.tenant_id, funnel=False)
     return bool(deleted)
@@ -337,14 +362,20 @@ def contacts_bulk_tag(
     assignments = ContactTag.objects.for_tenant(tenant)
     tenant_changed(tenant.pk, funnel=False)
     if not add:
-        deleted, _detail = assignments.filter(tag=tag, contact_id__in=scope.values("pk")).delete()
+        deleted = assignments_remove(
+            assignments.filter(tag=tag, contact_id__in=scope.values("pk")),
+            actor=actor, channel=channel,
+        )  # fmt: skip
         audit_record(tenant=tenant, actor=actor, kind=AuditKind.BULK_TAG, subject=tag.label,
                      count=deleted, details={"tag": tag.pk, "add": False})  # fmt: skip
         return deleted
     missing = scope.exclude(pk__in=assignments.filter(tag=tag).values("contact_id"))
     ids = list(missing.values_list("pk", flat=True))
     if tag.group.single_choice:
-        assignments.filter(contact_id__in=ids, tag__group_id=tag.group_id).delete()
+        assignments_remove(
+            assignments.filter(contact_id__in=ids, tag__group_id=tag.group_id),
+            actor=actor, channel=channel,
+        )  # fmt: skip
     now = timezone.now()
     actor_id = actor.pk if actor is not None else None
     # the ids of the rows written (someone may have tagged a few of them a moment ago)

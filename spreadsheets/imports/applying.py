@@ -15,6 +15,7 @@ from lifecycle.rules import stage_reachable
 from lifecycle.selectors import stage_settings
 from lifecycle.stages import RANK, Channel, Status
 from tagging.models import ContactTag
+from tagging.services import assignments_remove
 
 from ..models import ImportJob
 from .checking import (
@@ -185,10 +186,12 @@ def apply_chunk(
     by_tag: dict[int, list[int]] = {}
     for contact_id, tag_id in dropped:
         by_tag.setdefault(tag_id, []).append(contact_id)
+    held = ContactTag.objects.for_tenant(tenant)
     for tag_id, contact_ids in by_tag.items():
-        ContactTag.objects.for_tenant(tenant).filter(
-            tag_id=tag_id, contact_id__any=contact_ids
-        ).delete()
+        assignments_remove(
+            held.filter(tag_id=tag_id, contact_id__any=contact_ids),
+            actor=job.created_by, channel=Channel.IMPORT,
+        )  # fmt: skip
     tag_fields = ["tenant_id", "contact_id", "tag_id", "channel", "added_by_id", "created_at"]
     # brand-new people cannot hold a tag yet: straight COPY
     tagged = bulk.insert_rows(

@@ -17,8 +17,9 @@ from crm.merges import contact_merge
 from crm.services import ServiceError
 from lifecycle.models import StageChange
 from lifecycle.services import contact_stage_move
-from tagging.models import Event
-from tagging.rules import event_log
+from tagging.models import ContactTag, Event, TagRemoval
+from tagging.rules import event_log, rule_save
+from tagging.services import contact_tag_add, contact_tag_remove, contacts_bulk_tag, tag_delete
 from tests.factories import ContactFactory
 
 HTMX = {"HX-Request": "true"}
@@ -150,7 +151,7 @@ def everything_in(contact, shown="", limit=7) -> list[tuple[str, int]]:
         after = Cursor.parse(str(page.more))  # through the address, as the link carries it
 
 
-def test_the_timeline_pages_back_in_time_without_gaps_or_repeats(tenant, sales, contact):
+def test_the_timeline_pages_back_in_time_without_gaps_or_repeats(tenant, sales, contact, make_tag):
     # many entries at the very same instant, of every source: the order must still be total
     same = timezone.now() - timedelta(days=1)
     for i in range(12):
@@ -161,11 +162,17 @@ def test_the_timeline_pages_back_in_time_without_gaps_or_repeats(tenant, sales, 
         contact_stage_move(contact=contact, actor=sales, to_stage=stage)
         contact.refresh_from_db()
     StageChange.objects.for_tenant(tenant).filter(contact=contact).update(created_at=same)
+    tags = [make_tag("课程兴趣", label) for label in ("成人口语", "商务英语", "雅思")]
+    for tag in tags:
+        contact_tag_add(contact=contact, tag=tag, actor=sales)
+    contact_tag_remove(contact=contact, tag=tags[0], actor=sales)
+    ContactTag.objects.for_tenant(tenant).filter(contact=contact).update(created_at=same)
+    TagRemoval.objects.for_tenant(tenant).update(added_at=same, removed_at=same)
     for i in range(5):
         activity_log(contact=contact, actor=sales, kind="note", text=f"备注{i}",
                      occurred_at=same + timedelta(minutes=i))  # fmt: skip
     whole = contact_timeline(contact=contact, limit=1000)
-    assert whole.more is None and len(whole.entries) == 12 + 12 + 3 + 5
+    assert whole.more is None and len(whole.entries) == 12 + 12 + 3 + 5 + 4
     paged = everything_in(contact)
     assert paged == [(entry.kind, entry.item.pk) for entry in whole.entries]
     assert len(set(paged)) == len(paged)
@@ -226,3 +233,75 @@ def test_a_merge_keeps_what_was_said_with_the_merged_contact(tenant, admin, sale
     contact_merge(survivor=contact, merged=twin, actor=admin, take_from_merged=set())
     said.refresh_from_db()
     assert said.contact_id == contact.pk
+
+
+def tag_lines(contact, shown="tags") -> list[tuple[str, str, str | None, str]]:
+    return [
+        (entry.kind, entry.item.label, entry.actor, entry.item.channel)
+        for entry in contact_timeline(contact=contact, shown=shown).entries
+    ]
+
+
+def test_the_history_says_who_put_a_tag_on_and_who_took_it_off(
+    tenant, sales, marketer, contact, make_tag
+):
+    spoken = make_tag("课程兴趣", "成人口语")
+    contact_tag_add(contact=contact, tag=spoken, actor=sales)
+    contacts_bulk_tag(tenant=tenant, actor=marketer, contacts=[contact.pk], tag=spoken, add=False)
+    removal = TagRemoval.objects.for_tenant(tenant).get(contact=contact)
+    assert (removal.added_by, removal.added_channel, removal.removed_by, removal.channel) == (
+        sales, "ui", marketer, "bulk",
+    )  # fmt: skip
+    taken_off, put_on = contact_timeline(contact=contact, shown="tags").entries
+    assert (taken_off.kind, taken_off.item.label, taken_off.actor) == (
+        "untagged", "成人口语", marketer.display_name,
+    )  # fmt: skip
+    # the assignment is gone, yet who put it on stays in the history
+    assert (put_on.kind, put_on.item.label, put_on.actor) == (
+        "tagged",
+        "成人口语",
+        sales.display_name,
+    )
+    assert not ContactTag.objects.for_tenant(tenant).filter(contact=contact).exists()
+
+
+def test_a_tag_replaced_in_a_one_at_a_time_group_or_removed_by_a_rule_is_remembered(
+    tenant, sales, contact, make_tag
+):
+    silver = make_tag("会员等级", "银卡", single_choice=True)
+    gold = make_tag("会员等级", "金卡", single_choice=True)
+    contact_tag_add(contact=contact, tag=silver, actor=sales)
+    contact_tag_add(contact=contact, tag=gold, actor=sales)  # takes the place of 银卡
+    rule_save(tenant=tenant, actor=None, name="体验", event_kind="trial_booked", remove_tags=[gold])
+    event_log(contact=contact, actor=sales, kind="trial_booked")
+    assert tag_lines(contact) == [
+        ("untagged", "金卡", None, "rule"),  # the rule's doing
+        ("tagged", "金卡", sales.display_name, "rule"),  # (taken off by the rule since)
+        ("untagged", "银卡", sales.display_name, "ui"),  # replaced by 金卡
+        ("tagged", "银卡", sales.display_name, "ui"),
+    ]
+    put_on = TagRemoval.objects.for_tenant(tenant).get(label="金卡")
+    assert (put_on.added_channel, put_on.added_by) == ("ui", sales)
+
+
+def test_a_deleted_tag_keeps_its_name_in_the_history(tenant, admin, sales, contact, make_tag):
+    flyer = make_tag("来源", "地推传单")
+    contact_tag_add(contact=contact, tag=flyer, actor=sales)
+    tag_delete(tag=flyer, actor=admin)
+    body = str(
+        [(e.kind, e.item.label) for e in contact_timeline(contact=contact, shown="tags").entries]
+    )
+    assert body == str([("untagged", "地推传单"), ("tagged", "地推传单")])
+
+
+def test_the_contact_page_names_tags_put_on_and_taken_off(
+    sales_client, tenant, sales, contact, make_tag
+):
+    spoken = make_tag("课程兴趣", "成人口语")
+    business = make_tag("课程兴趣", "商务英语")
+    contact_tag_add(contact=contact, tag=spoken, actor=sales)
+    contact_tag_add(contact=contact, tag=business, actor=sales)
+    contact_tag_remove(contact=contact, tag=business, actor=sales)
+    body = sales_client.get(timeline_url(tenant, contact), {"shown": "tags"}).content.decode()
+    assert body.count("成人口语") == 1 and body.count("商务英语") == 2
+    assert "timeline-untagged" in body and "timeline-tagged" in body

@@ -1,9 +1,9 @@
 from django.http import Http404
 
-from crm.access import access_contact
+from crm.access import access_contact, get_scoped_or_404
 from crm.models import Membership
 
-from .models import Activity
+from .models import Activity, Task
 
 
 def access_activity(membership: Membership, contact_id: int, activity_id: int) -> Activity:
@@ -17,3 +17,8 @@ def access_activity(membership: Membership, contact_id: int, activity_id: int) -
     if activity is None:
         raise Http404
     return activity
+
+
+def access_task(membership: Membership, task_id: int) -> Task:
+    """A task of the member's company; 404 for missing and someone else's alike."""
+    return get_scoped_or_404(Task.objects.for_tenant(membership.tenant), task_id)

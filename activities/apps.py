@@ -10,9 +10,10 @@ class ActivitiesConfig(AppConfig):
         from crm import hooks
         from crm.panels import register_panel
 
-        from .panels import activity_panel, timeline_panel
+        from .panels import activity_panel, tasks_panel, timeline_panel
         from .services import contact_activities_merged
 
+        register_panel("contact", tasks_panel)
         register_panel("contact", activity_panel)
         register_panel("contact", timeline_panel)
         hooks.contacts_merging.register(contact_activities_merged)

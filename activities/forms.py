@@ -1,4 +1,7 @@
+from datetime import datetime, timedelta
+
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .models import ActivityKind
@@ -31,8 +34,73 @@ class ActivityForm(forms.Form):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )  # fmt: skip
 
+    follow_up = forms.CharField(
+        label=_("Follow up"), required=False, max_length=200,
+        help_text=_("A task for you, e.g. “call back Friday”."),
+    )  # fmt: skip
+    follow_up_due = forms.ChoiceField(label=_("Due"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.presets = {key: when for key, _label, when in due_presets()}
+        self.fields["follow_up_due"].choices = [(k, label) for k, label, _w in due_presets()]
+        self.fields["follow_up_due"].initial = "tomorrow"
+
     def clean(self):
         data = super().clean()
         if not (data.get("text", "").strip() or data.get("outcome", "").strip()):
             raise forms.ValidationError(_("Write what was said or done, or its outcome."))
+        data["follow_up_at"] = self.presets.get(data.get("follow_up_due") or "tomorrow")
+        return data
+
+    def follow_up_task(self) -> tuple[str, datetime] | None:
+        title = self.cleaned_data.get("follow_up", "").strip()
+        return (title, self.cleaned_data["follow_up_at"]) if title else None
+
+
+def due_presets(now: datetime | None = None) -> list[tuple[str, str, datetime]]:
+    """The times a follow-up is usually due, from now: (key, label, time)."""
+    local = timezone.localtime(now or timezone.now())
+    at = local.replace(minute=0, second=0, microsecond=0)
+    monday = at + timedelta(days=7 - at.weekday())
+    presets = []
+    if local.hour < 17:
+        presets.append(("today", _("Today 18:00"), at.replace(hour=18)))
+    presets += [
+        ("tomorrow", _("Tomorrow 10:00"), (at + timedelta(days=1)).replace(hour=10)),
+        ("in3", _("In 3 days, 10:00"), (at + timedelta(days=3)).replace(hour=10)),
+        ("monday", _("Next Monday 10:00"), monday.replace(hour=10)),
+    ]
+    return [(key, f"{label} · {when:%m-%d}", when) for key, label, when in presets]
+
+
+class TaskForm(forms.Form):
+    prefix = "task"
+
+    title = forms.CharField(label=_("What to do"), max_length=200)
+    due = forms.ChoiceField(label=_("Due"))
+    due_at = forms.DateTimeField(
+        label=_("Or at"), required=False, input_formats=["%Y-%m-%dT%H:%M"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )  # fmt: skip
+    assignee = forms.TypedChoiceField(label=_("For"), coerce=int)
+
+    def __init__(self, *args, members: list, me: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.presets = {key: when for key, _label, when in due_presets()}
+        self.fields["due"].choices = [(key, label) for key, label, _when in due_presets()] + [
+            ("custom", _("At the time below"))
+        ]
+        self.fields["due"].initial = "tomorrow"
+        self.fields["assignee"].choices = [(m.pk, m.display_name) for m in members]
+        self.fields["assignee"].initial = me
+
+    def clean(self):
+        data = super().clean()
+        if data.get("due") == "custom":
+            if not data.get("due_at"):
+                self.add_error("due_at", _("Give the time it is due."))
+            data["due_time"] = data.get("due_at")
+        else:
+            data["due_time"] = self.presets.get(data.get("due"))
         return data

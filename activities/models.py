@@ -40,3 +40,53 @@ class Activity(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class Task(TenantOwned):
+    """Something to do for a contact by a time: "call back Friday". Done once, by someone."""
+
+    tenant = tenant_field(indexed=False)  # the indexes lead with it
+    contact = models.ForeignKey("crm.Contact", on_delete=models.CASCADE, related_name="tasks")
+    title = models.CharField(_("what to do"), max_length=200)
+    due_at = models.DateTimeField(_("due"))
+    # a task of a member who leaves stays, unassigned, until someone takes it
+    assignee = models.ForeignKey(
+        "crm.Membership", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("for"),
+    )  # fmt: skip
+    created_by = models.ForeignKey(
+        "crm.Membership", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    activity = models.ForeignKey(  # the activity it follows up, if any
+        Activity, on_delete=models.SET_NULL, null=True, blank=True, related_name="follow_ups"
+    )
+    done_at = models.DateTimeField(null=True, blank=True)
+    done_by = models.ForeignKey(
+        "crm.Membership", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("task")
+        verbose_name_plural = _("tasks")
+        indexes = [
+            # a member's open tasks by due time: "my tasks" and the header's overdue count
+            models.Index(
+                fields=["tenant", "assignee", "due_at", "id"],
+                condition=models.Q(done_at__isnull=True),
+                name="task_open_by_assignee",
+            ),
+            models.Index(fields=["tenant", "contact", "due_at"], name="task_contact"),
+            models.Index(
+                fields=["tenant", "contact", "-done_at", "-id"],
+                condition=models.Q(done_at__isnull=False),
+                name="task_done_by_contact",
+            ),  # fmt: skip
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_done(self) -> bool:
+        return self.done_at is not None

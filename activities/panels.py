@@ -1,15 +1,18 @@
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.panels import Panel
+from crm.selectors import member_names
 from tagging.selectors import event_kinds
 
-from .forms import OUTCOMES, ActivityForm
+from .forms import OUTCOMES, ActivityForm, TaskForm
 from .models import ActivityKind
-from .selectors import SHOWN, Cursor, contact_timeline
+from .selectors import SHOWN, Cursor, contact_open_tasks, contact_timeline
 
 FILTERS = (
     ("", _("Everything")), ("activities", _("All activities")), *ActivityKind.choices,
-    ("event", _("Events")), ("stage", _("Stage changes")), ("tags", _("Tags")),
+    ("task", _("Tasks done")), ("event", _("Events")), ("stage", _("Stage changes")),
+    ("tags", _("Tags")),
 )  # fmt: skip
 
 
@@ -38,4 +41,23 @@ def timeline_context(request, contact) -> dict:
         "after": after,
         "filters": FILTERS,
         "kind_labels": event_kinds(tenant=request.tenant),
+    }
+
+
+def tasks_panel(request, contact) -> Panel:
+    return Panel("activities/partials/tasks_panel.html", tasks_context(request, contact), 33)
+
+
+def task_form(request, data=None) -> TaskForm:
+    members = member_names(tenant=request.tenant)
+    return TaskForm(data, members=members, me=request.membership.pk)
+
+
+def tasks_context(request, contact, form: TaskForm | None = None, **extra) -> dict:
+    return {
+        "contact": contact,
+        "tasks": contact_open_tasks(contact=contact),
+        "task_form": form or task_form(request),
+        "now": timezone.now(),
+        **extra,
     }

@@ -3,17 +3,20 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from crm.models import Contact
+from django.db.models import Q
+from django.utils import timezone
+
+from crm.models import Contact, Membership
 from crm.rawreads import tenant_rows
 from crm.selectors import member_names
 from lifecycle.models import StageChange
 from tagging.models import ContactTag, Event, Tag, TagRemoval
 
-from .models import Activity, ActivityKind
+from .models import Activity, ActivityKind, Task
 
 PAGE = 30
 # What the timeline can be narrowed to: every activity, one kind of activity, events, moves, tags.
-SHOWN = ("activities", *ActivityKind.values, "event", "stage", "tags")
+SHOWN = ("activities", *ActivityKind.values, "task", "event", "stage", "tags")
 TAGS = ("tagged", "untagged")
 
 
@@ -22,12 +25,14 @@ class Source:
     kind: str  # an entry's kind on the timeline
     model: type
     at: str  # the column that places a row in time
-    rank: int  # orders rows of the same instant: activities first, then events, moves, tags
+    rank: int  # orders rows of the same instant: tasks done first, activities, events, moves, tags
     who: str  # the column naming the member who did it
+    condition: str = "TRUE"  # which of the table's rows are entries
 
 
 SOURCES = (
     Source("activity", Activity, "occurred_at", 6, "author_id"),
+    Source("task", Task, "done_at", 7, "done_by_id", 'r."done_at" IS NOT NULL'),
     Source("event", Event, "occurred_at", 5, "actor_id"),
     Source("stage", StageChange, "created_at", 4, "actor_id"),
     Source("untagged", TagRemoval, "removed_at", 3, "removed_by_id"),
@@ -62,7 +67,7 @@ class Cursor:
 @dataclass
 class TimelineEntry:
     at: datetime
-    kind: str  # "activity", "event", "stage", "tagged" or "untagged"
+    kind: str  # "activity", "task" (done), "event", "stage", "tagged" or "untagged"
     item: object
     actor: str | None  # the member who did it, as shown; None: a rule, an import, or gone
     rank: int = 0
@@ -112,7 +117,7 @@ def contact_timeline(
         where, cursor_params = _after(source, after)
         found = tenant_rows(
             source.model, tenant_id=contact.tenant_id,
-            where=f'r."contact_id" = %s AND {condition} AND {where}',
+            where=f'r."contact_id" = %s AND {source.condition} AND {condition} AND {where}',
             params=[contact.pk, *params, *cursor_params],
             order_by=f'r."{source.at}" DESC, r."id" DESC', limit=limit + 1,
         )  # fmt: skip
@@ -136,3 +141,69 @@ def contact_timeline(
                                      source.rank))  # fmt: skip
     more = entries[-1].cursor if len(rows) > limit else None
     return TimelinePage(entries, more)
+
+
+# --- tasks ------------------------------------------------------------------------------------
+
+LISTED = 100  # tasks shown per section of "my tasks"; the count says how many more
+
+
+@dataclass
+class TaskSection:
+    key: str  # "overdue", "today", "upcoming"
+    tasks: list[Task]
+    count: int
+
+
+def _named(tasks: list[Task], tenant) -> list[Task]:
+    """Each task with its contact's name, read in one query (a contact page's task names its
+    contact already; "my tasks" lists many)."""
+    names = dict(
+        Contact.objects.for_tenant(tenant)
+        .filter(pk__in={t.contact_id for t in tasks})
+        .values_list("pk", "name")
+    ) if tasks else {}  # fmt: skip
+    for task in tasks:
+        task.contact_name = names.get(task.contact_id, "")
+    return tasks
+
+
+def my_tasks(*, member: Membership, now: datetime | None = None) -> list[TaskSection]:
+    """The member's open tasks: overdue (oldest first), due today, and upcoming."""
+    now = now or timezone.now()
+    end_of_day = timezone.localtime(now).replace(hour=23, minute=59, second=59, microsecond=999999)
+    open_tasks = Task.objects.for_tenant(member.tenant).filter(
+        assignee=member, done_at__isnull=True
+    )
+    spans = (
+        ("overdue", Q(due_at__lt=now)),
+        ("today", Q(due_at__gte=now, due_at__lte=end_of_day)),
+        ("upcoming", Q(due_at__gt=end_of_day)),
+    )
+    sections = []
+    for key, span in spans:
+        tasks = list(open_tasks.filter(span).order_by("due_at", "id")[: LISTED + 1])
+        count = len(tasks) if len(tasks) <= LISTED else open_tasks.filter(span).count()
+        sections.append(TaskSection(key, _named(tasks[:LISTED], member.tenant), count))
+    return sections
+
+
+OVERDUE_SHOWN = 99  # the header says "99+" beyond: every page asks, so the count is bounded
+
+
+def overdue_count(*, member: Membership, now: datetime | None = None) -> int:
+    """How many of the member's open tasks are past due, up to OVERDUE_SHOWN + 1: a walk of at
+    most that many entries of the open tasks' index, on every page."""
+    overdue = Task.objects.for_tenant(member.tenant).filter(
+        assignee=member, done_at__isnull=True, due_at__lt=now or timezone.now()
+    )
+    return len(overdue.values_list("pk", flat=True)[: OVERDUE_SHOWN + 1])
+
+
+def contact_open_tasks(*, contact: Contact) -> list[Task]:
+    return list(
+        Task.objects.for_tenant(contact.tenant)
+        .filter(contact=contact, done_at__isnull=True)
+        .select_related("assignee__user")
+        .order_by("due_at", "id")[:LISTED]
+    )

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from crm.models import Contact, Membership
 from crm.services import ServiceError
 
-from .models import Activity, ActivityKind
+from .models import Activity, ActivityKind, Task
 
 # a clock a few minutes fast still logs "now"; anything later is a plan, not something that happened
 FUTURE_SLACK = timedelta(minutes=5)
@@ -29,8 +29,10 @@ def activity_log(
     text: str = "",
     outcome: str = "",
     occurred_at: datetime | None = None,
+    follow_up: tuple[str, datetime] | None = None,
 ) -> Activity:
-    """Records a call, meeting, WeChat chat, visit or note with `contact`, as `actor` had it."""
+    """Records a call, meeting, WeChat chat, visit or note with `contact`, as `actor` had it;
+    with `follow_up` (what, when), the task it leads to, for `actor`, in the same step."""
     if kind not in ActivityKind.values:
         raise ServiceError(_("Choose what kind of activity this was."))
     text, outcome = text.strip(), outcome.strip()
@@ -44,10 +46,15 @@ def activity_log(
     occurred_at = occurred_at or now
     if occurred_at > now + FUTURE_SLACK:
         raise ServiceError(_("That time is still to come: log what has happened."))
-    return Activity.objects.create(
+    activity = Activity.objects.create(
         tenant_id=contact.tenant_id, contact=contact, kind=kind, occurred_at=occurred_at,
         author=actor, text=text, outcome=outcome,
     )  # fmt: skip
+    if follow_up is not None:
+        title, due_at = follow_up
+        task_create(contact=contact, actor=actor, title=title, due_at=due_at, assignee=actor,
+                    activity=activity)  # fmt: skip
+    return activity
 
 
 @transaction.atomic
@@ -61,5 +68,57 @@ def contact_activities_merged(
     *, survivor: Contact, merged: Contact, actor: Membership | None
 ) -> None:
     """A merge (crm.merges, inside its transaction): what was said and done with the merged
-    contact stays on record, on the one that stays."""
+    contact, and its tasks, open and done, stay on record, on the one that stays."""
     Activity.objects.for_tenant(survivor.tenant).filter(contact=merged).update(contact=survivor)
+    Task.objects.for_tenant(survivor.tenant).filter(contact=merged).update(contact=survivor)
+
+
+def _check_task(*, contact: Contact, title: str, assignee: Membership | None) -> str:
+    title = " ".join(title.split())
+    if not title:
+        raise ServiceError(_("Say what is to be done."))
+    if len(title) > 200:
+        raise ServiceError(_("That is too long: at most 200 characters."))
+    if assignee is not None and assignee.tenant_id != contact.tenant_id:
+        raise ServiceError(_("Choose a member of this company."))
+    return title
+
+
+@transaction.atomic
+def task_create(
+    *,
+    contact: Contact,
+    actor: Membership | None,
+    title: str,
+    due_at: datetime,
+    assignee: Membership | None,
+    activity: Activity | None = None,
+) -> Task:
+    """A follow-up for `contact`, due at `due_at`, for `assignee` (None: nobody yet). A time
+    already past is allowed: it shows as overdue, as a task written down late is."""
+    title = _check_task(contact=contact, title=title, assignee=assignee)
+    return Task.objects.create(
+        tenant_id=contact.tenant_id, contact=contact, title=title, due_at=due_at,
+        assignee=assignee, created_by=actor, activity=activity,
+    )  # fmt: skip
+
+
+@transaction.atomic
+def task_complete(*, task: Task, actor: Membership) -> bool:
+    """Marks the task done (once: a second click, or someone else's, changes nothing). Returns
+    whether this call did it."""
+    return bool(
+        Task.objects.for_tenant(actor.tenant)
+        .filter(pk=task.pk, done_at__isnull=True)
+        .update(done_at=timezone.now(), done_by=actor)
+    )
+
+
+@transaction.atomic
+def task_reopen(*, task: Task, actor: Membership) -> bool:
+    """Undoes a "done" clicked by mistake."""
+    return bool(
+        Task.objects.for_tenant(actor.tenant)
+        .filter(pk=task.pk, done_at__isnull=False)
+        .update(done_at=None, done_by=None)
+    )

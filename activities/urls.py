@@ -14,4 +14,8 @@ urlpatterns = [
         views.contact_activity_remove,
         name="contact_activity_remove",
     ),
+    path("contacts/<int:contact_id>/tasks/", views.contact_task_add, name="contact_task_add"),
+    path("tasks/", views.my_tasks, name="my_tasks"),
+    path("tasks/<int:task_id>/done/", views.task_done, name="task_done"),
+    path("tasks/<int:task_id>/reopen/", views.task_reopen, name="task_reopen"),
 ]

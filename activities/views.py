@@ -2,22 +2,31 @@
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
 
 from crm.access import access_contact
 from crm.http import tenant_url
+from crm.models import Membership
 from crm.services import ServiceError
 
-from . import services
-from .access import access_activity
+from . import selectors, services
+from .access import access_activity, access_task
 from .forms import ActivityForm
-from .panels import activity_context, timeline_context
+from .panels import activity_context, task_form, tasks_context, timeline_context
 
 FORM = "activities/partials/activity_form.html"
 TIMELINE = "activities/partials/timeline.html"
 OLDER = "activities/partials/timeline_entries.html"
+TASKS = "activities/partials/tasks_panel.html"
+ROW = "activities/partials/task_row.html"
+
+
+def member_of(tenant, member_id: int):
+    """The company's member `member_id` (the form offered only them), or None."""
+    return Membership.objects.for_tenant(tenant).select_related("user").filter(pk=member_id).first()
 
 
 @require_GET
@@ -37,14 +46,19 @@ def contact_activity_log(request, contact_id: int):
     form = ActivityForm(request.POST)
     if form.is_valid():
         try:
+            data = form.cleaned_data
             activity = services.activity_log(
-                contact=contact, actor=request.membership, **form.cleaned_data
-            )
+                contact=contact, actor=request.membership, kind=data["kind"],
+                text=data["text"], outcome=data["outcome"], occurred_at=data["occurred_at"],
+                follow_up=form.follow_up_task(),
+            )  # fmt: skip
         except ServiceError as error:
             form.add_error(None, error.message)
         else:
             done = _("Logged: %(kind)s.") % {"kind": activity.get_kind_display()}
-            if request.htmx:  # a fresh form, and the timeline reloads itself
+            if form.follow_up_task():
+                done += " " + _("Task added: %(title)s.") % {"title": form.follow_up_task()[0]}
+            if request.htmx:  # a fresh form, and the timeline and tasks reload themselves
                 context = activity_context(contact, done=done)
                 response = render(request, FORM, context)
                 return trigger_client_event(response, "contact-changed")
@@ -70,3 +84,65 @@ def contact_activity_remove(request, contact_id: int, activity_id: int):
     if request.htmx:  # the timeline as it now stands; the message shows with the next page
         return render(request, TIMELINE, timeline_context(request, activity.contact))
     return redirect(tenant_url(request, "contact_detail", contact_id))
+
+
+@require_http_methods(["GET", "POST"])
+def contact_task_add(request, contact_id: int):
+    """The contact's tasks panel (GET: it reloads itself after a change), and a task added."""
+    contact = access_contact(request.membership, contact_id)
+    if request.method == "GET":
+        return render(request, TASKS, tasks_context(request, contact))
+    form = task_form(request, request.POST)
+    if form.is_valid():
+        assignee = member_of(request.tenant, form.cleaned_data["assignee"])
+        try:
+            task = services.task_create(
+                contact=contact, actor=request.membership, title=form.cleaned_data["title"],
+                due_at=form.cleaned_data["due_time"], assignee=assignee,
+            )  # fmt: skip
+        except ServiceError as error:
+            form.add_error(None, error.message)
+        else:
+            done = _("Task added: %(title)s.") % {"title": task.title}
+            if request.htmx:
+                return render(request, TASKS, tasks_context(request, contact, done=done))
+            messages.success(request, done)
+            return redirect(tenant_url(request, "contact_detail", contact.pk))
+    if request.htmx:  # what was typed stays, with the reason beside it
+        return render(request, TASKS, tasks_context(request, contact, form))
+    for errors in form.errors.values():
+        for error in errors:
+            messages.error(request, error)
+    return redirect(tenant_url(request, "contact_detail", contact.pk))
+
+
+def _task_answer(request, task):
+    """The task's row, as it now stands (the timeline, if shown, reloads itself)."""
+    task.refresh_from_db()
+    listed = request.POST.get("next") == "mine"
+    if not request.htmx:
+        back = tenant_url(request, "my_tasks") if listed else None
+        return redirect(back or tenant_url(request, "contact_detail", task.contact_id))
+    context = {"task": task, "now": timezone.now(), "listed": listed}
+    response = render(request, ROW, context)
+    return trigger_client_event(response, "contact-changed")
+
+
+@require_POST
+def task_done(request, task_id: int):
+    task = access_task(request.membership, task_id)
+    services.task_complete(task=task, actor=request.membership)
+    return _task_answer(request, task)
+
+
+@require_POST
+def task_reopen(request, task_id: int):
+    task = access_task(request.membership, task_id)
+    services.task_reopen(task=task, actor=request.membership)
+    return _task_answer(request, task)
+
+
+@require_GET
+def my_tasks(request):
+    context = {"sections": selectors.my_tasks(member=request.membership), "now": timezone.now()}
+    return render(request, "activities/task_list.html", context)

@@ -13,6 +13,7 @@ NAV_SECTIONS = {
     "audience": "audiences",
     "snapshot": "audiences",
     "import": "contacts",
+    "my_tasks": "tasks",
 }
 SETTINGS_PAGES = {"tenant_settings", "member_list", "member_add", "stage_settings"}
 SETTINGS_PREFIXES = ("tag_", "rule_", "event_kind")
@@ -29,7 +30,7 @@ def nav_section(request) -> str:
 
 # The main navigation of a company's pages: the same on every page of a company, so reversed
 # once per company (and site prefix) in each process rather than six times on every request.
-NAV_PAGES = ("dashboard", "board", "contact_list", "audience_list", "tenant_settings",
+NAV_PAGES = ("dashboard", "board", "contact_list", "my_tasks", "audience_list", "tenant_settings",
              "tag_settings")  # fmt: skip
 
 

@@ -2,10 +2,11 @@
 salesperson's week."""
 
 import random
+from datetime import timedelta
 
 from django.utils import timezone
 
-from activities.models import Activity
+from activities.models import Activity, Task
 from crm.models import Contact, Membership, Tenant
 from lifecycle.stages import RANK
 
@@ -43,3 +44,29 @@ def seed_sales_activities(tenant: Tenant, contact_ids: list[int], sellers: list[
                          text=text, outcome=outcome, occurred_at=at, created_at=at)
             )  # fmt: skip
     Activity.objects.bulk_create(rows, batch_size=1000)
+    Task.objects.bulk_create(_tasks(tenant, contacts, sellers, rng, now), batch_size=1000)
+
+
+TASKS = [
+    "回电确认体验课时间", "发课程表和价格", "约到店面谈", "跟进付款", "回访上课感受",
+    "邀请参加公开课",
+]  # fmt: skip
+
+
+def _tasks(tenant, contacts, sellers, rng, now) -> list[Task]:
+    """Follow-ups for one contact in five: a few overdue, some due today, most ahead, and some
+    done already (on the timeline)."""
+    tasks = []
+    for contact in contacts:
+        if rng.random() > 0.2:
+            continue
+        due = now + timedelta(hours=rng.choice([-50, -26, -3, 2, 5, 20, 44, 70, 140]))
+        done = rng.random() < 0.3
+        assignee_id = contact.owner_id or rng.choice(sellers).pk
+        tasks.append(
+            Task(tenant=tenant, contact=contact, title=rng.choice(TASKS), due_at=due,
+                 assignee_id=assignee_id, created_by_id=assignee_id,
+                 created_at=min(due, now) - timedelta(days=1),
+                 done_at=min(due, now) if done else None, done_by_id=assignee_id if done else None)
+        )  # fmt: skip
+    return tasks

@@ -8,7 +8,7 @@ import pytest
 from django.core.cache import caches
 from django.test import Client
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
 from tagging.models import Tag, TagGroup, name_key
 from tests.factories import ContactFactory, MembershipFactory, TenantFactory, UserFactory
@@ -114,7 +114,7 @@ def foreign_contact(other_tenant):
 
 def company_objects(tenant, member) -> dict:
     """One object of each kind a tenant URL can name, in `tenant`: for the cross-tenant walks."""
-    from activities.models import Activity
+    from activities.models import Activity, Task
     from audiences.models import Audience, AudienceSnapshot
     from crm.models import Invitation
     from integrations.models import WebhookDelivery
@@ -130,6 +130,9 @@ def company_objects(tenant, member) -> dict:
         "contact_id": contact.pk,
         "activity_id": Activity.objects.create(
             tenant=tenant, contact=contact, kind="call", author=member, text="回访"
+        ).pk,
+        "task_id": Task.objects.create(
+            tenant=tenant, contact=contact, title="回电", due_at=timezone.now(), assignee=member
         ).pk,
         "other_id": ContactFactory(tenant=tenant, name=f"客户 {tenant.slug}").pk,
         "membership_id": member.pk,

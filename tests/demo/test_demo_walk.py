@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import Resolver404, resolve
 
-from activities.models import Activity
+from activities.models import Activity, Task
 from crm.models import Contact, Tenant
 from crm.scope import tenant_scope
 from demo.management.commands.seed_demo import DEMO_PASSWORD
@@ -52,7 +52,7 @@ def rows_of_every_company() -> dict:
     counts = {Tenant: Tenant.objects.count()}
     for tenant in Tenant.objects.all():
         with tenant_scope(tenant):
-            for model in (Contact, StageChange, Event, ContactTag, Activity):
+            for model in (Contact, StageChange, Event, ContactTag, Activity, Task):
                 counts[model] = counts.get(model, 0) + model.objects.for_tenant(tenant).count()
     return counts
 
@@ -67,6 +67,7 @@ def page_name(url: str) -> str:
 EVERYONE_REACHES = {
     "dashboard", "dashboard_recent", "funnel_panel", "contact_list", "contact_detail",
     "contact_edit", "contact_timeline", "contact_duplicates", "board", "board_column",
+    "my_tasks", "contact_task_add",
 }  # fmt: skip
 MARKETING_REACHES = {
     "audience_list", "audience_detail", "audience_export", "contacts_export", "import_list",
@@ -103,6 +104,7 @@ def test_seeding_the_demo_again_adds_nothing_and_every_page_still_works(db, as_a
     counts = rows_of_every_company()
     assert counts[Contact] > 2000
     assert counts[Activity] > counts[Contact] // 2  # the timelines read like a sales week
+    assert counts[Task] > counts[Contact] // 10  # and "my tasks" has a day's work in it
 
     second = seed_demo()
 

@@ -11,9 +11,10 @@ class ActivitiesConfig(AppConfig):
         from crm.panels import register_panel
 
         from .panels import activity_panel, tasks_panel, timeline_panel
-        from .services import contact_activities_merged
+        from .services import contact_activities_merged, member_tasks_handed_over
 
         register_panel("contact", tasks_panel)
         register_panel("contact", activity_panel)
         register_panel("contact", timeline_panel)
         hooks.contacts_merging.register(contact_activities_merged)
+        hooks.work_handed_over.register(member_tasks_handed_over)

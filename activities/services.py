@@ -122,3 +122,12 @@ def task_reopen(*, task: Task, actor: Membership) -> bool:
         .filter(pk=task.pk, done_at__isnull=False)
         .update(done_at=None, done_by=None)
     )
+
+
+def member_tasks_handed_over(*, tenant, member: Membership, to: Membership | None, moved: dict):
+    """A member's work handed over (crm): their open tasks go with their contacts."""
+    moved["tasks"] = (
+        Task.objects.for_tenant(tenant)
+        .filter(assignee=member, done_at__isnull=True)
+        .update(assignee=to)
+    )

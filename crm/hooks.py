@@ -35,3 +35,8 @@ contacts_deleted = Hook()
 # tenant=: a contact was added, in the funnel's first stage (lifecycle: the stored figures and
 # the audiences follow, as they do a move).
 contact_added = Hook()
+
+# tenant=, member=, to=: a member's work is handed over to `to` (None: nobody yet), in the
+# caller's transaction, after crm moved the contacts they own (activities: their open tasks).
+# Returns nothing; each step counts what it moved through `moved` (a dict it may add to).
+work_handed_over = Hook()

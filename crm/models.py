@@ -308,6 +308,8 @@ class AuditKind(models.TextChoices):
     EXPORT = "export", _("Export")
     BULK_MOVE = "bulk_move", _("Bulk move")
     BULK_TAG = "bulk_tag", _("Bulk tag")
+    BULK_ASSIGN = "bulk_assign", _("Owner assigned")
+    WORK_HANDED_OVER = "work_handed_over", _("Contacts and tasks handed over")
     CONTACTS_MERGED = "contacts_merged", _("Contacts merged")
     CONTACT_DELETED = "contact_deleted", _("Contact deleted")
     TOKEN_CREATED = "token_created", _("API token created")

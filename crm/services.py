@@ -1,16 +1,19 @@
 """Writes. Keyword-only, atomic, taking domain objects (never a request or a form)."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass, fields, replace
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from lifecycle.fsm import FUNNEL_FIELD_NAMES
 
 from .audit import audit_record
-from .hooks import change_recorded, contact_added, contacts_deleted
+from .hooks import change_recorded, contact_added, contacts_deleted, work_handed_over
 from .models import CONTACT_FIELDS, AuditKind, Contact, Membership, Tenant
 from .normalize import (
     PhoneError,
@@ -19,8 +22,8 @@ from .normalize import (
     normalize_text,
     normalize_wechat_id,
 )
-from .permissions import can_delete_contacts
-from .selectors import contact_duplicates
+from .permissions import can_delete_contacts, can_manage_members
+from .selectors import contact_duplicates, contacts_scoped
 
 
 class ServiceError(Exception):
@@ -179,3 +182,57 @@ def contact_delete(*, contact: Contact, actor: Membership) -> None:
                  details={"contact": contact.pk})  # fmt: skip
     contact.delete()
     contacts_deleted(tenant=tenant)
+
+
+# --- owners --------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def contacts_bulk_assign(
+    *,
+    tenant: Tenant,
+    actor: Membership | None,
+    contacts: QuerySet | Iterable[int],
+    owner: Membership | None,
+) -> int:
+    """Gives the contacts (picked ids, or a filtered list: "all matching") to `owner` (None:
+    nobody), set-based. Returns how many changed hands."""
+    _check_owner(tenant, owner)
+    owner_id = owner.pk if owner is not None else None
+    scope = contacts_scoped(tenant=tenant, contacts=contacts)
+    # only those changing hands: one already theirs is neither written nor counted
+    changed = scope.exclude(owner_id=owner_id) if owner_id else scope.filter(owner__isnull=False)
+    count = changed.update(owner_id=owner_id, updated_at=timezone.now())
+    audit_record(tenant=tenant, actor=actor, kind=AuditKind.BULK_ASSIGN,
+                 subject=owner.display_name if owner else _("nobody"), count=count,
+                 details={"owner": owner_id})  # fmt: skip
+    return count
+
+
+@dataclass
+class HandedOver:
+    contacts: int
+    tasks: int
+
+
+@transaction.atomic
+def member_work_hand_over(
+    *, member: Membership, to: Membership | None, actor: Membership
+) -> HandedOver:
+    """Everything `member` is responsible for (the contacts they own, their open tasks) goes to
+    `to` in one step: before they leave, or when they change job. Admins only."""
+    if not can_manage_members(actor):
+        raise NotAllowed(_("Only admins may hand a member's work over."))
+    tenant = member.tenant
+    if to is not None and (to.tenant_id != tenant.pk or to.pk == member.pk):
+        raise ServiceError(_("Choose another member of this company."))
+    owned = Contact.objects.for_tenant(tenant).filter(owner_id=member.pk)
+    contacts = owned.update(owner_id=to.pk if to else None, updated_at=timezone.now())
+    moved: dict[str, int] = {}
+    work_handed_over(tenant=tenant, member=member, to=to, moved=moved)
+    done = HandedOver(contacts=contacts, tasks=moved.get("tasks", 0))
+    audit_record(tenant=tenant, actor=actor, kind=AuditKind.WORK_HANDED_OVER,
+                 subject=member.display_name, count=done.contacts,
+                 details={"member": member.pk, "to": to.pk if to else None,
+                          "tasks": done.tasks})  # fmt: skip
+    return done

@@ -29,6 +29,12 @@ tenant_patterns = [
     path("settings/members/<int:membership_id>/role/", views.member_role, name="member_role"),
     path("settings/members/<int:membership_id>/remove/", views.member_remove, name="member_remove"),
     path(
+        "settings/members/<int:membership_id>/hand-over/",
+        views.member_hand_over,
+        name="member_hand_over",
+    ),
+    path("contacts/bulk/owner/", views.contacts_bulk_assign, name="contacts_bulk_assign"),
+    path(
         "settings/members/<int:membership_id>/password-link/",
         views.member_password_link,
         name="member_password_link",

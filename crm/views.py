@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.contrib.auth import login, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordChangeForm, SetPasswordForm
-from django.http import HttpResponseRedirect, StreamingHttpResponse
+from django.http import Http404, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -15,6 +15,7 @@ from django.utils.formats import date_format
 from django.utils.http import content_disposition_header, urlencode
 from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -460,3 +461,66 @@ def contact_delete(request, contact_id: int):
         messages.success(request, _("Contact “%(name)s” deleted.") % {"name": contact.name})
         return redirect("contact_list", request.tenant.slug)
     return render(request, "crm/contact_delete.html", {"contact": contact})
+
+
+def _member_named(request, field: str):
+    """The company's member the form names in `field`, None for "nobody", or False when it
+    names no one (nothing chosen, another company's member, a removed one, nonsense)."""
+    value = request.POST.get(field, "")
+    if value == "nobody":
+        return None
+    try:
+        return access_membership(request.membership, value)
+    except Http404:
+        return False
+
+
+@require_POST
+def contacts_bulk_assign(request):
+    """The list's bulk bar: the picked contacts, or all matching the filters, to one owner."""
+    back = safe_next(request, tenant_url(request, "contact_list"))
+    owner = _member_named(request, "owner_to")
+    if owner is False:
+        messages.error(request, _("Choose who the contacts go to."))
+        return redirect(back)
+    ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
+    if request.POST.get("scope") == "all":
+        filters = ContactFilterForm(request.POST).filters()
+        contacts = selectors.contact_list(
+            tenant=request.tenant, filters=filters, viewer=request.membership
+        )
+    elif ids:
+        contacts = ids
+    else:
+        messages.error(request, _("Select some contacts first."))
+        return redirect(back)
+    count = services.contacts_bulk_assign(
+        tenant=request.tenant, actor=request.membership, contacts=contacts, owner=owner
+    )
+    name = owner.display_name if owner else _("nobody")
+    text = ngettext("%(count)s contact now belongs to %(name)s.",
+                    "%(count)s contacts now belong to %(name)s.", count)  # fmt: skip
+    (messages.success if count else messages.warning)(request, text % {"count": count,
+                                                                       "name": name})  # fmt: skip
+    return redirect(back)
+
+
+@require_POST
+@permission_required(can_manage_members)
+def member_hand_over(request, membership_id: int):
+    """Everything a member is responsible for, to another member, in one step."""
+    member = access_membership(request.membership, membership_id)
+    to = _member_named(request, "to")
+    if to is False:
+        messages.error(request, _("Choose another member of this company."))
+        return redirect(tenant_url(request, "member_list"))
+    try:
+        done = services.member_work_hand_over(member=member, to=to, actor=request.membership)
+    except services.ServiceError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _(
+            "%(member)s's %(contacts)s contacts and %(tasks)s open tasks went to %(to)s."
+        ) % {"member": member.display_name, "contacts": done.contacts, "tasks": done.tasks,
+             "to": to.display_name if to else _("nobody")})  # fmt: skip
+    return redirect(tenant_url(request, "member_list"))

@@ -11,10 +11,11 @@ class ActivitiesConfig(AppConfig):
         from crm.panels import register_panel
 
         from .panels import activity_panel, tasks_panel, timeline_panel
-        from .services import contact_activities_merged, member_tasks_handed_over
+        from .services import contact_activities_merged, member_tasks_handed_over, tasks_from_moves
 
         register_panel("contact", tasks_panel)
         register_panel("contact", activity_panel)
         register_panel("contact", timeline_panel)
         hooks.contacts_merging.register(contact_activities_merged)
         hooks.work_handed_over.register(member_tasks_handed_over)
+        hooks.change_recorded.register(tasks_from_moves)

@@ -104,3 +104,14 @@ class TaskForm(forms.Form):
         else:
             data["due_time"] = self.presets.get(data.get("due"))
         return data
+
+
+class TaskRuleForm(forms.Form):
+    stage = forms.ChoiceField(label=_("When a contact reaches"))
+    title = forms.CharField(label=_("Give its owner the task"), max_length=200)
+    due_hours = forms.IntegerField(label=_("Due in (hours)"), min_value=1, max_value=720,
+                                   initial=24)  # fmt: skip
+
+    def __init__(self, *args, stage_names: dict[str, str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["stage"].choices = list(stage_names.items())

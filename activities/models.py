@@ -1,10 +1,12 @@
 """What a salesperson does with a contact: calls, meetings, WeChat chats, visits and notes."""
 
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.models import TenantOwned, tenant_field
+from lifecycle.stages import Stage
 
 
 class ActivityKind(models.TextChoices):
@@ -90,3 +92,28 @@ class Task(TenantOwned):
     @property
     def is_done(self) -> bool:
         return self.done_at is not None
+
+
+class TaskRule(TenantOwned):
+    """ "When a contact reaches SQL, give its owner a task due in 24 h": a follow-up nobody has
+    to remember to write."""
+
+    stage = models.CharField(_("when a contact reaches"), max_length=16, choices=Stage.choices)
+    title = models.CharField(_("the task"), max_length=200)
+    due_hours = models.PositiveIntegerField(
+        _("due in (hours)"), default=24, validators=[MinValueValidator(1), MaxValueValidator(720)]
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("task rule")
+        indexes = [models.Index(fields=["tenant", "stage"], name="taskrule_stage")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(due_hours__gte=1, due_hours__lte=720),
+                name="taskrule_due_hours_in_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title

@@ -1,15 +1,19 @@
-"""Writes of a salesperson's day: activities logged and taken back."""
+"""Writes of a salesperson's day: activities, tasks and the rules that write tasks."""
 
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.core.exceptions import EmptyResultSet
+from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm.models import Contact, Membership
-from crm.services import ServiceError
+from crm.models import Contact, Membership, Tenant
+from crm.permissions import can_edit_rules
+from crm.services import NotAllowed, ServiceError
+from lifecycle.stages import ORDER, RANK
 
-from .models import Activity, ActivityKind, Task
+from .models import Activity, ActivityKind, Task, TaskRule
 
 # a clock a few minutes fast still logs "now"; anything later is a plan, not something that happened
 FUTURE_SLACK = timedelta(minutes=5)
@@ -131,3 +135,65 @@ def member_tasks_handed_over(*, tenant, member: Membership, to: Membership | Non
         .filter(assignee=member, done_at__isnull=True)
         .update(assignee=to)
     )
+
+
+# --- task rules -----------------------------------------------------------------------------
+
+
+def _rules_editor(actor: Membership | None) -> None:
+    if not can_edit_rules(actor):
+        raise NotAllowed(_("Only admins may change the rules."))
+
+
+@transaction.atomic
+def task_rule_save(
+    *, tenant: Tenant, actor: Membership | None, stage: str, title: str, due_hours: int
+) -> TaskRule:
+    _rules_editor(actor)
+    if stage not in RANK:
+        raise ServiceError(_("Unknown stage."))
+    title = " ".join(title.split())
+    if not title or len(title) > 200:
+        raise ServiceError(_("Say what is to be done, in at most 200 characters."))
+    if not 1 <= due_hours <= 720:
+        raise ServiceError(_("Due in 1 to 720 hours (30 days)."))
+    return TaskRule.objects.create(tenant=tenant, stage=stage, title=title, due_hours=due_hours)
+
+
+@transaction.atomic
+def task_rule_delete(*, rule: TaskRule, actor: Membership | None) -> None:
+    _rules_editor(actor)
+    TaskRule.objects.for_tenant(rule.tenant).filter(pk=rule.pk).delete()
+
+
+# For each forward move to a stage a task rule names, the rule's task for the contact's owner
+# (or nobody), due that many hours after the move: one statement for any number of moves.
+TASKS_FROM_MOVES = """
+INSERT INTO activities_task (tenant_id, contact_id, title, due_at, assignee_id, created_by_id,
+                             created_at)
+SELECT sc.tenant_id, sc.contact_id, r.title, sc.created_at + make_interval(hours => r.due_hours),
+       c.owner_id, NULL, %s
+FROM lifecycle_stagechange sc
+JOIN activities_taskrule r ON r.tenant_id = sc.tenant_id AND sc.to_stage = r.stage
+JOIN crm_contact c ON c.id = sc.contact_id AND c.tenant_id = sc.tenant_id
+WHERE sc.tenant_id = %s AND sc.kind = 'moved' AND sc.id IN ({ids})
+  AND array_position(%s::text[], sc.to_stage::text)
+      > array_position(%s::text[], sc.from_stage::text)
+"""
+
+
+def tasks_from_moves(*, tenant: Tenant, event: str, rows: QuerySet) -> None:
+    """A change listener (crm.hooks.change_recorded), in the moves' transaction: the tasks the
+    company's task rules give for the contacts moved forward."""
+    if event != "contact.stage_changed":
+        return
+    if not TaskRule.objects.for_tenant(tenant).exists():  # most companies, most moves
+        return
+    try:
+        ids, params = rows.values("id").query.sql_with_params()
+    except EmptyResultSet:
+        return
+    order = list(ORDER)
+    with connection.cursor() as cursor:
+        cursor.execute(TASKS_FROM_MOVES.format(ids=ids),
+                       [timezone.now(), tenant.pk, *params, order, order])  # fmt: skip

@@ -18,4 +18,10 @@ urlpatterns = [
     path("tasks/", views.my_tasks, name="my_tasks"),
     path("tasks/<int:task_id>/done/", views.task_done, name="task_done"),
     path("tasks/<int:task_id>/reopen/", views.task_reopen, name="task_reopen"),
+    path("settings/task-rules/", views.task_rule_list, name="task_rule_list"),
+    path(
+        "settings/task-rules/<int:task_rule_id>/delete/",
+        views.task_rule_delete,
+        name="task_rule_delete",
+    ),
 ]

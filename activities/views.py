@@ -7,14 +7,17 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
 
-from crm.access import access_contact
+from crm.access import access_contact, get_scoped_or_404
 from crm.http import tenant_url
 from crm.models import Membership
+from crm.permissions import can_edit_rules, permission_required
 from crm.services import ServiceError
+from lifecycle.selectors import stage_settings
 
 from . import selectors, services
 from .access import access_activity, access_task
-from .forms import ActivityForm
+from .forms import ActivityForm, TaskRuleForm
+from .models import TaskRule
 from .panels import activity_context, task_form, tasks_context, timeline_context
 
 FORM = "activities/partials/activity_form.html"
@@ -146,3 +149,44 @@ def task_reopen(request, task_id: int):
 def my_tasks(request):
     context = {"sections": selectors.my_tasks(member=request.membership), "now": timezone.now()}
     return render(request, "activities/task_list.html", context)
+
+
+# --- task rules (admins) ------------------------------------------------------------------------
+
+
+def _rules_page(request, form=None, status=200):
+    names = {k: s.display_label for k, s in stage_settings(tenant=request.tenant).items()}
+    context = {
+        "rules": list(TaskRule.objects.for_tenant(request.tenant).order_by("stage", "id")),
+        "form": form or TaskRuleForm(stage_names=names),
+        "stage_names": names,
+    }
+    return render(request, "activities/task_rule_list.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required(can_edit_rules)
+def task_rule_list(request):
+    if request.method == "GET":
+        return _rules_page(request)
+    names = {k: s.display_label for k, s in stage_settings(tenant=request.tenant).items()}
+    form = TaskRuleForm(request.POST, stage_names=names)
+    if form.is_valid():
+        try:
+            services.task_rule_save(tenant=request.tenant, actor=request.membership,
+                                    **form.cleaned_data)  # fmt: skip
+        except ServiceError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, _("Task rule added."))
+            return redirect(tenant_url(request, "task_rule_list"))
+    return _rules_page(request, form, status=422)
+
+
+@require_POST
+@permission_required(can_edit_rules)
+def task_rule_delete(request, task_rule_id: int):
+    rule = get_scoped_or_404(TaskRule.objects.for_tenant(request.tenant), task_rule_id)
+    services.task_rule_delete(rule=rule, actor=request.membership)
+    messages.success(request, _("Task rule deleted."))
+    return redirect(tenant_url(request, "task_rule_list"))

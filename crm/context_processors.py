@@ -16,7 +16,7 @@ NAV_SECTIONS = {
     "my_tasks": "tasks",
 }
 SETTINGS_PAGES = {"tenant_settings", "member_list", "member_add", "stage_settings"}
-SETTINGS_PREFIXES = ("tag_", "rule_", "event_kind")
+SETTINGS_PREFIXES = ("tag_", "rule_", "event_kind", "task_rule_")
 
 
 def nav_section(request) -> str:

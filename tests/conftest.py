@@ -114,7 +114,7 @@ def foreign_contact(other_tenant):
 
 def company_objects(tenant, member) -> dict:
     """One object of each kind a tenant URL can name, in `tenant`: for the cross-tenant walks."""
-    from activities.models import Activity, Task
+    from activities.models import Activity, Task, TaskRule
     from audiences.models import Audience, AudienceSnapshot
     from crm.models import Invitation
     from integrations.models import WebhookDelivery
@@ -131,6 +131,7 @@ def company_objects(tenant, member) -> dict:
         "activity_id": Activity.objects.create(
             tenant=tenant, contact=contact, kind="call", author=member, text="回访"
         ).pk,
+        "task_rule_id": TaskRule.objects.create(tenant=tenant, stage="sql", title="回电").pk,
         "task_id": Task.objects.create(
             tenant=tenant, contact=contact, title="回电", due_at=timezone.now(), assignee=member
         ).pk,

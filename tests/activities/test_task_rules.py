@@ -1,0 +1,78 @@
+"""An admin says "when a contact reaches SQL, give its owner a task due in 24 h", and the task is
+there after every forward move into SQL: one by one or in bulk."""
+
+from datetime import timedelta
+
+from django.urls import reverse
+
+from activities.models import Task, TaskRule
+from activities.services import task_rule_save
+from lifecycle.bulk_moves import contacts_bulk_move
+from lifecycle.services import contact_stage_move
+from tests.factories import ContactFactory
+
+
+def rule(tenant, admin, stage="sql", hours=24):
+    return task_rule_save(tenant=tenant, actor=admin, stage=stage, title="24 小时内电话跟进",
+                          due_hours=hours)  # fmt: skip
+
+
+def test_reaching_sql_gives_the_owner_a_task_due_a_day_after_the_move(tenant, admin, sales):
+    rule(tenant, admin)
+    contact = ContactFactory(tenant=tenant, stage="mql", owner=sales)
+    change = contact_stage_move(contact=contact, actor=sales, to_stage="sql")
+    (task,) = Task.objects.for_tenant(tenant)
+    assert (task.contact, task.assignee, task.title) == (contact, sales, "24 小时内电话跟进")
+    assert task.due_at == change.created_at + timedelta(hours=24)
+
+
+def test_a_bulk_move_gives_each_contact_its_task_and_nobody_when_it_has_no_owner(
+    tenant, admin, sales
+):
+    rule(tenant, admin, hours=48)
+    owned = ContactFactory.create_batch(3, tenant=tenant, stage="lead", owner=sales)
+    orphan = ContactFactory(tenant=tenant, stage="lead")
+    contacts_bulk_move(tenant=tenant, actor=admin, contacts=[c.pk for c in [*owned, orphan]],
+                       to_stage="sql")  # fmt: skip
+    tasks = Task.objects.for_tenant(tenant)
+    assert sorted(tasks.values_list("contact_id", flat=True)) == sorted(
+        c.pk for c in [*owned, orphan]
+    )
+    assert tasks.get(contact=orphan).assignee is None  # unassigned, for someone to take
+    assert set(tasks.exclude(contact=orphan).values_list("assignee", flat=True)) == {sales.pk}
+
+
+def test_other_stages_and_moves_back_give_no_task(tenant, admin, sales):
+    rule(tenant, admin)
+    contact = ContactFactory(tenant=tenant, stage="opportunity", owner=sales)
+    contact_stage_move(contact=contact, actor=admin, to_stage="sql", reason="还没决定")  # back
+    other = ContactFactory(tenant=tenant, stage="lead", owner=sales)
+    contact_stage_move(contact=other, actor=sales, to_stage="mql")
+    assert not Task.objects.for_tenant(tenant).exists()
+
+
+def test_another_companys_rules_never_give_tasks_here(tenant, admin, sales, other_tenant, outsider):
+    task_rule_save(tenant=other_tenant, actor=outsider, stage="sql", title="别家的规则",
+                   due_hours=24)  # fmt: skip
+    contact = ContactFactory(tenant=tenant, stage="mql", owner=sales)
+    contact_stage_move(contact=contact, actor=sales, to_stage="sql")
+    assert not Task.objects.for_tenant(tenant).exists()
+
+
+def test_an_admin_adds_and_deletes_a_task_rule_and_others_may_not(
+    admin_client, sales_client, marketer_client, tenant
+):
+    url = reverse("task_rule_list", args=[tenant.slug])
+    data = {"stage": "sql", "title": "电话跟进", "due_hours": "24"}
+    assert sales_client.post(url, data).status_code == 403
+    assert marketer_client.get(url).status_code == 403
+    assert not TaskRule.objects.for_tenant(tenant).exists()
+    assert admin_client.post(url, {**data, "due_hours": "0"}).status_code == 422  # said why
+    assert admin_client.post(url, data).status_code == 302
+    saved = TaskRule.objects.for_tenant(tenant).get()
+    assert (saved.stage, saved.title, saved.due_hours) == ("sql", "电话跟进", 24)
+    assert "电话跟进" in admin_client.get(url).content.decode()
+    delete = reverse("task_rule_delete", args=[tenant.slug, saved.pk])
+    assert sales_client.post(delete).status_code == 403
+    admin_client.post(delete)
+    assert not TaskRule.objects.for_tenant(tenant).exists()

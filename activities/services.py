@@ -182,12 +182,24 @@ WHERE sc.tenant_id = %s AND sc.kind = 'moved' AND sc.id IN ({ids})
 """
 
 
+# The same for contacts created at a later stage (an import, the API): they reached it too.
+TASKS_FROM_ARRIVALS = """
+INSERT INTO activities_task (tenant_id, contact_id, title, due_at, assignee_id, created_by_id,
+                             created_at)
+SELECT c.tenant_id, c.id, r.title, c.created_at + make_interval(hours => r.due_hours),
+       c.owner_id, NULL, %s
+FROM crm_contact c JOIN activities_taskrule r USING (tenant_id, stage)
+WHERE c.tenant_id = %s AND c.id IN ({ids}) AND c.stage <> %s
+"""
+
+
 def tasks_from_moves(*, tenant: Tenant, event: str, rows: QuerySet) -> None:
-    """A change listener (crm.hooks.change_recorded), in the moves' transaction: the tasks the
-    company's task rules give for the contacts moved forward."""
-    if event != "contact.stage_changed":
+    """A change listener (crm.hooks.change_recorded), in the change's transaction: the tasks
+    the company's task rules give for the contacts moved forward into a stage, or created in
+    one past the first."""
+    if event not in ("contact.stage_changed", "contact.created"):
         return
-    if not TaskRule.objects.for_tenant(tenant).exists():  # most companies, most moves
+    if not TaskRule.objects.for_tenant(tenant).exists():  # most companies, most changes
         return
     try:
         ids, params = rows.values("id").query.sql_with_params()
@@ -195,5 +207,9 @@ def tasks_from_moves(*, tenant: Tenant, event: str, rows: QuerySet) -> None:
         return
     order = list(ORDER)
     with connection.cursor() as cursor:
-        cursor.execute(TASKS_FROM_MOVES.format(ids=ids),
-                       [timezone.now(), tenant.pk, *params, order, order])  # fmt: skip
+        if event == "contact.created":
+            cursor.execute(TASKS_FROM_ARRIVALS.format(ids=ids),
+                           [timezone.now(), tenant.pk, *params, ORDER[0]])  # fmt: skip
+        else:
+            cursor.execute(TASKS_FROM_MOVES.format(ids=ids),
+                           [timezone.now(), tenant.pk, *params, order, order])  # fmt: skip

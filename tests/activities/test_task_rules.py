@@ -9,6 +9,7 @@ from activities.models import Task, TaskRule
 from activities.services import task_rule_save
 from lifecycle.bulk_moves import contacts_bulk_move
 from lifecycle.services import contact_stage_move
+from spreadsheets.imports import jobs as imports
 from tests.factories import ContactFactory
 
 
@@ -76,3 +77,18 @@ def test_an_admin_adds_and_deletes_a_task_rule_and_others_may_not(
     assert sales_client.post(delete).status_code == 403
     admin_client.post(delete)
     assert not TaskRule.objects.for_tenant(tenant).exists()
+
+
+def test_contacts_an_import_creates_in_the_stage_get_their_task_too(tenant, admin, marketer):
+    rule(tenant, admin, stage="sql", hours=24)
+    job = imports.import_start(
+        tenant=tenant, actor=marketer, file_name="客户.csv", language="en",
+        content="姓名,手机,阶段\n甲,13900000001,sql\n乙,13900000002,lead\n丙,13900000003,\n".encode(),
+    )  # fmt: skip
+    job.mapping = {"0": "name", "1": "phone", "2": "stage"}
+    job.save()
+    imports.import_run(job=job)
+    (task,) = Task.objects.for_tenant(tenant)
+    assert task.contact.name == "甲" and task.due_at == task.contact.created_at + timedelta(
+        hours=24
+    )

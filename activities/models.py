@@ -63,6 +63,7 @@ class Task(TenantOwned):
         Activity, on_delete=models.SET_NULL, null=True, blank=True, related_name="follow_ups"
     )
     done_at = models.DateTimeField(null=True, blank=True)
+    reminded_at = models.DateTimeField(null=True, blank=True)  # its assignee told it is due
     done_by = models.ForeignKey(
         "crm.Membership", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -117,3 +118,37 @@ class TaskRule(TenantOwned):
 
     def __str__(self) -> str:
         return self.title
+
+
+class NotificationKind(models.TextChoices):
+    MENTION = "mention", _("Mentioned you")
+    TASK_GIVEN = "task_given", _("Gave you a task")
+    TASK_DUE = "task_due", _("Task due")
+
+
+class Notification(TenantOwned):
+    """Something a member should see: a mention, a task given to them, a task now due."""
+
+    tenant = tenant_field(indexed=False)  # the member index leads with it
+    member = models.ForeignKey("crm.Membership", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=12, choices=NotificationKind.choices)
+    contact = models.ForeignKey("crm.Contact", on_delete=models.CASCADE, related_name="+")
+    actor = models.ForeignKey(
+        "crm.Membership", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    activity = models.ForeignKey(Activity, on_delete=models.CASCADE, null=True, related_name="+")
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, null=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["tenant", "member", "-created_at", "-id"], name="notification_member"
+            ),  # fmt: skip
+            models.Index(
+                fields=["tenant", "member"],
+                condition=models.Q(read_at__isnull=True),
+                name="notification_unread",
+            ),  # fmt: skip
+        ]

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
@@ -12,7 +13,7 @@ from crm.selectors import member_names
 from lifecycle.models import StageChange
 from tagging.models import ContactTag, Event, Tag, TagRemoval
 
-from .models import Activity, ActivityKind, Task
+from .models import Activity, ActivityKind, Notification, Task
 
 PAGE = 30
 # What the timeline can be narrowed to: every activity, one kind of activity, events, moves, tags.
@@ -188,16 +189,47 @@ def my_tasks(*, member: Membership, now: datetime | None = None) -> list[TaskSec
     return sections
 
 
-OVERDUE_SHOWN = 99  # the header says "99+" beyond: every page asks, so the count is bounded
+COUNTED = 99  # the header says "99+" beyond: every page asks, so each count is bounded
+
+# The header's two counts, one round trip: the member's overdue open tasks and unread
+# notifications, each a walk of at most COUNTED + 1 entries of a partial index.
+HEADER_COUNTS = """
+SELECT (SELECT count(*) FROM (SELECT 1 FROM activities_task
+         WHERE tenant_id = %(tenant)s AND assignee_id = %(member)s AND done_at IS NULL
+           AND due_at < %(now)s LIMIT %(limit)s) o),
+       (SELECT count(*) FROM (SELECT 1 FROM activities_notification
+         WHERE tenant_id = %(tenant)s AND member_id = %(member)s AND read_at IS NULL
+         LIMIT %(limit)s) u)
+"""
+
+
+@dataclass(frozen=True)
+class HeaderCounts:
+    overdue: int
+    unread: int
+
+
+def header_counts(*, member: Membership, now: datetime | None = None) -> HeaderCounts:
+    params = {"tenant": member.tenant_id, "member": member.pk, "now": now or timezone.now(),
+              "limit": COUNTED + 1}  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(HEADER_COUNTS, params)
+        return HeaderCounts(*cursor.fetchone())
 
 
 def overdue_count(*, member: Membership, now: datetime | None = None) -> int:
-    """How many of the member's open tasks are past due, up to OVERDUE_SHOWN + 1: a walk of at
-    most that many entries of the open tasks' index, on every page."""
-    overdue = Task.objects.for_tenant(member.tenant).filter(
-        assignee=member, done_at__isnull=True, due_at__lt=now or timezone.now()
+    """How many of the member's open tasks are past due, up to COUNTED + 1."""
+    return header_counts(member=member, now=now).overdue
+
+
+def member_notifications(*, member: Membership, limit: int = 50) -> list[Notification]:
+    """The member's latest notifications, newest first, with what each is about."""
+    return list(
+        Notification.objects.for_tenant(member.tenant)
+        .filter(member=member)
+        .select_related("contact", "actor__user", "task", "activity")
+        .order_by("-created_at", "-id")[:limit]
     )
-    return len(overdue.values_list("pk", flat=True)[: OVERDUE_SHOWN + 1])
 
 
 def contact_open_tasks(*, contact: Contact) -> list[Task]:

@@ -13,7 +13,7 @@ from crm.permissions import can_edit_rules
 from crm.services import NotAllowed, ServiceError
 from lifecycle.stages import ORDER, RANK
 
-from .models import Activity, ActivityKind, Task, TaskRule
+from .models import Activity, ActivityKind, Notification, NotificationKind, Task, TaskRule
 
 # a clock a few minutes fast still logs "now"; anything later is a plan, not something that happened
 FUTURE_SLACK = timedelta(minutes=5)
@@ -53,6 +53,13 @@ def activity_log(
     activity = Activity.objects.create(
         tenant_id=contact.tenant_id, contact=contact, kind=kind, occurred_at=occurred_at,
         author=actor, text=text, outcome=outcome,
+    )  # fmt: skip
+    mentioned = [m for m in members_mentioned(contact.tenant, text) if m != actor.pk]
+    # told, each once, who the text names (never oneself)
+    Notification.objects.bulk_create(
+        Notification(tenant_id=contact.tenant_id, member_id=member_id, contact=contact,
+                     kind=NotificationKind.MENTION, actor=actor, activity=activity)
+        for member_id in mentioned
     )  # fmt: skip
     if follow_up is not None:
         title, due_at = follow_up
@@ -101,10 +108,16 @@ def task_create(
     """A follow-up for `contact`, due at `due_at`, for `assignee` (None: nobody yet). A time
     already past is allowed: it shows as overdue, as a task written down late is."""
     title = _check_task(contact=contact, title=title, assignee=assignee)
-    return Task.objects.create(
+    task = Task.objects.create(
         tenant_id=contact.tenant_id, contact=contact, title=title, due_at=due_at,
         assignee=assignee, created_by=actor, activity=activity,
     )  # fmt: skip
+    if assignee is not None and assignee != actor:  # someone else's: they are told
+        Notification.objects.create(
+            tenant_id=contact.tenant_id, member=assignee, contact=contact,
+            kind=NotificationKind.TASK_GIVEN, actor=actor, task=task,
+        )  # fmt: skip
+    return task
 
 
 @transaction.atomic
@@ -213,3 +226,60 @@ def tasks_from_moves(*, tenant: Tenant, event: str, rows: QuerySet) -> None:
         else:
             cursor.execute(TASKS_FROM_MOVES.format(ids=ids),
                            [timezone.now(), tenant.pk, *params, order, order])  # fmt: skip
+
+
+# --- notifications ----------------------------------------------------------------------------
+
+
+def _mention_key(name: str) -> str:
+    return "".join(name.split()).casefold()
+
+
+def members_mentioned(tenant: Tenant, text: str) -> list[int]:
+    """The members `text` names with an @: "@李营销", "@li" (display name without spaces, or
+    username), in the order of the company's members."""
+    if "@" not in text:
+        return []
+    said = _mention_key(text)
+    members = Membership.objects.for_tenant(tenant).select_related("user").order_by("pk")
+    return [
+        member.pk
+        for member in members
+        if any(f"@{key}" in said for key in {_mention_key(member.display_name),
+                                             _mention_key(member.user.username)} if key)
+    ]  # fmt: skip
+
+
+@transaction.atomic
+def tasks_remind_due(*, tenant: Tenant, now: datetime | None = None) -> int:
+    """Each open task now due is told to its assignee once (a notification), set-based; beat
+    asks every minute. Returns how many were told."""
+    now = now or timezone.now()
+    due = list(
+        Task.objects.for_tenant(tenant)
+        .filter(
+            done_at__isnull=True, reminded_at__isnull=True, due_at__lte=now, assignee__isnull=False
+        )  # fmt: skip
+        .select_for_update(skip_locked=True)
+        .values_list("pk", "assignee_id", "contact_id")
+    )
+    if not due:
+        return 0
+    Notification.objects.bulk_create(
+        Notification(tenant=tenant, member_id=member_id, contact_id=contact_id, task_id=pk,
+                     kind=NotificationKind.TASK_DUE)
+        for pk, member_id, contact_id in due
+    )  # fmt: skip
+    Task.objects.for_tenant(tenant).filter(pk__in=[pk for pk, _m, _c in due]).update(
+        reminded_at=now
+    )
+    return len(due)
+
+
+@transaction.atomic
+def notifications_read(*, member: Membership) -> int:
+    return (
+        Notification.objects.for_tenant(member.tenant)
+        .filter(member=member, read_at__isnull=True)
+        .update(read_at=timezone.now())
+    )

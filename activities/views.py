@@ -190,3 +190,12 @@ def task_rule_delete(request, task_rule_id: int):
     services.task_rule_delete(rule=rule, actor=request.membership)
     messages.success(request, _("Task rule deleted."))
     return redirect(tenant_url(request, "task_rule_list"))
+
+
+@require_GET
+def notification_list(request):
+    """The member's notifications, newest first; the unread ones are marked as shown, and read
+    from then on."""
+    notifications = selectors.member_notifications(member=request.membership)
+    services.notifications_read(member=request.membership)
+    return render(request, "activities/notification_list.html", {"notifications": notifications})

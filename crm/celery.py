@@ -53,6 +53,11 @@ app.conf.beat_schedule = {
         "task": "tagging.tasks.requeue_stalled_imports",
         "schedule": 60,
     },
+    # Tasks now due: their assignees are told (a notification), once.
+    "remind-due-tasks": {
+        "task": "activities.tasks.remind_due_tasks",
+        "schedule": 60,
+    },
     # Uploads left waiting for their columns over a day lose their file.
     "expire-waiting-uploads": {
         "task": "tagging.tasks.expire_waiting_uploads",

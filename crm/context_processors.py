@@ -14,6 +14,7 @@ NAV_SECTIONS = {
     "snapshot": "audiences",
     "import": "contacts",
     "my_tasks": "tasks",
+    "notification": "notifications",
 }
 SETTINGS_PAGES = {"tenant_settings", "member_list", "member_add", "stage_settings"}
 SETTINGS_PREFIXES = ("tag_", "rule_", "event_kind", "task_rule_")
@@ -30,8 +31,8 @@ def nav_section(request) -> str:
 
 # The main navigation of a company's pages: the same on every page of a company, so reversed
 # once per company (and site prefix) in each process rather than six times on every request.
-NAV_PAGES = ("dashboard", "board", "contact_list", "my_tasks", "audience_list", "tenant_settings",
-             "tag_settings")  # fmt: skip
+NAV_PAGES = ("dashboard", "board", "contact_list", "my_tasks", "notification_list",
+             "audience_list", "tenant_settings", "tag_settings")  # fmt: skip
 
 
 @lru_cache(maxsize=4096)

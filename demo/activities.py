@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from activities.models import Activity, Task
+from activities.models import Activity, Notification, NotificationKind, Task
 from crm.models import Contact, Membership, Tenant
 from lifecycle.stages import RANK
 
@@ -44,7 +44,35 @@ def seed_sales_activities(tenant: Tenant, contact_ids: list[int], sellers: list[
                          text=text, outcome=outcome, occurred_at=at, created_at=at)
             )  # fmt: skip
     Activity.objects.bulk_create(rows, batch_size=1000)
-    Task.objects.bulk_create(_tasks(tenant, contacts, sellers, rng, now), batch_size=1000)
+    tasks = Task.objects.bulk_create(_tasks(tenant, contacts, sellers, rng, now), batch_size=1000)
+    Notification.objects.bulk_create(_notifications(tenant, rows, tasks, sellers, rng, now))
+
+
+def _notifications(tenant, activities, tasks, sellers, rng, now) -> list[Notification]:
+    """What the sales team would find waiting: overdue tasks told as due, and a few notes that
+    mention a colleague."""
+    told = [
+        Notification(tenant=tenant, member_id=t.assignee_id, contact_id=t.contact_id, task=t,
+                     kind=NotificationKind.TASK_DUE, created_at=t.due_at)
+        for t in tasks if t.done_at is None and t.due_at < now
+    ]  # fmt: skip
+    for task in tasks:
+        if task.done_at is None and task.due_at < now:
+            task.reminded_at = task.due_at
+    Task.objects.bulk_update([t for t in tasks if t.reminded_at], ["reminded_at"], batch_size=1000)
+    notes = [a for a in activities if a.kind == "note"][:6]
+    for note in notes:
+        colleague = rng.choice(sellers)
+        if colleague.pk == note.author_id:
+            continue
+        note.text = f"@{colleague.display_name} {note.text}"
+        note.save(update_fields=["text"])
+        told.append(
+            Notification(tenant=tenant, member=colleague, contact_id=note.contact_id,
+                         activity=note, actor_id=note.author_id, kind=NotificationKind.MENTION,
+                         created_at=note.occurred_at)
+        )  # fmt: skip
+    return told
 
 
 TASKS = [

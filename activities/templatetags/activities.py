@@ -1,16 +1,16 @@
 from django import template
 
-from ..selectors import OVERDUE_SHOWN, overdue_count
+from ..selectors import COUNTED, HeaderCounts, header_counts
 
 register = template.Library()
 
 
 @register.simple_tag
-def overdue_tasks(member) -> int:
-    """The header's count of the member's overdue tasks (one count on an index)."""
-    return overdue_count(member=member) if member is not None else 0
+def header_counts_of(member) -> HeaderCounts:
+    """The header's counts: the member's overdue tasks and unread notifications (one query)."""
+    return header_counts(member=member) if member is not None else HeaderCounts(0, 0)
 
 
 @register.filter
 def count_shown(count: int) -> str:
-    return f"{OVERDUE_SHOWN}+" if count > OVERDUE_SHOWN else str(count)
+    return f"{COUNTED}+" if count > COUNTED else str(count)

@@ -17,6 +17,7 @@ SENT_BY_NAME = {
     "tagging.tasks.expire_waiting_uploads",
     "tagging.api.tasks.deliver_webhooks",
     "tagging.api.tasks.deliver_due_webhooks",
+    "activities.tasks.remind_due_tasks",
 }
 
 

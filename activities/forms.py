@@ -42,8 +42,9 @@ class ActivityForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.presets = {key: when for key, _label, when in due_presets()}
-        self.fields["follow_up_due"].choices = [(k, label) for k, label, _w in due_presets()]
+        presets = due_presets()
+        self.presets = {key: when for key, _label, when in presets}
+        self.fields["follow_up_due"].choices = [(k, label) for k, label, _w in presets]
         self.fields["follow_up_due"].initial = "tomorrow"
 
     def clean(self):
@@ -87,8 +88,9 @@ class TaskForm(forms.Form):
 
     def __init__(self, *args, members: list, me: int, **kwargs):
         super().__init__(*args, **kwargs)
-        self.presets = {key: when for key, _label, when in due_presets()}
-        self.fields["due"].choices = [(key, label) for key, label, _when in due_presets()] + [
+        presets = due_presets()
+        self.presets = {key: when for key, _label, when in presets}
+        self.fields["due"].choices = [(key, label) for key, label, _when in presets] + [
             ("custom", _("At the time below"))
         ]
         self.fields["due"].initial = "tomorrow"

@@ -36,7 +36,7 @@ def timeline_context(request, contact) -> dict:
     after = Cursor.parse(request.GET.get("after"))
     return {
         "contact": contact,
-        "page": contact_timeline(contact=contact, shown=shown, after=after),
+        "page": contact_timeline(contact=contact, shown=shown, after=after, names=_names(request)),
         "shown": shown,
         "after": after,
         "filters": FILTERS,
@@ -48,16 +48,26 @@ def tasks_panel(request, contact) -> Panel:
     return Panel("activities/partials/tasks_panel.html", tasks_context(request, contact), 33)
 
 
+def members_of(request) -> list:
+    """The company's members by name, read once per request (the task form, the timeline)."""
+    if not hasattr(request, "_member_names"):
+        request._member_names = member_names(tenant=request.tenant)
+    return request._member_names
+
+
 def task_form(request, data=None) -> TaskForm:
-    members = member_names(tenant=request.tenant)
-    return TaskForm(data, members=members, me=request.membership.pk)
+    return TaskForm(data, members=members_of(request), me=request.membership.pk)
 
 
 def tasks_context(request, contact, form: TaskForm | None = None, **extra) -> dict:
     return {
         "contact": contact,
-        "tasks": contact_open_tasks(contact=contact),
+        "tasks": contact_open_tasks(contact=contact, names=_names(request)),
         "task_form": form or task_form(request),
         "now": timezone.now(),
         **extra,
     }
+
+
+def _names(request) -> dict[int, str]:
+    return {member.pk: member.display_name for member in members_of(request)}

@@ -107,26 +107,51 @@ def _shown_sources(shown: str) -> list[tuple[Source, str, list]]:
 
 
 def contact_timeline(
-    *, contact: Contact, shown: str = "", after: Cursor | None = None, limit: int = PAGE
+    *,
+    contact: Contact,
+    shown: str = "",
+    after: Cursor | None = None,
+    limit: int = PAGE,
+    names: dict[int, str] | None = None,
 ) -> TimelinePage:
     """`limit` entries of the contact's timeline after `after` (None: the newest), of the kinds
-    `shown` ("" for all, else one of SHOWN). Each source is read along its own index, at most
-    `limit` + 1 rows, so a page costs the same at any depth. Who did each entry is named from the
-    company's members (one small query) rather than joined to every row."""
-    rows: list[tuple[Source, object]] = []
-    for source, condition, params in _shown_sources(shown if shown in SHOWN else ""):
+    `shown` ("" for all, else one of SHOWN). One query finds the page's entries, each source read
+    along its own index (at most `limit` + 1 rows each, so a page costs the same at any depth);
+    then each table with entries on the page is read by id. Who did each entry is named from
+    `names` (the company's members, read once if not given) rather than joined to every row."""
+    probes, params = [], []
+    for source, condition, extra in _shown_sources(shown if shown in SHOWN else ""):
         where, cursor_params = _after(source, after)
-        found = tenant_rows(
-            source.model, tenant_id=contact.tenant_id,
-            where=f'r."contact_id" = %s AND {source.condition} AND {condition} AND {where}',
-            params=[contact.pk, *params, *cursor_params],
-            order_by=f'r."{source.at}" DESC, r."id" DESC', limit=limit + 1,
-        )  # fmt: skip
-        rows += [(source, row) for row in found]
-    rows.sort(key=lambda pair: (getattr(pair[1], pair[0].at), pair[0].rank, pair[1].pk),
-              reverse=True)  # fmt: skip
-    names = {m.pk: m.display_name for m in member_names(tenant=contact.tenant)} if rows else {}
-    held = [row for source, row in rows[:limit] if source.model is ContactTag]
+        table = source.model._meta.db_table
+        probes.append(
+            f'(SELECT {source.rank} AS rank, r."{source.at}" AS at, r."id" FROM "{table}" r '  # noqa: S608
+            f'WHERE r."tenant_id" = %s AND r."contact_id" = %s AND {source.condition} '
+            f'AND {condition} AND {where} ORDER BY r."{source.at}" DESC, r."id" DESC LIMIT %s)'
+        )
+        params += [contact.tenant_id, contact.pk, *extra, *cursor_params, limit + 1]
+    with connection.cursor() as cursor:
+        union = " UNION ALL ".join(probes)
+        cursor.execute(f"SELECT * FROM ({union}) e ORDER BY at DESC, rank DESC, id DESC LIMIT %s",  # noqa: S608
+                       [*params, limit + 1])  # fmt: skip
+        found = cursor.fetchall()
+    by_rank = {source.rank: source for source in SOURCES}
+    wanted: dict[type, set[int]] = {}
+    for rank, _at, pk in found[:limit]:
+        wanted.setdefault(by_rank[rank].model, set()).add(pk)
+    loaded = {
+        model: {
+            row.pk: row
+            for row in tenant_rows(
+                model,
+                tenant_id=contact.tenant_id,
+                where='r."id" = ANY(%s)',
+                params=[list(ids)],
+                order_by='r."id"',
+            )
+        }  # fmt: skip
+        for model, ids in wanted.items()
+    }
+    held = list(loaded.get(ContactTag, {}).values())
     if held:  # a tag the contact holds is named as it is called now
         labels = dict(
             Tag.objects.for_tenant(contact.tenant)
@@ -135,12 +160,15 @@ def contact_timeline(
         )
         for row in held:
             row.label = labels.get(row.tag_id, "")
+    if names is None and found:
+        names = {m.pk: m.display_name for m in member_names(tenant=contact.tenant)}
     entries = []
-    for source, row in rows[:limit]:
-        who = getattr(row, source.who)
-        entries.append(TimelineEntry(getattr(row, source.at), source.kind, row, names.get(who),
-                                     source.rank))  # fmt: skip
-    more = entries[-1].cursor if len(rows) > limit else None
+    for rank, _at, pk in found[:limit]:
+        source = by_rank[rank]
+        row = loaded[source.model][pk]
+        who = (names or {}).get(getattr(row, source.who))
+        entries.append(TimelineEntry(getattr(row, source.at), source.kind, row, who, rank))
+    more = entries[-1].cursor if len(found) > limit else None
     return TimelinePage(entries, more)
 
 
@@ -232,10 +260,13 @@ def member_notifications(*, member: Membership, limit: int = 50) -> list[Notific
     )
 
 
-def contact_open_tasks(*, contact: Contact) -> list[Task]:
-    return list(
+def contact_open_tasks(*, contact: Contact, names: dict[int, str]) -> list[Task]:
+    """The contact's open tasks by due time, each with its assignee's name from `names`."""
+    tasks = list(
         Task.objects.for_tenant(contact.tenant)
         .filter(contact=contact, done_at__isnull=True)
-        .select_related("assignee__user")
         .order_by("due_at", "id")[:LISTED]
     )
+    for task in tasks:
+        task.assignee_name = names.get(task.assignee_id, "")
+    return tasks

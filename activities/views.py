@@ -122,6 +122,7 @@ def contact_task_add(request, contact_id: int):
 def _task_answer(request, task):
     """The task's row, as it now stands (the timeline, if shown, reloads itself)."""
     task.refresh_from_db()
+    task.assignee_name = task.assignee.display_name if task.assignee_id else ""
     listed = request.POST.get("next") == "mine"
     if not request.htmx:
         back = tenant_url(request, "my_tasks") if listed else None

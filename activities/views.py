@@ -1,4 +1,5 @@
-"""The contact page's activity form and timeline."""
+"""A salesperson's day on the pages: the activity form and timeline, tasks, "my tasks",
+notifications, and the admins' task rules."""
 
 from django.contrib import messages
 from django.shortcuts import redirect, render

@@ -1,5 +1,7 @@
 """Reads. Every tenant-owned query starts from `for_tenant`."""
 
+import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -172,6 +174,14 @@ def tag_labels_of(*, tenant: Tenant, contact_ids: list[int]) -> dict[int, list[s
     return _tag_labels[0](tenant=tenant, contact_ids=contact_ids) if _tag_labels else {}
 
 
+# the last digits of a phone: "尾号 9371", or four to eight digits on their own
+PHONE_TAIL = re.compile(r"(?:尾号|手机尾号)\s*(\d{3,8})|(\d{4,8})")
+
+
+def _nfkc_digits(term: str) -> str:
+    return unicodedata.normalize("NFKC", term).strip()
+
+
 def contact_search_condition(term: str) -> Q:
     """Prefix match on name, email, phone and WeChat ID: each is served by an index."""
     term = term.strip()
@@ -184,6 +194,11 @@ def contact_search_condition(term: str) -> Q:
     prefix = phone_search_prefix(term)
     if len(prefix.lstrip("+")) >= 3:
         condition |= Q(phone__prefix=prefix)
+    # "尾号9371" or "9371": the number's last digits, the start of the phone written backwards
+    tail = PHONE_TAIL.fullmatch(_nfkc_digits(term))
+    if tail:
+        digits = tail.group(1) or tail.group(2)
+        condition |= Q(phone_tail__prefix=digits[::-1])
     return condition
 
 

@@ -151,6 +151,17 @@ def test_search_finds_by_name_email_phone_and_wechat(sales_client, tenant, conta
     assert _names(sales_client.get(list_url, {"q": "nobody"})) == []
 
 
+def test_search_finds_a_customer_by_the_phones_last_digits(sales_client, tenant, contact):
+    ContactFactory(tenant=tenant, name="林小雨", phone="13812349371")
+    ContactFactory(tenant=tenant, name="周杰", phone="13893710000")  # 9371 in the middle only
+    list_url = url("contact_list", tenant)
+    for term in ("尾号9371", "尾号 9371", "9371", "９３７１", "手机尾号349371", "尾号371"):
+        assert _names(sales_client.get(list_url, {"q": term})) == ["林小雨"], term
+    assert _names(sales_client.get(list_url, {"q": "371"})) == []  # three digits alone: too few
+    response = sales_client.get(list_url, {"q": "9371"}, HTTP_HX_REQUEST="true")
+    assert "13812349371" in response.content.decode() or "林小雨" in response.content.decode()
+
+
 def test_the_list_never_shows_another_companys_contacts(sales_client, tenant, foreign_contact):
     response = sales_client.get(url("contact_list", tenant), {"q": "别人"})
     assert _names(response) == []

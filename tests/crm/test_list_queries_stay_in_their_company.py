@@ -146,3 +146,15 @@ def test_a_search_seeks_the_prefix_indexes_under_row_level_security(
     assert len(searches) == 1
     used = prefix_indexes_used(searches[0])
     assert {"contact_tenant_name_prefix", "contact_tenant_phone_prefix"} <= used, used
+
+
+def test_a_search_by_the_phones_last_digits_seeks_its_own_index(
+    admin_client, tenant, two_companies, as_app_role
+):
+    """尾号 9371: the phone written backwards is a prefix, which starts_with() seeks."""
+    as_app_role()
+    url = reverse("contact_list", args=[tenant.slug]) + "?q=尾号9371"
+    searches = [sql for sql in queries(admin_client, url)
+                if sql.lstrip().startswith('SELECT "crm_contact"') and "1739" in sql]  # fmt: skip
+    assert len(searches) == 1
+    assert "contact_tenant_tail_prefix" in prefix_indexes_used(searches[0])

@@ -107,6 +107,13 @@
     });
   });
 
+  // The search box searches as one types ("input"); its "change", when it loses focus, would
+  // search again, and that answer's new address would cancel the click that took the focus
+  // away (a contact's link). The filters' selects still search on "change".
+  document.addEventListener("change", function (event) {
+    if (event.target.id === "id_q") event.stopPropagation();
+  }, true);
+
   // Confirmations: data-confirm always asks; data-confirm-all asks when the bulk form is set to
   // every contact matching the search.
   document.addEventListener("click", function (event) {

@@ -8,6 +8,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from crm.hooks import change_recorded
 from crm.models import Contact, Membership, Tenant
 from crm.permissions import can_edit_rules
 from crm.services import NotAllowed, ServiceError
@@ -270,9 +271,11 @@ def tasks_remind_due(*, tenant: Tenant, now: datetime | None = None) -> int:
                      kind=NotificationKind.TASK_DUE)
         for pk, member_id, contact_id in due
     )  # fmt: skip
-    Task.objects.for_tenant(tenant).filter(pk__in=[pk for pk, _m, _c in due]).update(
-        reminded_at=now
-    )
+    told = Task.objects.for_tenant(tenant).filter(pk__in=[pk for pk, _m, _c in due])
+    told.update(reminded_at=now)
+    # the company's systems hear of it too (webhooks subscribed to task.due)
+    change_recorded(tenant=tenant, event="task.due",
+                    rows=told.values_list("contact_id", "id", "due_at"))  # fmt: skip
     return len(due)
 
 

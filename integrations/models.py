@@ -47,6 +47,7 @@ class WebhookEvent(models.TextChoices):
     CONTACT_TAGGED = "contact.tagged", _("A contact was tagged")
     AUDIENCE_ENTERED = "audience.entered", _("A contact entered an audience")
     AUDIENCE_LEFT = "audience.left", _("A contact left an audience")
+    TASK_DUE = "task.due", _("A task is due")
 
 
 class WebhookEndpoint(TenantOwned):

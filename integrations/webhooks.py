@@ -29,6 +29,7 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone, translation
 
+from activities.models import Task
 from audiences.models import Audience
 from crm.models import Contact, Tenant
 from crm.queueing import enqueue_on_commit, enqueued_task_started
@@ -140,6 +141,24 @@ def delivery_payload(delivery: WebhookDelivery) -> dict:
             data["tag"] = (
                 {"id": tag.pk, "label": tag.label, "group": tag.group.label}
                 if tag
+                else {"id": delivery.ref_id}
+            )
+        elif delivery.event == WebhookEvent.TASK_DUE:
+            task = (
+                Task.objects.for_tenant(tenant)
+                .select_related("assignee__user")
+                .filter(pk=delivery.ref_id)
+                .first()
+            )
+            data["task"] = (
+                {
+                    "id": task.pk,
+                    "title": task.title,
+                    "due_at": task.due_at,
+                    "assignee": task.assignee.display_name if task.assignee else None,
+                    "done": task.done_at is not None,
+                }  # fmt: skip
+                if task
                 else {"id": delivery.ref_id}
             )
         else:

@@ -9,7 +9,10 @@ from django.utils import timezone
 from activities.models import Notification, Task
 from activities.services import activity_log, task_complete, task_create, tasks_remind_due
 from activities.tasks import remind_due_tasks
+from integrations.models import WebhookDelivery
+from integrations.webhooks import delivery_payload
 from tests.factories import ContactFactory
+from tests.integrations.test_webhooks import endpoint_for
 
 
 def unread(member) -> list[str]:
@@ -80,3 +83,19 @@ def test_notifications_are_each_members_own(sales_client, tenant, sales, admin):
     page = sales_client.get(reverse("notification_list", args=[tenant.slug])).content.decode()
     assert "看看" not in page
     assert unread(admin) == ["mention"]
+
+
+def test_a_task_now_due_is_also_sent_to_the_companys_task_due_webhook(tenant, sales, contact):
+    endpoint = endpoint_for(tenant, "https://example.com/hook", events=["task.due"])
+    task = task_create(contact=contact, actor=sales, title="回电确认", assignee=sales,
+                       due_at=timezone.now() - timedelta(minutes=1))  # fmt: skip
+    tasks_remind_due(tenant=tenant)
+    (delivery,) = WebhookDelivery.objects.for_tenant(tenant).filter(endpoint=endpoint)
+    assert (delivery.event, delivery.ref_id, delivery.contact_id) == ("task.due", task.pk,
+                                                                       contact.pk)  # fmt: skip
+    payload = delivery_payload(delivery)
+    assert payload["type"] == "task.due"
+    assert payload["data"]["task"]["title"] == "回电确认"
+    assert payload["data"]["task"]["assignee"] == sales.display_name
+    tasks_remind_due(tenant=tenant)  # told once: no second delivery
+    assert WebhookDelivery.objects.for_tenant(tenant).filter(endpoint=endpoint).count() == 1

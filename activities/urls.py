@@ -17,6 +17,7 @@ urlpatterns = [
     path("contacts/<int:contact_id>/tasks/", views.contact_task_add, name="contact_task_add"),
     path("tasks/", views.my_tasks, name="my_tasks"),
     path("notifications/", views.notification_list, name="notification_list"),
+    path("notifications/read/", views.notifications_mark_read, name="notifications_mark_read"),
     path("tasks/<int:task_id>/done/", views.task_done, name="task_done"),
     path("tasks/<int:task_id>/reopen/", views.task_reopen, name="task_reopen"),
     path("settings/task-rules/", views.task_rule_list, name="task_rule_list"),

@@ -196,8 +196,12 @@ def task_rule_delete(request, task_rule_id: int):
 
 @require_GET
 def notification_list(request):
-    """The member's notifications, newest first; the unread ones are marked as shown, and read
-    from then on."""
+    """The member's notifications, newest first, the unread ones marked as such."""
     notifications = selectors.member_notifications(member=request.membership)
-    services.notifications_read(member=request.membership)
     return render(request, "activities/notification_list.html", {"notifications": notifications})
+
+
+@require_POST
+def notifications_mark_read(request):
+    services.notifications_read(member=request.membership)
+    return redirect(tenant_url(request, "notification_list"))

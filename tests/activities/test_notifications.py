@@ -44,6 +44,8 @@ def test_the_header_counts_unread_and_the_page_reads_them(
     assert 'title="1 unread"' in sales_client.get(dashboard).content.decode()
     page = sales_client.get(reverse("notification_list", args=[tenant.slug])).content.decode()
     assert "mentioned you about" in page and "请今天回电" in page and "New" in page
+    assert unread(sales) == ["mention"]  # reading the page changes nothing (a GET)
+    sales_client.post(reverse("notifications_mark_read", args=[tenant.slug]))
     assert unread(sales) == []
     assert 'title="1 unread"' not in sales_client.get(dashboard).content.decode()
 

@@ -1,10 +1,13 @@
+from django.middleware.csrf import get_token
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.panels import Panel
 from crm.selectors import member_names
+from lifecycle.selectors import stage_settings
 from tagging.selectors import event_kinds
 
+from .entries import Reader, timeline_items
 from .forms import OUTCOMES, ActivityForm, TaskForm
 from .models import ActivityKind
 from .selectors import SHOWN, Cursor, contact_open_tasks, contact_timeline
@@ -34,13 +37,23 @@ def timeline_context(request, contact) -> dict:
     shown = request.GET.get("shown", "")
     shown = shown if shown in SHOWN else ""
     after = Cursor.parse(request.GET.get("after"))
+    page = contact_timeline(contact=contact, shown=shown, after=after, names=_names(request))
+    tenant = request.tenant
+    reader = Reader(
+        slug=tenant.slug,
+        contact_id=contact.pk,
+        member_id=request.membership.pk,
+        csrf_token=get_token(request),
+        stage_labels={key: s.display_label for key, s in stage_settings(tenant=tenant).items()},
+        kind_labels=event_kinds(tenant=tenant) if page.has("event") else {},
+    )
     return {
         "contact": contact,
-        "page": contact_timeline(contact=contact, shown=shown, after=after, names=_names(request)),
+        "page": page,
+        "items": timeline_items(page.entries, reader),
         "shown": shown,
         "after": after,
         "filters": FILTERS,
-        "kind_labels": event_kinds(tenant=request.tenant),
     }
 
 

@@ -83,6 +83,9 @@ class TimelinePage:
     entries: list[TimelineEntry]
     more: Cursor | None  # where the next (older) page starts; None: this is the oldest
 
+    def has(self, kind: str) -> bool:
+        return any(entry.kind == kind for entry in self.entries)
+
 
 def _after(source: Source, cursor: Cursor | None) -> tuple[str, list]:
     """SQL for the rows of `source` that come after `cursor`, newest first by (at, rank, id)."""

@@ -58,6 +58,12 @@ app.conf.beat_schedule = {
         "task": "activities.tasks.remind_due_tasks",
         "schedule": 60,
     },
+    # Tiers over a trailing window slide, and quiet customers turn at risk with no event to
+    # say so: every company graded again while few people work.
+    "grade-every-company": {
+        "task": "grading.tasks.grade_every_company",
+        "schedule": crontab(hour=3, minute=50),
+    },
     # Uploads left waiting for their columns over a day lose their file.
     "expire-waiting-uploads": {
         "task": "tagging.tasks.expire_waiting_uploads",

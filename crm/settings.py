@@ -53,6 +53,7 @@ OUR_APPS = [
     "lifecycle",
     "tagging",
     "activities",
+    "grading",
     "audiences",
     "spreadsheets",
     "integrations",

@@ -11,6 +11,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from crm.audit import audit_record
+from crm.hooks import Hook
 from crm.models import AuditKind, Contact, Membership, Tenant
 from crm.permissions import can_edit_rules
 from crm.services import ServiceError
@@ -145,6 +146,11 @@ def _apply_rule(rule: Rule, event: Event, contact: Contact) -> dict:
 EVENT_CLOCK_SKEW = timedelta(minutes=5)
 
 
+# tenant=, event=: an event was recorded and its rules ran, in its transaction (grading: the
+# contact's tier and activity status follow what it paid and did).
+event_logged = Hook()
+
+
 def _seen_before(event: Event, contact: Contact) -> Event:
     if event.contact_id != contact.pk:
         raise ServiceError(_("This external_id was already used for another contact."))
@@ -197,4 +203,5 @@ def event_log(
         _apply_rule(rule, event, contact) for rule in rules_for_kind(tenant=tenant, kind=kind)
     ]
     event.save(update_fields=["outcome"])
+    event_logged(tenant=tenant, event=event)
     return event, True

@@ -18,6 +18,9 @@ SENT_BY_NAME = {
     "tagging.api.tasks.deliver_webhooks",
     "tagging.api.tasks.deliver_due_webhooks",
     "activities.tasks.remind_due_tasks",
+    "grading.tasks.recompute_grades",
+    "grading.tasks.recompute_contact_grades",
+    "grading.tasks.grade_every_company",
 }
 
 

@@ -1,0 +1,182 @@
+"""Reads of grading: the company's tiers, a contact's grade, the distribution the dashboard
+shows, and the at-risk list sales work through."""
+
+import contextlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.core.cache import cache
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from crm.caching import kept
+from crm.models import Contact, Membership, Tenant
+
+from .models import ActivityStatus, ContactGrade, GradeChange, GradingSettings, Tier
+
+
+def tiers_of(*, tenant: Tenant) -> list[Tier]:
+    """The company's tiers, lowest threshold first."""
+    return list(Tier.objects.for_tenant(tenant).order_by("threshold"))
+
+
+def settings_of(*, tenant: Tenant) -> GradingSettings:
+    return GradingSettings.objects.for_tenant(tenant).first() or GradingSettings(tenant=tenant)
+
+
+@dataclass(frozen=True)
+class Grade:
+    """What a contact's page says of its grade."""
+
+    tier: Tier | None
+    status: str  # an ActivityStatus key
+    paid: object  # Decimal: paid in the tiers' window (or in all)
+    payments: int
+    last_seen_at: datetime | None
+    window_days: int | None
+    next_tier: Tier | None  # the one above, to say how far it is
+
+    @property
+    def status_label(self) -> str:
+        return str(ActivityStatus(self.status).label)
+
+    @property
+    def to_next(self):
+        return self.next_tier.threshold - self.paid if self.next_tier else None
+
+
+def status_by_age(*, contact: Contact, settings: GradingSettings, now: datetime) -> str:
+    """The status of a contact that never did anything: new while young, then never active."""
+    young = contact.created_at >= now - timedelta(days=settings.new_days)
+    return ActivityStatus.NEW if young else ActivityStatus.DORMANT
+
+
+def contact_grade(*, contact: Contact, now: datetime | None = None) -> Grade:
+    tenant = contact.tenant
+    settings = settings_of(tenant=tenant)
+    row = ContactGrade.objects.for_tenant(tenant).filter(contact=contact).first()
+    tiers = tiers_of(tenant=tenant)
+    tier = next((t for t in tiers if row and t.pk == row.tier_id), None)
+    paid = row.paid if row else 0
+    above = [t for t in tiers if t.threshold > paid]
+    status = row.status if row else status_by_age(contact=contact, settings=settings,
+                                                  now=now or timezone.now())  # fmt: skip
+    return Grade(
+        tier=tier,
+        status=status,
+        paid=paid,
+        payments=row.payments if row else 0,
+        last_seen_at=row.last_seen_at if row else None,
+        window_days=settings.window_days,
+        next_tier=above[0] if above else None,
+    )
+
+
+def grade_changes_of(*, contact: Contact, limit: int = 10) -> list[GradeChange]:
+    return list(
+        GradeChange.objects.for_tenant(contact.tenant)
+        .filter(contact=contact)
+        .order_by("-created_at", "-id")[:limit]
+    )
+
+
+# --- the dashboard's distribution -------------------------------------------------------------
+
+
+def _distribution_key(tenant_id: int) -> str:
+    return f"grading:distribution:{tenant_id}"
+
+
+def distribution_changed(*, tenant: Tenant) -> None:
+    """Called by the recompute when it wrote grades: the dashboard counts again."""
+    with contextlib.suppress(Exception):  # the cache is an optimisation (crm.caching)
+        cache.delete(_distribution_key(tenant.pk))
+
+
+@dataclass(frozen=True)
+class Distribution:
+    tiers: list[tuple[Tier | None, int]]  # each tier (None: paid, below every tier) and count
+    statuses: list[tuple[str, str, int]]  # (status key, label, count) of graded contacts
+    graded: int
+
+    @property
+    def tiered(self) -> int:
+        return sum(n for tier, n in self.tiers if tier is not None)
+
+
+def grade_distribution(*, tenant: Tenant) -> Distribution:
+    """How many customers hold each tier, and how many graded contacts are in each status:
+    counted from the grades once per recompute (kept in the cache until one writes)."""
+
+    def count() -> tuple[dict, dict]:
+        rows = (
+            ContactGrade.objects.for_tenant(tenant)
+            .order_by()
+            .values_list("tier_id", "status")
+            .annotate(n=Count("id"))
+        )
+        tiers: dict = {}
+        statuses: dict = {}
+        for tier_id, status, n in rows:
+            tiers[tier_id] = tiers.get(tier_id, 0) + n
+            statuses[status] = statuses.get(status, 0) + n
+        return tiers, statuses
+
+    tier_counts, status_counts = kept(_distribution_key(tenant.pk), count, timeout=24 * 3600)
+    tiers = tiers_of(tenant=tenant)
+    return Distribution(
+        tiers=[(tier, tier_counts.get(tier.pk, 0)) for tier in reversed(tiers)],
+        statuses=[
+            (key, str(label), status_counts.get(key, 0))
+            for key, label in ActivityStatus.choices
+            if key in status_counts
+        ],  # fmt: skip
+        graded=sum(status_counts.values()),
+    )
+
+
+# --- the contact list's filters ----------------------------------------------------------------
+
+
+def grade_filter_condition(*, tenant: Tenant, tier: str = "", status: str = "") -> Q | None:
+    """The contacts of a tier ("none": holding none) and/or status, as a condition on Contact.
+    New and never-active contacts without a grade are told by their age."""
+    condition = Q()
+    grades = ContactGrade.objects.for_tenant(tenant)
+    if tier == "none":
+        condition &= ~Q(pk__in=grades.filter(tier__isnull=False).values("contact_id"))
+    elif tier.isdigit():
+        condition &= Q(pk__in=grades.filter(tier_id=int(tier)).values("contact_id"))
+    if status in ActivityStatus.values:
+        graded = Q(pk__in=grades.filter(status=status).values("contact_id"))
+        if status in (ActivityStatus.NEW, ActivityStatus.DORMANT):
+            settings = settings_of(tenant=tenant)
+            since = timezone.now() - timedelta(days=settings.new_days)
+            by_age = (
+                Q(created_at__gte=since)
+                if status == ActivityStatus.NEW
+                else Q(created_at__lt=since)
+            )
+            graded |= ~Q(pk__in=grades.values("contact_id")) & by_age
+        condition &= graded
+    return condition if condition else None
+
+
+# --- the at-risk list ---------------------------------------------------------------------------
+
+AT_RISK_PAGE = 50
+
+
+def at_risk_grades(
+    *, tenant: Tenant, owner: Membership | None = None, limit: int = AT_RISK_PAGE
+) -> QuerySet[ContactGrade]:
+    """Contacts at risk, the longest quiet first; only `owner`'s when given."""
+    grades = (
+        ContactGrade.objects.for_tenant(tenant)
+        .filter(status=ActivityStatus.AT_RISK)
+        .select_related("contact", "tier")
+        .order_by("last_seen_at", "id")
+    )
+    if owner is not None:
+        grades = grades.filter(contact__owner=owner)
+    return grades[:limit]

@@ -19,8 +19,9 @@ CONTACT_SORTS: dict[str, tuple[str, ...]] = {
     "-created": ("-created_at", "-id"),
     "created": ("created_at", "id"),
     "-updated": ("-updated_at", "-id"),
-    "name": ("name", "id"),
-    "-name": ("-name", "-id"),
+    # by pinyin (crm/sortkeys.py): 安, 白, 陈, 丁 …, Latin-lettered names among them
+    "name": ("name_sort", "id"),
+    "-name": ("-name_sort", "-id"),
     "-stage_since": ("-stage_entered_at", "-id"),
     "stage_since": ("stage_entered_at", "id"),
 }
@@ -213,8 +214,8 @@ def contact_list(*, tenant: Tenant, filters: ContactFilters, viewer: Membership 
 
 # What a row of the contact list shows, and what its sorts and cursors need.
 CONTACT_ROW_FIELDS = (
-    "id", "name", "stage", "status", "stage_entered_at", "company", "phone", "email",
-    "wechat_id", "owner_id", "created_at", "updated_at",
+    "id", "name", "name_sort", "stage", "status", "stage_entered_at", "company", "phone",
+    "email", "wechat_id", "owner_id", "created_at", "updated_at",
 )  # fmt: skip
 
 

@@ -58,7 +58,7 @@ class BulkResult:
         )
         for code, (message, which) in reasons.items():
             if counts[code]:
-                sample = list(scope.filter(which).order_by("name", "id")[:10])
+                sample = list(scope.filter(which).order_by("name_sort", "id")[:10])
                 self.skipped[code] = (message, counts[code], sample)
 
 

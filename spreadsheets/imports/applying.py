@@ -9,6 +9,7 @@ from django.utils import timezone
 from crm import bulk
 from crm.hooks import change_recorded
 from crm.models import Contact, Tenant
+from crm.sortkeys import name_sort_key
 from lifecycle import services as lifecycle
 from lifecycle.bulk_moves import contacts_bulk_move
 from lifecycle.rules import stage_reachable
@@ -170,16 +171,19 @@ def apply_chunk(
 
     now = timezone.now()
     actor_id = job.created_by_id
-    fill_fields = [*VALUES, "owner_id", "updated_at"]
+    # the name's sort key with the name (crm/sortkeys.py: cached per name and per character)
+    fill_fields = [*VALUES, "name_sort", "owner_id", "updated_at"]
     bulk.update_rows(
         Contact,
         fill_fields,
-        [(c.pk, *(getattr(c, f) for f in VALUES), c.owner_id, now) for c in filled.values()],
-    )
+        [(c.pk, *(getattr(c, f) for f in VALUES), name_sort_key(c.name), c.owner_id, now)
+         for c in filled.values()],
+    )  # fmt: skip
     values_of = operator.itemgetter(*VALUES)
     new_ids = lifecycle.contacts_create_at_stages(
-        tenant=tenant, actor=job.created_by, fields=[*VALUES, "owner_id"],
-        rows=[(*values_of(r.values), r.owner) for r in new_records],
+        tenant=tenant, actor=job.created_by, fields=[*VALUES, "name_sort", "owner_id"],
+        rows=[(*values_of(r.values), name_sort_key(r.values["name"]), r.owner)
+              for r in new_records],
         stages=[r.stage for r in new_records], channel=Channel.IMPORT,
     )  # fmt: skip
     created = len(new_ids)

@@ -120,10 +120,12 @@ class Command(BaseCommand):
             with connection.cursor() as cursor:
                 cursor.execute(
                     """
-                    INSERT INTO crm_contact (tenant_id, name, email, phone, wechat_id, weibo,
-                        company, source, notes, created_at, updated_at, stage, furthest_stage,
-                        stage_entered_at, stage_version, status, lost_reason, lost_note)
-                    SELECT %s, '客户' || g, '', '1' || lpad(g::text, 10, '0'), '', '', '',
+                    INSERT INTO crm_contact (tenant_id, name, name_sort, email, phone,
+                        wechat_id, weibo, company, source, notes, created_at, updated_at, stage,
+                        furthest_stage, stage_entered_at, stage_version, status, lost_reason,
+                        lost_note)
+                    SELECT %s, '客户' || g, 'ke hu ' || g || E'\t客户' || g, '',
+                           '1' || lpad(g::text, 10, '0'), '', '', '',
                            'bench', '', now(), now(), 'subscriber', 'subscriber', now(), 0,
                            'active', '', ''
                     FROM generate_series(%s, %s) AS g

@@ -216,10 +216,11 @@ def bench_tenant(index: int, size: int, say=print):
         cursor.execute("SET LOCAL synchronous_commit = off")
         cursor.execute(
             f"""
-            INSERT INTO crm_contact (tenant_id, name, email, phone, wechat_id, weibo, company,
-                source, notes, created_at, updated_at, stage, furthest_stage,
+            INSERT INTO crm_contact (tenant_id, name, name_sort, email, phone, wechat_id,
+                weibo, company, source, notes, created_at, updated_at, stage, furthest_stage,
                 stage_entered_at, stage_version, status, lost_reason, lost_note)
-            SELECT %s, '客户' || g, '', '1' || lpad(g::text, 10, '0'), '', '', '', 'bench', '',
+            SELECT %s, '客户' || g, 'ke hu ' || g || E'\t客户' || g, '',
+                   '1' || lpad(g::text, 10, '0'), '', '', '', 'bench', '',
                    now() - (g %% 180) * interval '1 day', now(), {STAGE_OF}, {STAGE_OF},
                    now() - (g %% 30) * interval '1 day', 3,
                    CASE WHEN g %% 11 = 0 THEN 'lost' ELSE 'active' END,

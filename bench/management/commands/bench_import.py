@@ -95,10 +95,11 @@ def import_tenant_reset(tenant: Tenant, contacts: int) -> None:
             cursor.execute(f"DELETE FROM {table} WHERE tenant_id = %s", [tenant.pk])  # noqa: S608
         cursor.execute(
             """
-            INSERT INTO crm_contact (tenant_id, name, email, phone, wechat_id, weibo,
-                company, source, notes, created_at, updated_at, stage, furthest_stage,
+            INSERT INTO crm_contact (tenant_id, name, name_sort, email, phone, wechat_id,
+                weibo, company, source, notes, created_at, updated_at, stage, furthest_stage,
                 stage_entered_at, stage_version, status, lost_reason, lost_note)
-            SELECT %s, '老客户' || g, '', '139' || lpad(g::text, 8, '0'), '', '', '',
+            SELECT %s, '老客户' || g, 'lao ke hu ' || g || E'\t老客户' || g, '',
+                   '139' || lpad(g::text, 8, '0'), '', '', '',
                    'bench', '', now(), now(), 'lead', 'lead', now(), 0, 'active', '', ''
             FROM generate_series(1, %s) AS g
             """,
@@ -183,6 +184,7 @@ class Command(BaseCommand):
             "tenant_id": tenant.pk, "weibo": "''", "notes": "''", "created_at": "now()",
             "updated_at": "now()", "furthest_stage": "''", "stage_entered_at": "now()",
             "stage_version": "0", "status": "'active'", "lost_reason": "''", "lost_note": "''",
+            "name_sort": "'-'",  # any key: the bare load computes none
         }  # fmt: skip
         columns = "name, phone, email, wechat_id, company, source, stage, notes"
         self._reset(tenant, 0)

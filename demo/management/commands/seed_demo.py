@@ -16,6 +16,7 @@ from crm.hooks import tenant_setup
 from crm.models import Contact, Membership, Role, Tenant, User
 from crm.permissions import is_admin_role
 from crm.scope import tenant_scope
+from crm.sortkeys import name_sort_key
 from crm.tenancy import membership_add
 from demo.activities import seed_sales_activities
 from demo.tags import seed_activity, seed_tag_scheme
@@ -160,6 +161,7 @@ class Command(BaseCommand):
                 phone=phone,
                 email=f"{rng.randint(10**5, 10**10)}@qq.com" if rng.random() < 0.55 else "",
                 wechat_id=f"wxid_{rng.getrandbits(40):x}" if rng.random() < 0.7 else "",
+                name_sort=name_sort_key(name),  # bulk_create calls no save()
                 company=rng.choice(COMPANIES),
                 source=rng.choice(SOURCES),
                 owner=rng.choice(owners),

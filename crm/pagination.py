@@ -1,7 +1,8 @@
 """Keyset ("seek") pagination: every page costs the same, whether it is the first or the 20,000th.
 
-A cursor is the sort key of the boundary row, opaque to the user. There is no total count:
-counting a large tenant on every page view costs more than the page itself.
+A cursor is the sort key of the boundary row, opaque to the user. A page counts nothing:
+counting a large tenant on every page view costs more than the page itself (the contact list's
+total comes from stored counts, or is counted when asked: crm.selectors.contact_list_total).
 """
 
 import base64

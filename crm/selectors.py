@@ -3,7 +3,7 @@
 import re
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.db import connection
 from django.db.models import Q, QuerySet
@@ -13,6 +13,7 @@ from lifecycle.stages import RANK, Status
 
 from .models import Contact, Invitation, Membership, Role, Tenant, User, person_name
 from .normalize import normalize_email, normalize_wechat_id, phone_search_prefix
+from .pagination import KeysetPage
 from .rawreads import from_row, model_columns, width
 
 CONTACT_SORTS: dict[str, tuple[str, ...]] = {
@@ -271,6 +272,63 @@ def contact_recent(*, tenant: Tenant, limit: int = 8) -> list[Contact]:
         .select_related("owner__user")
         .order_by("-updated_at", "-id")[:limit]
     )
+
+# The list's total. A COUNT reads every matching row (a second at a million contacts), so a
+# page view never runs one: the whole list on one page counts itself; otherwise the stored
+# counts per stage and status answer when nothing else narrows the list (lifecycle keeps them
+# and registers their reader at start-up); otherwise the person asks, and the count stops at
+# COUNT_LIMIT.
+COUNT_LIMIT = 10_000
+_stored_counts: list = []
+
+
+def register_stored_counts(provider) -> None:
+    """`provider(tenant=)` returns {(stage, status): count}, or None before any is stored."""
+    _stored_counts[:] = [provider]
+
+
+@dataclass(frozen=True, slots=True)
+class ContactTotal:
+    count: int
+    more: bool = False  # counting stopped at `count`: there are more
+
+
+def contact_total_stored(*, tenant: Tenant, filters: ContactFilters) -> ContactTotal | None:
+    """The total from the stored counts, if no filter but a stage (its key) and a status
+    narrows the list; None if it has to be counted."""
+    others = replace(filters, q=filters.q.strip(), stage="", status="", sort=DEFAULT_CONTACT_SORT)
+    if others != ContactFilters() or (filters.stage and filters.stage not in RANK):
+        return None
+    stored = _stored_counts[0](tenant=tenant) if _stored_counts else None
+    if stored is None:
+        return None
+    return ContactTotal(
+        sum(count for (stage, status), count in stored.items()
+            if filters.stage in ("", stage) and filters.status in ("", status))
+    )  # fmt: skip
+
+
+def contact_list_total(
+    *, tenant: Tenant, filters: ContactFilters, page: KeysetPage
+) -> ContactTotal | None:
+    """The total a page of the list shows without counting contacts; None: a button counts."""
+    if not (page.has_next or page.has_prev):
+        return ContactTotal(len(page.items))
+    return contact_total_stored(tenant=tenant, filters=filters)
+
+
+def contact_count(
+    *, tenant: Tenant, filters: ContactFilters, viewer: Membership | None
+) -> ContactTotal:
+    """How many contacts the filters let through, asked for: from the stored counts if they
+    know, else counted up to COUNT_LIMIT (SELECT count(*) FROM (… LIMIT 10001))."""
+    stored = contact_total_stored(tenant=tenant, filters=filters)
+    if stored is not None:
+        return stored
+    matching = contacts_matching(tenant=tenant, filters=filters, viewer=viewer)
+    counted = matching.order_by().values("pk")[: COUNT_LIMIT + 1].count()
+    return ContactTotal(min(counted, COUNT_LIMIT), more=counted > COUNT_LIMIT)
+
 
 
 def contact_duplicates(

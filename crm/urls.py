@@ -7,6 +7,7 @@ tenant_patterns = [
     path("", views.dashboard, name="dashboard"),
     path("recent/", views.dashboard_recent, name="dashboard_recent"),
     path("contacts/", views.contact_list, name="contact_list"),
+    path("contacts/count/", views.contact_count, name="contact_count"),
     path("contacts/new/", views.contact_create, name="contact_create"),
     path("contacts/<int:contact_id>/", views.contact_detail, name="contact_detail"),
     path("contacts/<int:contact_id>/edit/", views.contact_edit, name="contact_edit"),

@@ -210,6 +210,7 @@ def contact_list(request):
         "filters": filters,
         "filter_query": filter_query(filters),
         "tag_filter_fields": [
+        "total": selectors.contact_list_total(tenant=request.tenant, filters=filters, page=page),
             ("tag_any", _("any of"), filters.tag_any),
             ("tag_all", _("all of"), filters.tag_all),
             ("tag_none", _("none of"), filters.tag_none),
@@ -224,6 +225,16 @@ def contact_list(request):
 
 @require_http_methods(["GET", "POST"])
 def contact_create(request):
+@require_GET
+def contact_count(request):
+    """The list's total, counted when asked for (the list's "Count" button)."""
+    filters = ContactFilterForm(request.GET).filters()
+    total = selectors.contact_count(
+        tenant=request.tenant, filters=filters, viewer=request.membership
+    )
+    return render(request, "crm/partials/contact_total.html", {"total": total})
+
+
     form = ContactForm(request.POST or None, tenant=request.tenant)
     if request.method == "POST" and form.is_valid():
         try:

@@ -133,6 +133,16 @@ def funnel_counts(*, tenant: Tenant) -> tuple[dict[str, StageCount], object]:
     return counts, computed_at
 
 
+def contact_counts_stored(*, tenant: Tenant) -> dict[tuple[str, str], int] | None:
+    """The stored counts as {(stage, status): count}, for the contact list's total (crm reads
+    them through register_stored_counts); None before the first recompute stored any."""
+    counts, computed_at = funnel_counts(tenant=tenant)
+    if computed_at is None:
+        return None
+    return {(stage, status): getattr(count, status)
+            for stage, count in counts.items() for status in Status.values}  # fmt: skip
+
+
 def counts_after_move(*, tenant: Tenant, change: StageChange) -> dict[str, StageCount]:
     """Stored counts as they are once `change` is counted: if the recompute has not run yet
     (a real worker, a moment later), the one move is added to what is stored."""

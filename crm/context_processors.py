@@ -14,10 +14,12 @@ NAV_SECTIONS = {
     "snapshot": "audiences",
     "import": "contacts",
     "my_tasks": "tasks",
+    "at_risk": "tasks",  # where sales start the day, beside their tasks
     "notification": "notifications",
 }
-SETTINGS_PAGES = {"tenant_settings", "member_list", "member_add", "stage_settings"}
-SETTINGS_PREFIXES = ("tag_", "rule_", "event_kind", "task_rule_")
+SETTINGS_PAGES = {"tenant_settings", "member_list", "member_add", "stage_settings",
+                  "grading_settings"}  # fmt: skip
+SETTINGS_PREFIXES = ("tag_", "rule_", "event_kind", "task_rule_", "assignment_rule_", "tier_")
 
 
 def nav_section(request) -> str:

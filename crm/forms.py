@@ -117,6 +117,9 @@ class ContactFilterForm(forms.Form):
     tag_none = forms.TypedMultipleChoiceField(
         label=_("None of these tags"), coerce=int, required=False
     )
+    # grading's: a tier id or "none", an activity status key; checked where the filter runs
+    tier = forms.RegexField(label=_("Tier"), regex=r"^(\d{1,18}|none)$", required=False)
+    activity = forms.SlugField(label=_("Activity status"), max_length=10, required=False)
     sort = forms.ChoiceField(
         label=_("Sort"),
         required=False,
@@ -151,6 +154,8 @@ class ContactFilterForm(forms.Form):
             tag_any=tuple(self.cleaned_data.get("tag_any") or ()),
             tag_all=tuple(self.cleaned_data.get("tag_all") or ()),
             tag_none=tuple(self.cleaned_data.get("tag_none") or ()),
+            tier=self.cleaned_data.get("tier", ""),
+            activity=self.cleaned_data.get("activity", ""),
             sort=sort if sort in CONTACT_SORTS else DEFAULT_CONTACT_SORT,
         )
 

@@ -129,6 +129,8 @@ class ContactFilters:
     tag_any: tuple[int, ...] = ()
     tag_all: tuple[int, ...] = ()
     tag_none: tuple[int, ...] = ()
+    tier: str = ""  # "", "none" or a tier id (grading's filter reads it)
+    activity: str = ""  # "" or an activity status key (grading's)
     sort: str = DEFAULT_CONTACT_SORT
 
     @property
@@ -136,7 +138,7 @@ class ContactFilters:
         """Whether anything narrows the list."""
         return any(
             (self.q.strip(), self.owner, self.stage, self.status, self.tag_any, self.tag_all,
-             self.tag_none)
+             self.tag_none, self.tier, self.activity)
         )  # fmt: skip
 
 
@@ -161,6 +163,19 @@ def register_tag_choices(provider) -> None:
 
 def tag_choices(*, tenant: Tenant) -> list[tuple[int, str]]:
     return _tag_choices[0](tenant=tenant) if _tag_choices else []
+
+
+# The choices of the list's tier and activity filters (grading provides them): {field: [(value,
+# label)]}, the field's options in order; none without a provider.
+_grade_choices: list = []
+
+
+def register_grade_choices(provider) -> None:
+    _grade_choices[:] = [provider]
+
+
+def grade_choices(*, tenant: Tenant) -> dict[str, list[tuple[str, str]]]:
+    return _grade_choices[0](tenant=tenant) if _grade_choices else {}
 
 
 # The labels of the tags each contact holds, for a page of list rows: tagging provides them.
@@ -258,21 +273,6 @@ def contacts_matching(
     return qs
 
 
-def contacts_scoped(*, tenant: Tenant, contacts: QuerySet | Iterable[int]) -> QuerySet:
-    """Bulk actions take a filtered queryset ("all matching") or picked ids; both end scoped."""
-    scope = Contact.objects.for_tenant(tenant)
-    if isinstance(contacts, QuerySet):
-        return scope.filter(pk__in=contacts.order_by().values("pk"))
-    return scope.filter(pk__any=[int(pk) for pk in contacts])
-
-
-def contact_recent(*, tenant: Tenant, limit: int = 8) -> list[Contact]:
-    return list(
-        Contact.objects.for_tenant(tenant)
-        .select_related("owner__user")
-        .order_by("-updated_at", "-id")[:limit]
-    )
-
 # The list's total. A COUNT reads every matching row (a second at a million contacts), so a
 # page view never runs one: the whole list on one page counts itself; otherwise the stored
 # counts per stage and status answer when nothing else narrows the list (lifecycle keeps them
@@ -329,6 +329,21 @@ def contact_count(
     counted = matching.order_by().values("pk")[: COUNT_LIMIT + 1].count()
     return ContactTotal(min(counted, COUNT_LIMIT), more=counted > COUNT_LIMIT)
 
+
+def contacts_scoped(*, tenant: Tenant, contacts: QuerySet | Iterable[int]) -> QuerySet:
+    """Bulk actions take a filtered queryset ("all matching") or picked ids; both end scoped."""
+    scope = Contact.objects.for_tenant(tenant)
+    if isinstance(contacts, QuerySet):
+        return scope.filter(pk__in=contacts.order_by().values("pk"))
+    return scope.filter(pk__any=[int(pk) for pk in contacts])
+
+
+def contact_recent(*, tenant: Tenant, limit: int = 8) -> list[Contact]:
+    return list(
+        Contact.objects.for_tenant(tenant)
+        .select_related("owner__user")
+        .order_by("-updated_at", "-id")[:limit]
+    )
 
 
 def contact_duplicates(

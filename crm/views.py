@@ -54,7 +54,8 @@ from .scope import user_scope
 
 def filter_query(filters) -> str:
     """The list's filters as a query string, for pager links and "select all matching"."""
-    pairs = [(k, getattr(filters, k)) for k in ("q", "owner", "stage", "status", "sort")]
+    pairs = [(k, getattr(filters, k))
+             for k in ("q", "owner", "stage", "status", "tier", "activity", "sort")]  # fmt: skip
     pairs += [(k, v) for k in ("tag_any", "tag_all", "tag_none") for v in getattr(filters, k)]
     return urlencode([(k, v) for k, v in pairs if v not in ("", None)])
 
@@ -209,22 +210,21 @@ def contact_list(request):
         "filter_form": filter_form,
         "filters": filters,
         "filter_query": filter_query(filters),
-        "tag_filter_fields": [
         "total": selectors.contact_list_total(tenant=request.tenant, filters=filters, page=page),
+        "tag_filter_fields": [
             ("tag_any", _("any of"), filters.tag_any),
             ("tag_all", _("all of"), filters.tag_all),
             ("tag_none", _("none of"), filters.tag_none),
         ],
         "page": page,
         "members": members,
+        "grade_choices": selectors.grade_choices(tenant=request.tenant),
     }
     if request.htmx and not request.htmx.boosted:
         return render(request, "crm/partials/contact_results.html", context)
     return render(request, "crm/contact_list.html", context)
 
 
-@require_http_methods(["GET", "POST"])
-def contact_create(request):
 @require_GET
 def contact_count(request):
     """The list's total, counted when asked for (the list's "Count" button)."""
@@ -235,6 +235,8 @@ def contact_count(request):
     return render(request, "crm/partials/contact_total.html", {"total": total})
 
 
+@require_http_methods(["GET", "POST"])
+def contact_create(request):
     form = ContactForm(request.POST or None, tenant=request.tenant)
     if request.method == "POST" and form.is_valid():
         try:

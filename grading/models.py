@@ -55,6 +55,7 @@ class GradingSettings(TenantOwned):
             models.CheckConstraint(
                 condition=models.Q(churned_days__gt=models.F("at_risk_days")),
                 name="grading_churned_after_at_risk",
+                violation_error_message=_("“Churned after” must be longer than “at risk after”."),
             ),
         ]
 
@@ -97,7 +98,10 @@ class ContactGrade(TenantOwned):
     new or never active by their age alone."""
 
     tenant = tenant_field(indexed=False)
-    contact = models.OneToOneField("crm.Contact", on_delete=models.CASCADE, related_name="grade")
+    # one per contact: the unique constraint below, which leads with the company
+    contact = models.ForeignKey(
+        "crm.Contact", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     tier = models.ForeignKey(Tier, on_delete=models.SET_NULL, null=True, blank=True,
                              related_name="+")  # fmt: skip
     paid = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))

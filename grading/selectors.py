@@ -6,22 +6,48 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.core.cache import cache
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from activities.models import Activity
 from crm.caching import kept
-from crm.models import Contact, Membership, Tenant
+from crm.models import Contact, Tenant
+from tagging.models import Event
+from tagging.selectors import event_kinds
 
 from .models import ActivityStatus, ContactGrade, GradeChange, GradingSettings, Tier
 
 
+# The company's tiers and thresholds are read on the contact page, the list and the dashboard,
+# and changed rarely: each kept in the cache until an admin saves (services call
+# scheme_changed).
+def _tiers_key(tenant_id: int) -> str:
+    return f"grading:tiers:{tenant_id}"
+
+
+def _settings_key(tenant_id: int) -> str:
+    return f"grading:settings:{tenant_id}"
+
+
+def scheme_changed(*, tenant: Tenant) -> None:
+    with contextlib.suppress(Exception):  # the cache is an optimisation (crm.caching)
+        cache.delete_many([_tiers_key(tenant.pk), _settings_key(tenant.pk)])
+
+
 def tiers_of(*, tenant: Tenant) -> list[Tier]:
     """The company's tiers, lowest threshold first."""
-    return list(Tier.objects.for_tenant(tenant).order_by("threshold"))
+    return kept(_tiers_key(tenant.pk),
+                lambda: list(Tier.objects.for_tenant(tenant).order_by("threshold")))  # fmt: skip
 
 
 def settings_of(*, tenant: Tenant) -> GradingSettings:
-    return GradingSettings.objects.for_tenant(tenant).first() or GradingSettings(tenant=tenant)
+    """The company's thresholds (the defaults, unsaved, until an admin saves theirs)."""
+    saved = kept(
+        _settings_key(tenant.pk),
+        lambda: GradingSettings.objects.for_tenant(tenant).first() or "defaults",
+    )
+    return saved if isinstance(saved, GradingSettings) else GradingSettings(tenant=tenant)
 
 
 @dataclass(frozen=True)
@@ -103,6 +129,13 @@ class Distribution:
     def tiered(self) -> int:
         return sum(n for tier, n in self.tiers if tier is not None)
 
+    def count_of(self, status: str) -> int:
+        return next((n for key, _label, n in self.statuses if key == status), 0)
+
+    @property
+    def at_risk(self) -> int:
+        return self.count_of(ActivityStatus.AT_RISK)
+
 
 def grade_distribution(*, tenant: Tenant) -> Distribution:
     """How many customers hold each tier, and how many graded contacts are in each status:
@@ -162,21 +195,81 @@ def grade_filter_condition(*, tenant: Tenant, tier: str = "", status: str = "") 
     return condition if condition else None
 
 
+def contact_grade_filters(tenant: Tenant, filters) -> tuple[None, Q | None]:
+    """The contact list's tier and activity filters (crm.selectors.register_contact_filter)."""
+    if not (filters.tier or filters.activity):
+        return None, None
+    condition = grade_filter_condition(tenant=tenant, tier=filters.tier, status=filters.activity)
+    # an unknown status or tier id matches nothing rather than everything
+    return None, condition if condition is not None else Q(pk__in=[])
+
+
+def grade_filter_choices(*, tenant: Tenant) -> dict[str, list[tuple[str, str]]]:
+    """The list's tier filter (once the company has tiers) and activity filter."""
+    tiers = tiers_of(tenant=tenant)
+    choices = {"activity": [(key, str(label)) for key, label in ActivityStatus.choices]}
+    if tiers:
+        choices["tier"] = [*((str(t.pk), t.name) for t in reversed(tiers)),
+                           ("none", str(_("No tier")))]  # fmt: skip
+    return choices
+
+
 # --- the at-risk list ---------------------------------------------------------------------------
 
 AT_RISK_PAGE = 50
 
 
-def at_risk_grades(
-    *, tenant: Tenant, owner: Membership | None = None, limit: int = AT_RISK_PAGE
-) -> QuerySet[ContactGrade]:
-    """Contacts at risk, the longest quiet first; only `owner`'s when given."""
+@dataclass
+class AtRisk:
+    grade: ContactGrade
+    quiet_days: int  # days since the last payment or event
+    last_event: Event | None
+    last_activity: Activity | None
+
+
+def at_risk_page(
+    *,
+    tenant: Tenant,
+    owner_id: int | None = None,
+    after: tuple[datetime, int] | None = None,
+    now: datetime | None = None,
+    limit: int = AT_RISK_PAGE,
+) -> tuple[list[AtRisk], tuple[datetime, int] | None]:
+    """Contacts at risk, the longest quiet first (only `owner_id`'s when given), each with what
+    it last did and the last time someone of the company reached out; and where the next page
+    starts (None: this is the last). Four queries a page, at any depth."""
+    now = now or timezone.now()
     grades = (
         ContactGrade.objects.for_tenant(tenant)
         .filter(status=ActivityStatus.AT_RISK)
         .select_related("contact", "tier")
         .order_by("last_seen_at", "id")
     )
-    if owner is not None:
-        grades = grades.filter(contact__owner=owner)
-    return grades[:limit]
+    if owner_id is not None:
+        grades = grades.filter(contact__owner_id=owner_id)
+    if after is not None:
+        seen_at, pk = after
+        grades = grades.filter(Q(last_seen_at__gt=seen_at) | Q(last_seen_at=seen_at, id__gt=pk))
+    found = list(grades[: limit + 1])
+    page = found[:limit]
+    ids = [g.contact_id for g in page]
+    events = {
+        e.contact_id: e
+        for e in Event.objects.for_tenant(tenant).filter(contact_id__in=ids)
+        .order_by("contact_id", "-occurred_at", "-id").distinct("contact_id")
+    } if ids else {}  # fmt: skip
+    touches = {
+        a.contact_id: a
+        for a in Activity.objects.for_tenant(tenant).filter(contact_id__in=ids)
+        .order_by("contact_id", "-occurred_at", "-id").distinct("contact_id")
+    } if ids else {}  # fmt: skip
+    kinds = event_kinds(tenant=tenant) if events else {}
+    for event in events.values():
+        event.kind_label = kinds.get(event.kind, event.kind)
+    rows = [
+        AtRisk(g, (now - g.last_seen_at).days if g.last_seen_at else 0,
+               events.get(g.contact_id), touches.get(g.contact_id))
+        for g in page
+    ]  # fmt: skip
+    more = (page[-1].last_seen_at, page[-1].pk) if len(found) > limit else None
+    return rows, more

@@ -17,7 +17,7 @@ from crm.queueing import enqueue_on_commit
 from crm.services import NotAllowed, ServiceError
 
 from .models import PAYMENT_KIND, ContactGrade, GradingSettings, Tier
-from .selectors import distribution_changed, settings_of
+from .selectors import distribution_changed, scheme_changed, settings_of
 
 # Named, not imported: tasks import this module (crm.queueing says why).
 RECOMPUTE_ALL = "grading.tasks.recompute_grades"
@@ -63,7 +63,7 @@ def grading_settings_save(
     settings.churned_days = churned_days
     _checked(settings)
     settings.save()
-    grades_need_recompute(tenant=tenant)
+    _scheme_saved(tenant)
     return settings
 
 
@@ -101,7 +101,7 @@ def tier_save(
             tier.save()
     except IntegrityError:  # the same name or threshold, saved a moment ago by someone else
         raise ServiceError(_("Another tier has that name or threshold.")) from None
-    grades_need_recompute(tenant=tenant)
+    _scheme_saved(tenant)
     return tier
 
 
@@ -110,7 +110,15 @@ def tier_delete(*, tier: Tier, actor: Membership | None) -> None:
     """Removes a tier; its customers fall to the tier below (the recompute says so)."""
     _require_admin(actor)
     Tier.objects.for_tenant(tier.tenant).filter(pk=tier.pk).delete()
-    grades_need_recompute(tenant=tier.tenant)
+    _scheme_saved(tier.tenant)
+
+
+def _scheme_saved(tenant: Tenant) -> None:
+    """The scheme changed: pages read it afresh (now, and again once it commits) and every
+    contact is graded again."""
+    scheme_changed(tenant=tenant)
+    transaction.on_commit(lambda: scheme_changed(tenant=tenant))
+    grades_need_recompute(tenant=tenant)
 
 
 def grades_need_recompute(*, tenant: Tenant, contact_ids: list[int] | None = None) -> None:

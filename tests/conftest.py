@@ -116,6 +116,7 @@ def company_objects(tenant, member) -> dict:
     """One object of each kind a tenant URL can name, in `tenant`: for the cross-tenant walks."""
     from activities.models import Activity, Task, TaskRule
     from audiences.models import Audience, AudienceSnapshot
+    from grading.models import Tier
     from crm.models import Invitation
     from integrations.models import WebhookDelivery
     from integrations.services import api_token_create, webhook_endpoint_create
@@ -132,6 +133,7 @@ def company_objects(tenant, member) -> dict:
             tenant=tenant, contact=contact, kind="call", author=member, text="回访"
         ).pk,
         "task_rule_id": TaskRule.objects.create(tenant=tenant, stage="sql", title="回电").pk,
+        "tier_id": Tier.objects.create(tenant=tenant, name="金卡", threshold=5000).pk,
         "task_id": Task.objects.create(
             tenant=tenant, contact=contact, title="回电", due_at=timezone.now(), assignee=member
         ).pk,

@@ -158,10 +158,10 @@ class Command(BaseCommand):
             contact = Contact(
                 tenant=tenant,
                 name=name,
+                name_sort=name_sort_key(name),  # bulk_create calls no save()
                 phone=phone,
                 email=f"{rng.randint(10**5, 10**10)}@qq.com" if rng.random() < 0.55 else "",
                 wechat_id=f"wxid_{rng.getrandbits(40):x}" if rng.random() < 0.7 else "",
-                name_sort=name_sort_key(name),  # bulk_create calls no save()
                 company=rng.choice(COMPANIES),
                 source=rng.choice(SOURCES),
                 owner=rng.choice(owners),

@@ -17,7 +17,6 @@ SCHEME = [
     ("意向", "#f79009", True, ["高意向", "中意向", "低意向"], {"潜客": "中意向"}),
     ("课程兴趣", "#7a5af8", False, ["成人口语", "商务英语", "雅思备考"], {"口语": "成人口语"}),
     ("行业", "#12b76a", False, ["互联网", "金融", "教育", "零售", "制造业"], {"教培": "教育"}),
-    ("客户分级", "#ee46bc", True, ["普通", "银卡", "金卡", "铂金"], {}),
     ("活动", "#667085", False, ["活动参与者"], {}),
 ]  # fmt: skip
 STAGE_EVENT = {
@@ -104,8 +103,6 @@ def seed_activity(tenant: Tenant, contact_ids: list[int], tags: dict[str, Tag]) 
             chosen.append(tags[rng.choice(["成人口语", "成人口语", "商务英语", "雅思备考"])])
         if contact.company and rng.random() < 0.5:
             chosen.append(tags[rng.choice(["互联网", "金融", "教育", "零售", "制造业"])])
-        if rank >= RANK["customer"]:
-            chosen.append(tags[rng.choices(["普通", "银卡", "金卡", "铂金"], [60, 25, 12, 3])[0]])
         if attended_rule and rng.random() < 0.15:
             events.append(
                 Event(

@@ -20,7 +20,7 @@ class ActivityStatus(models.TextChoices):
     LOYAL = "loyal", _("Loyal")
     AT_RISK = "at_risk", _("At risk")
     CHURNED = "churned", _("Churned")
-    DORMANT = "dormant", _("Never active")
+    DORMANT = "dormant", _("Quiet")  # nothing lately, and never paid
 
 
 class GradingSettings(TenantOwned):

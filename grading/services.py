@@ -168,8 +168,11 @@ graded AS (
          CASE
            WHEN f.last_seen_at IS NULL THEN
              CASE WHEN c.created_at >= %(new_since)s THEN 'new' ELSE 'dormant' END
-           WHEN f.last_seen_at < %(churned_before)s THEN 'churned'
-           WHEN f.last_seen_at < %(at_risk_before)s THEN 'at_risk'
+           -- a customer (who paid) drifts away: at risk, then churned
+           WHEN f.payments > 0 AND f.last_seen_at < %(churned_before)s THEN 'churned'
+           WHEN f.payments > 0 AND f.last_seen_at < %(at_risk_before)s THEN 'at_risk'
+           -- one who never paid just goes quiet
+           WHEN f.last_seen_at < %(at_risk_before)s THEN 'dormant'
            WHEN f.payments >= %(loyal_payments)s THEN 'loyal'
            WHEN c.created_at >= %(new_since)s THEN 'new'
            ELSE 'active'

@@ -142,7 +142,14 @@ def test_an_active_customer_turns_at_risk_then_churned_with_no_event_to_say_so(t
     assert steps == [("", "active"), ("active", "at_risk"), ("at_risk", "churned")]
 
 
-def test_contacts_that_never_did_anything_are_new_then_never_active(tenant):
+def test_a_lead_that_never_paid_goes_quiet_rather_than_at_risk(tenant):
+    lead = ContactFactory(tenant=tenant, created_at=NOW - timedelta(days=200))
+    paid(lead, None, 90, kind="form_submitted")
+    grades_recompute(tenant=tenant, now=NOW)
+    assert contact_grade(contact=lead, now=NOW).status == "dormant"
+
+
+def test_contacts_that_never_did_anything_are_new_then_quiet(tenant):
     young = ContactFactory(tenant=tenant, created_at=NOW - timedelta(days=3))
     old = ContactFactory(tenant=tenant, created_at=NOW - timedelta(days=90))
     grades_recompute(tenant=tenant, now=NOW)

@@ -19,6 +19,7 @@ from crm.scope import tenant_scope
 from crm.sortkeys import name_sort_key
 from crm.tenancy import membership_add
 from demo.activities import seed_sales_activities
+from demo.grading import seed_grading
 from demo.tags import seed_activity, seed_tag_scheme
 from lifecycle.analytics import (
     funnel_backfill_snapshots,
@@ -99,6 +100,7 @@ class Command(BaseCommand):
                     self._stage_labels(tenant, members[0])
                 tags = seed_tag_scheme(tenant, members[0])
                 added = self._contacts(tenant, members, CONTACTS_PER_TENANT[slug], now, tags)
+                seed_grading(tenant, members[0], now)
             self.stdout.write(f"{name} (/t/{slug}/): {added} new contacts")
         self.stdout.write(self.style.SUCCESS(f"Demo logins (password for all: {DEMO_PASSWORD}):"))
         for username, family, given, school_role, studio_role in PEOPLE:

@@ -21,8 +21,9 @@ from .selectors import MemberName
 # escaped as the template's autoescape would.
 HEAD = (
     '<td><input type="checkbox" name="ids" value="{pk}" form="bulk-form" aria-label="{select}">'
-    '</td>\n      <td><a href="{url}">{name}</a></td>'
+    '</td>\n      <td><a href="{url}">{name}</a>{tier}</td>'
 )
+TIER = ' <span class="badge tier">{}</span>'
 TAIL = (
     '<td class="date">{since}</td>\n      <td>{company}</td><td>{phone}</td>\n'
     "      <td>{tags}</td>\n      <td>{email}</td><td>{wechat_id}</td>\n      <td>{owner}</td>"
@@ -44,18 +45,23 @@ def contact_rows(
     *, tenant: Tenant, values: list[dict], members: list[MemberName]
 ) -> list[ContactRow]:
     """Rows of `selectors.contact_list_rows`; `members` are the company's (the page lists them
-    for its owner filter anyway), so owners cost no query. Tags cost one."""
+    for its owner filter anyway), so owners cost no query. Tags cost one, and tiers one (none
+    while the company has no tiers)."""
     url = id_url_maker("contact_detail", tenant.slug)
     owners = {member.pk: escape(member.display_name) for member in members}
     no_owner = '<span class="muted">—</span>'
-    tags = selectors.tag_labels_of(tenant=tenant, contact_ids=[v["id"] for v in values])
+    ids = [v["id"] for v in values]
+    tags = selectors.tag_labels_of(tenant=tenant, contact_ids=ids)
+    tiers = selectors.tier_names_of(tenant=tenant, contact_ids=ids)
     select = _("Select %(name)s")
     rows = []
     for v in values:
         pk, name = v["id"], v["name"]
+        tier = tiers.get(pk)
         head = HEAD.format(
-            pk=pk, select=escape(select % {"name": name}), url=escape(url(pk)), name=escape(name)
-        )
+            pk=pk, select=escape(select % {"name": name}), url=escape(url(pk)), name=escape(name),
+            tier=TIER.format(escape(tier)) if tier else "",
+        )  # fmt: skip
         tail = TAIL.format(
             since=localtime(v["stage_entered_at"]).strftime("%Y-%m-%d"),
             company=escape(v["company"]),

@@ -178,6 +178,18 @@ def grade_choices(*, tenant: Tenant) -> dict[str, list[tuple[str, str]]]:
     return _grade_choices[0](tenant=tenant) if _grade_choices else {}
 
 
+# The name of the tier each contact holds, for list rows and board cards: grading provides it.
+_tier_names: list = []
+
+
+def register_tier_names(provider) -> None:
+    _tier_names[:] = [provider]
+
+
+def tier_names_of(*, tenant: Tenant, contact_ids: list[int]) -> dict[int, str]:
+    return _tier_names[0](tenant=tenant, contact_ids=contact_ids) if _tier_names else {}
+
+
 # The labels of the tags each contact holds, for a page of list rows: tagging provides them.
 _tag_labels: list = []
 

@@ -9,12 +9,16 @@ class GradingConfig(AppConfig):
     def ready(self) -> None:
         from crm import hooks
         from crm.panels import register_panel
-        from crm.selectors import register_contact_filter, register_grade_choices
+        from crm.selectors import (
+            register_contact_filter,
+            register_grade_choices,
+            register_tier_names,
+        )
         from tagging.rules import event_logged
 
         from . import tasks  # noqa: F401 - registers the Celery tasks
         from .panels import distribution_panel, grade_panel
-        from .selectors import contact_grade_filters, grade_filter_choices
+        from .selectors import contact_grade_filters, grade_filter_choices, tier_names_of
         from .services import grades_after_event, grades_merged
 
         event_logged.register(grades_after_event)
@@ -23,3 +27,4 @@ class GradingConfig(AppConfig):
         register_panel("dashboard", distribution_panel)
         register_contact_filter(contact_grade_filters)
         register_grade_choices(grade_filter_choices)
+        register_tier_names(tier_names_of)

@@ -106,6 +106,20 @@ def grade_changes_of(*, contact: Contact, limit: int = 10) -> list[GradeChange]:
     )
 
 
+def tier_names_of(*, tenant: Tenant, contact_ids: list[int]) -> dict[int, str]:
+    """{contact id: its tier's name} for the contacts holding one: one query (none when the
+    company has no tiers)."""
+    names = {tier.pk: tier.name for tier in tiers_of(tenant=tenant)}
+    if not names or not contact_ids:
+        return {}
+    held = (
+        ContactGrade.objects.for_tenant(tenant)
+        .filter(contact_id__in=contact_ids, tier__isnull=False)
+        .values_list("contact_id", "tier_id")
+    )
+    return {contact_id: names[tier_id] for contact_id, tier_id in held if tier_id in names}
+
+
 # --- the dashboard's distribution -------------------------------------------------------------
 
 

@@ -17,7 +17,7 @@ from audiences.services import audience_save
 from crm.access import access_contact
 from crm.models import CONTACT_FIELDS, Contact, Membership, Tenant
 from crm.pagination import cursor_values, keyset_page
-from crm.selectors import ContactFilters, contacts_matching, tag_labels_of
+from crm.selectors import ContactFilters, contacts_matching, tag_labels_of, tier_names_of
 from crm.services import (
     ContactData,
     ServiceError,
@@ -164,7 +164,9 @@ def _page_after(model, cursor: str | None, ordering: tuple[str, ...]) -> str | N
 
 def _contacts_out(tenant: Tenant, contacts) -> list[dict]:
     labels = labels_of(tenant)
-    return [contact_out(contact, labels) for contact in contacts]
+    contacts = list(contacts)
+    tiers = tier_names_of(tenant=tenant, contact_ids=[contact.pk for contact in contacts])
+    return [contact_out(contact, labels, tiers.get(contact.pk)) for contact in contacts]
 
 
 def _reload(contact: Contact) -> dict:
@@ -175,7 +177,8 @@ def _reload(contact: Contact) -> dict:
         .prefetch_related("contact_tags__tag")
         .get(pk=contact.pk)
     )
-    return contact_out(fresh, labels_of(contact.tenant))
+    tier = tier_names_of(tenant=contact.tenant, contact_ids=[contact.pk]).get(contact.pk)
+    return contact_out(fresh, labels_of(contact.tenant), tier)
 
 
 # --- contacts -------------------------------------------------------------------------------
@@ -218,9 +221,17 @@ def list_contacts(
     rows = contacts.values(*CONTACT_OUT_FIELDS, "owner__user__username")
     page = keyset_page(rows, ordering=("id",), size=limit, after=after)
     labels = labels_of(tenant)
-    tags = tag_labels_of(tenant=tenant, contact_ids=[row["id"] for row in page.items])
+    ids = [row["id"] for row in page.items]
+    tags = tag_labels_of(tenant=tenant, contact_ids=ids)
+    tiers = tier_names_of(tenant=tenant, contact_ids=ids)
     items = [
-        contact_row_out(row, row.pop("owner__user__username"), tags.get(row["id"], []), labels)
+        contact_row_out(
+            row,
+            row.pop("owner__user__username"),
+            tags.get(row["id"], []),
+            labels,
+            tiers.get(row["id"]),
+        )  # fmt: skip
         for row in page.items
     ]
     return {"items": items, "next": page.next_cursor}

@@ -121,6 +121,7 @@ class ContactOut(Schema):
     status: StatusKey
     lost_reason: str
     tags: list[str]
+    tier: str | None = Field(None, description="The tier the contact holds (its name), if any.")
     stage_entered_at: datetime
     created_at: datetime
     updated_at: datetime
@@ -260,20 +261,24 @@ CONTACT_OUT_FIELDS = (
 )  # fmt: skip
 
 
-def contact_out(contact: Contact, labels: dict[str, str]) -> dict:
+def contact_out(contact: Contact, labels: dict[str, str], tier: str | None = None) -> dict:
     """A contact as the API and webhooks show it (tags prefetched: contact_tags__tag)."""
     values = {name: getattr(contact, "pk" if name == "id" else name) for name in CONTACT_OUT_FIELDS}
     owner = contact.owner.user.username if contact.owner_id else None
     return contact_row_out(values, owner, [ct.tag.label for ct in contact.contact_tags.all()],
-                           labels)  # fmt: skip
+                           labels, tier)  # fmt: skip
 
 
-def contact_row_out(values: dict, owner: str | None, tags: list[str], labels: dict) -> dict:
-    """The same from a contact's plain values (CONTACT_OUT_FIELDS), its owner's username and its
-    tags' labels: the contact list, a page of up to 200, builds no model per contact or tag."""
+def contact_row_out(
+    values: dict, owner: str | None, tags: list[str], labels: dict, tier: str | None = None
+) -> dict:
+    """The same from a contact's plain values (CONTACT_OUT_FIELDS), its owner's username, its
+    tags' labels and its tier's name: the contact list, a page of up to 200, builds no model per
+    contact or tag."""
     return {
         **values,
         "owner": owner,
         "stage_label": labels[values["stage"]],
         "tags": sorted(tags),
+        "tier": tier,
     }

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from crm.http import id_url_maker
-from crm.selectors import member_names
+from crm.selectors import member_names, tier_names_of
 
 from .selectors import BOARD_FIELDS, stage_settings
 from .stages import moves_for
@@ -23,7 +23,7 @@ from .stages import moves_for
 CARD = """<article class="board-card" id="card-{pk}" draggable="true" tabindex="-1"
          data-move-url="{move_url}"
          data-version="{version}" data-stage="{stage}"{just_moved}>
-  <a class="card-name" href="{url}">{name}</a>
+  <a class="card-name" href="{url}">{name}</a>{tier}
   <div class="card-meta">
     {owner} · {days}
   </div>
@@ -41,6 +41,7 @@ CARD = """<article class="board-card" id="card-{pk}" draggable="true" tabindex="
   </details>
 </article>
 """
+TIER = '<span class="badge tier">{}</span>'
 BUTTON = '<button type="submit" name="to_stage" value="{}" class="{}">{}{}</button>'
 # What a card shows of its contact: what the board's selectors read.
 CARD_FIELDS = BOARD_FIELDS
@@ -73,6 +74,12 @@ class CardWriter:
         }
         self.no_owner = format_html('<span class="muted">{}</span>', _("No owner"))
         self.buttons = cache(self._buttons)  # per column: the moves depend on the stage only
+        self.tenant = tenant
+        self.tiers: dict[int, str] = {}  # the tier each card's contact holds, when it has one
+
+    def know_tiers(self, contact_ids: list[int]) -> None:
+        """The tiers of the cards about to be written, read at once (the board: every column)."""
+        self.tiers.update(tier_names_of(tenant=self.tenant, contact_ids=contact_ids))
 
     def _buttons(self, stage: str) -> SafeString:
         return format_html_join(
@@ -97,6 +104,7 @@ class CardWriter:
             just_moved=SafeString(" data-just-moved") if just_moved else "",
             url=self.contact_url(pk),
             name=values["name"],
+            tier=format_html(TIER, self.tiers[pk]) if pk in self.tiers else "",
             owner=owner or self.no_owner,
             days=ngettext("%(days)s day in stage", "%(days)s days in stage", days) % {"days": days},
             buttons=self.buttons(stage),
@@ -104,7 +112,9 @@ class CardWriter:
         )
         return Card(pk=pk, name=values["name"], stage=stage, html=html)
 
-    def cards(self, rows: list[dict]) -> list[Card]:
+    def cards(self, rows: list[dict], *, tiers_known: bool = False) -> list[Card]:
+        if not tiers_known:
+            self.know_tiers([values["id"] for values in rows])
         return [self.card(values) for values in rows]
 
 

@@ -84,7 +84,9 @@ class BoardAnswer(ContactPageAnswer):
         else:
             counts = counts_after_move(tenant=self.request.tenant, change=change)
         owner = "me" if self.request.POST.get("owner") == "me" else ""
-        card = CardWriter(self.request, owner=owner).card(card_values(contact), just_moved=True)
+        writer = CardWriter(self.request, owner=owner)
+        writer.know_tiers([contact.pk])
+        card = writer.card(card_values(contact), just_moved=True)
         context = {"contact": contact, "card": card, "counts": counts, "message": message}
         return render(self.request, "lifecycle/partials/board_moved.html", context)
 

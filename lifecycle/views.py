@@ -52,9 +52,10 @@ def board(request):
     pages = board_first_pages(
         tenant=request.tenant, viewer=request.membership, owner=owner, size=BOARD_PAGE
     )
+    writer.know_tiers([values["id"] for page in pages.values() for values in page.items])
     columns = [
         {"stage": stage, "count": counts[stage].active,
-         "page": replace(pages[stage], items=writer.cards(pages[stage].items))}
+         "page": replace(pages[stage], items=writer.cards(pages[stage].items, tiers_known=True))}
         for stage in ORDER
     ]  # fmt: skip
     context = {"columns": columns, "owner": owner, "computed_at": computed_at}

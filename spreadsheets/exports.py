@@ -7,13 +7,15 @@ import re
 import tempfile
 from decimal import Decimal
 
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
 from crm.models import Tenant
+from grading.models import ContactGrade
+from grading.selectors import tiers_of
 from lifecycle.selectors import stage_settings
 
 BATCH = 2000
@@ -23,7 +25,7 @@ def _header() -> list[str]:
     return [
         _("Name"), _("Phone"), _("Email"), _("WeChat ID"), _("Weibo"), _("Company"),
         _("Source"), _("Stage"), _("Status"), _("Lost reason"), _("Owner"), _("Tags"),
-        _("Expected amount"), _("Created"),
+        _("Tier"), _("Expected amount"), _("Created"),
     ]  # fmt: skip
 
 
@@ -37,14 +39,21 @@ def export_rows(*, tenant: Tenant, contacts: QuerySet, ordering: tuple[str, ...]
         .prefetch_related("contact_tags__tag")
         .order_by(*ordering)
     )
+    tiers = {tier.pk: tier.name for tier in tiers_of(tenant=tenant)}
+    if tiers:  # each contact's tier, in the same query
+        qs = qs.annotate(tier_id=Subquery(
+            ContactGrade.objects.filter(tenant_id=tenant.pk, contact_id=OuterRef("pk"))
+            .values("tier_id")[:1]
+        ))  # fmt: skip
     for contact in qs.iterator(chunk_size=BATCH):
         tags = "、".join(held.tag.label for held in contact.contact_tags.all())
+        tier = tiers.get(getattr(contact, "tier_id", None), "")
         yield [
             contact.name, contact.phone, contact.email, contact.wechat_id, contact.weibo,
             contact.company, contact.source, labels[contact.stage].display_label,
             contact.get_status_display(),
             contact.get_lost_reason_display() if contact.lost_reason else "",
-            contact.owner.display_name if contact.owner else "", tags,
+            contact.owner.display_name if contact.owner else "", tags, tier,
             contact.expected_amount,
             timezone.localtime(contact.created_at).replace(tzinfo=None, microsecond=0),
         ]  # fmt: skip

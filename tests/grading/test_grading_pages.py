@@ -22,8 +22,10 @@ def url(tenant, name, *args):
     return reverse(name, args=[tenant.slug, *args])
 
 
-def graded_customer(tenant, *, amount="6000", quiet_days=1, owner=None, name="林小雨"):
-    customer = ContactFactory(tenant=tenant, name=name, owner=owner,
+def graded_customer(
+    tenant, *, amount="6000", quiet_days=1, owner=None, name="林小雨", stage="subscriber"
+):
+    customer = ContactFactory(tenant=tenant, name=name, owner=owner, stage=stage,
                               created_at=NOW - timedelta(days=400))  # fmt: skip
     Event.objects.create(
         tenant=tenant, contact=customer, kind="payment_received", amount=Decimal(amount),
@@ -192,3 +194,18 @@ def test_the_dashboard_shows_customers_by_tier(tenant, admin, marketer):
     page = client_for(marketer).get(reverse("dashboard", args=[tenant.slug])).content.decode()
     assert "Customers by tier" in page
     assert "At risk: 1" in page
+
+
+def test_the_tier_shows_on_list_rows_board_cards_the_export_and_the_api(
+    tenant, admin, admin_client
+):
+    tier_save(tenant=tenant, actor=admin, name="金卡", threshold=Decimal("5000"))
+    graded_customer(tenant, amount="6000", name="金卡客户", stage="customer")
+    grades_recompute(tenant=tenant)
+    badge = '<span class="badge tier">金卡</span>'
+    assert badge in admin_client.get(url(tenant, "contact_list")).content.decode()
+    assert badge in admin_client.get(url(tenant, "board")).content.decode()
+    export = admin_client.get(url(tenant, "contacts_export"), {"format": "csv"})
+    lines = b"".join(export.streaming_content).decode("utf-8-sig").splitlines()
+    header, row = lines[0].split(","), lines[1].split(",")
+    assert row[header.index("Tier")] == "金卡"

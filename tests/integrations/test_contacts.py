@@ -1,8 +1,11 @@
 """Contacts through the API: the same services as the pages, the same rules, JSON in and out."""
 
+from decimal import Decimal
+
 import pytest
 
 from crm.models import Contact
+from grading.services import grades_recompute, tier_save
 from lifecycle.models import StageChange
 from tagging.models import ContactTag, Event, TagAlias
 from tests.factories import ContactFactory
@@ -10,7 +13,7 @@ from tests.integrations.conftest import error_of
 
 CONTACT_KEYS = {
     "id", "name", "email", "phone", "wechat_id", "weibo", "company", "owner", "source", "stage",
-    "stage_label", "status", "lost_reason", "tags", "stage_entered_at", "created_at",
+    "stage_label", "status", "lost_reason", "tags", "tier", "stage_entered_at", "created_at",
     "updated_at",
 }  # fmt: skip
 
@@ -167,8 +170,8 @@ def test_list_pages_with_an_opaque_cursor_and_no_count(
     seen, cursor = [], None
     while True:
         # scope reset, token (named by its hash: set, read, unset), company scope, token with
-        # its member, touch, page, tags: not N+1
-        with django_assert_max_num_queries(10):
+        # its member, touch, page, tags, the company's tiers (cached after): not N+1
+        with django_assert_max_num_queries(11):
             response = admin_api.get(
                 "/contacts", {"limit": 2, **({"cursor": cursor} if cursor else {})}
             )
@@ -343,3 +346,15 @@ def test_another_companys_contacts_are_not_listed_and_not_duplicates(outsider_ap
     response = outsider_api.post("/contacts", {"name": "张伟", "phone": contact.phone})
     assert response.status_code == 201
     assert response.json()["id"] != contact.pk
+
+
+def test_a_contact_reads_with_the_tier_its_payments_reach(admin_api, tenant, admin):
+    tier_save(tenant=tenant, actor=admin, name="金卡", threshold=Decimal("5000"))
+    gold = ContactFactory(tenant=tenant)
+    plain = ContactFactory(tenant=tenant)
+    Event.objects.create(tenant=tenant, contact=gold, kind="payment_received",
+                         amount=Decimal("5800"))  # fmt: skip
+    grades_recompute(tenant=tenant)
+    assert admin_api.get(f"/contacts/{gold.pk}").json()["tier"] == "金卡"
+    listed = {c["id"]: c["tier"] for c in admin_api.get("/contacts").json()["items"]}
+    assert listed == {gold.pk: "金卡", plain.pk: None}

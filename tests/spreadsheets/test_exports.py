@@ -55,7 +55,7 @@ def test_an_audience_exports_as_xlsx_that_opens(admin_client, tenant, admin):
     # text is stored as text: shown as written, never run as a formula
     assert {r[0] for r in rows[1:]} == {"张伟", "+1 公式"}
     assert {r[7] for r in rows[1:]} == {"Customer"}
-    assert 3680 in {r[12] for r in rows[1:]}  # a number Excel can sum
+    assert 3680 in {r[13] for r in rows[1:]}  # a number Excel can sum
 
 
 def test_exports_are_for_admins_and_marketers(sales_client, marketer_client, tenant):

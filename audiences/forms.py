@@ -1,6 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from grading.selectors import tiers_of
 from lifecycle.stages import Stage
 from tagging.selectors import tag_choices
 
@@ -35,9 +36,22 @@ class AudienceForm(forms.Form):
         label=_("None of these tags"), coerce=int, required=False
     )
 
+    tier_at_least = forms.TypedChoiceField(
+        label=_("Tier at least"), coerce=int, required=False, empty_value=None,
+        help_text=_("Only customers of this tier or a higher one."),
+    )  # fmt: skip
+
     def __init__(self, *args, tenant, stage_labels: dict, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["stages"].choices = list(stage_labels.items())
+        tiers = tiers_of(tenant=tenant)
+        if tiers:
+            self.fields["tier_at_least"].choices = [
+                ("", _("Any tier, or none")),
+                *((t.pk, t.name) for t in tiers),
+            ]
+        else:  # a company without tiers is not asked
+            del self.fields["tier_at_least"]
         choices = tag_choices(tenant=tenant)
         for name in ("tag_any", "tag_all", "tag_none"):
             self.fields[name].choices = choices

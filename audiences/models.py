@@ -25,6 +25,12 @@ class Audience(TenantOwned):
     tag_any = models.JSONField(default=list, blank=True)
     tag_all = models.JSONField(default=list, blank=True)
     tag_none = models.JSONField(default=list, blank=True)
+    # customers of this tier or a higher one only ("the coupon for 金卡 and up"); a tier an
+    # audience is built on cannot be deleted from under it
+    tier_at_least = models.ForeignKey(
+        "grading.Tier", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name=_("tier at least"),
+    )  # fmt: skip
     created_by = models.ForeignKey(
         "crm.Membership", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

@@ -30,6 +30,7 @@ def audience_contacts(audience: Audience) -> QuerySet:
         tag_any=tuple(audience.tag_any),
         tag_all=tuple(audience.tag_all),
         tag_none=tuple(audience.tag_none),
+        tier=f"{audience.tier_at_least_id}+" if audience.tier_at_least_id else "",
     )
     return contact_list(tenant=audience.tenant, filters=filters, viewer=None).order_by()
 

@@ -11,6 +11,7 @@ from crm.hooks import change_recorded
 from crm.models import Membership, Tenant
 from crm.permissions import can_manage_audiences
 from crm.services import NotAllowed, ServiceError
+from grading.selectors import tiers_of
 from lifecycle.scheduling import (
     changed_since,
     reading_snapshot,
@@ -162,7 +163,9 @@ def audience_save(
     tag_any=(),
     tag_all=(),
     tag_none=(),
+    tier_at_least: int | None = None,
 ) -> Audience:
+    """Saves the audience's definition; `tier_at_least`: a tier id of the company (or None)."""
     if not can_manage_audiences(actor):
         raise NotAllowed(_("Only admins and marketers may define audiences."))
     name = " ".join((name or "").split())
@@ -181,6 +184,11 @@ def audience_save(
     audience.tag_any = sorted(int(t) for t in tag_any)
     audience.tag_all = sorted(int(t) for t in tag_all)
     audience.tag_none = sorted(int(t) for t in tag_none)
+    if tier_at_least is not None and not any(
+        t.pk == tier_at_least for t in tiers_of(tenant=tenant)
+    ):
+        raise ServiceError(_("That tier is not one of this company's."))
+    audience.tier_at_least_id = tier_at_least
     audience.save()
     tenant_changed(tenant.pk)  # its members are computed after commit, like every change
     return audience

@@ -46,6 +46,7 @@ def audience_edit(request, audience_id: int | None = None):
     if audience is not None:
         fields = ("name", "gate", "stages", "status", "tag_any", "tag_all", "tag_none")
         initial = {field: getattr(audience, field) for field in fields}
+        initial["tier_at_least"] = audience.tier_at_least_id
     form = AudienceForm(
         request.POST or None,
         tenant=request.tenant,

@@ -118,7 +118,7 @@ class ContactFilterForm(forms.Form):
         label=_("None of these tags"), coerce=int, required=False
     )
     # grading's: a tier id or "none", an activity status key; checked where the filter runs
-    tier = forms.RegexField(label=_("Tier"), regex=r"^(\d{1,18}|none)$", required=False)
+    tier = forms.RegexField(label=_("Tier"), regex=r"^(\d{1,18}\+?|none)$", required=False)
     activity = forms.SlugField(label=_("Activity status"), max_length=10, required=False)
     sort = forms.ChoiceField(
         label=_("Sort"),

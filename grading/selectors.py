@@ -186,7 +186,8 @@ def grade_distribution(*, tenant: Tenant) -> Distribution:
 
 
 def grade_filter_condition(*, tenant: Tenant, tier: str = "", status: str = "") -> Q | None:
-    """The contacts of a tier ("none": holding none) and/or status, as a condition on Contact.
+    """The contacts of a tier ("none": holding none; "<id>+": that tier or a higher one) and/or
+    status, as a condition on Contact.
     New and never-active contacts without a grade are told by their age."""
     condition = Q()
     grades = ContactGrade.objects.for_tenant(tenant)
@@ -194,6 +195,10 @@ def grade_filter_condition(*, tenant: Tenant, tier: str = "", status: str = "") 
         condition &= ~Q(pk__in=grades.filter(tier__isnull=False).values("contact_id"))
     elif tier.isdigit():
         condition &= Q(pk__in=grades.filter(tier_id=int(tier)).values("contact_id"))
+    elif tier.endswith("+") and tier[:-1].isdigit():  # this tier or a higher one
+        floor = next((t for t in tiers_of(tenant=tenant) if t.pk == int(tier[:-1])), None)
+        higher = [t.pk for t in tiers_of(tenant=tenant) if floor and t.threshold >= floor.threshold]
+        condition &= Q(pk__in=grades.filter(tier_id__in=higher).values("contact_id"))
     if status in ActivityStatus.values:
         graded = Q(pk__in=grades.filter(status=status).values("contact_id"))
         if status in (ActivityStatus.NEW, ActivityStatus.DORMANT):

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.db.models import ProtectedError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -15,6 +16,7 @@ from crm.models import Contact, Membership, Tenant
 from crm.permissions import can_edit_company_settings
 from crm.queueing import enqueue_on_commit
 from crm.services import NotAllowed, ServiceError
+from lifecycle.scheduling import tenant_changed
 
 from .models import PAYMENT_KIND, ContactGrade, GradingSettings, Tier
 from .selectors import distribution_changed, scheme_changed, settings_of
@@ -109,7 +111,14 @@ def tier_save(
 def tier_delete(*, tier: Tier, actor: Membership | None) -> None:
     """Removes a tier; its customers fall to the tier below (the recompute says so)."""
     _require_admin(actor)
-    Tier.objects.for_tenant(tier.tenant).filter(pk=tier.pk).delete()
+    try:
+        with transaction.atomic():
+            Tier.objects.for_tenant(tier.tenant).filter(pk=tier.pk).delete()
+    except ProtectedError:
+        raise ServiceError(
+            _("An audience is built on “%(name)s”: change the audience first.")
+            % {"name": tier.name}
+        ) from None
     _scheme_saved(tier.tenant)
 
 
@@ -274,6 +283,8 @@ def grades_recompute(
         written, tiers, statuses, at_risk = cursor.fetchone()
     if written:
         transaction.on_commit(lambda: distribution_changed(tenant=tenant))
+    if tiers:  # audiences gated on a tier follow (the funnel's figures do not hang on tiers)
+        tenant_changed(tenant.pk, funnel=False)
     if at_risk:
         turned_at_risk(tenant=tenant, contact_ids=list(at_risk))
     return Recomputed(written, tiers, statuses, list(at_risk))

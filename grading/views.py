@@ -68,8 +68,12 @@ def tier_edit(request, tier_id: int):
 @permission_required(can_edit_company_settings)
 def tier_delete(request, tier_id: int):
     tier = access_tier(request.membership, tier_id)
-    services.tier_delete(tier=tier, actor=request.membership)
-    messages.success(request, _("Tier “%(name)s” deleted.") % {"name": tier.name})
+    try:
+        services.tier_delete(tier=tier, actor=request.membership)
+    except ServiceError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Tier “%(name)s” deleted.") % {"name": tier.name})
     return redirect(tenant_url(request, "tier_list"))
 
 

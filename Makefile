@@ -60,6 +60,7 @@ bench: venv
 	DEBUG=1 DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python manage.py bench_bulk_move || status=1; \
 	$(BENCH_ENV) $(BIN)/python manage.py bench_funnel $(BENCH_ARGS) || status=1; \
 	$(BENCH_ENV) $(BIN)/python manage.py bench_import || status=1; \
+	$(BENCH_ENV) $(BIN)/python manage.py bench_grading || status=1; \
 	exit $$status
 
 # The production shape on this machine under load (issue 16): gunicorn (2 workers), a Celery

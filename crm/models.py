@@ -225,7 +225,20 @@ class Contact(FunnelFields, TenantOwned):
                 name="contact_tenant_tail_prefix",
                 opclasses=["int8_ops", "varchar_pattern_ops"],
             ),
-            models.Index(fields=["tenant", "owner"], name="contact_tenant_owner"),
+            # A member's contacts; with the funnel fields, the team's figures (contacts by
+            # owner and stage) are read from the index alone.
+            models.Index(
+                fields=["tenant", "owner", "status", "stage", "furthest_stage"],
+                name="contact_tenant_owner_stage",
+            ),
+            # The board's value per column: the sum of the expected amounts the stored counts
+            # keep, read from the few contacts that have one.
+            models.Index(
+                fields=["tenant", "status", "stage"],
+                include=["expected_amount"],
+                condition=Q(expected_amount__isnull=False),
+                name="contact_tenant_amount",
+            ),
             # The board's columns and "in this stage since" sorting.
             models.Index(
                 fields=["tenant", "status", "stage", "-stage_entered_at", "-id"],

@@ -6,9 +6,10 @@ narrowed by owner, tag or date computes its figures from that narrower set when 
 """
 
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import Count, QuerySet
+from django.db.models import Count, QuerySet, Sum
 from django.utils import timezone
 
 from crm.models import Contact, Tenant
@@ -41,16 +42,34 @@ def stage_counts(contacts: QuerySet) -> dict[str, dict[str, int]]:
     return counts
 
 
+def stage_amounts(contacts: QuerySet) -> dict[tuple[str, str], Decimal]:
+    """{(stage, status): the sum of the expected amounts}, from the contacts that have one (an
+    index-only read of contact_tenant_amount for a whole company)."""
+    rows = (
+        contacts.filter(expected_amount__isnull=False)
+        .order_by()
+        .values_list("stage", "status")
+        .annotate(total=Sum("expected_amount"))
+    )
+    return {(stage, status): total for stage, status, total in rows}
+
+
 @transaction.atomic
 def funnel_recompute(*, tenant: Tenant) -> list[FunnelCount]:
     """Counts per stage and status from the contacts themselves; replaces what is stored."""
     _lock("funnel", tenant)
     counts = stage_counts(Contact.objects.for_tenant(tenant))
+    amounts = stage_amounts(Contact.objects.for_tenant(tenant))
     now = timezone.now()
     rows = [
         FunnelCount(
-            tenant=tenant, stage=stage, status=status, count=counts[stage][status], computed_at=now
-        )  # fmt: skip
+            tenant=tenant,
+            stage=stage,
+            status=status,
+            count=counts[stage][status],
+            amount=amounts.get((stage, status), 0),
+            computed_at=now,
+        )
         for stage in ORDER
         for status in Status.values
     ]
@@ -58,7 +77,7 @@ def funnel_recompute(*, tenant: Tenant) -> list[FunnelCount]:
         rows,
         update_conflicts=True,
         unique_fields=["tenant", "stage", "status"],
-        update_fields=["count", "computed_at"],
+        update_fields=["count", "amount", "computed_at"],
     )
 
 

@@ -128,6 +128,9 @@ class FunnelCount(TenantOwned):
     stage = models.CharField(max_length=16, choices=Stage.choices)
     status = models.CharField(max_length=8, choices=Status.choices)
     count = models.PositiveIntegerField(default=0)
+    # The sum of their expected amounts (the board's value per column); contacts without one
+    # add nothing.
+    amount = models.DecimalField(max_digits=18, decimal_places=2, default=0)
     computed_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

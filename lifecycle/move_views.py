@@ -82,7 +82,9 @@ class BoardAnswer(ContactPageAnswer):
         if self.request.POST.get("owner") == "me":
             counts = owner_stage_counts(tenant=self.request.tenant, owner=self.request.membership)
         else:
-            counts = counts_after_move(tenant=self.request.tenant, change=change)
+            counts = counts_after_move(
+                tenant=self.request.tenant, change=change, amount=contact.expected_amount
+            )
         owner = "me" if self.request.POST.get("owner") == "me" else ""
         writer = CardWriter(self.request, owner=owner)
         writer.know_tiers([contact.pk])

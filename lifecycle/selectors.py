@@ -3,11 +3,12 @@
 import re
 import unicodedata
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Count, QuerySet
+from django.db.models import Count, QuerySet, Sum
 from django.utils import translation
 
 from crm.caching import kept
@@ -121,6 +122,7 @@ def stage_aliases(*, tenant: Tenant) -> dict[str, list[StageAlias]]:
 class StageCount:
     active: int
     lost: int
+    amount: Decimal = Decimal(0)  # the sum of the active contacts' expected amounts
 
 
 def funnel_counts(*, tenant: Tenant) -> tuple[dict[str, StageCount], object]:
@@ -129,6 +131,8 @@ def funnel_counts(*, tenant: Tenant) -> tuple[dict[str, StageCount], object]:
     computed_at = None
     for row in FunnelCount.objects.for_tenant(tenant):
         setattr(counts[row.stage], row.status, row.count)
+        if row.status == Status.ACTIVE:
+            counts[row.stage].amount = row.amount
         computed_at = max(computed_at, row.computed_at) if computed_at else row.computed_at
     return counts, computed_at
 
@@ -143,30 +147,41 @@ def contact_counts_stored(*, tenant: Tenant) -> dict[tuple[str, str], int] | Non
             for stage, count in counts.items() for status in Status.values}  # fmt: skip
 
 
-def counts_after_move(*, tenant: Tenant, change: StageChange) -> dict[str, StageCount]:
+def counts_after_move(
+    *, tenant: Tenant, change: StageChange, amount: Decimal | None = None
+) -> dict[str, StageCount]:
     """Stored counts as they are once `change` is counted: if the recompute has not run yet
-    (a real worker, a moment later), the one move is added to what is stored."""
+    (a real worker, a moment later), the one move (and the contact's expected `amount`) is
+    added to what is stored."""
     counts, computed_at = funnel_counts(tenant=tenant)
     if computed_at is None or computed_at < change.created_at:
+        amount = amount or Decimal(0)
         if change.from_status == Status.ACTIVE:
-            counts[change.from_stage].active = max(counts[change.from_stage].active - 1, 0)
+            left = counts[change.from_stage]
+            left.active = max(left.active - 1, 0)
+            left.amount = max(left.amount - amount, Decimal(0))
         if change.to_status == Status.ACTIVE:
             counts[change.to_stage].active += 1
+            counts[change.to_stage].amount += amount
     return counts
 
 
 def owner_stage_counts(*, tenant: Tenant, owner: Membership) -> dict[str, StageCount]:
-    """Live counts of one member's contacts: bounded by what one person owns, not the tenant."""
+    """Live counts (and expected amounts) of one member's contacts: bounded by what one person
+    owns, not the tenant."""
     counts = {stage: StageCount(0, 0) for stage in ORDER}
     rows = (
         Contact.objects.for_tenant(tenant)
         .filter(owner=owner)
         .order_by()
         .values("stage", "status")
-        .annotate(n=Count("id"))
+        .annotate(n=Count("id"), amount=Sum("expected_amount"))
     )
     for row in rows:
-        setattr(counts[row["stage"]], row["status"], row["n"])
+        count = counts[row["stage"]]
+        setattr(count, row["status"], row["n"])
+        if row["status"] == Status.ACTIVE:
+            count.amount = row["amount"] or Decimal(0)
     return counts
 
 

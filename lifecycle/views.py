@@ -54,7 +54,7 @@ def board(request):
     )
     writer.know_tiers([values["id"] for page in pages.values() for values in page.items])
     columns = [
-        {"stage": stage, "count": counts[stage].active,
+        {"stage": stage, "count": counts[stage].active, "amount": counts[stage].amount,
          "page": replace(pages[stage], items=writer.cards(pages[stage].items, tiers_known=True))}
         for stage in ORDER
     ]  # fmt: skip

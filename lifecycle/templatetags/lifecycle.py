@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from django import template
 from django.utils import timezone
 from django.utils.html import format_html
@@ -53,6 +55,18 @@ def lost_reason_choices():
 @register.filter
 def percent(value) -> str:
     return f"{value * 100:.0f}%" if value is not None else "—"
+
+
+@register.filter
+def yuan(amount) -> str:
+    """An amount of money as offices write it: ¥12,800, or ¥1,234.50 when it has cents (with a
+    comma between thousands in every language: Chinese locales group by none)."""
+    if amount is None:
+        return "—"
+    amount = Decimal(amount)
+    if amount == amount.to_integral_value():
+        return f"¥{amount:,.0f}"
+    return f"¥{amount:,.2f}"
 
 
 @register.filter

@@ -55,6 +55,9 @@ MATRIX: dict[str, frozenset[str]] = {
     "manage_members": frozenset({ADMIN}),  # members, roles, invitations, password links
     "view_audit_log": frozenset({ADMIN}),
     "manage_api": frozenset({ADMIN}),  # tokens and webhooks
+    # every member's figures on the Team page and the dashboard (the others see their own);
+    # marketers too: they run the funnel the sales team works
+    "view_team": frozenset({ADMIN, MARKETER}),
 }
 
 
@@ -137,6 +140,11 @@ def can_manage_api(membership: Member | None) -> bool:
     return _has(membership, "manage_api")
 
 
+def can_view_team(membership: Member | None) -> bool:
+    """Everyone's figures on the Team page; without it, a member sees their own."""
+    return _has(membership, "view_team")
+
+
 def is_admin_role(role: str) -> bool:
     """The role a company's first member gets and always keeps at least one member in."""
     return role == ADMIN
@@ -159,6 +167,7 @@ CAPABILITIES: dict[str, Callable[[Member | None], bool]] = {
     "manage_members": can_manage_members,
     "view_audit_log": can_view_audit_log,
     "manage_api": can_manage_api,
+    "view_team": can_view_team,
 }
 
 

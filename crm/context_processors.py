@@ -16,6 +16,7 @@ NAV_SECTIONS = {
     "my_tasks": "tasks",
     "at_risk": "tasks",  # where sales start the day, beside their tasks
     "notification": "notifications",
+    "team": "team",
 }
 SETTINGS_PAGES = {"tenant_settings", "member_list", "member_add", "stage_settings",
                   "grading_settings"}  # fmt: skip
@@ -33,7 +34,7 @@ def nav_section(request) -> str:
 
 # The main navigation of a company's pages: the same on every page of a company, so reversed
 # once per company (and site prefix) in each process rather than six times on every request.
-NAV_PAGES = ("dashboard", "board", "contact_list", "my_tasks", "notification_list",
+NAV_PAGES = ("dashboard", "board", "contact_list", "my_tasks", "notification_list", "team",
              "audience_list", "tenant_settings", "tag_settings")  # fmt: skip
 
 

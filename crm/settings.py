@@ -54,6 +54,7 @@ OUR_APPS = [
     "tagging",
     "activities",
     "grading",
+    "team",
     "audiences",
     "spreadsheets",
     "integrations",

@@ -77,6 +77,7 @@ urlpatterns = [
     path("t/<slug:tenant_slug>/", include("tagging.urls")),
     path("t/<slug:tenant_slug>/", include("activities.urls")),
     path("t/<slug:tenant_slug>/", include("grading.urls")),
+    path("t/<slug:tenant_slug>/", include("team.urls")),
     path("t/<slug:tenant_slug>/", include("audiences.urls")),
     path("t/<slug:tenant_slug>/", include("spreadsheets.urls")),
     path("t/<slug:tenant_slug>/", include("integrations.urls")),

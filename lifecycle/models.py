@@ -112,6 +112,13 @@ class StageChange(TenantOwned):
         indexes = [
             models.Index(fields=["tenant", "contact", "-created_at"], name="stagechange_contact"),
             models.Index(fields=["tenant", "to_stage", "created_at"], name="stagechange_entered"),
+            # The moves members made in a period (the team's figures): imports' "created" rows
+            # and rules' moves, most of the history, are not in it.
+            models.Index(
+                fields=["tenant", "created_at", "actor"],
+                condition=Q(kind="moved", actor__isnull=False),
+                name="stagechange_member_moves",
+            ),
         ]
 
     def __str__(self) -> str:

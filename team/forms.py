@@ -2,7 +2,7 @@ from datetime import date, timedelta
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext_lazy
 
 from crm.models import Tenant
 
@@ -23,8 +23,9 @@ class PeriodForm(forms.Form):
             label=_("From"), required=False, input_formats=["%Y-%m-%d"]
         )
         self.fields["to"] = forms.DateField(
-            label=_("To"), required=False, input_formats=["%Y-%m-%d"]
-        )
+            label=pgettext_lazy("the end of a period", "To"), required=False,
+            input_formats=["%Y-%m-%d"],
+        )  # fmt: skip
 
     def clean(self):
         cleaned = super().clean()

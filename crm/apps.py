@@ -11,7 +11,7 @@ class CrmConfig(AppConfig):
         from django.contrib.auth.signals import user_login_failed
         from django.db.models.signals import post_migrate
 
-        from . import lookups  # noqa: F401 - registers field__any and __prefix
+        from . import lookups  # noqa: F401 - registers __any, __among and __prefix
         from .audit import login_failed_recorded, login_locked_out_recorded
         from .grants import grant_application_role
         from .rls import apply_row_level_security

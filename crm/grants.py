@@ -28,6 +28,8 @@ def grant_application_role(*, using: str = "default", **kwargs) -> None:
         sql.SQL("GRANT USAGE ON SCHEMA public TO {}"),
         sql.SQL("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {}"),
         sql.SQL("GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {}"),
+        # the functions kept from everyone else (contains-search's, crm_contacts_containing)
+        sql.SQL("GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO {}"),
     ]
     if connection.pg_version >= 170000:
         # ANALYZE after a big import; before 17 only the owner may, and imports skip it

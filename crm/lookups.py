@@ -4,6 +4,11 @@
 (`= ANY(%s)`) instead of one parameter per value, so a bulk action over 10,000 picked ids costs
 the same to send and to plan as one over ten.
 
+`field__among=[...]`: one of these values, sent so that the planner cannot see how many: it
+seeks them by an index and sorts the few it finds. Shown a list of 1,500 ids (0.25% of a
+company of 600,000), it judged walking the list's order cheaper and read 17,000 rows to fill a
+page: 250 ms against 20 (contains-search's matches, crm/selectors.py).
+
 `field__prefix="…"`: starts with it, in a way row-level security lets an index serve."""
 
 from django.db.models import CharField, ForeignKey, IntegerField, Lookup
@@ -21,6 +26,21 @@ class AnyOf(Lookup):
         if not values:
             return "1 = 0", []  # nothing picked: nothing matches (the SQL stays valid)
         return f"{lhs} = ANY(%s::bigint[])", [*params, values]
+
+
+@ForeignKey.register_lookup
+@IntegerField.register_lookup
+class AmongOf(Lookup):
+    lookup_name = "among"
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection):
+        lhs, params = self.process_lhs(compiler, connection)
+        values = [int(value) for value in self.rhs]
+        if not values:
+            return "1 = 0", []
+        # a value of a subquery, unknown while planning (a parameter's would be known)
+        return f"{lhs} = ANY((SELECT %s::bigint[])::bigint[])", [*params, values]
 
 
 @CharField.register_lookup

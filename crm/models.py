@@ -4,10 +4,12 @@ import zoneinfo
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Func, Q
 from django.db.models.functions import Reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -258,6 +260,38 @@ class Contact(FunnelFields, TenantOwned):
         if update_fields is not None and "name" in update_fields:
             kwargs["update_fields"] = {*update_fields, "name_sort"}
         super().save(*args, **kwargs)
+
+
+class ContactText(TenantOwned):
+    """What contains-search reads of a contact: its name, company, email, WeChat ID and notes,
+    folded (NFKC, lower case) into one text, kept by PostgreSQL's triggers on crm_contact (the
+    contact_text_search migration) whenever those change; the app never writes it. A table of
+    its own, so a stage move or an owner change, which rewrite the contact's row, never touch
+    its index."""
+
+    tenant = tenant_field(indexed=False, checked=False)  # the contact's, copied by the trigger
+    contact = models.OneToOneField(
+        Contact, primary_key=True, on_delete=models.DO_NOTHING, db_constraint=False,
+        related_name="+",
+    )  # fmt: skip
+    body = models.TextField()
+
+    class Meta:
+        indexes = [
+            # The text's pairs of characters around any that is not ASCII, and its runs of three
+            # ASCII ones, each key led by the company ("7:小雨", "7:qq."): what 小雨, 9371 or
+            # qq.com needs, seeks only that company's keys. A small pending list: every search
+            # reads it all.
+            GinIndex(
+                Func(F("tenant"), F("body"), function="crm_text_grams",
+                     output_field=ArrayField(models.TextField())),
+                name="contacttext_grams",
+                gin_pending_list_limit=1024,
+            ),
+        ]  # fmt: skip
+
+    def __str__(self) -> str:
+        return self.body
 
 
 class Invitation(TenantOwned):

@@ -6,7 +6,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import F, Func, Q, QuerySet, TextField, Value
+from django.db.models.functions import StrIndex
+from django.db.models.lookups import GreaterThan
 from django.utils import timezone
 
 from lifecycle.stages import RANK, Status
@@ -211,14 +213,60 @@ def _nfkc_digits(term: str) -> str:
     return unicodedata.normalize("NFKC", term).strip()
 
 
-def contact_search_condition(term: str) -> Q:
-    """Prefix match on name, email, phone and WeChat ID: each is served by an index."""
+# A contains-search with up to this many matches is sought by their ids; with more, the list
+# walks its own order and meets a page of them within a few thousand rows (at 600,000
+# contacts), where fetching each match would cost more (make bench: contains-search).
+CONTAINS_SEEK_LIMIT = 5000
+
+
+def contains_seekable(term: str) -> bool:
+    """Whether the contains-search index has keys for `term` (crm_text_grams: three characters,
+    or two of which one is not ASCII, such as 小雨); shorter terms are matched by prefix only."""
+    folded = unicodedata.normalize("NFKC", term.strip()).lower()
+    return len(folded) >= 3 or (len(folded) == 2 and not folded.isascii())
+
+
+def contact_ids_containing(*, tenant: Tenant, term: str) -> list[int] | None:
+    """The ids of the company's contacts whose name, company, email, WeChat ID or notes contain
+    `term` (case and width aside), from the index; None if there are more than
+    CONTAINS_SEEK_LIMIT, or if the connection is not set to this company (a shell, a test as
+    the owner): the function reads the company from the connection, as row-level security does."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT searched_tenant, ids FROM crm_contacts_containing(%s, %s)",
+            [term.strip(), CONTAINS_SEEK_LIMIT + 1],
+        )
+        searched, ids = cursor.fetchone()
+    if searched != tenant.pk or ids is None or len(ids) > CONTAINS_SEEK_LIMIT:
+        return None
+    return ids
+
+
+def contains_condition(term: str) -> Q:
+    """The contact's text contains `term`, checked row by row (what the index answers, for a
+    term too common to fetch match by match)."""
+    text = Func(F("name"), F("company"), F("email"), F("wechat_id"), F("notes"),
+                function="crm_contact_text", output_field=TextField())  # fmt: skip
+    needle = Func(Value(term.strip()), function="crm_fold", output_field=TextField())
+    return Q(GreaterThan(StrIndex(text, needle), 0))
+
+
+def contact_search_condition(term: str, *, tenant: Tenant) -> Q:
+    """Contains on name, company, email, WeChat ID and notes (from the index while the matches
+    are few, crm_contacts_containing); prefix on name, email, phone and WeChat ID; the phone's
+    last digits. Each is served by an index."""
     term = term.strip()
     condition = (
         Q(name__prefix=term)
         | Q(email__prefix=normalize_email(term))
         | Q(wechat_id__prefix=normalize_wechat_id(term))
     )
+    if contains_seekable(term):
+        ids = contact_ids_containing(tenant=tenant, term=term)
+        if ids is None:
+            condition |= contains_condition(term)
+        elif ids:
+            condition |= Q(pk__among=ids)
     # "" unless the term reads as (the start of) a phone number, full-width digits included
     prefix = phone_search_prefix(term)
     if len(prefix.lstrip("+")) >= 3:
@@ -261,7 +309,7 @@ def contacts_matching(
 ) -> QuerySet:
     """The contacts the filters let through, as a plain queryset (for counting and figures)."""
     qs = Contact.objects.for_tenant(tenant)
-    search = contact_search_condition(filters.q) if filters.q.strip() else None
+    search = contact_search_condition(filters.q, tenant=tenant) if filters.q.strip() else None
     for provider in _filter_providers:
         also_matches, must_match = provider(tenant, filters)
         if search is not None and also_matches is not None:

@@ -161,19 +161,21 @@ WITH seen AS (
 current AS (
   SELECT g.* FROM grading_contactgrade g WHERE g.tenant_id = %(tenant)s {grades_of}
 ),
+tiers AS (  -- each tier with where the next one starts
+  SELECT t.id, t.threshold, lead(t.threshold) OVER (ORDER BY t.threshold) AS next_threshold
+  FROM grading_tier t WHERE t.tenant_id = %(tenant)s
+),
 figures AS (
   SELECT coalesce(s.contact_id, g.contact_id) AS contact_id,
          coalesce(s.paid, 0) AS paid, coalesce(s.payments, 0) AS payments,
          s.last_payment_at, s.last_seen_at,
          g.id AS grade_id, g.tier_id AS old_tier_id, g.status AS old_status,
-         g.status_since AS old_status_since
+         g.status_since AS old_status_since, g.paid AS old_paid, g.payments AS old_payments,
+         g.last_payment_at AS old_last_payment_at, g.last_seen_at AS old_last_seen_at
   FROM seen s FULL JOIN current g ON g.contact_id = s.contact_id
 ),
 graded AS (
-  SELECT f.*, c.created_at,
-         (SELECT t.id FROM grading_tier t
-          WHERE t.tenant_id = %(tenant)s AND f.paid > 0 AND t.threshold <= f.paid
-          ORDER BY t.threshold DESC LIMIT 1) AS tier_id,
+  SELECT f.*, t.id AS tier_id,
          CASE
            WHEN f.last_seen_at IS NULL THEN
              CASE WHEN c.created_at >= %(new_since)s THEN 'new' ELSE 'dormant' END
@@ -186,16 +188,18 @@ graded AS (
            WHEN c.created_at >= %(new_since)s THEN 'new'
            ELSE 'active'
          END AS status
-  FROM figures f JOIN crm_contact c ON c.id = f.contact_id AND c.tenant_id = %(tenant)s
+  FROM figures f
+  JOIN crm_contact c ON c.id = f.contact_id AND c.tenant_id = %(tenant)s
+  LEFT JOIN tiers t ON f.paid > 0 AND f.paid >= t.threshold
+                   AND (t.next_threshold IS NULL OR f.paid < t.next_threshold)
 ),
 changed AS (
   SELECT * FROM graded g
   WHERE g.grade_id IS NULL
-     OR (g.old_tier_id, g.old_status) IS DISTINCT FROM (g.tier_id, g.status)
-     OR g.grade_id IN (SELECT id FROM current c
-                       WHERE (c.paid, c.payments, c.last_payment_at, c.last_seen_at)
-                             IS DISTINCT FROM (g.paid, g.payments, g.last_payment_at,
-                                               g.last_seen_at))
+     OR (g.old_tier_id, g.old_status, g.old_paid, g.old_payments, g.old_last_payment_at,
+         g.old_last_seen_at)
+        IS DISTINCT FROM (g.tier_id, g.status, g.paid, g.payments, g.last_payment_at,
+                          g.last_seen_at)
 ),
 written AS (
   INSERT INTO grading_contactgrade AS w

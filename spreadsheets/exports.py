@@ -42,7 +42,7 @@ def export_rows(*, tenant: Tenant, contacts: QuerySet, ordering: tuple[str, ...]
     tiers = {tier.pk: tier.name for tier in tiers_of(tenant=tenant)}
     if tiers:  # each contact's tier, in the same query
         qs = qs.annotate(tier_id=Subquery(
-            ContactGrade.objects.filter(tenant_id=tenant.pk, contact_id=OuterRef("pk"))
+            ContactGrade.objects.for_tenant(tenant).filter(contact_id=OuterRef("pk"))
             .values("tier_id")[:1]
         ))  # fmt: skip
     for contact in qs.iterator(chunk_size=BATCH):

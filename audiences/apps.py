@@ -7,9 +7,12 @@ class AudiencesConfig(AppConfig):
     verbose_name = _("Audiences")
 
     def ready(self) -> None:
+        from crm.panels import register_panel
         from lifecycle.scheduling import recompute_register
 
         from . import tasks
+        from .panels import audiences_search_panel
 
         # after any change of contacts, stages or tags, 3 s for the burst to end
         recompute_register(tasks.recompute_audiences.name, wait=3, on_tags=True)
+        register_panel("search", audiences_search_panel)

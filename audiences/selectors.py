@@ -39,6 +39,15 @@ def audiences_of(*, tenant: Tenant) -> list[Audience]:
     return list(Audience.objects.for_tenant(tenant))
 
 
+def audiences_named(*, tenant: Tenant, term: str, limit: int) -> list[Audience]:
+    """Audiences whose name contains `term`, by name (a company has a few dozen)."""
+    return list(
+        Audience.objects.for_tenant(tenant)
+        .filter(name__icontains=term.strip())
+        .order_by("name", "pk")[:limit]
+    )
+
+
 def snapshots_of(*, tenant: Tenant, limit: int = 50) -> list[AudienceSnapshot]:
     return list(
         AudienceSnapshot.objects.for_tenant(tenant).select_related("created_by__user")[:limit]

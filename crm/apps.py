@@ -14,7 +14,9 @@ class CrmConfig(AppConfig):
         from . import lookups  # noqa: F401 - registers __any, __among and __prefix
         from .audit import login_failed_recorded, login_locked_out_recorded
         from .grants import grant_application_role
+        from .panels import register_panel
         from .rls import apply_row_level_security
+        from .search_views import contacts_search_panel
 
         # Logins happen inside Django and django-axes: their signals are the one place to hear
         # of failures. The receivers only append to the audit log.
@@ -23,3 +25,4 @@ class CrmConfig(AppConfig):
         # After every migrate, as the owner: the application's role may use the new tables.
         post_migrate.connect(grant_application_role, sender=self, dispatch_uid="grant-app-role")
         post_migrate.connect(apply_row_level_security, sender=self, dispatch_uid="rls")
+        register_panel("search", contacts_search_panel)  # the header's search: contacts first

@@ -35,7 +35,7 @@ def nav_section(request) -> str:
 # The main navigation of a company's pages: the same on every page of a company, so reversed
 # once per company (and site prefix) in each process rather than six times on every request.
 NAV_PAGES = ("dashboard", "board", "contact_list", "my_tasks", "notification_list", "team",
-             "audience_list", "tenant_settings", "tag_settings")  # fmt: skip
+             "audience_list", "tenant_settings", "tag_settings", "search")  # fmt: skip
 
 
 @lru_cache(maxsize=4096)

@@ -1,8 +1,9 @@
-"""Panels other apps add to crm's pages (the dashboard, the contact page), so crm needs no
-import of theirs.
+"""Panels other apps add to crm's pages (the dashboard, the contact page, the header's search),
+so crm needs no import of theirs.
 
 An app registers a function at start-up (AppConfig.ready, registration only); the page calls
-each one with the request (and the contact) and includes what it returns.
+each one with the request (and the contact, or what was searched) and includes what it returns
+(nothing, for None).
 """
 
 from collections.abc import Callable
@@ -16,7 +17,7 @@ class Panel:
     order: int = 100
 
 
-_providers: dict[str, list[Callable]] = {"contact": [], "dashboard": []}
+_providers: dict[str, list[Callable]] = {"contact": [], "dashboard": [], "search": []}
 
 
 def register_panel(page: str, provider: Callable) -> Callable:
@@ -36,3 +37,7 @@ def contact_panels(request, contact) -> list[Panel]:
 
 def dashboard_panels(request) -> list[Panel]:
     return _collect("dashboard", request)
+
+
+def search_panels(request, term: str) -> list[Panel]:
+    return _collect("search", request, term)

@@ -304,6 +304,19 @@ def contact_list_rows(
     )
 
 
+def contact_search_first(
+    *, tenant: Tenant, term: str, viewer: Membership | None, limit: int
+) -> list[dict]:
+    """The header's search: the newest `limit` contacts the list's search finds for `term`, and
+    one more if there are others (never a count)."""
+    matching = contacts_matching(tenant=tenant, filters=ContactFilters(q=term), viewer=viewer)
+    return list(
+        matching.order_by(*CONTACT_SORTS[DEFAULT_CONTACT_SORT]).values(
+            "id", "name", "company", "phone", "email"
+        )[: limit + 1]
+    )
+
+
 def contacts_matching(
     *, tenant: Tenant, filters: ContactFilters, viewer: Membership | None
 ) -> QuerySet:

@@ -1,10 +1,11 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from . import merge_views, views
+from . import merge_views, search_views, views
 
 tenant_patterns = [
     path("", views.dashboard, name="dashboard"),
+    path("search/", search_views.search, name="search"),
     path("recent/", views.dashboard_recent, name="dashboard_recent"),
     path("contacts/", views.contact_list, name="contact_list"),
     path("contacts/count/", views.contact_count, name="contact_count"),

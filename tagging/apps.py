@@ -16,7 +16,7 @@ class TaggingConfig(AppConfig):
         )
 
         from .filters import contact_tag_filters
-        from .panels import events_panel, tags_panel
+        from .panels import events_panel, tags_panel, tags_search_panel
         from .rules import rules_ensure_defaults
         from .selectors import tag_choices, tag_labels_of
         from .services import contact_tags_merged
@@ -25,6 +25,7 @@ class TaggingConfig(AppConfig):
         hooks.tenant_setup.register(rules_ensure_defaults)
         register_panel("contact", tags_panel)
         register_panel("contact", events_panel)
+        register_panel("search", tags_search_panel)
         hooks.contacts_merging.register(contact_tags_merged)
         register_tag_choices(tag_choices)
         register_tag_labels(tag_labels_of)

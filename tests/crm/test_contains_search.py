@@ -1,11 +1,12 @@
 """A salesperson finds a customer by any part of what they remember: 小雨 for 林小雨, a piece of
 the company's name, of the email, the WeChat ID or the notes, the phone's last digits; never
-another company's."""
+another company's. And the header's search box finds contacts, tags and audiences at once."""
 
 import pytest
 from django.db import ProgrammingError, connection, transaction
 from django.urls import reverse
 
+from audiences.services import audience_save
 from crm import selectors
 from crm.models import Contact, ContactText
 from crm.scope import tenant_scope
@@ -176,3 +177,102 @@ def test_the_search_function_answers_only_the_app_role_and_the_owner(db):
         definer, config, anyone, owner_passes_rls = cursor.fetchone()
     assert definer and config == ["search_path=public, pg_temp"]
     assert not anyone and owner_passes_rls
+
+
+# --- the header's search ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def findable(tenant, admin, make_tag, customers):
+    """A contact, a tag (by an alias too) and an audience that all answer to 星辰."""
+    tag = make_tag("来源", "星辰展会")
+    tag.aliases.create(tenant=tenant, name="星展", name_key="星展")
+    audience_save(tenant=tenant, actor=admin, name="星辰老客户", gate="at_or_past",
+                  stages=["lead"])  # fmt: skip
+    return tag
+
+
+def search_page(client, tenant, q: str):
+    response = client.get(reverse("search", args=[tenant.slug]), {"q": q})
+    assert response.status_code == 200
+    return response
+
+
+def test_one_box_finds_contacts_tags_and_audiences(admin_client, tenant, findable):
+    html = search_page(admin_client, tenant, "星辰").content.decode()
+    assert "王小明" in html and "星辰展会" in html and "星辰老客户" in html
+    contact = Contact.objects.for_tenant(tenant).get(name="王小明")
+    assert reverse("contact_detail", args=[tenant.slug, contact.pk]) in html
+    assert f"/t/{tenant.slug}/contacts/?q=%E6%98%9F%E8%BE%B0" in html  # the list, searched
+    assert f"/t/{tenant.slug}/contacts/?tag_any={findable.pk}" in html
+    assert reverse("audience_list", args=[tenant.slug]) in html
+
+
+def test_a_tag_is_found_by_its_alias(sales_client, tenant, findable):
+    html = search_page(sales_client, tenant, "星展").content.decode()
+    assert "星辰展会" in html
+
+
+def test_sales_see_no_audiences_in_the_search(sales_client, tenant, findable):
+    html = search_page(sales_client, tenant, "星辰").content.decode()
+    assert "王小明" in html and "星辰展会" in html
+    assert "星辰老客户" not in html and 'id="search-audiences"' not in html
+
+
+def test_the_contacts_section_shows_ten_and_links_to_the_rest(sales_client, tenant):
+    ContactFactory.create_batch(11, tenant=tenant, company="远航贸易")
+    response = search_page(sales_client, tenant, "远航")
+    panel = next(p for p in response.context["panels"] if p.template.endswith("contacts.html"))
+    assert len(panel.context["contacts"]) == 10 and panel.context["more"] is True
+    assert "All matching contacts in the contact list" in response.content.decode()
+
+
+def test_the_search_never_shows_another_companys_contacts_tags_or_audiences(
+    admin_client, tenant, other_tenant, outsider, make_tag, findable
+):
+    ContactFactory(tenant=other_tenant, name="别家星辰客户", company="星辰")
+    make_tag("来源", "星辰别家", on=other_tenant)
+    audience_save(tenant=other_tenant, actor=outsider, name="星辰别家名单", gate="at_or_past",
+                  stages=["lead"])  # fmt: skip
+    html = search_page(admin_client, tenant, "星辰").content.decode()
+    assert "别家" not in html
+
+
+def test_the_search_page_of_another_company_is_not_found(outsider_client, tenant, findable):
+    response = outsider_client.get(reverse("search", args=[tenant.slug]), {"q": "星辰"})
+    assert response.status_code == 404
+
+
+def test_an_empty_search_shows_the_box_and_what_to_type(sales_client, tenant):
+    response = search_page(sales_client, tenant, "  ")
+    assert response.context["panels"] == []
+    assert 'id="search-q"' in response.content.decode()
+
+
+def test_htmx_gets_only_the_results(sales_client, tenant, findable):
+    response = sales_client.get(
+        reverse("search", args=[tenant.slug]), {"q": "星辰"}, HTTP_HX_REQUEST="true"
+    )
+    html = response.content.decode()
+    assert "王小明" in html and "<html" not in html
+    assert "HX-Request" in response["Vary"]
+
+
+def test_every_company_page_has_the_header_box(sales_client, tenant):
+    html = sales_client.get(reverse("contact_list", args=[tenant.slug])).content.decode()
+    assert f'action="{reverse("search", args=[tenant.slug])}"' in html
+    assert 'id="header-q"' in html
+
+
+def test_the_search_page_costs_the_same_queries_for_many_matches(
+    admin_client, tenant, findable, django_assert_num_queries
+):
+    search_page(admin_client, tenant, "星辰")  # the stage names read once, then kept
+    # session, user, scope cleared, memberships, company set; the search function; the tag the
+    # term may name (by label, by alias); the contacts; the tags; the audiences; the header's
+    # task and notification counts
+    with django_assert_num_queries(12):
+        search_page(admin_client, tenant, "星辰")
+    ContactFactory.create_batch(20, tenant=tenant, company="星辰")
+    with django_assert_num_queries(12):
+        search_page(admin_client, tenant, "星辰")

@@ -229,8 +229,9 @@ def contains_seekable(term: str) -> bool:
 def contact_ids_containing(*, tenant: Tenant, term: str) -> list[int] | None:
     """The ids of the company's contacts whose name, company, email, WeChat ID or notes contain
     `term` (case and width aside), from the index; None if there are more than
-    CONTAINS_SEEK_LIMIT, or if the connection is not set to this company (a shell, a test as
-    the owner): the function reads the company from the connection, as row-level security does."""
+    CONTAINS_SEEK_LIMIT (or the index's statistics say far more hold its one key), or if the
+    connection is not set to this company (a shell, a test as the owner): the function reads
+    the company from the connection, as row-level security does."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT searched_tenant, ids FROM crm_contacts_containing(%s, %s)",

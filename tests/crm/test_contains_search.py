@@ -105,6 +105,21 @@ def test_a_term_too_common_to_fetch_by_id_finds_the_same_contacts(
     assert list_names(sales_client, tenant, "小雨") == ["吴小雨", "林小雨"]
 
 
+def test_a_key_most_contacts_hold_is_not_read_from_the_index(tenant, customers):
+    """科技 in every company name: the index's statistics say so, and the function answers "too
+    many" without reading the matches (the list then reads rows in its own order)."""
+    Contact.objects.bulk_create(
+        ContactFactory.build(tenant=tenant, company=f"星辰科技{i}") for i in range(40)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE crm_contacttext")
+    with tenant_scope(tenant), connection.cursor() as cursor:
+        cursor.execute("SELECT searched_tenant, ids FROM crm_contacts_containing('科技', 11)")
+        assert cursor.fetchone() == (tenant.pk, None)
+        cursor.execute("SELECT searched_tenant, ids FROM crm_contacts_containing('星辰科技1', 11)")
+        assert cursor.fetchone()[1] is not None  # several keys: read from the index, exactly
+
+
 def test_a_connection_set_to_no_company_still_finds_by_reading_the_rows(tenant, customers):
     """As the owner in a shell or a data migration: the index's function answers nothing
     without a company set, and the search reads the rows instead."""

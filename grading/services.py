@@ -244,6 +244,7 @@ SELECT (SELECT count(*) FROM written), (SELECT count(*) FROM tier_changes),
 """
 
 
+ANALYZE_AFTER = 10_000  # grades written in one run beyond which the table's statistics are renewed
 EVER = datetime(1970, 1, 1, tzinfo=UTC)  # payments since: "over the customer's life"
 
 
@@ -278,8 +279,8 @@ def grades_recompute(
     }
     of = contact_ids is not None
     sql = RECOMPUTE.format(
-        events_of="AND e.contact_id = ANY(%(ids)s)" if of else "",
-        grades_of="AND g.contact_id = ANY(%(ids)s)" if of else "",
+        events_of="AND e.contact_id = ANY(%(ids)s::bigint[])" if of else "",
+        grades_of="AND g.contact_id = ANY(%(ids)s::bigint[])" if of else "",
     )
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext('grading'), %s)", [tenant.pk])
@@ -287,6 +288,9 @@ def grades_recompute(
         written, tiers, statuses, at_risk = cursor.fetchone()
     if written:
         transaction.on_commit(lambda: distribution_changed(tenant=tenant))
+    if written > ANALYZE_AFTER:  # a company graded at once: the planner learns the new rows
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE grading_contactgrade")
     if tiers:  # audiences gated on a tier follow (the funnel's figures do not hang on tiers)
         tenant_changed(tenant.pk, funnel=False)
     if at_risk:

@@ -20,23 +20,34 @@ from grading.services import grades_recompute, tier_save
 from lifecycle import scheduling
 from tagging.models import Event
 
-# ours ÷ bare. From scratch, ours also records each contact's first tier and status (two change
-# rows beside each grade), so it writes three rows where the bare SQL writes one.
-FIRST_TARGET = 3.0
+# ours ÷ bare. From scratch, both write each paying contact's grade and two change rows (its
+# first tier and status); ours also reads each contact's age (for new/quiet), works out the
+# tier, the status and what changed, and renews the table's statistics.
+FIRST_TARGET = 2.5
 UNCHANGED_TARGET = 1.5
 ONE_CONTACT_TARGET = 0.05  # seconds: a payment's contact graded (the contact page waits on it)
 TIERS = (("普通", "1"), ("银卡", "5000"), ("金卡", "10000"), ("铂金", "20000"))
 
 BARE_WRITE = """
-INSERT INTO grading_contactgrade (tenant_id, contact_id, tier_id, paid, payments,
-    last_payment_at, last_seen_at, status, status_since, computed_at)
-SELECT e.tenant_id, e.contact_id, NULL, coalesce(sum(e.amount), 0), count(*),
-       max(e.occurred_at), max(e.occurred_at), 'active', now(), now()
-FROM tagging_event e WHERE e.tenant_id = %s GROUP BY e.tenant_id, e.contact_id
+WITH agg AS (
+  SELECT e.contact_id, coalesce(sum(e.amount), 0) AS paid, count(*) AS payments,
+         max(e.occurred_at) AS last_at
+  FROM tagging_event e WHERE e.tenant_id = %(tenant)s GROUP BY e.contact_id
+),
+grades AS (
+  INSERT INTO grading_contactgrade (tenant_id, contact_id, tier_id, paid, payments,
+      last_payment_at, last_seen_at, status, status_since, computed_at)
+  SELECT %(tenant)s, contact_id, NULL, paid, payments, last_at, last_at, 'active', now(), now()
+  FROM agg RETURNING contact_id
+)
+INSERT INTO grading_gradechange (tenant_id, contact_id, what, from_value, to_value, paid,
+    last_seen_at, created_at)
+SELECT %(tenant)s, a.contact_id, w.what, '', 'x', a.paid, a.last_at, now()
+FROM agg a, (VALUES ('tier'), ('status')) AS w(what)
 """
 BARE_READ = """
 SELECT e.contact_id, sum(e.amount), count(*), max(e.occurred_at) FROM tagging_event e
-WHERE e.tenant_id = %s GROUP BY e.contact_id
+WHERE e.tenant_id = %(tenant)s GROUP BY e.contact_id
 """
 
 
@@ -134,7 +145,7 @@ class Command(BaseCommand):
 
 def _execute(sql: str, tenant_id: int) -> None:
     with connection.cursor() as cursor:
-        cursor.execute(sql, [tenant_id])
+        cursor.execute(sql, {"tenant": tenant_id})
         if cursor.description:
             cursor.fetchall()
 

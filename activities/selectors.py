@@ -15,7 +15,7 @@ from tagging.models import ContactTag, Event, Tag, TagRemoval
 
 from .models import Activity, ActivityKind, Notification, Task
 
-PAGE = 30
+PAGE = 20  # the latest entries; "Older" pages on
 # What the timeline can be narrowed to: every activity, one kind of activity, events, moves, tags.
 SHOWN = ("activities", *ActivityKind.values, "task", "event", "stage", "tags")
 TAGS = ("tagged", "untagged")

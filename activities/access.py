@@ -3,7 +3,7 @@ from django.http import Http404
 from crm.access import access_contact, get_scoped_or_404
 from crm.models import Membership
 
-from .models import Activity, Task
+from .models import Activity, AssignmentRule, Task
 
 
 def access_activity(membership: Membership, contact_id: int, activity_id: int) -> Activity:
@@ -22,3 +22,9 @@ def access_activity(membership: Membership, contact_id: int, activity_id: int) -
 def access_task(membership: Membership, task_id: int) -> Task:
     """A task of the member's company; 404 for missing and someone else's alike."""
     return get_scoped_or_404(Task.objects.for_tenant(membership.tenant), task_id)
+
+
+def access_assignment_rule(membership: Membership, rule_id: int) -> AssignmentRule:
+    """An assignment rule of the member's company; 404 for missing and someone else's alike."""
+    qs = AssignmentRule.objects.for_tenant(membership.tenant).select_related("tenant", "tag")
+    return get_scoped_or_404(qs, rule_id)

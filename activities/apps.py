@@ -10,6 +10,7 @@ class ActivitiesConfig(AppConfig):
         from crm import hooks
         from crm.panels import register_panel
 
+        from .assignment import contacts_assign_new
         from .panels import activity_panel, tasks_panel, timeline_panel
         from .services import contact_activities_merged, member_tasks_handed_over, tasks_from_moves
 
@@ -18,4 +19,6 @@ class ActivitiesConfig(AppConfig):
         register_panel("contact", timeline_panel)
         hooks.contacts_merging.register(contact_activities_merged)
         hooks.work_handed_over.register(member_tasks_handed_over)
+        # owners first: the tasks the task rules give new contacts are their owners'
+        hooks.change_recorded.register(contacts_assign_new)
         hooks.change_recorded.register(tasks_from_moves)

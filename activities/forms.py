@@ -117,3 +117,21 @@ class TaskRuleForm(forms.Form):
     def __init__(self, *args, stage_names: dict[str, str], **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["stage"].choices = list(stage_names.items())
+
+
+class AssignmentRuleForm(forms.Form):
+    tag = forms.TypedChoiceField(
+        label=_("New contacts"), coerce=int, required=False, empty_value=None,
+        error_messages={"invalid_choice": _("Choose a tag of this company.")},
+    )  # fmt: skip
+    members = forms.TypedMultipleChoiceField(
+        label=_("Go to"), coerce=int, widget=forms.CheckboxSelectMultiple,
+        help_text=_("Choose several to give the contacts in turn, one each."),
+        error_messages={"invalid_choice": _("Choose members of this company."),
+                        "required": _("Choose who gets the contacts.")},
+    )  # fmt: skip
+
+    def __init__(self, *args, tags: list[tuple[int, str]], members: list, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["tag"].choices = [("", _("Every new contact")), *tags]
+        self.fields["members"].choices = [(m.pk, m.display_name) for m in members]

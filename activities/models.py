@@ -152,3 +152,48 @@ class Notification(TenantOwned):
                 name="notification_unread",
             ),  # fmt: skip
         ]
+
+
+class AssignmentRule(TenantOwned):
+    """Who a new contact without an owner goes to: "contacts tagged 地推传单 go to 赵销售", or
+    "every new contact, in turn among 赵 and 孙". The company's rules are tried in `position`
+    order; the first that matches and still has a member gives the owner."""
+
+    tenant = tenant_field(indexed=False)  # the order index leads with it
+    position = models.PositiveIntegerField(_("order"), default=0)
+    # None: every new contact
+    tag = models.ForeignKey(
+        "tagging.Tag", on_delete=models.CASCADE, null=True, blank=True, related_name="+",
+        verbose_name=_("contacts tagged"),
+    )  # fmt: skip
+    active = models.BooleanField(_("on"), default=True)
+    # how many contacts the rule has given: the next one goes to its members[turns % count],
+    # taken under the row's lock, so two workers never give the same turn
+    turns = models.PositiveBigIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("assignment rule")
+        indexes = [models.Index(fields=["tenant", "position", "id"], name="assignmentrule_order")]
+
+    def __str__(self) -> str:
+        return f"#{self.position} {self.tag_id or '*'}"
+
+
+class AssignmentRuleMember(TenantOwned):
+    """One of the members a rule gives contacts to. A member who leaves the company (their
+    membership deleted) drops out of every rotation with this row."""
+
+    tenant = tenant_field(indexed=False)  # the unique constraint leads with it
+    rule = models.ForeignKey(AssignmentRule, on_delete=models.CASCADE, related_name="members")
+    member = models.ForeignKey("crm.Membership", on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "rule", "member"], name="assignmentrulemember_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule_id} → {self.member_id}"

@@ -26,4 +26,20 @@ urlpatterns = [
         views.task_rule_delete,
         name="task_rule_delete",
     ),
+    path("settings/assignment/", views.assignment_rule_list, name="assignment_rule_list"),
+    path(
+        "settings/assignment/<int:assignment_rule_id>/active/",
+        views.assignment_rule_active,
+        name="assignment_rule_active",
+    ),
+    path(
+        "settings/assignment/<int:assignment_rule_id>/up/",
+        views.assignment_rule_up,
+        name="assignment_rule_up",
+    ),
+    path(
+        "settings/assignment/<int:assignment_rule_id>/delete/",
+        views.assignment_rule_delete,
+        name="assignment_rule_delete",
+    ),
 ]

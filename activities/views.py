@@ -1,5 +1,5 @@
 """A salesperson's day on the pages: the activity form and timeline, tasks, "my tasks",
-notifications, and the admins' task rules."""
+notifications, and the admins' task rules and assignment rules."""
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
@@ -12,12 +12,15 @@ from crm.access import access_contact, get_scoped_or_404
 from crm.http import tenant_url
 from crm.models import Membership
 from crm.permissions import can_edit_rules, permission_required
+from crm.selectors import member_names
 from crm.services import ServiceError
 from lifecycle.selectors import stage_settings
+from tagging.models import Tag
+from tagging.selectors import tag_choices
 
-from . import selectors, services
-from .access import access_activity, access_task
-from .forms import ActivityForm, TaskRuleForm
+from . import assignment, selectors, services
+from .access import access_activity, access_assignment_rule, access_task
+from .forms import ActivityForm, AssignmentRuleForm, TaskRuleForm
 from .models import TaskRule
 from .panels import activity_context, task_form, tasks_context, timeline_context
 
@@ -192,6 +195,63 @@ def task_rule_delete(request, task_rule_id: int):
     services.task_rule_delete(rule=rule, actor=request.membership)
     messages.success(request, _("Task rule deleted."))
     return redirect(tenant_url(request, "task_rule_list"))
+
+
+# --- assignment rules (admins) ----------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required(can_edit_rules)
+def assignment_rule_list(request):
+    """Settings → Assignment: the rules in order, and a rule added after them."""
+    tenant = request.tenant
+    tags, members = tag_choices(tenant=tenant), member_names(tenant=tenant)
+    form = AssignmentRuleForm(request.POST or None, tags=tags, members=members)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data  # ids the form offered: the company's own tags and members
+        tag = Tag.objects.for_tenant(tenant).filter(pk=data["tag"]).first() if data["tag"] else None
+        chosen = list(Membership.objects.for_tenant(tenant).filter(pk__in=data["members"]))
+        try:
+            assignment.assignment_rule_save(tenant=tenant, actor=request.membership, tag=tag,
+                                            members=chosen)  # fmt: skip
+        except ServiceError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, _("Assignment rule added."))
+            return redirect(tenant_url(request, "assignment_rule_list"))
+    rules = assignment.assignment_rule_list(
+        tenant=tenant, tag_labels=dict(tags), member_names={m.pk: m.display_name for m in members}
+    )
+    status = 422 if request.method == "POST" else 200
+    return render(request, "activities/assignment_rule_list.html",
+                  {"rules": rules, "form": form}, status=status)  # fmt: skip
+
+
+@require_POST
+@permission_required(can_edit_rules)
+def assignment_rule_active(request, assignment_rule_id: int):
+    rule = access_assignment_rule(request.membership, assignment_rule_id)
+    active = request.POST.get("active") == "1"
+    assignment.assignment_rule_set_active(rule=rule, actor=request.membership, active=active)
+    messages.success(request, _("Assignment rule on.") if active else _("Assignment rule off."))
+    return redirect(tenant_url(request, "assignment_rule_list"))
+
+
+@require_POST
+@permission_required(can_edit_rules)
+def assignment_rule_up(request, assignment_rule_id: int):
+    rule = access_assignment_rule(request.membership, assignment_rule_id)
+    assignment.assignment_rule_move_up(rule=rule, actor=request.membership)
+    return redirect(tenant_url(request, "assignment_rule_list"))
+
+
+@require_POST
+@permission_required(can_edit_rules)
+def assignment_rule_delete(request, assignment_rule_id: int):
+    rule = access_assignment_rule(request.membership, assignment_rule_id)
+    assignment.assignment_rule_delete(rule=rule, actor=request.membership)
+    messages.success(request, _("Assignment rule deleted."))
+    return redirect(tenant_url(request, "assignment_rule_list"))
 
 
 @require_GET

@@ -1,6 +1,7 @@
 """Writes for API tokens and webhook endpoints (keyword-only, atomic, admins only), and the
 upsert an integration's form submission makes."""
 
+from dataclasses import replace
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -8,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from activities.assignment import new_contact_owner
 from crm.audit import audit_record
 from crm.models import AuditKind, Contact, Membership, Tenant
 from crm.permissions import can_manage_api
@@ -64,12 +66,18 @@ def contact_submit(
     stage only forward, and the tags. Returns (contact, created)."""
     try:
         with transaction.atomic():
+            # no owner given: the company's assignment rules choose, by the tags it comes with
+            assigned = new_contact_owner(tenant=tenant, tags=tags) if data.owner is None else None
+            if assigned is not None:
+                data = replace(data, owner=assigned.member)
             if stage in (None, ORDER[0]):
                 contact = contact_create(tenant=tenant, actor=actor, data=data)
             else:
                 contact = lifecycle.contact_create_at_stage(
                     tenant=tenant, actor=actor, data=data, stage=stage, channel=Channel.API
                 )
+            if assigned is not None:
+                assigned.record(contact)
         created = True
     except DuplicateContactError as duplicate:
         if not upsert:

@@ -114,7 +114,7 @@ def foreign_contact(other_tenant):
 
 def company_objects(tenant, member) -> dict:
     """One object of each kind a tenant URL can name, in `tenant`: for the cross-tenant walks."""
-    from activities.models import Activity, Task, TaskRule
+    from activities.models import Activity, AssignmentRule, AssignmentRuleMember, Task, TaskRule
     from audiences.models import Audience, AudienceSnapshot
     from grading.models import Tier
     from crm.models import Invitation
@@ -127,12 +127,15 @@ def company_objects(tenant, member) -> dict:
     tag = Tag.objects.create(tenant=tenant, group=group, key="flyer", label=f"地推 {tenant.slug}",
                              label_key=f"地推 {tenant.slug}")  # fmt: skip
     contact = ContactFactory(tenant=tenant, name=f"客户 {tenant.slug}")
+    assignment_rule = AssignmentRule.objects.create(tenant=tenant, tag=tag)
+    AssignmentRuleMember.objects.create(tenant=tenant, rule=assignment_rule, member=member)
     return {
         "contact_id": contact.pk,
         "activity_id": Activity.objects.create(
             tenant=tenant, contact=contact, kind="call", author=member, text="回访"
         ).pk,
         "task_rule_id": TaskRule.objects.create(tenant=tenant, stage="sql", title="回电").pk,
+        "assignment_rule_id": assignment_rule.pk,
         "tier_id": Tier.objects.create(tenant=tenant, name="金卡", threshold=5000).pk,
         "task_id": Task.objects.create(
             tenant=tenant, contact=contact, title="回电", due_at=timezone.now(), assignee=member

@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from django.utils import timezone
 
+from activities.assignment import contacts_owners_plan, contacts_owners_settle
 from crm import bulk
 from crm.hooks import change_recorded
 from crm.models import Contact, Tenant
@@ -122,7 +123,7 @@ def apply_chunk(
         keys = [(k, record.values[k]) for k in IDENTITY]
         match = next((existing[key] for key in keys if key in existing), None)
         if match is None:
-            new_records.append(_as_created(record, reachable, warned))
+            new_records.append(record)
             continue
         changed = False
         email = record.values["email"]
@@ -169,6 +170,14 @@ def apply_chunk(
         updated += changed
         unchanged += not changed
 
+    # owners for the new people the file gives none, from the company's assignment rules, by
+    # the tags they come with: written with them (an owner may meet a stage's requirement)
+    owners = contacts_owners_plan(tenant=tenant, tags=[None if r.owner else r.tags
+                                                       for r in new_records])  # fmt: skip
+    new_records = [
+        _as_created(replace(r, owner=owner) if owner else r, reachable, warned)
+        for r, owner in zip(new_records, owners.owner_ids, strict=True)
+    ]
     now = timezone.now()
     actor_id = job.created_by_id
     # the name's sort key with the name (crm/sortkeys.py: cached per name and per character)
@@ -215,6 +224,9 @@ def apply_chunk(
         ignore_conflicts=True,  # someone may have tagged them a moment ago
         returning_ids=True,
     )
+    # the rotations' turns as late as the owners can be final for what hears of the new people
+    # (task rules, webhooks): the rules' rows stay locked until this chunk commits
+    contacts_owners_settle(plan=owners, contact_ids=new_ids)
     # webhooks (an outbox row per subscribed endpoint, written set-based in this transaction)
     change_recorded(
         tenant=tenant,

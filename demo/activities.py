@@ -6,7 +6,8 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from activities.models import Activity, Notification, NotificationKind, Task
+from activities.assignment import assignment_rule_save
+from activities.models import Activity, AssignmentRule, Notification, NotificationKind, Task
 from crm.models import Contact, Membership, Tenant
 from lifecycle.stages import RANK
 
@@ -23,6 +24,13 @@ LINES = [
     ("note", "下午 6 点后方便联系，不要打工作时间", ""),
     ("note", "预算有限，优先推荐小班课", ""),
 ]
+
+
+def seed_assignment_rule(tenant: Tenant, admin: Membership, sellers: list[Membership]) -> None:
+    """New contacts without an owner shared in turn among the sales team (Settings →
+    Assignment), as the admin would set it up. Once: a second run finds it there."""
+    if sellers and not AssignmentRule.objects.for_tenant(tenant).exists():
+        assignment_rule_save(tenant=tenant, actor=admin, tag=None, members=sellers)
 
 
 def seed_sales_activities(tenant: Tenant, contact_ids: list[int], sellers: list[Membership]):

@@ -18,7 +18,7 @@ from crm.permissions import is_admin_role
 from crm.scope import tenant_scope
 from crm.sortkeys import name_sort_key
 from crm.tenancy import membership_add
-from demo.activities import seed_sales_activities
+from demo.activities import seed_assignment_rule, seed_sales_activities
 from demo.grading import seed_grading
 from demo.tags import seed_activity, seed_tag_scheme
 from lifecycle.analytics import (
@@ -100,6 +100,9 @@ class Command(BaseCommand):
                     self._stage_labels(tenant, members[0])
                 tags = seed_tag_scheme(tenant, members[0])
                 added = self._contacts(tenant, members, CONTACTS_PER_TENANT[slug], now, tags)
+                team = {m.role: m for m in members}  # the demo has one of each role at most
+                sellers = [team[Role.SALES]] if Role.SALES in team else []
+                seed_assignment_rule(tenant, members[0], sellers)
                 seed_grading(tenant, members[0], now)
             self.stdout.write(f"{name} (/t/{slug}/): {added} new contacts")
         self.stdout.write(self.style.SUCCESS(f"Demo logins (password for all: {DEMO_PASSWORD}):"))

@@ -116,8 +116,8 @@ def company_objects(tenant, member) -> dict:
     """One object of each kind a tenant URL can name, in `tenant`: for the cross-tenant walks."""
     from activities.models import Activity, AssignmentRule, AssignmentRuleMember, Task, TaskRule
     from audiences.models import Audience, AudienceSnapshot
-    from grading.models import Tier
     from crm.models import Invitation
+    from grading.models import Tier
     from integrations.models import WebhookDelivery
     from integrations.services import api_token_create, webhook_endpoint_create
     from spreadsheets.models import ImportJob

@@ -4,7 +4,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .models import ActivityKind
+from .models import ActivityKind, TaskRule
 
 # what a call or a chat most often ends with: offered, never required
 OUTCOMES = (
@@ -116,7 +116,17 @@ class TaskRuleForm(forms.Form):
 
     def __init__(self, *args, stage_names: dict[str, str], **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["stage"].choices = list(stage_names.items())
+        self.fields["stage"].choices = [
+            *stage_names.items(),
+            (TaskRule.AT_RISK, _("— a customer turns at risk")),
+        ]
+
+    def clean(self):
+        data = super().clean()
+        # "at risk" is a trigger of its own, not a stage
+        if data.get("stage") == TaskRule.AT_RISK:
+            data["trigger"], data["stage"] = TaskRule.AT_RISK, ""
+        return data
 
 
 class AssignmentRuleForm(forms.Form):

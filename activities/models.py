@@ -99,7 +99,16 @@ class TaskRule(TenantOwned):
     """ "When a contact reaches SQL, give its owner a task due in 24 h": a follow-up nobody has
     to remember to write."""
 
-    stage = models.CharField(_("when a contact reaches"), max_length=16, choices=Stage.choices)
+    STAGE_REACHED = "stage"
+    AT_RISK = "at_risk"
+    TRIGGERS = [(STAGE_REACHED, _("A contact reaches a stage")),
+                (AT_RISK, _("A customer turns at risk"))]  # fmt: skip
+
+    trigger = models.CharField(max_length=10, choices=TRIGGERS, default=STAGE_REACHED)
+    # the stage, for a rule on reaching one ("" for one on customers turning at risk)
+    stage = models.CharField(
+        _("when a contact reaches"), max_length=16, choices=Stage.choices, blank=True
+    )
     title = models.CharField(_("the task"), max_length=200)
     due_hours = models.PositiveIntegerField(
         _("due in (hours)"), default=24, validators=[MinValueValidator(1), MaxValueValidator(720)]
@@ -113,6 +122,11 @@ class TaskRule(TenantOwned):
             models.CheckConstraint(
                 condition=models.Q(due_hours__gte=1, due_hours__lte=720),
                 name="taskrule_due_hours_in_range",
+            ),
+            models.CheckConstraint(
+                condition=(models.Q(trigger="stage") & ~models.Q(stage=""))
+                | models.Q(trigger="at_risk", stage=""),
+                name="taskrule_stage_only_on_reaching_one",
             ),
         ]
 

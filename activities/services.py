@@ -161,17 +161,28 @@ def _rules_editor(actor: Membership | None) -> None:
 
 @transaction.atomic
 def task_rule_save(
-    *, tenant: Tenant, actor: Membership | None, stage: str, title: str, due_hours: int
+    *,
+    tenant: Tenant,
+    actor: Membership | None,
+    stage: str = "",
+    title: str,
+    due_hours: int,
+    trigger: str = TaskRule.STAGE_REACHED,
 ) -> TaskRule:
+    """A rule on reaching `stage`, or (trigger AT_RISK) on a customer turning at risk."""
     _rules_editor(actor)
-    if stage not in RANK:
+    if trigger == TaskRule.AT_RISK:
+        stage = ""
+    elif trigger != TaskRule.STAGE_REACHED or stage not in RANK:
         raise ServiceError(_("Unknown stage."))
     title = " ".join(title.split())
     if not title or len(title) > 200:
         raise ServiceError(_("Say what is to be done, in at most 200 characters."))
     if not 1 <= due_hours <= 720:
         raise ServiceError(_("Due in 1 to 720 hours (30 days)."))
-    return TaskRule.objects.create(tenant=tenant, stage=stage, title=title, due_hours=due_hours)
+    return TaskRule.objects.create(
+        tenant=tenant, trigger=trigger, stage=stage, title=title, due_hours=due_hours
+    )
 
 
 @transaction.atomic
@@ -227,6 +238,29 @@ def tasks_from_moves(*, tenant: Tenant, event: str, rows: QuerySet) -> None:
         else:
             cursor.execute(TASKS_FROM_MOVES.format(ids=ids),
                            [timezone.now(), tenant.pk, *params, order, order])  # fmt: skip
+
+
+TASKS_FOR_AT_RISK = """
+INSERT INTO activities_task (tenant_id, contact_id, title, due_at, assignee_id, created_by_id,
+                             created_at)
+SELECT c.tenant_id, c.id, r.title, %(now)s + make_interval(hours => r.due_hours), c.owner_id,
+       NULL, %(now)s
+FROM crm_contact c
+JOIN activities_taskrule r ON r.tenant_id = c.tenant_id AND r.trigger = 'at_risk'
+WHERE c.tenant_id = %(tenant)s AND c.id = ANY(%(ids)s::bigint[])
+"""
+
+
+def tasks_for_customers_at_risk(*, tenant: Tenant, contact_ids: list[int]) -> int:
+    """The tasks the company's "customer turns at risk" rules give, one per rule and contact,
+    for its owner (or nobody), due that many hours from now: one statement for any number.
+    Called by grading's recompute, in its transaction, for the contacts that just turned."""
+    if not contact_ids:
+        return 0
+    params = {"now": timezone.now(), "tenant": tenant.pk, "ids": list(contact_ids)}
+    with connection.cursor() as cursor:
+        cursor.execute(TASKS_FOR_AT_RISK, params)
+        return cursor.rowcount
 
 
 # --- notifications ----------------------------------------------------------------------------

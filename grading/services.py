@@ -11,7 +11,7 @@ from django.db.models import ProtectedError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm.hooks import Hook
+from activities.services import tasks_for_customers_at_risk
 from crm.models import Contact, Membership, Tenant
 from crm.permissions import can_edit_company_settings
 from crm.queueing import enqueue_on_commit
@@ -24,10 +24,6 @@ from .selectors import distribution_changed, scheme_changed, settings_of
 # Named, not imported: tasks import this module (crm.queueing says why).
 RECOMPUTE_ALL = "grading.tasks.recompute_grades"
 RECOMPUTE_SOME = "grading.tasks.recompute_contact_grades"
-
-# tenant=, contact_ids=: contacts that turned at risk in a recompute, in its transaction
-# (activities: the task rules for customers drifting away).
-turned_at_risk = Hook()
 
 
 def _require_admin(actor: Membership | None) -> None:
@@ -293,8 +289,8 @@ def grades_recompute(
             cursor.execute("ANALYZE grading_contactgrade")
     if tiers:  # audiences gated on a tier follow (the funnel's figures do not hang on tiers)
         tenant_changed(tenant.pk, funnel=False)
-    if at_risk:
-        turned_at_risk(tenant=tenant, contact_ids=list(at_risk))
+    if at_risk:  # the company's task rules for customers drifting away
+        tasks_for_customers_at_risk(tenant=tenant, contact_ids=list(at_risk))
     return Recomputed(written, tiers, statuses, list(at_risk))
 
 

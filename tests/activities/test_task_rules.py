@@ -2,14 +2,18 @@
 there after every forward move into SQL: one by one or in bulk."""
 
 from datetime import timedelta
+from decimal import Decimal
 
 from django.urls import reverse
+from django.utils import timezone
 
 from activities.models import Task, TaskRule
 from activities.services import task_rule_save
+from grading.services import grades_recompute
 from lifecycle.bulk_moves import contacts_bulk_move
 from lifecycle.services import contact_stage_move
 from spreadsheets.imports import jobs as imports
+from tagging.models import Event
 from tests.factories import ContactFactory
 
 
@@ -92,3 +96,32 @@ def test_contacts_an_import_creates_in_the_stage_get_their_task_too(tenant, admi
     assert task.contact.name == "甲" and task.due_at == task.contact.created_at + timedelta(
         hours=24
     )
+
+
+def test_a_customer_turning_at_risk_gives_its_owner_a_task_once(tenant, admin, sales):
+    task_rule_save(tenant=tenant, actor=admin, trigger=TaskRule.AT_RISK, title="回访：好久没来了",
+                   due_hours=48)  # fmt: skip
+    now = timezone.now()
+    customer = ContactFactory(tenant=tenant, owner=sales, created_at=now - timedelta(days=400))
+    Event.objects.create(tenant=tenant, contact=customer, kind="payment_received",
+                         amount=Decimal("3680"), occurred_at=now - timedelta(days=10))  # fmt: skip
+    grades_recompute(tenant=tenant, now=now)
+    assert not Task.objects.for_tenant(tenant).exists()  # active: nothing to do yet
+    later = now + timedelta(days=55)
+    grades_recompute(tenant=tenant, now=later)
+    (task,) = Task.objects.for_tenant(tenant)
+    assert (task.contact, task.assignee, task.title) == (customer, sales, "回访：好久没来了")
+    grades_recompute(tenant=tenant, now=later + timedelta(days=1))  # still at risk: no second
+    assert Task.objects.for_tenant(tenant).count() == 1
+
+
+def test_an_admin_adds_an_at_risk_rule_on_the_page(tenant, admin_client):
+    response = admin_client.post(
+        reverse("task_rule_list", args=[tenant.slug]),
+        {"stage": "at_risk", "title": "挽回电话", "due_hours": "24"},
+    )
+    assert response.status_code == 302
+    rule = TaskRule.objects.for_tenant(tenant).get()
+    assert (rule.trigger, rule.stage, rule.title) == ("at_risk", "", "挽回电话")
+    page = admin_client.get(reverse("task_rule_list", args=[tenant.slug])).content.decode()
+    assert "when a customer turns at risk, due in 24 h" in page

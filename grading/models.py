@@ -98,10 +98,9 @@ class ContactGrade(TenantOwned):
     new or never active by their age alone."""
 
     tenant = tenant_field(indexed=False)
-    # one per contact: the unique constraint below, which leads with the company
-    contact = models.ForeignKey(
-        "crm.Contact", on_delete=models.CASCADE, related_name="+", db_index=False
-    )
+    # one per contact (the unique constraint below, which leads with the company); the key's own
+    # index is what PostgreSQL reads to check each deleted contact has no grade left
+    contact = models.ForeignKey("crm.Contact", on_delete=models.CASCADE, related_name="+")
     tier = models.ForeignKey(Tier, on_delete=models.SET_NULL, null=True, blank=True,
                              related_name="+")  # fmt: skip
     paid = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))

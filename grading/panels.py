@@ -2,7 +2,7 @@
 
 from crm.panels import Panel
 
-from .selectors import contact_grade, grade_distribution, settings_of
+from .selectors import contact_grade, grade_distribution
 
 
 def grade_panel(request, contact) -> Panel:
@@ -19,7 +19,6 @@ def distribution_panel(request) -> Panel | None:
         {
             "distribution": distribution,
             "bars": [(tier, n, round(n * 100 / largest)) for tier, n in distribution.tiers],
-            "grading": settings_of(tenant=request.tenant),
         },
         20,
     )

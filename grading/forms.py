@@ -8,7 +8,7 @@ from .models import GradingSettings
 
 class TierForm(forms.Form):
     name = forms.CharField(
-        label=_("Name"), max_length=40, widget=forms.TextInput(attrs={"placeholder": "金卡"})
+        label=_("Tier name"), max_length=40, widget=forms.TextInput(attrs={"placeholder": "金卡"})
     )
     threshold = forms.DecimalField(
         label=_("Paid at least (¥)"), min_value=Decimal("0"), max_digits=12, decimal_places=2,

@@ -38,7 +38,7 @@ def test_an_admin_grades_customers_and_a_salesperson_wins_back_one_at_risk(live_
     log_in(page, live_server, "wang")
     page.goto(f"{live_server.url}/t/english-school/settings/tiers/")
     for name, amount in (("银卡", "1000"), ("金卡", "5000"), ("铂金", "20000")):
-        page.get_by_label("Name").fill(name)
+        page.get_by_label("Tier name").fill(name)
         page.get_by_label("Paid at least (¥)").fill(amount)
         page.get_by_role("button", name="Add").click()
         expect(page.locator("table.tiers")).to_contain_text(name)

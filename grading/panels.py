@@ -2,11 +2,14 @@
 
 from crm.panels import Panel
 
-from .selectors import contact_grade, grade_distribution
+from .selectors import contact_grade, grade_distribution, tier_changes_of
 
 
 def grade_panel(request, contact) -> Panel:
-    return Panel("grading/partials/grade_panel.html", {"grade": contact_grade(contact=contact)}, 12)
+    grade = contact_grade(contact=contact)
+    # a contact that never paid has no tier to have changed
+    changes = tier_changes_of(contact=contact) if grade.payments or grade.tier else []
+    return Panel("grading/partials/grade_panel.html", {"grade": grade, "changes": changes}, 12)
 
 
 def distribution_panel(request) -> Panel | None:

@@ -98,10 +98,11 @@ def contact_grade(*, contact: Contact, now: datetime | None = None) -> Grade:
     )
 
 
-def grade_changes_of(*, contact: Contact, limit: int = 10) -> list[GradeChange]:
+def tier_changes_of(*, contact: Contact, limit: int = 3) -> list[GradeChange]:
+    """The contact's latest tier changes, newest first, with the figures behind each."""
     return list(
         GradeChange.objects.for_tenant(contact.tenant)
-        .filter(contact=contact)
+        .filter(contact=contact, what=GradeChange.What.TIER)
         .order_by("-created_at", "-id")[:limit]
     )
 

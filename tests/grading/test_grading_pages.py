@@ -209,3 +209,17 @@ def test_the_tier_shows_on_list_rows_board_cards_the_export_and_the_api(
     lines = b"".join(export.streaming_content).decode("utf-8-sig").splitlines()
     header, row = lines[0].split(","), lines[1].split(",")
     assert row[header.index("Tier")] == "金卡"
+
+
+def test_the_contact_page_says_when_and_why_the_tier_changed(tenant, admin, sales_client):
+    tier_save(tenant=tenant, actor=admin, name="银卡", threshold=Decimal("1000"))
+    tier_save(tenant=tenant, actor=admin, name="金卡", threshold=Decimal("5000"))
+    customer = graded_customer(tenant, amount="1200")
+    grades_recompute(tenant=tenant)
+    Event.objects.create(tenant=tenant, contact=customer, kind="payment_received",
+                         amount=Decimal("4000"))  # fmt: skip
+    grades_recompute(tenant=tenant)
+    page = sales_client.get(reverse("contact_detail", args=[tenant.slug, customer.pk]))
+    changes = page.content.decode().split('class="tier-changes')[1]
+    assert changes.index("银卡 → 金卡") < changes.index("became 银卡")
+    assert "¥5200.00 paid in all" in changes

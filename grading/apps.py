@@ -19,10 +19,11 @@ class GradingConfig(AppConfig):
         from . import tasks  # noqa: F401 - registers the Celery tasks
         from .panels import distribution_panel, grade_panel
         from .selectors import contact_grade_filters, grade_filter_choices, tier_names_of
-        from .services import grades_after_event, grades_merged
+        from .services import grades_after_event, grades_deleted, grades_merged
 
         event_logged.register(grades_after_event)
         hooks.contacts_merging.register(grades_merged)
+        hooks.contacts_deleted.register(grades_deleted)
         register_panel("contact", grade_panel)
         register_panel("dashboard", distribution_panel)
         register_contact_filter(contact_grade_filters)

@@ -4,6 +4,7 @@ shows, and the at-risk list sales work through."""
 import contextlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django.core.cache import cache
 from django.db.models import Count, Q
@@ -56,7 +57,7 @@ class Grade:
 
     tier: Tier | None
     status: str  # an ActivityStatus key
-    paid: object  # Decimal: paid in the tiers' window (or in all)
+    paid: Decimal  # paid in the tiers' window (or in all)
     payments: int
     last_seen_at: datetime | None
     window_days: int | None
@@ -72,7 +73,7 @@ class Grade:
 
 
 def status_by_age(*, contact: Contact, settings: GradingSettings, now: datetime) -> str:
-    """The status of a contact that never did anything: new while young, then never active."""
+    """The status of a contact that never did anything: new while young, then quiet."""
     young = contact.created_at >= now - timedelta(days=settings.new_days)
     return ActivityStatus.NEW if young else ActivityStatus.DORMANT
 
@@ -129,20 +130,21 @@ def _distribution_key(tenant_id: int) -> str:
 
 
 def distribution_changed(*, tenant: Tenant) -> None:
-    """Called by the recompute when it wrote grades: the dashboard counts again."""
+    """Grades were written or deleted (a recompute, a merge, contacts deleted): the dashboard
+    counts again."""
     with contextlib.suppress(Exception):  # the cache is an optimisation (crm.caching)
         cache.delete(_distribution_key(tenant.pk))
 
 
 @dataclass(frozen=True)
 class Distribution:
-    tiers: list[tuple[Tier | None, int]]  # each tier (None: paid, below every tier) and count
+    tiers: list[tuple[Tier, int]]  # each tier, highest first, and how many hold it
     statuses: list[tuple[str, str, int]]  # (status key, label, count) of graded contacts
     graded: int
 
     @property
     def tiered(self) -> int:
-        return sum(n for tier, n in self.tiers if tier is not None)
+        return sum(n for _tier, n in self.tiers)
 
     def count_of(self, status: str) -> int:
         return next((n for key, _label, n in self.statuses if key == status), 0)
@@ -189,7 +191,7 @@ def grade_distribution(*, tenant: Tenant) -> Distribution:
 def grade_filter_condition(*, tenant: Tenant, tier: str = "", status: str = "") -> Q | None:
     """The contacts of a tier ("none": holding none; "<id>+": that tier or a higher one) and/or
     status, as a condition on Contact.
-    New and never-active contacts without a grade are told by their age."""
+    New and quiet contacts without a grade are told by their age."""
     condition = Q()
     grades = ContactGrade.objects.for_tenant(tenant)
     if tier == "none":
@@ -197,8 +199,9 @@ def grade_filter_condition(*, tenant: Tenant, tier: str = "", status: str = "") 
     elif tier.isdigit():
         condition &= Q(pk__in=grades.filter(tier_id=int(tier)).values("contact_id"))
     elif tier.endswith("+") and tier[:-1].isdigit():  # this tier or a higher one
-        floor = next((t for t in tiers_of(tenant=tenant) if t.pk == int(tier[:-1])), None)
-        higher = [t.pk for t in tiers_of(tenant=tenant) if floor and t.threshold >= floor.threshold]
+        tiers = tiers_of(tenant=tenant)
+        floor = next((t for t in tiers if t.pk == int(tier[:-1])), None)
+        higher = [t.pk for t in tiers if floor and t.threshold >= floor.threshold]
         condition &= Q(pk__in=grades.filter(tier_id__in=higher).values("contact_id"))
     if status in ActivityStatus.values:
         graded = Q(pk__in=grades.filter(status=status).values("contact_id"))

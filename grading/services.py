@@ -298,7 +298,13 @@ def grades_merged(*, survivor: Contact, merged: Contact, actor: Membership | Non
     """A merge (crm.hooks.contacts_merging): the merged contact's grade goes with it; the
     survivor is graded again, with the events it now holds, once the merge commits."""
     ContactGrade.objects.for_tenant(survivor.tenant).filter(contact=merged).delete()
+    transaction.on_commit(lambda: distribution_changed(tenant=survivor.tenant))
     grades_need_recompute(tenant=survivor.tenant, contact_ids=[survivor.pk])
+
+
+def grades_deleted(*, tenant: Tenant) -> None:
+    """Contacts were deleted (crm.hooks.contacts_deleted), their grades with them."""
+    transaction.on_commit(lambda: distribution_changed(tenant=tenant))
 
 
 def grades_after_event(*, tenant: Tenant, event) -> None:

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from crm.services import NotAllowed, ServiceError
+from crm.services import NotAllowed, ServiceError, contact_delete
 from grading.models import ContactGrade, GradeChange, GradingSettings, Tier
 from grading.selectors import contact_grade, grade_distribution
 from grading.services import grades_recompute, grading_settings_save, tier_delete, tier_save
@@ -231,3 +231,17 @@ def test_the_dashboard_distribution_counts_each_tier(tenant, admin):
     shown = grade_distribution(tenant=tenant)
     assert shown.tiers == [(tiers["铂金"], 0), (tiers["金卡"], 1), (tiers["银卡"], 2)]
     assert shown.tiered == 3
+
+
+def test_a_deleted_customer_leaves_the_dashboards_count_at_once(
+    tenant, admin, django_capture_on_commit_callbacks
+):
+    tiers = scheme(tenant, admin)
+    kept_customer, leaving = ContactFactory(tenant=tenant), ContactFactory(tenant=tenant)
+    paid(kept_customer, "6000", 1)
+    paid(leaving, "6000", 1)
+    grades_recompute(tenant=tenant, now=NOW)
+    assert dict(grade_distribution(tenant=tenant).tiers)[tiers["金卡"]] == 2  # now cached
+    with django_capture_on_commit_callbacks(execute=True):
+        contact_delete(contact=leaving, actor=admin)
+    assert dict(grade_distribution(tenant=tenant).tiers)[tiers["金卡"]] == 1

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from lifecycle.stages import Stage, Status
 
+from .customfields import conditions_from_params
 from .models import CONTACT_FIELDS, LANGUAGE_CHOICES, AuditKind, Membership, Role, Tenant
 from .normalize import PhoneError, normalize_email, normalize_phone, normalize_wechat_id
 from .selectors import CONTACT_SORTS, DEFAULT_CONTACT_SORT, ContactFilters, member_list
@@ -156,6 +157,7 @@ class ContactFilterForm(forms.Form):
             tag_none=tuple(self.cleaned_data.get("tag_none") or ()),
             tier=self.cleaned_data.get("tier", ""),
             activity=self.cleaned_data.get("activity", ""),
+            custom=conditions_from_params(self.data),
             sort=sort if sort in CONTACT_SORTS else DEFAULT_CONTACT_SORT,
         )
 

@@ -171,6 +171,10 @@ class Contact(FunnelFields, TenantOwned):
     expected_amount = models.DecimalField(
         _("expected amount"), max_digits=12, decimal_places=2, null=True, blank=True
     )
+    # The company's own fields ({key: value}, crm/customfields.py says each kind's JSON form):
+    # read with the row for the page, the list, exports and the API; filters read
+    # ContactCustomValue, which PostgreSQL keeps from this column.
+    custom = models.JSONField(_("custom fields"), default=dict, blank=True)
     # A default, not auto_now_add, so imports and demo data can carry the real first-seen time.
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -292,6 +296,91 @@ class ContactText(TenantOwned):
 
     def __str__(self) -> str:
         return self.body
+
+
+class CustomField(TenantOwned):
+    """A field a company adds to its contacts (生日, 校区, 课程顾问…). The key names the value in
+    `Contact.custom`, the filters' parameters, imports, exports and the API; it is made once
+    from the first label and never changes, so renaming a field keeps every value."""
+
+    class Kind(models.TextChoices):
+        TEXT = "text", _("Text")
+        LONG_TEXT = "long_text", _("Long text")
+        NUMBER = "number", _("Number")
+        MONEY = "money", _("Money")
+        DATE = "date", _("Date")
+        CHOICE = "choice", _("Single choice")
+        MULTI_CHOICE = "multi_choice", _("Multiple choice")
+        MEMBER = "member", _("Member")
+        URL = "url", _("Link (URL)")
+
+    key = models.CharField(
+        _("key"), max_length=40,
+        validators=[RegexValidator(r"^[a-z][a-z0-9_]*$",
+                                   _("Lower-case letters, digits and _, starting with a letter."))],
+    )  # fmt: skip
+    label = models.CharField(_("name"), max_length=60)
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    required = models.BooleanField(_("required"), default=False)
+    # the options of a single or multiple choice, in the order they are offered
+    options = models.JSONField(_("options"), default=list, blank=True)
+    help_text = models.CharField(_("hint"), max_length=200, blank=True)
+    position = models.PositiveIntegerField(_("position"), default=0)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("custom field")
+        verbose_name_plural = _("custom fields")
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "key"], name="customfield_unique_key"),
+            models.UniqueConstraint(fields=["tenant", "label"], name="customfield_unique_label"),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def is_choice(self) -> bool:
+        return self.kind in (self.Kind.CHOICE, self.Kind.MULTI_CHOICE)
+
+
+class ContactCustomValue(TenantOwned):
+    """What the filters read of `Contact.custom`: one row per value (one per option of a
+    multiple choice), typed, kept by PostgreSQL's triggers on crm_contact (the custom_fields
+    migration); the app never writes it but to drop a deleted field's rows. A table of its own,
+    not indexes on the JSON: under row-level security PostgreSQL may seek an index only with
+    leakproof operators, which text, float8 and date comparisons are and jsonb's are not."""
+
+    tenant = tenant_field(indexed=False, checked=False)  # the contact's, copied by the trigger
+    contact = models.ForeignKey(
+        Contact, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False,
+        related_name="+",
+    )  # fmt: skip
+    field = models.ForeignKey(
+        CustomField, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False,
+        related_name="+",
+    )  # fmt: skip
+    # text, URL, choice, option of a multiple choice, member id (as text); NULL for long text
+    value_text = models.CharField(max_length=200, null=True)  # noqa: DJ001 (no text: NULL)
+    value_number = models.FloatField(null=True)  # number and money
+    value_date = models.DateField(null=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["tenant", "field", "value_text", "contact"],
+                         name="customvalue_text"),
+            models.Index(fields=["tenant", "field", "value_number", "contact"],
+                         name="customvalue_number",
+                         condition=Q(value_number__isnull=False)),
+            models.Index(fields=["tenant", "field", "value_date", "contact"],
+                         name="customvalue_date", condition=Q(value_date__isnull=False)),
+            # the trigger replaces a contact's rows when its values change
+            models.Index(fields=["tenant", "contact"], name="customvalue_contact"),
+        ]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"{self.contact_id}.{self.field_id}"
 
 
 class Invitation(TenantOwned):

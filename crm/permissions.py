@@ -52,6 +52,7 @@ MATRIX: dict[str, frozenset[str]] = {
     "edit_company_settings": frozenset({ADMIN}),
     "edit_stage_settings": frozenset({ADMIN}),  # labels, criteria, requirements, aliases
     "edit_rules": frozenset({ADMIN}),  # and the kinds of events they answer
+    "edit_custom_fields": frozenset({ADMIN}),  # the company's own fields on contacts
     "manage_members": frozenset({ADMIN}),  # members, roles, invitations, password links
     "view_audit_log": frozenset({ADMIN}),
     "manage_api": frozenset({ADMIN}),  # tokens and webhooks
@@ -128,6 +129,10 @@ def can_edit_rules(membership: Member | None) -> bool:
     return _has(membership, "edit_rules")
 
 
+def can_edit_custom_fields(membership: Member | None) -> bool:
+    return _has(membership, "edit_custom_fields")
+
+
 def can_manage_members(membership: Member | None) -> bool:
     return _has(membership, "manage_members")
 
@@ -164,6 +169,7 @@ CAPABILITIES: dict[str, Callable[[Member | None], bool]] = {
     "edit_company_settings": can_edit_company_settings,
     "edit_stage_settings": can_edit_stage_settings,
     "edit_rules": can_edit_rules,
+    "edit_custom_fields": can_edit_custom_fields,
     "manage_members": can_manage_members,
     "view_audit_log": can_view_audit_log,
     "manage_api": can_manage_api,

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from lifecycle.stages import RANK, Status
 
+from .customfields import CustomCondition, conditions_q, custom_fields_of
 from .models import Contact, Invitation, Membership, Role, Tenant, User, person_name
 from .normalize import normalize_email, normalize_wechat_id, phone_search_prefix
 from .pagination import KeysetPage
@@ -133,6 +134,7 @@ class ContactFilters:
     tag_none: tuple[int, ...] = ()
     tier: str = ""  # "", "none" or a tier id (grading's filter reads it)
     activity: str = ""  # "" or an activity status key (grading's)
+    custom: tuple[CustomCondition, ...] = ()  # the company's own fields (crm/customfields.py)
     sort: str = DEFAULT_CONTACT_SORT
 
     @property
@@ -140,7 +142,7 @@ class ContactFilters:
         """Whether anything narrows the list."""
         return any(
             (self.q.strip(), self.owner, self.stage, self.status, self.tag_any, self.tag_all,
-             self.tag_none, self.tier, self.activity)
+             self.tag_none, self.tier, self.activity, self.custom)
         )  # fmt: skip
 
 
@@ -344,6 +346,9 @@ def contacts_matching(
         qs = qs.filter(stage__in=[stage for stage in filters.stages if stage in RANK])
     if filters.status in Status.values:
         qs = qs.filter(status=filters.status)
+    if filters.custom:
+        fields = custom_fields_of(tenant=tenant)
+        qs = qs.filter(conditions_q(tenant=tenant, conditions=filters.custom, fields=fields)[0])
     return qs
 
 

@@ -27,6 +27,7 @@ from .access import (
     get_scoped_or_404,
 )
 from .csvfiles import csv_stream
+from .customfields import condition_params
 from .forms import (
     AuditFilterForm,
     ContactFilterForm,
@@ -57,6 +58,7 @@ def filter_query(filters) -> str:
     pairs = [(k, getattr(filters, k))
              for k in ("q", "owner", "stage", "status", "tier", "activity", "sort")]  # fmt: skip
     pairs += [(k, v) for k in ("tag_any", "tag_all", "tag_none") for v in getattr(filters, k)]
+    pairs += [condition_params(condition) for condition in filters.custom]
     return urlencode([(k, v) for k, v in pairs if v not in ("", None)])
 
 

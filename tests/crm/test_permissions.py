@@ -131,6 +131,7 @@ DESIGN_ROWS = {
         "edit_company_settings",
         "edit_stage_settings",
         "edit_rules",
+        "edit_custom_fields",
         "manage_members",
         "manage_api",
         "view_audit_log",

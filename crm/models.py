@@ -174,7 +174,8 @@ class Contact(FunnelFields, TenantOwned):
     # The company's own fields ({key: value}, crm/customfields.py says each kind's JSON form):
     # read with the row for the page, the list, exports and the API; filters read
     # ContactCustomValue, which PostgreSQL keeps from this column.
-    custom = models.JSONField(_("custom fields"), default=dict, blank=True)
+    # db_default: rows written by column list (imports' COPY) start with no values, not NULL
+    custom = models.JSONField(_("custom fields"), default=dict, db_default={}, blank=True)
     # A default, not auto_now_add, so imports and demo data can carry the real first-seen time.
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)

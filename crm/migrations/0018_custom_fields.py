@@ -98,7 +98,9 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="contact",
             name="custom",
-            field=models.JSONField(blank=True, default=dict, verbose_name="custom fields"),
+            field=models.JSONField(
+                blank=True, db_default={}, default=dict, verbose_name="custom fields"
+            ),
         ),
         migrations.CreateModel(
             name="CustomField",

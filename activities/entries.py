@@ -12,7 +12,8 @@ from django.utils.safestring import SafeString
 from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 
-from tagging.outcomes import describe
+from crm.words import labelled
+from tagging.outcomes import describe, title_from_key
 
 from .selectors import TimelineEntry
 
@@ -102,8 +103,8 @@ def _event(entry: TimelineEntry, reader: Reader) -> str:
     who = f" {_by(entry, gone=False)} ·" if entry.actor else ""
     note = f"<q>{escape(event.note)}</q>" if event.note else ""
     outcomes = "".join(
-        f'<span class="outcome {css}">↳ {escape(name)}: {escape(line)}</span>'
-        for name, done, why_not in describe(event.outcome, reader.stage_labels)
+        f'<span class="outcome {css}">↳ {escape(labelled(name, line))}</span>'
+        for name, done, why_not in describe(event.outcome, reader.stage_labels, reader.kind_labels)
         for css, lines in (("ok", done), ("skipped", why_not))
         for line in lines
     )
@@ -112,6 +113,14 @@ def _event(entry: TimelineEntry, reader: Reader) -> str:
         f'</strong>{amount} <span class="muted">·{who} {escape(str(event.get_channel_display()))}'
         f"</span>{note}{outcomes}</span></li>"
     )
+
+
+def _rule_title(change, reader: Reader) -> str:
+    """The rule that moved the contact: a built-in one in the reader's words, else its name."""
+    if change.rule_kind:
+        key = {"kind": change.rule_kind, "to": change.to_stage}
+        return title_from_key(key, reader.kind_labels, reader.stage_labels)
+    return change.actor_label
 
 
 def _stage(entry: TimelineEntry, reader: Reader) -> str:
@@ -133,7 +142,7 @@ def _stage(entry: TimelineEntry, reader: Reader) -> str:
     if entry.actor:
         who = escape(entry.actor)
     elif change.channel == "rule":
-        who = escape(_("Rule: %(name)s") % {"name": change.actor_label})
+        who = escape(_("Rule: %(name)s") % {"name": _rule_title(change, reader)})
     else:
         who = escape(change.actor_label or _("someone no longer here"))
     channel = "" if change.channel == "rule" else f" · {escape(str(change.get_channel_display()))}"

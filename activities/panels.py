@@ -32,6 +32,13 @@ def timeline_panel(request, contact) -> Panel:
     return Panel("activities/partials/timeline.html", timeline_context(request, contact), 40)
 
 
+def _names_kinds(page) -> bool:
+    """Whether the page says kinds of events: events, and moves by rules named by their kind."""
+    return page.has("event") or any(
+        entry.kind == "stage" and entry.item.rule_kind for entry in page.entries
+    )
+
+
 def timeline_context(request, contact) -> dict:
     """The timeline as the address asks: `shown` narrows it, `after` pages back in time."""
     shown = request.GET.get("shown", "")
@@ -45,7 +52,7 @@ def timeline_context(request, contact) -> dict:
         member_id=request.membership.pk,
         csrf_token=get_token(request),
         stage_labels={key: s.display_label for key, s in stage_settings(tenant=tenant).items()},
-        kind_labels=event_kinds(tenant=tenant) if page.has("event") else {},
+        kind_labels=event_kinds(tenant=tenant) if _names_kinds(page) else {},
     )
     return {
         "contact": contact,

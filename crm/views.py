@@ -388,7 +388,8 @@ def audit_log(request):
         before=request.GET.get("before"),
     )
     query = urlencode({k: v for k, v in request.GET.items() if k not in ("after", "before") and v})
-    rows = [(entry, audit.audit_detail(entry)) for entry in page.items]
+    subject = audit.audit_subject_writer(request.tenant)
+    rows = [(entry, subject(entry), audit.audit_detail(entry)) for entry in page.items]
     context = {"form": form, "page": page, "rows": rows, "query": query}
     return render(request, "crm/audit_log.html", context)
 
@@ -398,7 +399,7 @@ def audit_log(request):
 def audit_export(request):
     """The filtered log as CSV (UTF-8 with BOM, so Excel reads Chinese)."""
     _form, entries = _audit_filtered(request)
-    rows = audit.audit_csv_rows(entries.order_by(*AUDIT_ORDER))
+    rows = audit.audit_csv_rows(entries.order_by(*AUDIT_ORDER), tenant=request.tenant)
     response = StreamingHttpResponse(csv_stream(rows), content_type="text/csv; charset=utf-8")
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = content_disposition_header(True, f"audit-{stamp}.csv")

@@ -388,7 +388,9 @@ def log_event(request, contact_id: int, payload: EventIn):
             "tags": shown["tags"],
             "rules": [
                 {"rule": name, "done": done, "not_done": why}
-                for name, done, why in (describe(event.outcome, labels) if created else [])
+                for name, done, why in (
+                    describe(event.outcome, labels, event_kinds(tenant=tenant)) if created else []
+                )
             ],
         },
     )

@@ -96,6 +96,9 @@ class StageChange(TenantOwned):
     )  # fmt: skip
     # Who acted when it was not a member, or a member since removed: "规则: 付款 → 付费客户".
     actor_label = models.CharField(max_length=200, blank=True)
+    # A rule without a name of its own that made the move (the built-in ones): its event kind.
+    # Its title, "what happens → to_stage", is then said in the reader's words, not actor_label's.
+    rule_kind = models.CharField(max_length=40, blank=True, default="", db_default="")
     channel = models.CharField(max_length=10, choices=Channel.choices)
     reason = models.CharField(_("reason"), max_length=500, blank=True)
     lost_reason = models.CharField(max_length=16, choices=LostReason.choices, blank=True)

@@ -13,7 +13,7 @@ from crm.services import ServiceError
 
 from .scheduling import tenant_changed
 from .selectors import stage_settings
-from .stages import ORDER, RANK, REQUIREMENTS, LostReason, may_correct
+from .stages import ORDER, RANK, REQUIREMENTS, LostReason, may_correct, requirements_said
 
 
 class MoveRefused(ServiceError):
@@ -30,9 +30,9 @@ class MissingRequirements(ServiceError):
         self.contact = contact
         self.to_stage = to_stage
         self.missing = missing
-        names = ", ".join(str(REQUIREMENTS[key][0]) for key in missing)
         super().__init__(
-            _("To enter this stage the contact needs: %(fields)s.") % {"fields": names}
+            _("To enter this stage the contact needs %(fields)s.")
+            % {"fields": requirements_said(missing)}
         )
 
 

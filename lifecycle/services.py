@@ -83,6 +83,7 @@ def _record(
     channel: str,
     reason: str,
     at,
+    rule_kind: str = "",
 ) -> StageChange:
     return StageChange.objects.create(
         tenant=contact.tenant,
@@ -94,6 +95,7 @@ def _record(
         to_status=contact.status,
         actor=actor,
         actor_label=actor_label,
+        rule_kind=rule_kind,
         channel=channel,
         reason=reason,
         lost_reason=contact.lost_reason,
@@ -113,10 +115,12 @@ def contact_stage_move(
     expected_stage: str | None = None,
     fill: dict | None = None,
     actor_label: str = "",
+    rule_kind: str = "",
 ) -> StageChange:
     """Moves one contact. `fill` supplies fields the target stage requires, saved with the move.
     `expected_version` (a page's) or `expected_stage` (the API's): the move applies only if the
-    contact is still as its mover saw it, checked under the row lock."""
+    contact is still as its mover saw it, checked under the row lock. `rule_kind`: see
+    StageChange.rule_kind."""
     if to_stage not in RANK:
         raise MoveRefused(_("Unknown stage."), code="unknown_stage")
     reason = (reason or "").strip()
@@ -175,6 +179,7 @@ def contact_stage_move(
         channel=channel,
         reason=reason,
         at=at,
+        rule_kind=rule_kind,
     )
     moves_recorded(tenant, StageChange.objects.for_tenant(tenant).filter(pk=change.pk))
     funnel_changed(tenant)

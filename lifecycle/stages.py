@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from crm.permissions import role_can
+from crm.words import all_listed
 
 
 class Stage(models.TextChoices):
@@ -124,6 +125,24 @@ REQUIREMENTS = {
     "owner": (_("Owner"), ("owner",), "all"),
     "expected_amount": (_("Expected amount"), ("expected_amount",), "all"),
 }
+# The same, as a sentence says them: "entering this stage needs an expected amount".
+REQUIREMENTS_SAID = {
+    "phone_or_email": _("a phone number or an email address"),
+    "phone": _("a phone number"),
+    "email": _("an email address"),
+    "wechat_id": _("a WeChat ID"),
+    "company": _("a company"),
+    "owner": _("an owner"),
+    "expected_amount": _("an expected amount"),
+}
+
+
+def requirements_said(keys) -> str:
+    """The requirements `keys` as a sentence says them, in the reader's words: "a phone number
+    or an email address and an expected amount"."""
+    return all_listed(REQUIREMENTS_SAID[key] for key in keys if key in REQUIREMENTS_SAID)
+
+
 DEFAULT_REQUIREMENTS = {
     Stage.LEAD: ["phone_or_email"],
     Stage.OPPORTUNITY: ["expected_amount"],

@@ -8,6 +8,8 @@ class TaggingConfig(AppConfig):
 
     def ready(self) -> None:
         from crm import hooks
+        from crm.audit import register_audit_subject
+        from crm.models import AuditKind
         from crm.panels import register_panel
         from crm.selectors import (
             register_contact_filter,
@@ -17,7 +19,7 @@ class TaggingConfig(AppConfig):
 
         from .filters import contact_tag_filters
         from .panels import events_panel, tags_panel, tags_search_panel
-        from .rules import rules_ensure_defaults
+        from .rules import rule_audit_subjects, rules_ensure_defaults
         from .selectors import tag_choices, tag_labels_of
         from .services import contact_tags_merged
 
@@ -29,3 +31,4 @@ class TaggingConfig(AppConfig):
         hooks.contacts_merging.register(contact_tags_merged)
         register_tag_choices(tag_choices)
         register_tag_labels(tag_labels_of)
+        register_audit_subject((AuditKind.RULE_SAVED, AuditKind.RULE_DELETED), rule_audit_subjects)

@@ -1,7 +1,11 @@
+from dataclasses import replace
+
 from crm.panels import Panel
+from lifecycle.selectors import stage_settings
 
 from .forms import EventForm
-from .selectors import contact_tags, tag_suggest
+from .outcomes import title_from_key
+from .selectors import contact_tags, event_kinds, tag_suggest
 
 
 def tags_panel(request, contact) -> Panel:
@@ -9,7 +13,17 @@ def tags_panel(request, contact) -> Panel:
 
 
 def tags_panel_context(request, contact, **extra) -> dict:
-    return {"contact": contact, "contact_tags": contact_tags(contact=contact), **extra}
+    held = contact_tags(contact=contact)
+    if any(tag.rule_title_key for tag in held):  # a built-in rule, named in the reader's words
+        kinds = event_kinds(tenant=request.tenant)
+        stages = {key: s.display_label for key, s in stage_settings(tenant=request.tenant).items()}
+        held = [
+            replace(tag, rule_name=title_from_key(tag.rule_title_key, kinds, stages))
+            if tag.rule_title_key
+            else tag
+            for tag in held
+        ]
+    return {"contact": contact, "contact_tags": held, **extra}
 
 
 def events_panel(request, contact) -> Panel:

@@ -16,6 +16,7 @@ from crm.models import AuditKind, Contact, Membership, Tenant
 from crm.permissions import can_edit_rules
 from crm.services import ServiceError
 from lifecycle import services as lifecycle
+from lifecycle.selectors import stage_settings
 from lifecycle.stages import RANK, Channel
 
 from .events import DEFAULT_RULES
@@ -26,7 +27,7 @@ from .models import (
     Tag,
     TaggingDefaults,
 )
-from .outcomes import RuleOutcome, stored_rule_title
+from .outcomes import RuleOutcome, rule_title_key, stored_rule_title, title_from_key
 from .selectors import event_kinds, event_kinds_changed, rules_for_kind
 from .services import capability_required, contact_tag_add, contact_tag_remove, fields_checked
 
@@ -100,9 +101,27 @@ def rule_save(
         subject=stored_rule_title(rule, tenant),
         details={"rule": rule.pk, "created": created, "event": event_kind, "to": to_stage,
                  "add": [t.label for t in add_tags], "remove": [t.label for t in remove_tags],
-                 "active": active},
+                 "active": active, **_title_key(rule)},
     )  # fmt: skip
     return rule
+
+
+def _title_key(rule: Rule) -> dict:
+    """For the audit log: a rule without a name of its own is named in the reader's words."""
+    key = rule_title_key(rule)
+    return {"title_key": key} if key else {}
+
+
+def rule_audit_subjects(tenant: Tenant):
+    """The audit log's subjects of rule entries (crm.audit.register_audit_subject)."""
+    kinds = event_kinds(tenant=tenant)
+    stages = {key: s.display_label for key, s in stage_settings(tenant=tenant).items()}
+
+    def subject(entry) -> str | None:
+        key = (entry.details or {}).get("title_key")
+        return title_from_key(key, kinds, stages) if isinstance(key, dict) else None
+
+    return subject
 
 
 @transaction.atomic
@@ -110,7 +129,7 @@ def rule_delete(*, rule: Rule, actor: Membership | None) -> None:
     capability_required(actor, can_edit_rules, _("Only admins may change the rules."))
     title = stored_rule_title(rule, rule.tenant)
     audit_record(tenant=rule.tenant, actor=actor, kind=AuditKind.RULE_DELETED, subject=title,
-                 details={"rule": rule.pk})  # fmt: skip
+                 details={"rule": rule.pk, **_title_key(rule)})  # fmt: skip
     rule.delete()
 
 
@@ -118,7 +137,10 @@ def _apply_rule(rule: Rule, event: Event, contact: Contact) -> dict:
     """Runs one rule for one event. Every effect is recorded with the rule as the actor; what
     cannot apply says why. Never backward: the lifecycle service refuses that for rules.
     The outcome is stored as codes (tagging.outcomes puts it into the reader's words)."""
-    outcome = RuleOutcome(rule_id=rule.pk, name=stored_rule_title(rule, contact.tenant))
+    title_key = rule_title_key(rule)
+    outcome = RuleOutcome(
+        rule_id=rule.pk, name=stored_rule_title(rule, contact.tenant), title_key=title_key
+    )
     if rule.to_stage:
         fill = {}
         if event.amount is not None and contact.expected_amount is None:
@@ -127,6 +149,7 @@ def _apply_rule(rule: Rule, event: Event, contact: Contact) -> dict:
             lifecycle.contact_stage_move(
                 contact=contact, actor=None, to_stage=rule.to_stage, channel=Channel.RULE,
                 actor_label=outcome.name, fill=fill or None,
+                rule_kind=rule.event_kind if title_key else "",
             )  # fmt: skip
             outcome.moved(rule.to_stage)
         except lifecycle.MissingRequirements as missing:

@@ -144,6 +144,8 @@ class HeldTag:
     created_at: datetime
     rule_name: str | None  # set when a rule added it
     added_by: str | None  # who added it by hand, as shown
+    # a rule without a name of its own added it: what its title is made of (tagging.outcomes)
+    rule_title_key: dict | None = None
 
     @property
     def channel_label(self) -> str:
@@ -154,7 +156,7 @@ class HeldTag:
 # than the query.
 CONTACT_TAGS = """
 SELECT ct.tag_id, t.label, g.label, coalesce(nullif(t.colour, ''), g.colour), ct.channel,
-       ct.created_at, r.name, u.first_name, u.last_name, u.username
+       ct.created_at, r.name, r.event_kind, r.to_stage, u.first_name, u.last_name, u.username
 FROM tagging_contacttag ct
 JOIN tagging_tag t ON t.id = ct.tag_id
 JOIN tagging_taggroup g ON g.id = t.group_id
@@ -171,9 +173,10 @@ def contact_tags(*, contact: Contact) -> list[HeldTag]:
         cursor.execute(CONTACT_TAGS, [contact.tenant_id, contact.pk])
         return [
             HeldTag(tag_id, label, group, colour, channel, at, rule,
-                    person_name(first, last, username) if username else None)
-            for tag_id, label, group, colour, channel, at, rule, first, last, username
-            in cursor.fetchall()
+                    person_name(first, last, username) if username else None,
+                    {"kind": kind, "to": to_stage} if rule == "" else None)
+            for tag_id, label, group, colour, channel, at, rule, kind, to_stage, first, last,
+            username in cursor.fetchall()
         ]  # fmt: skip
 
 

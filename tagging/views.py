@@ -13,6 +13,7 @@ from crm.http import safe_next, tenant_url
 from crm.permissions import can_edit_rules, can_edit_tag_scheme, permission_required
 from crm.selectors import contact_list
 from crm.services import ServiceError
+from crm.words import labelled, listed
 from lifecycle.selectors import stage_settings
 
 from . import rules, services
@@ -127,11 +128,12 @@ def contact_event_log(request, contact_id: int):
     kind = event_kinds(tenant=request.tenant)[event.kind]
     messages.success(request, _("Logged: %(kind)s.") % {"kind": kind})
     labels = {k: s.display_label for k, s in stage_settings(tenant=request.tenant).items()}
-    for name, done, why_not in describe(event.outcome, labels):
+    kinds = event_kinds(tenant=request.tenant)
+    for name, done, why_not in describe(event.outcome, labels, kinds):
         if done:
-            messages.info(request, f"{name}: {'; '.join(done)}")
+            messages.info(request, labelled(name, listed(done)))
         for why in why_not:
-            messages.warning(request, f"{name}: {why}")
+            messages.warning(request, labelled(name, why))
     return redirect(tenant_url(request, "contact_detail", contact.pk))
 
 

@@ -56,10 +56,13 @@ def test_an_event_moves_the_contact_forward_with_the_rule_as_actor(tenant, sales
     assert fresh(contact).stage == "sql"
     change = StageChange.objects.for_tenant(tenant).get()
     assert (change.channel, change.actor, change.from_stage) == ("rule", None, "subscriber")
-    # the rule's title, in the company's language (zh-hans by default)
+    # the built-in rule's title as it read, in the company's language (zh-hans by default), and
+    # the key it is made of, so that pages say it in the reader's language
     assert change.actor_label == "来电咨询课程 → 销售合格"
+    assert change.rule_kind == "consultation_call"
     assert event.outcome == [
         {"rule": event.outcome[0]["rule"], "name": change.actor_label,
+         "title_key": {"kind": "consultation_call", "to": "sql"},
          "done": [{"moved": "sql"}], "why": []}
     ]  # fmt: skip
 
@@ -88,8 +91,10 @@ def test_a_rule_that_cannot_apply_records_why(tenant, sales, rules):
     assert fresh(contact).stage == "sql"
     assert event.outcome[0]["why"] == [{"code": "missing", "missing": ["expected_amount"]}]
     assert describe(event.outcome, {})[0][2] == [
-        "not moved: entering this stage needs Expected amount"
+        "not moved: entering this stage needs an expected amount"
     ]
+    with translation.override("zh-hans"):
+        assert describe(event.outcome, {})[0][2] == ["未移动：进入此阶段需要预计金额"]
 
 
 def test_the_same_event_arriving_twice_is_recorded_once(tenant, sales, rules):

@@ -2,15 +2,19 @@
 task. Each recompute is set-based: who entered and who left is written as AudienceChange rows,
 then the member list is brought in line, all in one transaction under a per-audience lock."""
 
+from dataclasses import dataclass
+
 from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from crm.hooks import change_recorded
-from crm.models import Membership, Tenant
+from crm.models import Membership, SavedView, Tenant
 from crm.permissions import can_manage_audiences
 from crm.services import NotAllowed, ServiceError
+from grading.models import ActivityStatus
 from grading.selectors import tiers_of
 from lifecycle.scheduling import (
     changed_since,
@@ -18,8 +22,10 @@ from lifecycle.scheduling import (
     seen_changes_forget,
     tenant_changed,
 )
-from lifecycle.stages import RANK, Status
+from lifecycle.selectors import stage_resolve
+from lifecycle.stages import ORDER, RANK, Status
 from tagging.models import Tag
+from tagging.selectors import tag_choices
 
 from .models import (
     Audience,
@@ -219,6 +225,100 @@ def audience_freeze(*, audience: Audience, actor: Membership, name: str) -> Audi
         snapshot.size = cursor.rowcount
     snapshot.save(update_fields=["size"])
     return snapshot
+
+
+# --- an audience started from a saved view of the contact list ---------------------------
+
+# The list's parameters that say how it is shown, not who is in it: an audience has no use for them.
+NOT_FILTERS = frozenset({"sort", "cols"})
+
+
+@dataclass(frozen=True)
+class AudienceStart:
+    """The audience form's initial values a saved view gives, and the view's filters an
+    audience cannot hold, named for the form's note (never dropped without a word)."""
+
+    initial: dict
+    left_out: list[str]
+
+
+def _one(params: dict, name: str) -> str:
+    values = params.get(name) or [""]
+    return str(values[-1]).strip()
+
+
+def _owner_words(tenant: Tenant, owner: str) -> str:
+    if owner == "me":
+        return _("Owner: the member who opens the list")
+    if owner == "none":
+        return _("Owner: nobody")
+    member = (
+        Membership.objects.for_tenant(tenant).select_related("user").filter(pk=int(owner)).first()
+        if owner.isdigit() and int(owner) < 2**63
+        else None
+    )
+    return _("Owner: %(name)s") % {"name": member.display_name if member else owner}
+
+
+def audience_initial_from_view(*, view: SavedView) -> AudienceStart:
+    """An audience's definition from a saved view's filters: its stage (exactly that stage;
+    none: every stage), status, tags (any, all, none; deleted ones left out), and a tier "or
+    higher". What an audience cannot hold is named in `left_out`: the free-text search, the
+    owner, the activity status, an exact tier or none, and any other filter (by its name)."""
+    tenant, params = view.tenant, view.params
+    initial: dict = {"name": view.name, "gate": Audience.GATE_AT_OR_PAST, "stages": [ORDER[0]],
+                     "status": "", "tier_at_least": None}  # fmt: skip
+    left_out: list[str] = []
+    handled = {"stage", "status", "tag_any", "tag_all", "tag_none", "tier"}
+
+    stage = _one(params, "stage")
+    if stage:
+        key = stage if stage in RANK else stage_resolve(tenant=tenant, text=stage)
+        if key is None:
+            left_out.append(_("Stage “%(stage)s”, which no stage is called now") % {"stage": stage})
+        else:  # the list's stage filter is that stage exactly
+            initial["gate"], initial["stages"] = Audience.GATE_EXACT, [key]
+    status = _one(params, "status")
+    if status in Status.values:
+        initial["status"] = status
+
+    known_tags = {pk for pk, _label in tag_choices(tenant=tenant)}
+    gone = 0
+    for name in ("tag_any", "tag_all", "tag_none"):
+        ids = [int(v) for v in params.get(name, []) if str(v).isdigit()]
+        initial[name] = [pk for pk in ids if pk in known_tags]
+        gone += len(ids) - len(initial[name])
+    if gone:
+        text = ngettext("%(count)s tag that was deleted", "%(count)s tags that were deleted",
+                        gone)  # fmt: skip
+        left_out.append(text % {"count": gone})
+
+    tier = _one(params, "tier")
+    tiers = {str(t.pk): t for t in tiers_of(tenant=tenant)} if tier else {}
+    if tier.endswith("+") and tier[:-1] in tiers:
+        initial["tier_at_least"] = tiers[tier[:-1]].pk
+    elif tier == "none":
+        left_out.append(_("Customers without a tier"))
+    elif tier in tiers:
+        left_out.append(_("Tier %(tier)s exactly (an audience takes a tier or higher)")
+                        % {"tier": tiers[tier].name})  # fmt: skip
+    elif tier:
+        left_out.append(_("A tier that was deleted"))
+
+    for name, values in params.items():
+        if name in handled or name in NOT_FILTERS or not values:
+            continue
+        value = _one(params, name)
+        if name == "q":
+            left_out.append(_("Search “%(term)s”") % {"term": value})
+        elif name == "owner":
+            left_out.append(_owner_words(tenant, value))
+        elif name == "activity":
+            label = dict(ActivityStatus.choices).get(value, value)
+            left_out.append(_("Activity status: %(status)s") % {"status": label})
+        else:  # a filter this mapping does not know (yet), by its parameter's name
+            left_out.append(_("Filter “%(name)s”") % {"name": name})
+    return AudienceStart(initial=initial, left_out=left_out)
 
 
 # --- reads and the CSV export ------------------------------------------------------------

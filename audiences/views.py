@@ -8,11 +8,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from crm.access import access_saved_view
 from crm.pagination import keyset_page
 from crm.permissions import (
     can_manage_audiences,
     permission_required,
 )
+from crm.savedviews import saved_views_visible
 from crm.services import ServiceError
 from lifecycle.selectors import stage_settings
 
@@ -43,6 +45,12 @@ def audience_list(request):
 def audience_edit(request, audience_id: int | None = None):
     audience = access_audience(request.membership, audience_id) if audience_id else None
     initial = {"status": "active", "gate": "at_or_past"}
+    # "Start from a saved view" (?from_view=<id>): its filters fill the definition
+    start = start_view = None
+    if audience is None and request.GET.get("from_view"):
+        start_view = access_saved_view(request.membership, request.GET["from_view"])
+        start = services.audience_initial_from_view(view=start_view)
+        initial = start.initial
     if audience is not None:
         fields = ("name", "gate", "stages", "status", "tag_any", "tag_all", "tag_none")
         initial = {field: getattr(audience, field) for field in fields}
@@ -68,7 +76,16 @@ def audience_edit(request, audience_id: int | None = None):
         else:
             messages.success(request, _("Audience saved; its members are being computed."))
             return redirect("audience_detail", request.tenant.slug, saved.pk)
-    return render(request, "audiences/audience_form.html", {"audience": audience, "form": form})
+    context = {
+        "audience": audience,
+        "form": form,
+        "start": start,
+        "start_view": start_view,
+        "saved_views": []
+        if audience
+        else saved_views_visible(member=request.membership).order_by("name", "pk"),
+    }
+    return render(request, "audiences/audience_form.html", context)
 
 
 @require_GET

@@ -1,9 +1,10 @@
 """How a view reaches a tenant-owned row by id: scoped first, 404 for missing and foreign alike."""
 
 from django.db import connection
+from django.db.models import Q
 from django.http import Http404
 
-from .models import Contact, Invitation, Membership, User
+from .models import Contact, Invitation, Membership, SavedView, User
 from .rawreads import from_row, model_columns, width
 
 
@@ -55,3 +56,12 @@ def access_membership(membership: Membership, membership_id: int) -> Membership:
 
 def access_invitation(membership: Membership, invitation_id: int) -> Invitation:
     return get_scoped_or_404(Invitation.objects.for_tenant(membership.tenant), invitation_id)
+
+
+def access_saved_view(membership: Membership, view_id: int) -> SavedView:
+    """A saved view the member may open (their own, or one shared with the company), or 404:
+    a colleague's private view is as unknown as another company's."""
+    views = SavedView.objects.for_tenant(membership.tenant).filter(
+        Q(owner=membership) | Q(shared=True)
+    )
+    return get_scoped_or_404(views.select_related("owner__user"), view_id)

@@ -230,3 +230,15 @@ class AuditFilterForm(forms.Form):
             "until": data["until"]
             and datetime.datetime.combine(data["until"] + datetime.timedelta(days=1), day, zone),
         }
+
+
+# --- saved views (crm/savedviews.py) ----------------------------------------------------------
+
+
+class SavedViewForm(forms.Form):
+    """Save the list's state as a view, or rename one. `params` is the list's state the page
+    carried (a query string); the view re-reads it through the list's filter form."""
+
+    name = forms.CharField(label=_("Name of the view"), max_length=80)
+    shared = forms.BooleanField(label=_("Share with the company"), required=False)
+    params = forms.CharField(required=False, max_length=8000, widget=forms.HiddenInput)

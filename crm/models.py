@@ -547,3 +547,61 @@ class ContactMerge(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.merged_name} → {self.survivor_id}"
+
+
+# --- saved views (issue 18, item 2) -----------------------------------------------------------
+
+
+class SavedView(TenantOwned):
+    """A contact list's filters, sort and columns kept under a name: the list's own query
+    parameters ({name: [value, …]}, as crm/savedviews.py normalises them), never HTML. Private
+    to its owner, or shared with the company. A shared view outlives its owner (SET_NULL);
+    a private one goes with them (crm.tenancy.membership_remove)."""
+
+    owner = models.ForeignKey(
+        Membership, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("owner"),
+    )  # fmt: skip
+    name = models.CharField(_("name of the view"), max_length=80)
+    params = models.JSONField(_("filters"), default=dict, blank=True)
+    shared = models.BooleanField(_("shared with the company"), default=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("saved view")
+        verbose_name_plural = _("saved views")
+        constraints = [
+            # each owner names their views apart; shared views apart from each other too
+            # (crm.savedviews checks both, these hold them under concurrency)
+            models.UniqueConstraint(
+                fields=["tenant", "owner", "name"], name="savedview_unique_name"
+            ),
+            models.UniqueConstraint(
+                fields=["tenant", "name"], condition=Q(shared=True),
+                name="savedview_unique_shared_name",
+            ),
+        ]  # fmt: skip
+        indexes = [
+            # the side list: the company's shared views beside the member's own
+            models.Index(fields=["tenant", "shared", "name"], name="savedview_tenant_shared"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SavedViewDefault(TenantOwned):
+    """The view a member's contact list opens with when it is given no parameters: one per
+    member (the constraint), any view they can see (their own or a shared one)."""
+
+    member = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="+")
+    view = models.ForeignKey(SavedView, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "member"], name="savedviewdefault_one"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} → {self.view_id}"

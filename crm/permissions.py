@@ -59,6 +59,11 @@ MATRIX: dict[str, frozenset[str]] = {
     # every member's figures on the Team page and the dashboard (the others see their own);
     # marketers too: they run the funnel the sales team works
     "view_team": frozenset({ADMIN, MARKETER}),
+    # saved views (the contact list's): every member keeps private ones; sharing one with the
+    # whole company is for those who shape its segments, as audiences are (sales keep theirs
+    # private); admins may also delete anyone's shared view (a departed colleague's)
+    "share_saved_views": frozenset({ADMIN, MARKETER}),
+    "manage_shared_views": frozenset({ADMIN}),
 }
 
 
@@ -150,6 +155,30 @@ def can_view_team(membership: Member | None) -> bool:
     return _has(membership, "view_team")
 
 
+def can_share_saved_views(membership: Member | None) -> bool:
+    return _has(membership, "share_saved_views")
+
+
+def can_manage_shared_views(membership: Member | None) -> bool:
+    """Delete any view shared with the company, whoever made it."""
+    return _has(membership, "manage_shared_views")
+
+
+def can_edit_saved_view(membership: Member | None, view) -> bool:
+    """Rename it, share it or not, save new filters into it: its owner, and a shared one only
+    while they may share."""
+    if membership is None or view.owner_id != membership.pk:
+        return False
+    return not view.shared or can_share_saved_views(membership)
+
+
+def can_delete_saved_view(membership: Member | None, view) -> bool:
+    """Its owner; a shared one, also whoever manages shared views."""
+    if membership is not None and view.owner_id == membership.pk:
+        return True
+    return view.shared and can_manage_shared_views(membership)
+
+
 def is_admin_role(role: str) -> bool:
     """The role a company's first member gets and always keeps at least one member in."""
     return role == ADMIN
@@ -174,6 +203,8 @@ CAPABILITIES: dict[str, Callable[[Member | None], bool]] = {
     "view_audit_log": can_view_audit_log,
     "manage_api": can_manage_api,
     "view_team": can_view_team,
+    "share_saved_views": can_share_saved_views,
+    "manage_shared_views": can_manage_shared_views,
 }
 
 

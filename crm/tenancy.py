@@ -15,7 +15,16 @@ from django.utils.translation import gettext as _
 
 from .audit import audit_record
 from .hooks import tenant_setup
-from .models import AuditKind, Invitation, Membership, OneTimeLink, Role, Tenant, User
+from .models import (
+    AuditKind,
+    Invitation,
+    Membership,
+    OneTimeLink,
+    Role,
+    SavedView,
+    Tenant,
+    User,
+)
 from .normalize import normalize_email, normalize_text
 from .permissions import can_manage_members, is_admin_role
 from .scope import tenant_scope, user_scope
@@ -174,7 +183,9 @@ def membership_remove(*, membership: Membership, actor: Membership) -> None:
         raise ServiceError(_("A company needs at least one admin: make someone else admin first."))
     audit_record(tenant=membership.tenant, actor=actor, kind=AuditKind.MEMBER_REMOVED,
                  subject=membership.user.username, details={"role": membership.role})  # fmt: skip
-    # Their contacts stay in the company, without an owner (Contact.owner is SET_NULL).
+    # Their contacts stay in the company, without an owner (Contact.owner is SET_NULL); so do
+    # the views they shared (SavedView.owner too), while their private views go with them.
+    SavedView.objects.for_tenant(membership.tenant).filter(owner=membership, shared=False).delete()
     membership.delete()
 
 

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from . import merge_views, search_views, views
+from . import merge_views, savedview_views, search_views, views
 
 tenant_patterns = [
     path("", views.dashboard, name="dashboard"),
@@ -45,6 +45,28 @@ tenant_patterns = [
         "settings/members/invitations/<int:invitation_id>/cancel/",
         views.invitation_cancel,
         name="invitation_cancel",
+    ),
+    # saved views of the contact list (crm/savedview_views.py)
+    path("contacts/views/new/", savedview_views.saved_view_create, name="saved_view_create"),
+    path(
+        "contacts/views/<int:view_id>/edit/",
+        savedview_views.saved_view_edit,
+        name="saved_view_edit",
+    ),
+    path(
+        "contacts/views/<int:view_id>/update/",
+        savedview_views.saved_view_update,
+        name="saved_view_update",
+    ),
+    path(
+        "contacts/views/<int:view_id>/delete/",
+        savedview_views.saved_view_delete,
+        name="saved_view_delete",
+    ),
+    path(
+        "contacts/views/<int:view_id>/default/",
+        savedview_views.saved_view_default,
+        name="saved_view_default",
     ),
 ]
 

@@ -19,7 +19,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from . import audit, selectors, services, tenancy
+from . import audit, savedviews, selectors, services, tenancy
 from .access import (
     access_contact,
     access_invitation,
@@ -192,7 +192,11 @@ def dashboard_recent(request):
 @require_GET
 @vary_on_headers("HX-Request")
 def contact_list(request):
-    filter_form = ContactFilterForm(request.GET)
+    # saved views: the side list, and the view the list opens (named, or the member's default)
+    views = savedviews.contact_list_views(
+        member=request.membership, query=request.GET, serialise=filter_query
+    )
+    filter_form = ContactFilterForm(views.query)
     filters = filter_form.filters()
     page = keyset_page(
         selectors.contact_list_rows(
@@ -221,8 +225,10 @@ def contact_list(request):
         "page": page,
         "members": members,
         "grade_choices": selectors.grade_choices(tenant=request.tenant),
+        "saved_views": views.shown_with(filters, serialise=filter_query),
     }
     if request.htmx and not request.htmx.boosted:
+        context["saved_views_oob"] = True  # the side list follows the filters (hx-swap-oob)
         return render(request, "crm/partials/contact_results.html", context)
     return render(request, "crm/contact_list.html", context)
 

@@ -116,7 +116,7 @@ def company_objects(tenant, member) -> dict:
     """One object of each kind a tenant URL can name, in `tenant`: for the cross-tenant walks."""
     from activities.models import Activity, AssignmentRule, AssignmentRuleMember, Task, TaskRule
     from audiences.models import Audience, AudienceSnapshot
-    from crm.models import Invitation
+    from crm.models import CustomField, Invitation, SavedView
     from grading.models import Tier
     from integrations.models import WebhookDelivery
     from integrations.services import api_token_create, webhook_endpoint_create
@@ -185,6 +185,17 @@ def company_objects(tenant, member) -> dict:
             user=UserFactory(),
             role="sales",
             expires_at=audience.created_at + timedelta(days=7),
+        ).pk,
+        # shared, so that only the company keeps it from another company's members
+        "view_id": SavedView.objects.create(
+            tenant=tenant,
+            owner=member,
+            name=f"本周试听 {tenant.slug}",
+            shared=True,
+            params={"stage": ["mql"]},
+        ).pk,
+        "field_id": CustomField.objects.create(
+            tenant=tenant, key="xiao_qu", label=f"校区 {tenant.slug}", kind="text"
         ).pk,
         # not an id: a stage key, the same in every company
         "stage": "lead",

@@ -137,12 +137,15 @@ DESIGN_ROWS = {
         "view_audit_log",
     ),
     "team figures of every member": ("view_team",),
+    "saved views shared with the company": ("share_saved_views",),
 }
 # Rows DESIGN.md does not hold yet, as they are to read there: the file is read-only to the
 # session that added the capability. Once DESIGN has the row, its own cells are checked and
 # the entry here can go.
 PROPOSED_ROWS = {
     "team figures of every member": {"admin": "yes", "marketer": "yes", "sales": "own only"},
+    # every member keeps private views (no capability); sharing one is admins' and marketers'
+    "saved views shared with the company": {"admin": "yes", "marketer": "yes", "sales": "no"},
 }
 # Cells that are neither "yes" nor "no": which of the row's capabilities the role has.
 # Sales' "tags only" is tagging contacts, which every member may (no capability); the tag
@@ -150,7 +153,7 @@ PROPOSED_ROWS = {
 # the capability sees their own figures, which needs none.
 QUALIFIED = {"tags only": set(), "likely duplicates only": {"merge"}, "own only": set()}
 # Finer than the table goes: (capability, the broader one it narrows).
-FINER = {"undo_any_import": "import"}
+FINER = {"undo_any_import": "import", "manage_shared_views": "share_saved_views"}
 
 
 def _design_table() -> dict[str, dict[str, str]]:

@@ -86,6 +86,13 @@ class ImportChunk(TenantOwned):
     # rows that landed, but not quite as written, found while applying (the checking's own are
     # on the job): here, not on the job, so chunks side by side never wait on the job's row
     warnings = models.JSONField(default=list, blank=True)
+    # rows refused while applying (a new person without a required custom field's value):
+    # [{row, code, key, value, reason}], with the checking's errors when shown; `failed` rows
+    errors = models.JSONField(default=list, blank=True)
+    failed = models.PositiveIntegerField(default=0)
+    # the custom values this chunk wrote into people already there ({contact id: {key: value}},
+    # keys they held no value of): the import's undo clears those still as written
+    custom_filled = models.JSONField(default=dict, blank=True)
 
     class Meta:
         db_table = "tagging_importchunk"  # the table it had in tagging

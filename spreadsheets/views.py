@@ -16,6 +16,7 @@ from audiences.access import access_audience, access_snapshot
 from audiences.selectors import audience_members, snapshot_members
 from crm.audit import audit_record
 from crm.csvfiles import csv_stream
+from crm.customfields import custom_fields_of
 from crm.forms import ContactFilterForm
 from crm.http import tenant_url
 from crm.models import AuditKind
@@ -81,7 +82,7 @@ def import_map(request, job_id: int):
         if chosen.isdigit() and int(chosen) in numbers and int(chosen) != job.header_row:
             job.header_row = int(chosen)
             header = next(cells for number, cells in first if number == job.header_row)
-            job.mapping = jobs.guess_mapping(header)
+            job.mapping = jobs.mapping_guess(tenant=request.tenant, header=header)
             job.save(update_fields=["header_row", "mapping"])
         return redirect(tenant_url(request, "import_map", job.pk))
     rows = [cells for number, cells in first if number >= job.header_row and any(cells)]
@@ -107,6 +108,8 @@ def import_map(request, job_id: int):
         else:
             return redirect(tenant_url(request, "import_detail", job.pk))
     preview = [[row[i] if i < len(row) else "" for i in columns] for row in rows[:6]]
+    custom = custom_fields_of(tenant=request.tenant)
+    mapped = set(job.mapping.values())
     context = {
         "job": job,
         "encoding": ENCODING_NAMES.get(job.encoding, job.encoding),
@@ -115,6 +118,12 @@ def import_map(request, job_id: int):
         "samples": preview[1:],
         "columns": [(i, job.mapping.get(str(i), "")) for i in columns],
         "field_labels": reading.FIELD_LABELS,
+        # the company's own fields, each a target of its own ("cf:<key>")
+        "custom_targets": [(reading.custom_target(cf.key), cf.label) for cf in custom],
+        # required ones no column gives: new people of the file would be refused
+        "required_unmapped": [
+            cf.label for cf in custom if cf.required and reading.custom_target(cf.key) not in mapped
+        ],  # fmt: skip
         "error": error,
         "owner_form": owner_form,
     }
@@ -159,10 +168,12 @@ def import_detail(request, job_id: int):
         else "spreadsheets/import_detail.html"
     )
     warnings = report.import_warnings(job)
+    errors = report.import_errors(job)
     context = {
         "job": job,
         "failure": runs.failure_shown(job),
-        "errors": report.errors_shown(job.errors[:100]),
+        "errors": report.errors_shown(errors[:100], tenant=job.tenant),
+        "errors_total": len(errors),
         "warnings": report.warnings_shown(warnings, tenant=job.tenant, limit=100),
         "warnings_total": len(warnings),
         "warned": report.rows_warned(warnings),
@@ -207,6 +218,12 @@ def _undo_done(counts: undo.UndoCounts) -> str:
             "%(count)s were kept: they were changed since the import.",
             counts.kept,
         ) % {"count": counts.kept}
+    if counts.cleared:
+        said += " " + ngettext(
+            "The custom-field values it filled in were cleared on %(count)s contact.",
+            "The custom-field values it filled in were cleared on %(count)s contacts.",
+            counts.cleared,
+        ) % {"count": counts.cleared}
     return said
 
 

@@ -2,14 +2,17 @@
 each chunk in its own transaction."""
 
 import operator
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from psycopg.types.json import Jsonb
 
 from activities.assignment import contacts_owners_plan, contacts_owners_settle
 from crm import bulk
+from crm.customfields import custom_fields_of
 from crm.hooks import change_recorded
-from crm.models import Contact, Tenant
+from crm.models import Contact, CustomField, Tenant
 from crm.sortkeys import name_sort_key
 from lifecycle import services as lifecycle
 from lifecycle.bulk_moves import contacts_bulk_move
@@ -87,14 +90,45 @@ def warnings_begin(*, job: ImportJob, warnings: list[dict]) -> None:
     job.warnings = warnings
 
 
-def apply_chunk(
-    job: ImportJob, records: list[Record], single: dict[int, int]
-) -> tuple[int, int, int, int, list[int], list[dict]]:
-    """Creates or updates the people of one chunk, set-based. Returns (created, updated,
-    unchanged, merged, ids of the contacts created: the import's undo removes only those,
-    the warnings of rows that landed not quite as written).
-    `single` maps each tag of a one-at-a-time group to its group."""
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """What applying a chunk did."""
+
+    created: int
+    updated: int
+    unchanged: int
+    merged: int
+    new_ids: list[int]  # the contacts created: the import's undo removes only those
+    warnings: list[dict]  # rows that landed not quite as written
+    # rows refused only now: a new person without a value of a required custom field
+    errors: list[dict] = field(default_factory=list)
+    failed: int = 0
+    # {contact id: {key: value}}: the custom values written into people already here (each
+    # key one they had no value of), which the import's undo takes back while they stand
+    custom_filled: dict[int, dict] = field(default_factory=dict)
+
+
+def _custom_refused(record: Record, missing: list[CustomField]) -> list[dict]:
+    """A new person without a value of the required fields `missing`: each of their rows fails,
+    worded as the check words an empty required field (again when shown)."""
+    return [
+        {"row": row, "code": "custom", "key": cf.key, "value": "",
+         "reason": _("%(field)s is required.") % {"field": cf.label}}
+        for row in record.rows for cf in missing
+    ]  # fmt: skip
+
+
+def apply_chunk(job: ImportJob, records: list[Record], single: dict[int, int]) -> Applied:
+    """Creates or updates the people of one chunk, set-based (see Applied).
+    `single` maps each tag of a one-at-a-time group to its group.
+
+    Custom fields, as the built-in ones: a person already here gets the values of the fields
+    they have none of, and keeps those they have (a warning names a value the file would have
+    changed); a new person lacking a required field's value is not created (a row error)."""
     tenant = job.tenant
+    custom_fields = custom_fields_of(tenant=tenant)
+    field_keys = {cf.key for cf in custom_fields}  # a field deleted since the check is left out
+    required = [cf for cf in custom_fields if cf.required]
     wanted = {key: [r.values[key] for r in records if r.values[key]] for key in IDENTITY}
     existing: dict[tuple[str, str], Contact] = {}
     # locked, so nobody edits them between reading and filling
@@ -118,6 +152,7 @@ def apply_chunk(
     tagging: list[tuple[int, int]] = []  # (contact id, tag id) for people already there
     dropped: list[tuple[int, int]] = []
     warned: list[dict] = []
+    custom_filled: dict[int, dict] = {}
     reachable = _Reach(tenant)
     for record in records:
         keys = [(k, record.values[k]) for k in IDENTITY]
@@ -167,8 +202,37 @@ def apply_chunk(
             known.add(tag)
         tagging += [(match.pk, t) for t in fresh]
         changed = changed or bool(fresh)
+        held_custom = match.custom or {}
+        adding = {}
+        for key, value in record.custom.items():
+            if key not in field_keys:
+                continue
+            if key not in held_custom:
+                adding[key] = value
+            elif held_custom[key] != value:
+                warned.append({"row": record.rows[0], "code": "custom_kept", "key": key,
+                               "value": value, "held": held_custom[key]})  # fmt: skip
+        if adding:
+            match.custom = {**held_custom, **adding}
+            custom_filled.setdefault(match.pk, {}).update(adding)
+            filled[match.pk] = match
+            changed = True
         updated += changed
         unchanged += not changed
+
+    errors: list[dict] = []
+    refused: set[int] = set()  # id() of the records refused
+    if required:
+        creating = []
+        for record in new_records:
+            missing = [cf for cf in required if cf.key not in record.custom]
+            if missing:
+                errors += _custom_refused(record, missing)
+                refused.add(id(record))
+            else:
+                creating.append(record)
+        new_records = creating
+    failed = sum(len(record.rows) for record in records if id(record) in refused)
 
     # owners for the new people the file gives none, from the company's assignment rules, by
     # the tags they come with: written with them (an owner may meet a stage's requirement)
@@ -181,17 +245,20 @@ def apply_chunk(
     now = timezone.now()
     actor_id = job.created_by_id
     # the name's sort key with the name (crm/sortkeys.py: cached per name and per character)
-    fill_fields = [*VALUES, "name_sort", "owner_id", "updated_at"]
+    fill_fields = [*VALUES, "name_sort", "owner_id", "custom", "updated_at"]
     bulk.update_rows(
         Contact,
         fill_fields,
-        [(c.pk, *(getattr(c, f) for f in VALUES), name_sort_key(c.name), c.owner_id, now)
+        [(c.pk, *(getattr(c, f) for f in VALUES), name_sort_key(c.name), c.owner_id,
+          Jsonb(c.custom), now)
          for c in filled.values()],
     )  # fmt: skip
     values_of = operator.itemgetter(*VALUES)
+    # the custom values with the row itself: a contact created is untouched since (undo)
     new_ids = lifecycle.contacts_create_at_stages(
-        tenant=tenant, actor=job.created_by, fields=[*VALUES, "name_sort", "owner_id"],
-        rows=[(*values_of(r.values), name_sort_key(r.values["name"]), r.owner)
+        tenant=tenant, actor=job.created_by, fields=[*VALUES, "name_sort", "owner_id", "custom"],
+        rows=[(*values_of(r.values), name_sort_key(r.values["name"]), r.owner,
+               Jsonb({k: v for k, v in r.custom.items() if k in field_keys}))
               for r in new_records],
         stages=[r.stage for r in new_records], channel=Channel.IMPORT,
     )  # fmt: skip
@@ -250,5 +317,8 @@ def apply_chunk(
         )  # fmt: skip
     # each row is counted once: the person's first row as created, updated or unchanged, the
     # rows merged into it as merged
-    merged = sum(len(record.rows) - 1 for record in records)
-    return created, updated, unchanged, merged, new_ids, warned
+    # rows as merged (a person refused above counts as failed, every row of them)
+    merged = sum(len(record.rows) - 1 for record in records if id(record) not in refused)
+    return Applied(created=created, updated=updated, unchanged=unchanged, merged=merged,
+                   new_ids=new_ids, warnings=warned, errors=errors, failed=failed,
+                   custom_filled=custom_filled)  # fmt: skip

@@ -4,12 +4,14 @@ file lists twice are merged. Applying them is applying.py's."""
 import operator
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils.translation import gettext as _
 
-from crm.models import CONTACT_FIELDS, Contact, Membership, Tenant
+from crm.customfields import custom_fields_of, value_clean
+from crm.models import CONTACT_FIELDS, Contact, CustomField, Membership, Tenant
 from crm.normalize import (
     normalize_email,
     normalize_phone_or_blank,
@@ -23,6 +25,7 @@ from tagging.models import Tag, TagGroup, name_key, unique_key
 from tagging.selectors import tag_resolve
 
 from ..models import ImportJob
+from .reading import CUSTOM
 
 NORMALIZE = {
     "name": normalize_text,
@@ -66,6 +69,8 @@ class Record:
     tags: list[int] = field(default_factory=list)  # tag ids
     stage: str = ""
     owner: int | None = None  # a membership id
+    # the company's own fields the row fills: {key: value in its JSON form}, empty cells absent
+    custom: dict = field(default_factory=dict)
 
     def add_tags(self, tags: list[int], single: dict[int, int]) -> None:
         self.tags = with_tags(self.tags, tags, single)
@@ -106,7 +111,15 @@ class RowChecker:
     def __init__(self, *, job: ImportJob):
         self.job = job
         self.tenant = job.tenant
-        self.columns = [(int(i), name) for i, name in job.mapping.items()]
+        mapped = [(int(i), name) for i, name in job.mapping.items()]
+        self.columns = [(i, name) for i, name in mapped if not name.startswith(CUSTOM)]
+        # the company's own fields mapped to a column (one deleted since is left out)
+        fields = {cf.key: cf for cf in custom_fields_of(tenant=self.tenant)}
+        self.custom_columns = [
+            (i, fields[name.removeprefix(CUSTOM)]) for i, name in mapped
+            if name.startswith(CUSTOM) and name.removeprefix(CUSTOM) in fields
+        ]  # fmt: skip
+        self.custom_cells: dict[tuple[str, str], tuple[Any, dict]] = {}  # (key, cell) -> result
         self.stage_names = _stage_names(self.tenant)
         self.single = dict(
             Tag.objects.for_tenant(self.tenant)
@@ -121,7 +134,10 @@ class RowChecker:
         # the mapped fields that hold at most so many characters
         self.limited = [(name, LIMITS[name]) for _i, name in self.columns if LIMITS.get(name)]
         # an owner column's cells, resolved once per distinct value; empty cells: job.owner
-        self.members = member_keys(self.tenant) if "owner" in job.mapping.values() else {}
+        members = "owner" in job.mapping.values() or any(
+            cf.kind == CustomField.Kind.MEMBER for _i, cf in self.custom_columns
+        )
+        self.members = member_keys(self.tenant) if members else {}
         self.owners: dict[str, int | str] = {}  # as written -> membership id or error code
 
     def tag(self, name: str) -> int | None:
@@ -212,12 +228,59 @@ class RowChecker:
             owner = self.owners[raw["owner"]]
             if isinstance(owner, str):
                 self.fail(number, owner, raw["owner"])
+        custom = {}
+        for index, cf in self.custom_columns:
+            cell = row[index] if index < width else ""
+            if not cell.strip():
+                continue  # an empty cell writes nothing (a required field: checked when applied)
+            value, refused = self.custom_value(cf, cell)
+            if refused:
+                self.errors.append({"row": number, **refused})
+            else:
+                custom[cf.key] = value
         if len(self.errors) > before:
             return None
         self.warnings += cut
         # an empty name stays empty until the person is created (named after their phone,
         # email or WeChat ID then): a later row of the same person may give it
-        return Record(rows=[number], values=values, tags=list(tags), stage=stage, owner=owner)
+        return Record(rows=[number], values=values, tags=list(tags), stage=stage, owner=owner,
+                      custom=custom)  # fmt: skip
+
+    def custom_value(self, cf: CustomField, cell: str) -> tuple[Any, dict]:
+        """(the value in its JSON form, {}) or (None, the error without its row): an error
+        keeps the field's key and the cell, and is worded again when shown; `reason` is the
+        words of the import's language, for a field deleted since. A file repeats the same
+        few values of a date, a choice or a member: each is checked once."""
+        cached = (cf.key, cell)
+        if cached in self.custom_cells:
+            return self.custom_cells[cached]
+        refused: dict = {}
+        value = None
+        if cf.kind == CustomField.Kind.MEMBER:  # named as an owner column names members
+            found = owner_resolve(self.members, cell)
+            if isinstance(found, str):
+                refused = {"code": "custom", "key": cf.key, "value": cell[:200], "why": found,
+                           "reason": custom_member_refusal(found, cf.label, cell)}  # fmt: skip
+            else:
+                value = found
+        else:
+            try:
+                value = value_clean(cf, cell)
+            except ValidationError as exc:
+                refused = {"code": "custom", "key": cf.key, "value": cell[:200],
+                           "reason": " ".join(exc.messages)}  # fmt: skip
+        if cf.kind not in (CustomField.Kind.TEXT, CustomField.Kind.LONG_TEXT, CustomField.Kind.URL):
+            self.custom_cells[cached] = (value, refused)
+        return value, refused
+
+
+def custom_member_refusal(code: str, label: str, cell: str) -> str:
+    """Why a member field's cell names nobody (an owner column's reasons, for that field)."""
+    if code == "ambiguous_owner":
+        return _("%(field)s: “%(value)s” is the name of more than one member: write a username "
+                 "or email.") % {"field": label, "value": cell}  # fmt: skip
+    return _("%(field)s: unknown member “%(value)s”: write the username, name or email of a "
+             "member of this company.") % {"field": label, "value": cell}  # fmt: skip
 
 
 def _name_key(value: str) -> str:
@@ -307,6 +370,8 @@ def merge_records(
                     target.values[name] = value
             target.add_tags(record.tags, single)
             target.owner = target.owner or record.owner
+            for key, value in record.custom.items():  # the first row's value wins, as above
+                target.custom.setdefault(key, value)
             if record.stage and (not target.stage or RANK[record.stage] > RANK[target.stage]):
                 target.stage = record.stage
         for key in keys:

@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from psycopg.errors import TransactionRollback
 
 from crm.audit import audit_record
+from crm.customfields import custom_fields_of
 from crm.models import AuditKind, Membership, Tenant
 from crm.permissions import can_import
 from crm.queueing import enqueue_on_commit
@@ -30,7 +31,9 @@ from ..models import ImportChunk, ImportJob
 from .applying import apply_chunk, warnings_begin
 from .checking import IDENTITY, NORMALIZE, Record, RowChecker, merge_records
 from .reading import (
+    CUSTOM,
     FIELDS,
+    custom_target,
     data_rows,
     find_header_row,
     guess_mapping,
@@ -98,8 +101,14 @@ def import_start(
     return ImportJob.objects.create(
         tenant=tenant, created_by=actor, file_name=file_name[:255], content=content,
         kind=table.kind, encoding=table.encoding, language=language,
-        mapping=guess_mapping(header), header_row=header_row, total=0,  # counted by the worker
+        mapping=mapping_guess(tenant=tenant, header=header), header_row=header_row,
+        total=0,  # counted by the worker
     )  # fmt: skip
+
+
+def mapping_guess(*, tenant: Tenant, header: list[str]) -> dict[str, str]:
+    """Which field each column holds, by its header: ours, or one of the company's own."""
+    return guess_mapping(header, custom_fields_of(tenant=tenant))
 
 
 @transaction.atomic
@@ -133,7 +142,12 @@ def import_confirm(
         raise ServiceError(_("Each field can come from one column only."))
     if owner is not None and owner.tenant_id != job.tenant_id:
         raise ServiceError(_("The owner must be a member of this company."))
-    job.mapping = {k: v for k, v in mapping.items() if v in FIELDS}
+    custom = {custom_target(field.key) for field in custom_fields_of(tenant=job.tenant)}
+    if any(f.startswith(CUSTOM) and f not in custom for f in chosen):
+        raise ServiceError(
+            _("A custom field chosen for a column was deleted meanwhile: choose the columns again.")
+        )
+    job.mapping = {k: v for k, v in mapping.items() if v in FIELDS or v in custom}
     job.create_tags = create_tags
     job.owner = owner
     job.merge_shared_email = merge_shared_email  # else such rows are reported, not merged
@@ -225,8 +239,9 @@ def _run(job: ImportJob) -> ImportJob:
                 errors=checker.errors, warnings=checker.warnings,
             )  # fmt: skip
             errors = checker.errors  # in the rows' order
+            job.failed = len({e["row"] for e in errors})  # the chunks' own are added to it
             ImportJob.objects.for_tenant(tenant).filter(pk=job.pk).update(
-                errors=errors, failed=len({e["row"] for e in errors})
+                errors=errors, failed=job.failed
             )
             warnings_begin(job=job, warnings=checker.warnings)
             for start in range(0, len(merged), CHUNK):
@@ -235,7 +250,7 @@ def _run(job: ImportJob) -> ImportJob:
         ImportJob.objects.for_tenant(tenant).filter(pk=job.pk).update(
             status=ImportJob.DONE, finished_at=timezone.now(), done=totals.done,
             created=totals.created, updated=totals.updated, skipped=totals.skipped,
-            merged=totals.merged,
+            merged=totals.merged, failed=totals.failed,
         )  # fmt: skip
         job.refresh_from_db()
         if job.created >= ANALYZE_AFTER:
@@ -279,13 +294,14 @@ def _commit_chunk(job: ImportJob, n: int, chunk: list[Record], single: dict[int,
                     cursor.execute("SET LOCAL jit = off")
                 if chunks.filter(number=n).exists():
                     return  # a second run of the same job got there first
-                created, updated, unchanged, merged, new_ids, warned = apply_chunk(
-                    job, chunk, single
-                )
+                applied = apply_chunk(job, chunk, single)
                 ImportChunk.objects.create(
-                    tenant=job.tenant, job=job, number=n, rows=sum(len(r.rows) for r in chunk),
-                    created=created, updated=updated, skipped=unchanged, merged=merged,
-                    created_ids=new_ids, warnings=warned,
+                    tenant=job.tenant, job=job, number=n,
+                    rows=sum(len(r.rows) for r in chunk) - applied.failed,
+                    created=applied.created, updated=applied.updated, skipped=applied.unchanged,
+                    merged=applied.merged, created_ids=applied.new_ids,
+                    warnings=applied.warnings, errors=applied.errors, failed=applied.failed,
+                    custom_filled=applied.custom_filled,
                 )  # fmt: skip
             run_beat(job=job)
             return
@@ -377,8 +393,10 @@ def import_progress(*, job: ImportJob) -> ImportJob:
     if job.status in (ImportJob.QUEUED, ImportJob.RUNNING, ImportJob.FAILED):
         sums = ImportChunk.objects.for_tenant(job.tenant).filter(job=job).aggregate(
             done=Sum("rows"), created=Sum("created"), updated=Sum("updated"),
-            skipped=Sum("skipped"), merged=Sum("merged"),
+            skipped=Sum("skipped"), merged=Sum("merged"), failed=Sum("failed"),
         )  # fmt: skip
+        # the job holds the rows its check refused; the chunks those refused when applied
+        job.failed += sums.pop("failed") or 0
         for name, value in sums.items():
             setattr(job, name, value or 0)
     return job

@@ -6,6 +6,7 @@ import csv
 import io
 import itertools
 import zipfile
+from collections.abc import Iterable
 from pathlib import PurePath
 
 from django.utils.translation import gettext as _
@@ -13,6 +14,7 @@ from django.utils.translation import gettext_lazy
 from openpyxl import load_workbook
 
 from crm.csvfiles import csv_cell_read
+from crm.models import CustomField
 from crm.normalize import (
     normalize_text,
 )
@@ -285,8 +287,27 @@ def read_table(content: bytes, file_name: str) -> tuple[str, str, list[list[str]
     return table.kind, table.encoding, rows
 
 
-def guess_mapping(header: list[str]) -> dict[str, str]:
-    """Column index -> field, from header names in Chinese or English."""
+# A column mapped to one of the company's own fields: "cf:<its key>" (the key never changes, so
+# a field renamed between the upload and the import is still the same one).
+CUSTOM = "cf:"
+
+
+def custom_target(key: str) -> str:
+    return f"{CUSTOM}{key}"
+
+
+def _header_key(text: str) -> str:
+    """A header as compared with a custom field's name: case and spaces ignored."""
+    return "".join(str(text).split()).casefold()
+
+
+def guess_mapping(header: list[str], custom: Iterable[CustomField] = ()) -> dict[str, str]:
+    """Column index -> field, from header names in Chinese or English; a header that is the
+    name of one of the company's own fields (`custom`), or its key, maps to that field."""
+    named: dict[str, str] = {}
+    for field in custom:
+        named.setdefault(_header_key(field.label), field.key)
+        named.setdefault(field.key.casefold(), field.key)
     mapping, taken = {}, set()
     for index, title in enumerate(header):
         key = normalize_text(title).casefold()
@@ -295,4 +316,9 @@ def guess_mapping(header: list[str]) -> dict[str, str]:
                 mapping[str(index)] = name
                 taken.add(name)
                 break
+        else:
+            target = custom_target(named[_header_key(title)]) if _header_key(title) in named else ""
+            if target and target not in taken:
+                mapping[str(index)] = target
+                taken.add(target)
     return mapping

@@ -3,20 +3,24 @@ to fix and upload again."""
 
 import csv
 import io
+import operator
 
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from crm.csvfiles import csv_cell
-from crm.models import Tenant
+from crm.customfields import custom_fields_of, value_clean, value_display
+from crm.models import CustomField, Tenant
 from crm.normalize import (
     PHONE_REASONS,
 )
+from crm.selectors import member_list
 from lifecycle.selectors import stage_settings
 from lifecycle.stages import REQUIREMENTS
 
 from ..models import ImportChunk, ImportJob
-from .checking import LIMITS, REFUSED_TOO_LONG
+from .checking import LIMITS, REFUSED_TOO_LONG, custom_member_refusal
 from .reading import FIELD_LABELS, Table
 
 ERRORS = {
@@ -104,12 +108,19 @@ WARNINGS = {
 }
 
 
-def errors_shown(errors: list[dict]) -> list[dict]:
+def errors_shown(errors: list[dict], *, tenant: Tenant | None = None) -> list[dict]:
     """Failed rows' errors as the reader reads them: row, column, reason (older jobs stored
-    the words themselves)."""
+    the words themselves). A custom field's are worded again from the field as it is now
+    (`tenant`'s), in the reader's language; else as the import worded them."""
     shown = []
+    fields = None
     for error in errors:
-        if "code" in error:
+        if error.get("code") == "custom":
+            if fields is None:
+                fields = {cf.key: cf for cf in custom_fields_of(tenant=tenant)} if tenant else {}
+            column, reason = _custom_error_words(error, fields.get(error["key"]))
+            error = {"row": error["row"], "column": column, "reason": reason}
+        elif "code" in error:
             column, reason = ERRORS[error["code"]]
             error = {"row": error["row"], "column": str(column),
                      "reason": str(reason) % {"value": error["value"]}}  # fmt: skip
@@ -117,12 +128,39 @@ def errors_shown(errors: list[dict]) -> list[dict]:
     return shown
 
 
+def _custom_error_words(error: dict, cf: CustomField | None) -> tuple[str, str]:
+    if cf is None:  # deleted since
+        return error["key"], error["reason"]
+    if "why" in error:  # a member field's cell naming nobody, or several
+        return cf.label, custom_member_refusal(error["why"], cf.label, error["value"])
+    try:
+        value_clean(cf, error["value"])
+    except ValidationError as exc:
+        return cf.label, " ".join(exc.messages)
+    return cf.label, error["reason"]  # the field changed since: the import's words
+
+
+def import_errors(job: ImportJob) -> list[dict]:
+    """Every error of the import, in row order: the checking's (on the job), and the rows its
+    chunks refused when applying them."""
+    chunks = ImportChunk.objects.for_tenant(job.tenant).filter(job=job).exclude(errors=[])
+    found = [e for errors in chunks.values_list("errors", flat=True) for e in errors]
+    if not found:
+        return job.errors
+    return sorted([*job.errors, *found], key=operator.itemgetter("row"))
+
+
 def warnings_shown(warnings: list[dict], *, tenant: Tenant, limit: int | None = None) -> list[dict]:
     """Warnings as the reader reads them, in row order (the first `limit`): row, column,
     reason."""
     stages = {key: setting.display_label for key, setting in stage_settings(tenant=tenant).items()}
     shown = []
+    custom = None
     for warning in sorted(warnings, key=lambda w: w["row"])[:limit]:
+        if warning["code"] == "custom_kept":
+            custom = custom or _CustomWords(tenant)
+            shown.append({"row": warning["row"], **custom.kept(warning)})
+            continue
         column, reason = WARNINGS[warning["code"]]
         words = {"value": warning["value"]}
         if warning["code"].startswith("stage_"):
@@ -137,13 +175,40 @@ def warnings_shown(warnings: list[dict], *, tenant: Tenant, limit: int | None = 
     return shown
 
 
+class _CustomWords:
+    """A custom field's warnings worded: the field's name now, values as the page shows them."""
+
+    def __init__(self, tenant: Tenant):
+        self.fields = {cf.key: cf for cf in custom_fields_of(tenant=tenant)}
+        self.members = (
+            {m.pk: m.display_name for m in member_list(tenant=tenant)}
+            if any(cf.kind == CustomField.Kind.MEMBER for cf in self.fields.values())
+            else {}
+        )
+
+    def kept(self, warning: dict) -> dict:
+        cf = self.fields.get(warning["key"])
+        if cf is None:  # deleted since
+            shown = {"held": warning["held"], "value": warning["value"]}
+            column = warning["key"]
+        else:
+            shown = {name: value_display(cf, warning[name], member_names=self.members)
+                     for name in ("held", "value")}  # fmt: skip
+            column = cf.label
+        reason = _("The contact already has “%(held)s”: kept (the file gives “%(value)s”).")
+        return {"column": column, "reason": reason % shown}
+
+
 def import_warnings(job: ImportJob) -> list[dict]:
-    """Every warning of the import: the checking's (on the job), then each applied chunk's."""
+    """Every warning of the import: the checking's (on the job), then each applied chunk's;
+    not those of rows a chunk refused after all (they are errors)."""
     chunks = ImportChunk.objects.for_tenant(job.tenant).filter(job=job).order_by("number")
-    return [
+    warnings = [
         *job.warnings,
         *(w for found in chunks.values_list("warnings", flat=True) for w in found),
     ]
+    refused = {e["row"] for errors in chunks.values_list("errors", flat=True) for e in errors}
+    return [w for w in warnings if w["row"] not in refused] if refused else warnings
 
 
 def rows_warned(warnings: list[dict]) -> int:
@@ -156,7 +221,7 @@ def failed_rows_csv(job: ImportJob) -> bytes:
     and a warning column: fix and upload again. Cells that Excel would take for a formula are
     written as text, as exports do."""
     reasons: dict[int, list[str]] = {}
-    for error in errors_shown(job.errors):
+    for error in errors_shown(import_errors(job), tenant=job.tenant):
         reasons.setdefault(error["row"], []).append(f"{error['column']}: {error['reason']}")
     warned: dict[int, list[str]] = {}
     for warning in warnings_shown(import_warnings(job), tenant=job.tenant):

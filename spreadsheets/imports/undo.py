@@ -10,6 +10,11 @@ ImportChunk.created_ids) and that still exists, all of:
 - no tag but those the import put on it (channel import, at its creation time);
 - no event, no merge kept it, and it is in no frozen list (a snapshot a campaign was sent to).
 A tag removed by hand leaves no trace and is not seen.
+
+The custom-field values the import wrote into contacts already there (ImportChunk.custom_filled:
+keys they held no value of) are cleared too, each while it still holds the value imported, so
+those contacts' custom fields are as they were before the import. (Their built-in fields, which
+an import also only fills, stay filled.)
 """
 
 from dataclasses import dataclass
@@ -18,8 +23,10 @@ from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from psycopg.types.json import Jsonb
 
 from audiences.models import AudienceSnapshotMember
+from crm import bulk
 from crm.audit import audit_record
 from crm.models import AuditKind, Contact, ContactMerge, Membership, Tenant
 from crm.permissions import can_undo_import
@@ -38,6 +45,7 @@ class UndoCounts:
     removable: int  # untouched since: the undo removes them
     kept: int  # touched since: kept
     gone: int  # deleted or merged into another contact since
+    cleared: int = 0  # contacts already there whose imported custom values are cleared
 
 
 def import_undo_allowed(*, actor: Membership, job: ImportJob) -> bool:
@@ -48,8 +56,39 @@ def import_undo_allowed(*, actor: Membership, job: ImportJob) -> bool:
 
 
 def import_undoable(*, job: ImportJob) -> bool:
-    """A finished import that created contacts and was not undone yet."""
-    return job.status == ImportJob.DONE and job.undone_at is None and job.created > 0
+    """A finished import that created contacts (or filled custom values in) and was not
+    undone yet."""
+    if job.status != ImportJob.DONE or job.undone_at is not None:
+        return False
+    return job.created > 0 or bool(_custom_filled(job))
+
+
+_NONE = object()  # no value imported under a key
+
+
+def _custom_filled(job: ImportJob) -> dict[int, dict]:
+    """{contact id: {key: value}}: what the import wrote into contacts already there."""
+    chunks = ImportChunk.objects.for_tenant(job.tenant).filter(job=job).exclude(custom_filled={})
+    filled: dict[int, dict] = {}
+    for written in chunks.values_list("custom_filled", flat=True):
+        for pk, values in written.items():
+            filled.setdefault(int(pk), {}).update(values)
+    return filled
+
+
+def _custom_restored(*, tenant: Tenant, filled: dict[int, dict], lock: bool) -> dict[int, dict]:
+    """{contact id: its custom without the values the import filled in}, for the contacts that
+    still hold one of them as imported (a value changed since is someone's: it stays)."""
+    contacts = Contact.objects.for_tenant(tenant).filter(pk__any=list(filled)).order_by("pk")
+    if lock:
+        contacts = contacts.select_for_update()
+    restored = {}
+    for pk, custom in contacts.values_list("pk", "custom"):
+        imported = filled[pk]
+        kept = {key: value for key, value in custom.items() if imported.get(key, _NONE) != value}
+        if kept != custom:
+            restored[pk] = kept
+    return restored
 
 
 def _created_ids(job: ImportJob) -> list[int]:
@@ -85,9 +124,10 @@ def import_undo_counts(*, job: ImportJob) -> UndoCounts:
     contacts = Contact.objects.for_tenant(job.tenant).filter(pk__any=ids)
     existing = contacts.count()
     removable = untouched(tenant=job.tenant, contacts=contacts).count()
-    return UndoCounts(
-        created=len(ids), removable=removable, kept=existing - removable, gone=len(ids) - existing
-    )
+    filled = _custom_filled(job)
+    cleared = len(_custom_restored(tenant=job.tenant, filled=filled, lock=False)) if filled else 0
+    return UndoCounts(created=len(ids), removable=removable, kept=existing - removable,
+                      gone=len(ids) - existing, cleared=cleared)  # fmt: skip
 
 
 @transaction.atomic
@@ -111,13 +151,22 @@ def import_undo(*, job: ImportJob, actor: Membership) -> UndoCounts:
     existing = len(contacts.order_by("pk").select_for_update().values_list("pk", flat=True))
     doomed = list(untouched(tenant=tenant, contacts=contacts).values_list("pk", flat=True))
     Contact.objects.for_tenant(tenant).filter(pk__any=doomed).delete()
-    locked.undone_at = timezone.now()
+    now = timezone.now()
+    filled = _custom_filled(locked)
+    restored = _custom_restored(tenant=tenant, filled=filled, lock=True) if filled else {}
+    bulk.update_rows(
+        Contact, ["custom", "updated_at"],
+        [(pk, Jsonb(custom), now) for pk, custom in restored.items()],
+    )  # fmt: skip
+    locked.undone_at = now
     locked.undone = len(doomed)
     locked.save(update_fields=["undone_at", "undone"])
     counts = UndoCounts(created=len(ids), removable=len(doomed), kept=existing - len(doomed),
-                        gone=len(ids) - existing)  # fmt: skip
+                        gone=len(ids) - existing, cleared=len(restored))  # fmt: skip
+    details = {"job": locked.pk, "kept": counts.kept}
+    if restored:
+        details["cleared"] = len(restored)
     audit_record(tenant=tenant, actor=actor, kind=AuditKind.IMPORT_UNDONE,
-                 subject=locked.file_name, count=len(doomed),
-                 details={"job": locked.pk, "kept": counts.kept})  # fmt: skip
+                 subject=locked.file_name, count=len(doomed), details=details)  # fmt: skip
     tenant_changed(tenant.pk)
     return counts

@@ -1,6 +1,5 @@
 import datetime
 import re
-import zoneinfo
 
 from django import forms
 from django.urls import reverse
@@ -16,6 +15,7 @@ from .models import CONTACT_FIELDS, LANGUAGE_CHOICES, AuditKind, Membership, Rol
 from .normalize import PhoneError, normalize_email, normalize_phone, normalize_wechat_id
 from .selectors import CONTACT_SORTS, DEFAULT_CONTACT_SORT, ContactFilters, member_list
 from .services import ContactData, DuplicateContactError
+from .timezones import time_zone_choices
 
 
 def add_duplicate_errors(form, error: DuplicateContactError, *, tenant: Tenant) -> None:
@@ -190,7 +190,8 @@ class TenantSettingsForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["time_zone"].choices = [(z, z) for z in sorted(zoneinfo.available_timezones())]
+        current = self.initial.get("time_zone", "")
+        self.fields["time_zone"].choices = time_zone_choices(current=current)
 
 
 class LanguageForm(forms.Form):

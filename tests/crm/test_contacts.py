@@ -257,12 +257,13 @@ def test_the_list_costs_the_same_queries_for_5_or_50_contacts(
     # session, user, database scope (person, then company), the person's memberships (this
     # company's and the header's switcher), the page's contacts, their tags' labels, members
     # (the owner filter and the owners' names), the company's tags (filters and bulk bar), its
-    # stage labels, the header's overdue tasks, its tiers (the tier filter)
-    with django_assert_num_queries(12):
+    # stage labels, the header's overdue tasks, its tiers (the tier filter), the member's saved
+    # views (the side list, with their default)
+    with django_assert_num_queries(13):
         sales_client.get(list_url)
     ContactFactory.create_batch(45, tenant=tenant, owner=sales)
     cache.clear()
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(13):
         response = sales_client.get(list_url)
     assert len(response.context["page"].items) == 50
 

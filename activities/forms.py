@@ -4,6 +4,8 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from crm.widgets import PickerSelectMultiple
+
 from .models import ActivityKind, TaskRule
 
 # what a call or a chat most often ends with: offered, never required
@@ -135,7 +137,7 @@ class AssignmentRuleForm(forms.Form):
         error_messages={"invalid_choice": _("Choose a tag of this company.")},
     )  # fmt: skip
     members = forms.TypedMultipleChoiceField(
-        label=_("Go to"), coerce=int, widget=forms.CheckboxSelectMultiple,
+        label=_("Go to"), coerce=int, widget=PickerSelectMultiple,
         help_text=_("Choose several to give the contacts in turn, one each."),
         error_messages={"invalid_choice": _("Choose members of this company."),
                         "required": _("Choose who gets the contacts.")},

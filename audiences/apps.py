@@ -7,12 +7,17 @@ class AudiencesConfig(AppConfig):
     verbose_name = _("Audiences")
 
     def ready(self) -> None:
+        from crm import hooks
         from crm.panels import register_panel
         from lifecycle.scheduling import recompute_register
 
         from . import tasks
         from .panels import audiences_search_panel
+        from .tag_merges import audiences_tag_merge_said, audiences_tags_merged
 
         # after any change of contacts, stages or tags, 3 s for the burst to end
         recompute_register(tasks.recompute_audiences.name, wait=3, on_tags=True)
         register_panel("search", audiences_search_panel)
+        # pickers: a tag merged into another, the audiences naming it follow
+        hooks.tag_merge_said.register(audiences_tag_merge_said)
+        hooks.tags_merging.register(audiences_tags_merged)

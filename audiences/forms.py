@@ -1,6 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from crm.widgets import PickerSelectMultiple
 from grading.selectors import tiers_of
 from lifecycle.stages import Stage
 from tagging.selectors import tag_choices
@@ -27,13 +28,13 @@ class AudienceForm(forms.Form):
         initial="active",
     )
     tag_any = forms.TypedMultipleChoiceField(
-        label=_("Any of these tags"), coerce=int, required=False
+        label=_("Any of these tags"), coerce=int, required=False, widget=PickerSelectMultiple
     )
     tag_all = forms.TypedMultipleChoiceField(
-        label=_("All of these tags"), coerce=int, required=False
+        label=_("All of these tags"), coerce=int, required=False, widget=PickerSelectMultiple
     )
     tag_none = forms.TypedMultipleChoiceField(
-        label=_("None of these tags"), coerce=int, required=False
+        label=_("None of these tags"), coerce=int, required=False, widget=PickerSelectMultiple
     )
 
     tier_at_least = forms.TypedChoiceField(
@@ -55,7 +56,6 @@ class AudienceForm(forms.Form):
         choices = tag_choices(tenant=tenant)
         for name in ("tag_any", "tag_all", "tag_none"):
             self.fields[name].choices = choices
-            self.fields[name].widget.attrs["size"] = 6
 
 
 class FreezeForm(forms.Form):

@@ -4,7 +4,7 @@ from django.db import connection
 from django.db.models import Q
 from django.http import Http404
 
-from .models import Contact, Invitation, Membership, SavedView, User
+from .models import Contact, Invitation, Membership, SavedView, Undo, User
 from .rawreads import from_row, model_columns, width
 
 
@@ -56,6 +56,13 @@ def access_membership(membership: Membership, membership_id: int) -> Membership:
 
 def access_invitation(membership: Membership, invitation_id: int) -> Invitation:
     return get_scoped_or_404(Invitation.objects.for_tenant(membership.tenant), invitation_id)
+
+
+def access_undo(membership: Membership, undo_id: int, *, kinds: tuple[str, ...]) -> Undo:
+    """The member's own undoable action `undo_id` of one of `kinds`, or 404: a colleague's is
+    as unknown as another company's."""
+    undos = Undo.objects.for_tenant(membership.tenant).filter(actor=membership, kind__in=kinds)
+    return get_scoped_or_404(undos, undo_id)
 
 
 def access_saved_view(membership: Membership, view_id: int) -> SavedView:

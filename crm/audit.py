@@ -200,6 +200,20 @@ def audit_detail(entry: AuditEntry) -> str:
         ) % {"count": kept}
     if kind == AuditKind.TOKEN_CREATED:
         return _("acts as %(user)s") % {"user": details.get("acts_as", "")}
+    if kind == AuditKind.UNDONE:
+        return _undid(details)
+    return ""
+
+
+def _undid(details: dict) -> str:
+    """What an undo took back (crm.undo's kinds: tag_remove, bulk_tag, bulk_move)."""
+    undid = details.get("undid")
+    if undid == "bulk_move":
+        return _("a bulk move")
+    if undid == "tag_remove":
+        return _("a tag taken off a contact")
+    if undid == "bulk_tag":
+        return _("a bulk tag (added)") if details.get("add") else _("a bulk tag (removed)")
     return ""
 
 

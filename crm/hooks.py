@@ -40,3 +40,12 @@ contact_added = Hook()
 # caller's transaction, after crm moved the contacts they own (activities: their open tasks).
 # Returns nothing; each step counts what it moved through `moved` (a dict it may add to).
 work_handed_over = Hook()
+
+# source=, target=, said=: a tag is about to be merged into another (tagging asks first); each
+# app that keeps tags' ids in definitions of its own (audiences) says, in the reader's words,
+# what the merge would change of them: it appends a sentence to `said` (a list).
+tag_merge_said = Hook()
+
+# source=, target=: the merge itself, in its transaction, before `source` is deleted: what
+# names `source` names `target` from then on.
+tags_merging = Hook()

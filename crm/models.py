@@ -480,6 +480,7 @@ class AuditKind(models.TextChoices):
     TOKEN_CREATED = "token_created", _("API token created")
     TOKEN_REVOKED = "token_revoked", _("API token revoked")
     WEBHOOK_CHANGED = "webhook_changed", _("Webhook changed")
+    UNDONE = "undone", _("Action undone")
 
 
 class AuditQuerySet(TenantQuerySet):
@@ -526,6 +527,28 @@ class AuditEntry(TenantOwned):
 
     def delete(self, *args, **kwargs):
         raise TypeError("The audit log is append-only.")
+
+
+class Undo(TenantOwned):
+    """A member's last destructive action on a page (a tag taken off a contact, a bulk tag, a
+    bulk move), which they may undo exactly for a short while (crm/undo.py). What it changed is
+    kept beside it, row by row, by the app that made the change (lifecycle.MoveUndoRow,
+    tagging.TagUndoRow) until it is undone, replaced by the member's next one, or expired."""
+
+    actor = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=20)  # crm.undo's TAG_REMOVE, BULK_TAG, BULK_MOVE
+    # the action's own codes, for the words of the offer and the audit log (tag, add, to_stage)
+    details = models.JSONField(default=dict, blank=True)
+    count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    undone_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "expires_at"], name="undo_expiry")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} by {self.actor_id} until {self.expires_at:%H:%M:%S}"
 
 
 class ContactMerge(TenantOwned):

@@ -104,6 +104,14 @@ def can_undo_import(membership: Member | None, job) -> bool:
     return can_import(membership) and job.created_by_id == membership.pk
 
 
+def can_undo(membership: Member | None, undo, *, now) -> bool:
+    """Undo a page's last destructive action (crm/undo.py): the member who did it, while its
+    short window is open, whatever their role. Undoing a bulk move puts each contact back where
+    it was, which may be a move back a marketer may not otherwise make: it takes back only their
+    own move, exactly, and reaches nothing further."""
+    return membership is not None and undo.actor_id == membership.pk and now < undo.expires_at
+
+
 def can_export(membership: Member | None) -> bool:
     return _has(membership, "export")
 

@@ -4,14 +4,16 @@ set-based, in one transaction."""
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.audit import audit_record
-from crm.models import AuditKind, Contact, Membership, Tenant
+from crm.models import AuditKind, Contact, Membership, Tenant, Undo
 from crm.selectors import contacts_scoped
+from crm.undo import BULK_MOVE, undo_counted, undo_open
 
 from .models import StageChange
 from .rules import (
@@ -43,6 +45,7 @@ class BulkResult:
     # reason code -> (message, number of contacts, a few of them to name)
     skipped: dict[str, tuple[str, int, list[Contact]]] = field(default_factory=dict)
     explain: bool = True  # False: skip the counting and naming, for callers that never show it
+    undo: Undo | None = None  # the moves made, kept for their member to undo (crm/undo.py)
 
     @property
     def skipped_total(self) -> int:
@@ -74,20 +77,37 @@ def _chosen(tenant: Tenant, contacts: QuerySet | Iterable[int]) -> QuerySet:
 
 
 def _bulk_write(
-    *, tenant: Tenant, eligible: QuerySet, sets: str, params: list, change: dict
+    *,
+    tenant: Tenant,
+    eligible: QuerySet,
+    sets: str,
+    params: list,
+    change: dict,
+    undo: Undo | None = None,
 ) -> int:
     """Applies the SQL `sets` (with their `params`) to the eligible contacts and writes one
-    StageChange row for each: one statement (lock, update, insert the history) however many."""
-    ids_sql, ids_params = eligible.values("id").query.get_compiler(using="default").as_sql()
+    StageChange row for each: one statement (lock, update, insert the history) however many.
+    With `undo`, each contact as it was before is kept for it (MoveUndoRow), in that statement."""
+    try:
+        ids_sql, ids_params = eligible.values("id").query.get_compiler(using="default").as_sql()
+    except EmptyResultSet:  # none may move (back to the first stage without a reason)
+        return 0
     sql = f"""
         WITH old AS (
-            SELECT id, stage, status FROM crm_contact
+            SELECT id, stage, status, furthest_stage, stage_entered_at FROM crm_contact
             WHERE tenant_id = %s AND id IN ({ids_sql}) FOR UPDATE
         ), moved AS (
             UPDATE crm_contact c SET {sets}
             FROM old WHERE c.id = old.id AND c.stage = old.stage AND c.status = old.status
             RETURNING c.id, old.stage AS from_stage, old.status AS from_status,
-                      c.stage AS to_stage, c.status AS to_status
+                      c.stage AS to_stage, c.status AS to_status,
+                      old.furthest_stage AS from_furthest_stage,
+                      old.stage_entered_at AS from_entered_at, c.stage_version AS version
+        ), kept AS (
+            INSERT INTO lifecycle_moveundorow (tenant_id, undo_id, contact_id, from_stage,
+                                               from_furthest_stage, from_entered_at, version)
+            SELECT %s, %s::bigint, id, from_stage, from_furthest_stage, from_entered_at, version
+            FROM moved WHERE %s::bigint IS NOT NULL
         )
         INSERT INTO lifecycle_stagechange (
             tenant_id, contact_id, kind, from_stage, to_stage, from_status, to_status,
@@ -104,6 +124,9 @@ def _bulk_write(
                 tenant.pk,
                 *ids_params,
                 *params,
+                tenant.pk,
+                undo.pk if undo else None,
+                undo.pk if undo else None,
                 tenant.pk,
                 change["kind"],
                 change["actor_id"],
@@ -126,10 +149,12 @@ def contacts_bulk_move(
     reason: str = "",
     channel: str = Channel.BULK,
     quiet: bool = False,
+    undoable: bool = False,
 ) -> BulkResult:
     """Moves many contacts at once; those that cannot move are counted and named, never lost.
     `quiet`: for a bigger job (an import) that counts its rows its own way and asks for the
-    recomputes once, when it ends."""
+    recomputes once, when it ends. `undoable`: the member may undo the moves for a short while
+    (lifecycle.undo), so each contact's place before is kept."""
     if to_stage not in RANK:
         raise MoveRefused(_("Unknown stage."), code="unknown_stage")
     reason = (reason or "").strip()
@@ -173,6 +198,8 @@ def contacts_bulk_move(
 
     at = timezone.now()
     keep_furthest = list(later_or_equal(to_stage))
+    undo = undo_open(tenant=tenant, actor=actor, kind=BULK_MOVE,
+                     details={"to_stage": to_stage}) if undoable else None  # fmt: skip
     result.done = _bulk_write(
         tenant=tenant,
         eligible=scope.filter(eligible),
@@ -191,7 +218,9 @@ def contacts_bulk_move(
             "lost_reason": "",
             "at": at,
         },
+        undo=undo,
     )
+    result.undo = undo_counted(undo, result.done)
     if result.done:
         # The rows this move wrote: its kind, channel, target and time (shared by the batch).
         written = StageChange.objects.for_tenant(tenant).filter(

@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from crm.forms import ContactFilterForm, ContactForm
 from crm.models import Membership
 from crm.selectors import member_list, tag_choices
+from crm.widgets import ColourInput
 
 from .stages import REQUIREMENTS, LostReason, Stage
 
@@ -118,7 +119,7 @@ class StageSettingForm(forms.Form):
         label=_("Colour"),
         regex=r"^#[0-9a-fA-F]{6}$",
         required=False,
-        widget=forms.TextInput(attrs={"type": "color"}),
+        widget=ColourInput,
         error_messages={"invalid": _("A colour looks like #2e90fa.")},
     )
     requirements = forms.MultipleChoiceField(

@@ -308,3 +308,20 @@ class ReachChange(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.furthest_stage}/{self.status}/{self.stage}: {self.difference:+d}"
+
+
+class MoveUndoRow(TenantOwned):
+    """A contact a member's bulk move moved, as it was before (crm.models.Undo): what undoing
+    the move puts back, if the contact is still as the move left it (`version`)."""
+
+    tenant = tenant_field(indexed=False, checked=False)  # read through its undo's index
+    undo = models.ForeignKey("crm.Undo", on_delete=models.CASCADE, related_name="+")
+    # a plain id: a contact deleted since is found missing, and the undo refused
+    contact_id = models.BigIntegerField()
+    from_stage = models.CharField(max_length=16)
+    from_furthest_stage = models.CharField(max_length=16)
+    from_entered_at = models.DateTimeField()
+    version = models.PositiveIntegerField()  # its stage_version once moved
+
+    def __str__(self) -> str:
+        return f"{self.contact_id} was in {self.from_stage}"

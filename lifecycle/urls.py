@@ -11,6 +11,7 @@ urlpatterns = [
     path("contacts/<int:contact_id>/reopen/", move_views.contact_reopen, name="contact_reopen"),
     path("contacts/bulk/", views.bulk_action, name="contacts_bulk"),
     path("contacts/bulk/count/", views.bulk_count, name="contacts_bulk_count"),
+    path("contacts/bulk/undo/<int:undo_id>/", views.bulk_undo, name="contacts_bulk_undo"),
     path("settings/stages/", views.stage_settings_edit, name="stage_settings"),
     path("settings/stages/<slug:stage>/aliases/", views.stage_alias_add, name="stage_alias_add"),
     path(

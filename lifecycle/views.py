@@ -12,15 +12,17 @@ from django.utils.translation import ngettext, pgettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from crm.access import access_undo
 from crm.forms import ContactFilterForm
-from crm.http import safe_next
+from crm.http import safe_next, tenant_url
 from crm.permissions import (
     can_edit_stage_settings,
     permission_required,
 )
 from crm.selectors import contact_list
+from crm.undo import BULK_MOVE, undo_offer_keep
 
-from . import aliases, bulk_moves, services
+from . import aliases, bulk_moves, services, undo
 from .access import access_stage_alias
 from .cards import CARD_FIELDS, CardWriter
 from .forms import (
@@ -121,7 +123,11 @@ def bulk_action(request):
                 contacts=contacts,
                 to_stage=data["to_stage"],
                 reason=data["reason"],
+                undoable=True,
             )
+            if result.undo:
+                url = tenant_url(request, "contacts_bulk_undo", result.undo.pk)
+                undo_offer_keep(request, result.undo, url)
             label = stage_settings(tenant=request.tenant)[data["to_stage"]].display_label
             done = ngettext(
                 "Moved %(count)s contact to “%(stage)s”.",
@@ -143,6 +149,28 @@ def bulk_action(request):
         messages.error(request, error.message)
         return redirect(back)
     _bulk_summary(request, result, done)
+    return redirect(back)
+
+
+@require_POST
+def bulk_undo(request, undo_id: int):
+    """The member's last bulk move, taken back while it may be (lifecycle.undo)."""
+    action = access_undo(request.membership, undo_id, kinds=(BULK_MOVE,))
+    back = safe_next(request, tenant_url(request, "contact_list"))
+    try:
+        done = undo.contacts_bulk_move_undo(undo=action, actor=request.membership)
+    except services.ServiceError as error:
+        messages.error(request, error.message)
+        return redirect(back)
+    messages.success(
+        request,
+        ngettext(
+            "Undone: %(count)s contact is back in the stage it was in.",
+            "Undone: %(count)s contacts are back in the stages they were in.",
+            done,
+        )
+        % {"count": done},
+    )
     return redirect(back)
 
 

@@ -2,6 +2,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from crm.widgets import ColourInput, PickerSelectMultiple
 from lifecycle.stages import Stage
 
 from .models import Tag, TagGroup
@@ -9,7 +10,7 @@ from .selectors import event_kinds, tag_list
 
 COLOUR_FIELD = {
     "regex": r"^#[0-9a-fA-F]{6}$",
-    "widget": forms.TextInput(attrs={"type": "color"}),
+    "widget": ColourInput,
     "error_messages": {"invalid": _("A colour looks like #2e90fa.")},
 }
 
@@ -36,14 +37,14 @@ class TagMultipleChoiceField(forms.ModelMultipleChoiceField):
 class TagForm(forms.Form):
     label = forms.CharField(label=_("Tag name"), max_length=60)
     group = forms.ModelChoiceField(label=_("Group"), queryset=TagGroup.objects.none())
-    # Text, not a colour picker: a picker always sends a colour, and empty means "the group's".
+    # Text, with the picker only writing into it: empty means "the group's".
     colour = forms.RegexField(
         label=_("Colour"),
         required=False,
         regex=r"^#[0-9a-fA-F]{6}$",
         help_text=_("Like #2e90fa. Empty: the group's colour."),
         error_messages={"invalid": _("A colour looks like #2e90fa.")},
-        widget=forms.TextInput(attrs={"placeholder": "#2e90fa", "size": 9}),
+        widget=ColourInput,
     )
     description = forms.CharField(label=_("Description"), max_length=300, required=False)
 
@@ -106,11 +107,13 @@ class RuleForm(forms.Form):
         label=_("Move forward to"), required=False, choices=[("", "—"), *Stage.choices]
     )
     add_tags = TagMultipleChoiceField(
-        label=_("Add tags"), queryset=Tag.objects.none(), required=False
-    )
+        label=_("Add tags"), queryset=Tag.objects.none(), required=False,
+        widget=PickerSelectMultiple,
+    )  # fmt: skip
     remove_tags = TagMultipleChoiceField(
-        label=_("Remove tags"), queryset=Tag.objects.none(), required=False
-    )
+        label=_("Remove tags"), queryset=Tag.objects.none(), required=False,
+        widget=PickerSelectMultiple,
+    )  # fmt: skip
     active = forms.BooleanField(label=_("Active"), required=False, initial=True)
 
     def __init__(self, *args, tenant, stage_labels: dict, **kwargs):
@@ -121,8 +124,6 @@ class RuleForm(forms.Form):
         tags = tag_list(tenant=tenant)
         for name in ("add_tags", "remove_tags"):
             self.fields[name].queryset = tags
-            self.fields[name].widget.attrs["size"] = 8
-            self.fields[name].help_text = _("Ctrl-click (⌘-click on a Mac) to choose several.")
 
 
 class BulkTagForm(forms.Form):

@@ -241,3 +241,25 @@ class TaggingDefaults(TenantOwned):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["tenant"], name="taggingdefaults_once")]
+
+
+class TagUndoRow(TenantOwned):
+    """An assignment a member's action put on a contact or took off (crm.models.Undo): what
+    undoing it takes off again (`added`), or puts back as it was, under its own id, with who
+    added it, how and when, and without the removal its history kept (`removal_id`)."""
+
+    tenant = tenant_field(indexed=False, checked=False)  # read through its undo's index
+    undo = models.ForeignKey("crm.Undo", on_delete=models.CASCADE, related_name="+")
+    added = models.BooleanField()
+    # Plain ids: what went since (a contact, a tag, a rule, a member) is found missing.
+    assignment_id = models.BigIntegerField()
+    contact_id = models.BigIntegerField()
+    tag_id = models.BigIntegerField()
+    channel = models.CharField(max_length=10, blank=True)
+    added_by_id = models.BigIntegerField(null=True)
+    rule_id = models.BigIntegerField(null=True)
+    added_at = models.DateTimeField(null=True)
+    removal_id = models.BigIntegerField(null=True)
+
+    def __str__(self) -> str:
+        return f"{self.contact_id}: {'+' if self.added else '-'}{self.tag_id}"

@@ -8,6 +8,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
 from crm.caching import kept
+from crm.hooks import tag_merge_said
 from crm.models import Contact, Tenant, person_name
 from lifecycle.stages import Channel
 
@@ -234,3 +235,62 @@ def tag_filter_condition(*, tenant: Tenant, any_of=(), all_of=(), none_of=()) ->
     if none_of:
         condition &= ~Q(holds(none_of))
     return condition
+
+
+@dataclass(frozen=True)
+class MergePreview:
+    """What merging `source` into `target` would do, counted before anyone confirms it."""
+
+    source_held: int  # contacts carrying the tag that goes
+    both: int  # of them, those carrying the one that stays already
+    target_held: int  # contacts carrying the one that stays, now
+    aliases: int  # the source's own aliases, which move to the target
+    rules: int  # rules adding or removing the source, which will use the target
+    clash: int  # contacts whose one-at-a-time tag the merge would have to take off (refused)
+    # what the apps above tagging would change (audiences naming it), in the reader's words
+    said: tuple[str, ...] = ()
+
+    @property
+    def moved(self) -> int:
+        return self.source_held - self.both
+
+    @property
+    def target_after(self) -> int:
+        return self.target_held + self.moved
+
+
+def tag_merge_clash(*, source: Tag, target: Tag) -> int:
+    """How many contacts with `source` hold another tag of `target`'s group when that group
+    keeps one tag at a time: the merge would take one off, so it is refused."""
+    if not target.group.single_choice:
+        return 0
+    assignments = ContactTag.objects.for_tenant(source.tenant)
+    return (
+        assignments.filter(contact_id__in=assignments.filter(tag=source).values("contact_id"))
+        .filter(tag__group=target.group)
+        .exclude(tag__in=[source, target])
+        .values("contact_id")
+        .distinct()
+        .count()
+    )
+
+
+def tag_merge_preview(*, source: Tag, target: Tag) -> MergePreview:
+    tenant = source.tenant
+    said: list[str] = []
+    tag_merge_said(source=source, target=target, said=said)
+    assignments = ContactTag.objects.for_tenant(tenant)
+    with_target = assignments.filter(tag=target, contact_id=OuterRef("contact_id"))
+    held = assignments.filter(tag=source).aggregate(
+        source_held=Count("id"), both=Count("id", filter=Exists(with_target))
+    )
+    rules = Rule.objects.for_tenant(tenant).filter(Q(add_tags=source) | Q(remove_tags=source))
+    return MergePreview(
+        source_held=held["source_held"],
+        both=held["both"],
+        target_held=assignments.filter(tag=target).count(),
+        aliases=TagAlias.objects.for_tenant(tenant).filter(tag=source).count(),
+        rules=rules.distinct().count(),
+        clash=tag_merge_clash(source=source, target=target),
+        said=tuple(said),
+    )

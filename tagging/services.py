@@ -11,8 +11,8 @@ from django.utils.translation import gettext as _
 
 from crm import bulk
 from crm.audit import audit_record
-from crm.hooks import change_recorded
-from crm.models import AuditKind, Contact, Membership, Tenant
+from crm.hooks import change_recorded, tags_merging
+from crm.models import AuditKind, Contact, Membership, Tenant, Undo
 from crm.permissions import can_edit_tag_scheme
 from crm.selectors import contacts_scoped
 from crm.services import ServiceError
@@ -29,7 +29,7 @@ from .models import (
     name_key,
     unique_key,
 )
-from .selectors import tag_resolve
+from .selectors import tag_merge_clash, tag_resolve
 
 
 def capability_required(actor: Membership | None, capability: Callable, message: str) -> None:
@@ -186,7 +186,8 @@ def tag_alias_remove(*, alias: TagAlias, actor: Membership | None) -> None:
 @transaction.atomic
 def tag_merge(*, source: Tag, target: Tag, actor: Membership | None) -> int:
     """Folds `source` into `target`: its contacts get `target` (nothing lost), its name and
-    aliases become aliases of `target`, rules that used it use `target`. Returns contacts moved."""
+    aliases become aliases of `target`, rules and audiences that used it use `target`. Returns
+    contacts moved."""
     _require_scheme_editor(actor)
     if source == target:
         raise ServiceError(_("Choose another tag to merge into."))
@@ -195,26 +196,18 @@ def tag_merge(*, source: Tag, target: Tag, actor: Membership | None) -> int:
     tenant = source.tenant
     _lock_names(tenant)
     assignments = ContactTag.objects.for_tenant(tenant)
-    if target.group.single_choice:
-        # Nothing may be lost: a contact holding `source` and another tag of target's
-        # one-at-a-time group would have to lose one of them.
-        clash = (
-            assignments.filter(contact_id__in=assignments.filter(tag=source).values("contact_id"))
-            .filter(tag__group=target.group)
-            .exclude(tag__in=[source, target])
-            .values("contact_id")
-            .distinct()
-            .count()
-        )
-        if clash:
-            raise ServiceError(
-                _(
-                    "%(count)s contacts with “%(source)s” also hold another tag of "
-                    "“%(group)s”, which keeps one tag at a time: merging would remove one. "
-                    "Nothing was changed."
-                )
-                % {"count": clash, "source": source.label, "group": target.group.label}
+    # Nothing may be lost: a contact holding `source` and another tag of target's one-at-a-time
+    # group would have to lose one of them.
+    clash = tag_merge_clash(source=source, target=target)
+    if clash:
+        raise ServiceError(
+            _(
+                "%(count)s contacts with “%(source)s” also hold another tag of "
+                "“%(group)s”, which keeps one tag at a time: merging would remove one. "
+                "Nothing was changed."
             )
+            % {"count": clash, "source": source.label, "group": target.group.label}
+        )
     already = assignments.filter(tag=target).values("contact_id")
     moved = assignments.filter(tag=source).exclude(contact_id__in=already).update(tag=target)
     assignments.filter(tag=source).delete()
@@ -225,6 +218,7 @@ def tag_merge(*, source: Tag, target: Tag, actor: Membership | None) -> int:
         rule.remove_tags.remove(source)
         rule.remove_tags.add(target)
     TagAlias.objects.for_tenant(tenant).filter(tag=source).update(tag=target)
+    tags_merging(source=source, target=target)  # the audiences naming it name `target`
     label, key = source.label, source.label_key
     tenant_changed(tenant.pk, funnel=False)
     source.delete()
@@ -271,16 +265,53 @@ SELECT gone.tenant_id, gone.contact_id, gone.tag_id, t.label, gone.added_by_id, 
        gone.created_at, %s, %s, %s
 FROM gone JOIN tagging_tag t ON t.id = gone.tag_id AND t.tenant_id = gone.tenant_id
 """
+# The same, each assignment also kept whole for an undo (TagUndoRow), with its removal's id.
+UNTAG_UNDOABLE = """
+WITH gone AS (
+    DELETE FROM tagging_contacttag ct WHERE ct.id IN ({ids}) RETURNING ct.*
+), remembered AS (
+    INSERT INTO tagging_tagremoval (tenant_id, contact_id, tag_id, label, added_by_id,
+                                    added_channel, added_at, removed_by_id, channel, removed_at)
+    SELECT gone.tenant_id, gone.contact_id, gone.tag_id, t.label, gone.added_by_id, gone.channel,
+           gone.created_at, %s, %s, %s
+    FROM gone JOIN tagging_tag t ON t.id = gone.tag_id AND t.tenant_id = gone.tenant_id
+    RETURNING id, contact_id, tag_id
+)
+INSERT INTO tagging_tagundorow (tenant_id, undo_id, added, assignment_id, contact_id, tag_id,
+                                channel, added_by_id, rule_id, added_at, removal_id)
+SELECT gone.tenant_id, %s, false, gone.id, gone.contact_id, gone.tag_id, gone.channel,
+       gone.added_by_id, gone.rule_id, gone.created_at, remembered.id
+FROM gone JOIN remembered ON remembered.contact_id = gone.contact_id
+                         AND remembered.tag_id = gone.tag_id
+"""
 
 
-def assignments_remove(assignments: QuerySet, *, actor: Membership | None, channel: str) -> int:
+def assignments_remove(
+    assignments: QuerySet, *, actor: Membership | None, channel: str, undo: Undo | None = None
+) -> int:
     """Takes `assignments` (ContactTag rows, already scoped to a company) off their contacts,
-    remembering each for the contacts' history. Returns how many were taken off."""
+    remembering each for the contacts' history (and, with `undo`, for the member to put back:
+    tagging.undo). Returns how many were taken off."""
     ids_sql, params = assignments.values("pk").query.sql_with_params()
     actor_id = actor.pk if actor is not None else None
+    sql, kept = (UNTAG, []) if undo is None else (UNTAG_UNDOABLE, [undo.pk])
     with connection.cursor() as cursor:
-        cursor.execute(UNTAG.format(ids=ids_sql), [*params, actor_id, channel, timezone.now()])
+        cursor.execute(sql.format(ids=ids_sql), [*params, actor_id, channel, timezone.now(), *kept])
         return cursor.rowcount
+
+
+# The assignments an action put on, kept for the member to take off again (tagging.undo).
+KEEP_ADDED = """
+INSERT INTO tagging_tagundorow (tenant_id, undo_id, added, assignment_id, contact_id, tag_id,
+                                channel)
+SELECT tenant_id, %s, true, id, contact_id, tag_id, channel FROM tagging_contacttag
+WHERE tenant_id = %s AND id = ANY(%s)
+"""
+
+
+def _keep_added(undo: Undo, ids: list[int]) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(KEEP_ADDED, [undo.pk, undo.tenant_id, ids])
 
 
 @dataclass
@@ -336,10 +367,15 @@ def _tagged(tenant: Tenant, assignments: QuerySet) -> None:
 
 @transaction.atomic
 def contact_tag_remove(
-    *, contact: Contact, tag: Tag, actor: Membership | None, channel: str = Channel.UI
+    *,
+    contact: Contact,
+    tag: Tag,
+    actor: Membership | None,
+    channel: str = Channel.UI,
+    undo: Undo | None = None,
 ) -> bool:
     assignments = ContactTag.objects.for_tenant(contact.tenant).filter(contact=contact, tag=tag)
-    deleted = assignments_remove(assignments, actor=actor, channel=channel)
+    deleted = assignments_remove(assignments, actor=actor, channel=channel, undo=undo)
     if deleted:
         tenant_changed(contact.tenant_id, funnel=False)
     return bool(deleted)
@@ -354,8 +390,10 @@ def contacts_bulk_tag(
     tag: Tag,
     add: bool,
     channel: str = Channel.BULK,
+    undo: Undo | None = None,
 ) -> int:
-    """Adds or removes one tag on many contacts, set-based. Returns how many changed."""
+    """Adds or removes one tag on many contacts, set-based. Returns how many changed. With
+    `undo`, what changed is kept for the member to undo (tagging.undo)."""
     if tag.tenant_id != tenant.pk:
         raise ServiceError(_("Choose a tag of this company."))
     scope = contacts_scoped(tenant=tenant, contacts=contacts)
@@ -364,7 +402,7 @@ def contacts_bulk_tag(
     if not add:
         deleted = assignments_remove(
             assignments.filter(tag=tag, contact_id__in=scope.values("pk")),
-            actor=actor, channel=channel,
+            actor=actor, channel=channel, undo=undo,
         )  # fmt: skip
         audit_record(tenant=tenant, actor=actor, kind=AuditKind.BULK_TAG, subject=tag.label,
                      count=deleted, details={"tag": tag.pk, "add": False})  # fmt: skip
@@ -374,7 +412,7 @@ def contacts_bulk_tag(
     if tag.group.single_choice:
         assignments_remove(
             assignments.filter(contact_id__in=ids, tag__group_id=tag.group_id),
-            actor=actor, channel=channel,
+            actor=actor, channel=channel, undo=undo,
         )  # fmt: skip
     now = timezone.now()
     actor_id = actor.pk if actor is not None else None
@@ -388,6 +426,8 @@ def contacts_bulk_tag(
     )
     if written:
         _tagged(tenant, assignments.filter(pk__any=written))
+        if undo is not None:
+            _keep_added(undo, written)
     audit_record(tenant=tenant, actor=actor, kind=AuditKind.BULK_TAG, subject=tag.label,
                  count=len(written), details={"tag": tag.pk, "add": True})  # fmt: skip
     return len(written)

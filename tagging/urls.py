@@ -16,6 +16,7 @@ urlpatterns = [
     ),
     path("contacts/<int:contact_id>/events/", views.contact_event_log, name="contact_event_log"),
     path("contacts/bulk/tags/", views.contacts_bulk_tag, name="contacts_bulk_tag"),
+    path("contacts/tags/undo/<int:undo_id>/", views.contact_tags_undo, name="contact_tags_undo"),
     path("settings/tags/", views.tag_settings, name="tag_settings"),
     path("settings/tags/groups/new/", views.tag_group_create, name="tag_group_create"),
     path("settings/tags/groups/<int:group_id>/", views.tag_group_edit, name="tag_group_edit"),

@@ -7,12 +7,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from crm.access import access_contact
+from crm.access import access_contact, access_undo
 from crm.forms import ContactFilterForm
 from crm.http import safe_next, tenant_url
 from crm.permissions import can_edit_rules, can_edit_tag_scheme, permission_required
 from crm.selectors import contact_list
 from crm.services import ServiceError
+from crm.undo import TAG_REMOVE, undo_offer_keep, undo_seconds_left
 from crm.words import labelled, listed
 from lifecycle.selectors import stage_settings
 
@@ -40,10 +41,12 @@ from .selectors import (
     event_kinds,
     rule_list,
     tag_groups,
+    tag_merge_preview,
     tag_resolve,
     tag_suggest,
     tag_usage,
 )
+from .undo import TAG_KINDS, contact_tag_remove_undoable, contacts_bulk_tag_undoable, tags_undo
 
 # --- tags on a contact ---------------------------------------------------------------------
 
@@ -96,8 +99,56 @@ def contact_tag_add(request, contact_id: int):
 def contact_tag_remove(request, contact_id: int, tag_id: int):
     contact = access_contact(request.membership, contact_id)
     tag = access_tag(request.membership, tag_id)
-    services.contact_tag_remove(contact=contact, tag=tag, actor=request.membership)
-    return _tags_panel(request, contact, message=_("Removed “%(tag)s”.") % {"tag": tag.label})
+    undo = contact_tag_remove_undoable(contact=contact, tag=tag, actor=request.membership)
+    message = _("Removed “%(tag)s”.") % {"tag": tag.label}
+    if undo is None:
+        return _tags_panel(request, contact, message=message)
+    if not request.htmx:  # the page it goes back to offers it; the panel, in place
+        undo_offer_keep(request, undo, tenant_url(request, "contact_tags_undo", undo.pk))
+    return _tags_panel(
+        request, contact, message=message, undo=undo, undo_seconds=undo_seconds_left(undo)
+    )
+
+
+@require_POST
+def contact_tags_undo(request, undo_id: int):
+    """The member's last tag removal or bulk tag, taken back while it may be (tagging.undo)."""
+    action = access_undo(request.membership, undo_id, kinds=TAG_KINDS)
+    error = done = ""
+    try:
+        tags_undo(undo=action, actor=request.membership)
+    except ServiceError as refused:
+        error = refused.message
+    else:
+        done = _undone(action)
+    if action.kind == TAG_REMOVE and request.htmx:
+        contact = access_contact(request.membership, action.details["contact"])
+        return _tags_panel(request, contact, message=done, error=error)
+    (messages.error if error else messages.success)(request, error or done)
+    if action.kind == TAG_REMOVE:
+        back = tenant_url(request, "contact_detail", action.details["contact"])
+    else:
+        back = tenant_url(request, "contact_list")
+    return redirect(safe_next(request, back))
+
+
+def _undone(action) -> str:
+    tag, count = action.details.get("label", ""), action.count
+    if action.kind == TAG_REMOVE:
+        return _("Undone: “%(tag)s” is back.") % {"tag": tag}
+    if action.details.get("add"):
+        text = ngettext(
+            "Undone: “%(tag)s” is off the %(count)s contact it was added to.",
+            "Undone: “%(tag)s” is off the %(count)s contacts it was added to.",
+            count,
+        )
+    else:
+        text = ngettext(
+            "Undone: “%(tag)s” is back on %(count)s contact.",
+            "Undone: “%(tag)s” is back on %(count)s contacts.",
+            count,
+        )
+    return text % {"tag": tag, "count": count}
 
 
 @require_GET
@@ -156,9 +207,11 @@ def contacts_bulk_tag(request):
         messages.error(request, _("Select some contacts first."))
         return redirect(back)
     tag, add = form.cleaned_data["tag"], form.cleaned_data["operation"] == "add"
-    changed = services.contacts_bulk_tag(
+    changed, undo = contacts_bulk_tag_undoable(
         tenant=request.tenant, actor=request.membership, contacts=contacts, tag=tag, add=add
     )
+    if undo is not None:
+        undo_offer_keep(request, undo, tenant_url(request, "contact_tags_undo", undo.pk))
     if add:
         text = ngettext(
             "Tagged %(count)s contact “%(tag)s”.", "Tagged %(count)s contacts “%(tag)s”.", changed
@@ -326,14 +379,20 @@ def tag_alias_remove(request, alias_id: int):
     )
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @permission_required(can_edit_tag_scheme)
 def tag_merge(request, tag_id: int):
+    """Asks first, with what the merge would do (GET, or a POST not yet confirmed); merges on
+    the confirmation's POST."""
     source = access_tag(request.membership, tag_id)
-    form = MergeForm(request.POST, tenant=request.tenant, source=source)
+    form = MergeForm(request.POST or request.GET, tenant=request.tenant, source=source)
     if not form.is_valid():
         return _form_errors(request, form, tenant_url(request, "tag_edit", source.pk))
     target = form.cleaned_data["target"]
+    if request.method != "POST" or request.POST.get("confirm") != "yes":
+        preview = tag_merge_preview(source=source, target=target)
+        context = {"source": source, "target": target, "preview": preview}
+        return render(request, "tagging/tag_merge.html", context)
     try:
         moved = services.tag_merge(source=source, target=target, actor=request.membership)
     except ServiceError as error:

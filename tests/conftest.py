@@ -116,7 +116,7 @@ def company_objects(tenant, member) -> dict:
     """One object of each kind a tenant URL can name, in `tenant`: for the cross-tenant walks."""
     from activities.models import Activity, AssignmentRule, AssignmentRuleMember, Task, TaskRule
     from audiences.models import Audience, AudienceSnapshot
-    from crm.models import CustomField, Invitation, SavedView
+    from crm.models import CustomField, Invitation, SavedView, Undo
     from grading.models import Tier
     from integrations.models import WebhookDelivery
     from integrations.services import api_token_create, webhook_endpoint_create
@@ -196,6 +196,14 @@ def company_objects(tenant, member) -> dict:
         ).pk,
         "field_id": CustomField.objects.create(
             tenant=tenant, key="xiao_qu", label=f"校区 {tenant.slug}", kind="text"
+        ).pk,
+        # pickers: the member's last bulk move, which they may undo for a short while
+        "undo_id": Undo.objects.create(
+            tenant=tenant,
+            actor=member,
+            kind="bulk_move",
+            details={"to_stage": "mql"},
+            expires_at=audience.created_at + timedelta(minutes=1),
         ).pk,
         # not an id: a stage key, the same in every company
         "stage": "lead",

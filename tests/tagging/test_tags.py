@@ -124,7 +124,9 @@ def test_merge_from_the_page_says_what_happened(marketer_client, tenant, make_ta
     keep, old = make_tag("来源", "A"), make_tag("来源", "B")
     contact_tag_add(contact=ContactFactory(tenant=tenant), tag=old, actor=marketer)
     response = marketer_client.post(
-        reverse("tag_merge", args=[tenant.slug, old.pk]), {"target": keep.pk}, follow=True
+        reverse("tag_merge", args=[tenant.slug, old.pk]),
+        {"target": keep.pk, "confirm": "yes"},
+        follow=True,
     )
     assert "Merged “B” into “A”: 1 contact moved over; “B” is now an alias." in (
         response.content.decode()

@@ -10,8 +10,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from crm.customfields import (
+    FILTER_PARAM,
+    CustomCondition,
+    conditions_from_params,
+    custom_fields_of,
+)
 from crm.hooks import change_recorded
-from crm.models import Membership, SavedView, Tenant
+from crm.models import CustomField, Membership, SavedView, Tenant
 from crm.permissions import can_manage_audiences
 from crm.services import NotAllowed, ServiceError
 from grading.models import ActivityStatus
@@ -260,12 +266,28 @@ def _owner_words(tenant: Tenant, owner: str) -> str:
     return _("Owner: %(name)s") % {"name": member.display_name if member else owner}
 
 
+def _condition_words(condition: CustomCondition, fields: dict[str, CustomField]) -> str:
+    """A condition on one of the company's own fields as the reader would write it: 校区 = 浦东,
+    生日 ≥ 2015-01-01, 年级 is empty (a field deleted since, by its key)."""
+    field = fields.get(condition.key)
+    name = field.label if field is not None else condition.key
+    if condition.op == "empty":
+        said = {"1": _("is empty"), "0": _("has a value")}.get(condition.value, condition.value)
+        return f"{name} {said}"
+    sign = {"eq": "=", "min": "≥", "max": "≤"}[condition.op]
+    return f"{name} {sign} {condition.value}"
+
+
 def audience_initial_from_view(*, view: SavedView) -> AudienceStart:
     """An audience's definition from a saved view's filters: its stage (exactly that stage;
     none: every stage), status, tags (any, all, none; deleted ones left out), and a tier "or
     higher". What an audience cannot hold is named in `left_out`: the free-text search, the
-    owner, the activity status, an exact tier or none, and any other filter (by its name)."""
+    owner, the activity status, an exact tier or none, conditions on the company's own fields
+    (in words), and any other filter (by its name)."""
     tenant, params = view.tenant, view.params
+    fields = {}  # the company's own fields, read when the view has a condition on one
+    if any(FILTER_PARAM.match(name) for name in params):
+        fields = {field.key: field for field in custom_fields_of(tenant=tenant)}
     initial: dict = {"name": view.name, "gate": Audience.GATE_AT_OR_PAST, "stages": [ORDER[0]],
                      "status": "", "tier_at_least": None}  # fmt: skip
     left_out: list[str] = []
@@ -316,6 +338,9 @@ def audience_initial_from_view(*, view: SavedView) -> AudienceStart:
         elif name == "activity":
             label = dict(ActivityStatus.choices).get(value, value)
             left_out.append(_("Activity status: %(status)s") % {"status": label})
+        elif FILTER_PARAM.match(name):  # a condition on one of the company's own fields
+            conditions = conditions_from_params({name: values})
+            left_out += [_condition_words(condition, fields) for condition in conditions]
         else:  # a filter this mapping does not know (yet), by its parameter's name
             left_out.append(_("Filter “%(name)s”") % {"name": name})
     return AudienceStart(initial=initial, left_out=left_out)

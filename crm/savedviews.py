@@ -22,6 +22,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from .customfields import condition_params, conditions_q, custom_fields_of
 from .forms import ContactFilterForm
 from .models import Membership, SavedView, SavedViewDefault, Tenant
 from .permissions import can_delete_saved_view, can_edit_saved_view, can_share_saved_views
@@ -135,14 +136,16 @@ def filter_form(data: QueryDict, *, tenant: Tenant) -> ContactFilterForm:
 
 def view_reopened(*, view: SavedView, tenant: Tenant, serialise: Serialise) -> Reopened:
     """The view's parameters read again through the list's filter form, as the list would
-    write them today: a value the form refuses, a parameter the list no longer reads and tags
-    the company no longer has are left out, each named."""
+    write them today: a value the form refuses, a parameter the list no longer reads, tags the
+    company no longer has and conditions on fields it no longer has (or on values they no
+    longer take) are left out, each named."""
     form = filter_form(_as_query(view.params), tenant=tenant)
     refused = {} if form.is_valid() else dict(form.errors)
     if refused:
         kept = {name: values for name, values in view.params.items() if name not in refused}
         form = filter_form(_as_query(kept), tenant=tenant)
-    params = state_params(form.filters(), serialise=serialise)
+    filters = form.filters()
+    params = state_params(filters, serialise=serialise)
     untouched = _parsed(serialise(ContactFilters()))
     left_out = []
     for name in view.params:
@@ -150,6 +153,8 @@ def view_reopened(*, view: SavedView, tenant: Tenant, serialise: Serialise) -> R
             left_out.append(f"{form.fields[name].label}: {refused[name][0]}")
         elif name not in params and name not in untouched:
             left_out.append(_("a filter that no longer exists (%(name)s)") % {"name": name})
+    if filters.custom:
+        left_out += _custom_left_out(filters.custom, params, tenant=tenant)
     tagged = [name for name in TAG_PARAMS if params.get(name)]
     if tagged:
         known = {str(pk) for pk, _label in tag_choices(tenant=tenant)}
@@ -163,6 +168,25 @@ def view_reopened(*, view: SavedView, tenant: Tenant, serialise: Serialise) -> R
                             gone)  # fmt: skip
             left_out.append(text % {"count": gone})
     return Reopened(_as_query({k: v for k, v in params.items() if v}), left_out)
+
+
+def _custom_left_out(conditions, params: dict[str, list[str]], *, tenant: Tenant) -> list[str]:
+    """The view's conditions on the company's own fields that cannot apply today (the field
+    was deleted, or no longer takes the value: an option renamed, a kind changed), taken out
+    of `params` and named."""
+    fields = custom_fields_of(tenant=tenant)
+    labels = {field.key: field.label for field in fields}
+    left_out = []
+    for condition in conditions_q(tenant=tenant, conditions=conditions, fields=fields)[1]:
+        params.pop(condition_params(condition)[0], None)
+        if condition.key not in labels:
+            text = _("a field that was deleted (%(key)s)") % {"key": condition.key}
+        else:
+            text = _("%(field)s: “%(value)s” no longer applies") % {
+                "field": labels[condition.key], "value": condition.value
+            }  # fmt: skip
+        left_out.append(text)
+    return left_out
 
 
 @dataclass

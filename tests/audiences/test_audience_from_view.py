@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from audiences.models import Audience, AudienceMember
 from audiences.services import audience_initial_from_view, audience_recompute
+from crm.customfields import custom_field_create
 from crm.models import SavedView
 from grading.models import Tier
 from tagging.services import contact_tag_add, tag_delete
@@ -71,19 +72,21 @@ def test_a_marketer_builds_an_audience_from_this_weeks_missed_trials(
 
 
 def test_what_an_audience_cannot_hold_is_named_on_the_form(
-    marketer_client, tenant, marketer, sales, trial
+    marketer_client, tenant, marketer, sales, admin, trial
 ):
     booked, _visited = trial
+    campus = custom_field_create(tenant=tenant, actor=admin, label="校区", kind="text")
     view = view_of(tenant, marketer, {
         "q": ["试听"], "owner": [str(sales.pk)], "activity": ["at_risk"],
-        "tag_all": [str(booked.pk)], "sort": ["name"], "cf_campus": ["浦东"],
+        "tag_all": [str(booked.pk)], "sort": ["name"], f"cf_{campus.key}": ["浦东"],
+        "cf_gone__empty": ["1"], "retired_filter": ["1"],
     })  # fmt: skip
     start = audience_initial_from_view(view=view)
     assert start.initial["tag_all"] == [booked.pk]
     assert start.initial["gate"] == "at_or_past" and start.initial["stages"] == ["subscriber"]
     assert start.left_out == [
         "Search “试听”", f"Owner: {sales.display_name}", "Activity status: At risk",
-        "Filter “cf_campus”",
+        "校区 = 浦东", "gone is empty", "Filter “retired_filter”",
     ]  # fmt: skip
     html = marketer_client.get(url("audience_create", tenant), {"from_view": view.pk})
     html = html.content.decode()

@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from crm import savedviews
+from crm.customfields import custom_field_create, custom_field_delete
 from crm.models import Role, SavedView, SavedViewDefault
 from crm.permissions import can_delete_saved_view, can_edit_saved_view
 from crm.services import NotAllowed, ServiceError
@@ -379,6 +380,41 @@ def test_a_view_with_a_value_the_list_no_longer_takes_opens_with_a_note(
     assert left_out[0].startswith("Tier: ")
     assert left_out[1] == "a filter that no longer exists (retired_filter)"
     assert list_of(page) == sorted(["来了的", "没来的", "没约的"])  # the stage still applies
+
+
+def test_a_view_keeps_the_companys_own_fields_and_names_one_deleted_since(
+    marketer_client, tenant, marketer, admin
+):
+    campus = custom_field_create(tenant=tenant, actor=admin, label="校区", kind="choice",
+                                 options=["浦东", "徐汇"])  # fmt: skip
+    birthday = custom_field_create(tenant=tenant, actor=admin, label="生日", kind="date")
+    for name, where, born in (("浦东的", "浦东", "2016-05-01"), ("徐汇的", "徐汇", "2016-06-01"),
+                              ("浦东大的", "浦东", "2010-01-01")):  # fmt: skip
+        ContactFactory(tenant=tenant, name=name, stage="mql",
+                       custom={campus.key: where, birthday.key: born})  # fmt: skip
+    state = f"stage=mql&cf_{campus.key}=浦东&cf_{birthday.key}__min=2015-01-01&sort=-created"
+    save(marketer_client, tenant, name="浦东的小朋友", params=state, shared=True)
+    view = SavedView.objects.for_tenant(tenant).get()
+    assert view.params == {
+        f"cf_{campus.key}": ["浦东"], f"cf_{birthday.key}__min": ["2015-01-01"], "stage": ["mql"]
+    }  # fmt: skip
+    page = marketer_client.get(url("contact_list", tenant), {"view": view.pk})
+    assert list_of(page) == ["浦东的"]
+    assert page.context["saved_views"].left_out == []
+
+    # the admin deletes 校区: the view opens without it, says so, and its birthday still applies
+    custom_field_delete(field=campus, actor=admin)
+    page = marketer_client.get(url("contact_list", tenant), {"view": view.pk})
+    views = page.context["saved_views"]
+    assert views.left_out == [f"a field that was deleted ({campus.key})"]
+    assert list_of(page) == sorted(["浦东的", "徐汇的"])
+    assert views.changed and f"cf_{campus.key}" not in views.current
+    # a range the field's kind cannot read is named with the field's label
+    view.params = {f"cf_{birthday.key}__min": ["明年"]}
+    view.save()
+    page = marketer_client.get(url("contact_list", tenant), {"view": view.pk})
+    assert page.context["saved_views"].left_out == ["生日: “明年” no longer applies"]
+    assert len(list_of(page)) == 3
 
 
 def test_an_htmx_search_brings_the_side_list_along(marketer_client, tenant, marketer):

@@ -173,4 +173,118 @@
       if (first) first.focus();
     }
   });
+
+  // a11y: Escape folds the menu the focus is in (a card's "Move to…", the company switcher, a
+  // filter's fold) and gives the focus back to its summary, the button that opened it. A picker's
+  // list inside closes first (pickers.js stops the key there).
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape" || event.defaultPrevented) return;
+    const here = document.activeElement;
+    const menu = here && here.closest && here.closest("details[open]");
+    if (!menu || menu.closest("#dialog")) return;
+    menu.open = false;
+    const summary = menu.querySelector(":scope > summary");
+    if (summary) summary.focus();
+  });
+
+  // a11y: a dialog gives the focus back to what opened it when it closes (Escape, Cancel, or
+  // done), and Tab stays inside it while it is open (it is aria-modal). htmx may have drawn the
+  // opener's part anew meanwhile: then the same control in the new part takes the focus.
+  let lastTrigger = null;
+  let opener = null;
+  document.addEventListener("htmx:beforeRequest", function () {
+    lastTrigger = document.activeElement;
+  });
+  function openDialog() {
+    return document.querySelector("#dialog .dialog");
+  }
+  // The same control found again by what it is: its id, or its form's action, tag and name.
+  function selectorFor(el) {
+    if (el.id) return "#" + CSS.escape(el.id);
+    const form = el.form || el.closest("form");
+    if (!form || !form.getAttribute("action")) return null;
+    let selector = 'form[action="' + CSS.escape(form.getAttribute("action")) + '"] ' + el.tagName.toLowerCase();
+    if (el.name) selector += '[name="' + CSS.escape(el.name) + '"]';
+    if (el.tagName === "BUTTON" && el.value) selector += '[value="' + CSS.escape(el.value) + '"]';
+    return selector;
+  }
+  function sameControl(el) {
+    if (!el || el === document.body) return null;
+    if (el.isConnected) return el;
+    const selector = selectorFor(el);
+    return selector ? document.querySelector(selector) : null;
+  }
+  // Done in a dialog may load the whole page again (HX-Redirect: fields of the page changed):
+  // the opener is remembered for that page, for a few seconds, and takes the focus there.
+  const FOCUS_BACK = "funnel:focus-back";
+  document.addEventListener("htmx:beforeOnLoad", function (event) {
+    const xhr = event.detail.xhr;
+    const to = xhr && xhr.getResponseHeader("HX-Redirect");
+    if (!to || !opener || !opener.isConnected) return;
+    const selector = selectorFor(opener);
+    if (!selector) return;
+    try {
+      sessionStorage.setItem(FOCUS_BACK, JSON.stringify({
+        path: new URL(to, window.location.href).pathname, selector: selector, at: Date.now(),
+      }));
+    } catch (e) { /* no storage: the page starts at its top, as before */ }
+  });
+  try {
+    const stored = JSON.parse(sessionStorage.getItem(FOCUS_BACK) || "null");
+    sessionStorage.removeItem(FOCUS_BACK);
+    if (stored && stored.path === window.location.pathname && Date.now() - stored.at < 10000) {
+      const back = document.querySelector(stored.selector);
+      if (back) back.focus();
+    }
+  } catch (e) { /* nothing remembered */ }
+  // Closed by an answer of htmx (done): its new parts are in place once it has settled; closed
+  // by Escape or Cancel: at once. A place the answer chose itself (a moved card) is kept.
+  let swapping = false;
+  let pendingBack = null;
+  function giveFocusBack() {
+    if (!pendingBack || swapping) return;
+    const now = document.activeElement;
+    const back = now && now !== document.body && now.isConnected ? null : sameControl(pendingBack);
+    pendingBack = null;
+    if (back) back.focus();
+  }
+  document.addEventListener("htmx:beforeSwap", function () { swapping = true; });
+  document.addEventListener("htmx:afterSettle", function () {
+    swapping = false;
+    giveFocusBack();
+  });
+  document.addEventListener("htmx:responseError", function () { swapping = false; });
+  const dialogBox = document.getElementById("dialog");
+  if (dialogBox) {
+    new MutationObserver(function () {
+      if (openDialog()) {
+        if (!opener) opener = lastTrigger && !dialogBox.contains(lastTrigger) ? lastTrigger : null;
+        return;
+      }
+      if (!opener) return;
+      pendingBack = opener;
+      opener = null;
+      setTimeout(giveFocusBack, 0);
+    }).observe(dialogBox, { childList: true, subtree: true });
+  }
+  document.addEventListener("keydown", function (event) {
+    const dialog = event.key === "Tab" && openDialog();
+    if (!dialog) return;
+    const stops = Array.from(dialog.querySelectorAll(
+      'a[href], button:not([disabled]), input:not([type=hidden]):not([disabled]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])'
+    ));
+    if (!stops.length) return;
+    const first = stops[0];
+    const last = stops[stops.length - 1];
+    if (!dialog.contains(document.activeElement)) {
+      event.preventDefault();
+      first.focus();
+    } else if (event.shiftKey && document.activeElement === first) {
+      event.preventDefault();
+      last.focus();
+    } else if (!event.shiftKey && document.activeElement === last) {
+      event.preventDefault();
+      first.focus();
+    }
+  });
 })();

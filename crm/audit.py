@@ -22,6 +22,7 @@ from .http import client_ip
 from .models import AuditEntry, AuditKind, Membership, Role, Tenant, User
 from .scope import tenant_scope, user_scope
 from .selectors import memberships_of_user
+from .words import aside, in_parts, labelled, listed
 
 _address: contextvars.ContextVar[str | None] = contextvars.ContextVar("audit_address", default=None)
 
@@ -137,10 +138,10 @@ def _role(key: str) -> str:
 def _alias_changes(row: dict) -> str:
     parts = []
     if row.get("aliases_added"):
-        parts.append(_("new aliases: %(names)s") % {"names": ", ".join(row["aliases_added"])})
+        parts.append(_("new aliases: %(names)s") % {"names": listed(row["aliases_added"])})
     if row.get("aliases_removed"):
-        parts.append(_("aliases removed: %(names)s") % {"names": ", ".join(row["aliases_removed"])})
-    return f" ({'; '.join(parts)})" if parts else ""
+        parts.append(_("aliases removed: %(names)s") % {"names": listed(row["aliases_removed"])})
+    return aside(in_parts(parts)) if parts else ""
 
 
 # What an app says of its own entries' subjects in the reader's words (tagging: a rule without
@@ -186,8 +187,8 @@ def audit_detail(entry: AuditEntry) -> str:
         return _("added") if details.get("add") else _("removed")
     if kind == AuditKind.STAGE_SETTINGS_CHANGED:
         stages = details.get("stages", {})
-        return "; ".join(
-            f"{Stage(key).label if key in RANK else key}: {row.get('label') or '—'}"
+        return in_parts(
+            labelled(Stage(key).label if key in RANK else key, row.get("label") or "—")
             + _alias_changes(row)
             for key, row in stages.items()
         )

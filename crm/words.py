@@ -5,7 +5,7 @@ Written in code as ": " and ", " they put English punctuation into Chinese sente
 
 from collections.abc import Iterable
 
-from django.utils.translation import pgettext
+from django.utils.translation import gettext, pgettext
 
 
 def labelled(label: object, value: object) -> str:
@@ -16,9 +16,14 @@ def labelled(label: object, value: object) -> str:
     }
 
 
+def separator() -> str:
+    """What stands between the items of a list: ", " / "、"."""
+    return pgettext("between the items of a list", ", ")
+
+
 def listed(items: Iterable[object]) -> str:
     """ "phone, email" / "手机号、邮箱"."""
-    return pgettext("between the items of a list", ", ").join(str(item) for item in items)
+    return separator().join(str(item) for item in items)
 
 
 def all_listed(items: Iterable[object]) -> str:
@@ -30,3 +35,13 @@ def all_listed(items: Iterable[object]) -> str:
         "items": listed(items[:-1]),
         "last": items[-1],
     }
+
+
+def in_parts(parts: Iterable[object]) -> str:
+    """ "a; b" / "a；b": the parts of one sentence that each say something of their own."""
+    return gettext("; ").join(str(part) for part in parts)
+
+
+def aside(text: object) -> str:
+    """`text` as an aside after what comes before it: " (2 rows)" / "（2 行）"."""
+    return pgettext("an aside after a word", " (%(aside)s)") % {"aside": text}

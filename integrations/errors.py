@@ -13,6 +13,7 @@ from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationEr
 from ninja.parser import Parser
 
 from crm.services import DuplicateContactError, NotAllowed, ServiceError
+from crm.words import listed
 from lifecycle.services import MissingRequirements, MoveRefused
 
 CODES = {
@@ -155,7 +156,7 @@ def known_query_only(view_func):
         unknown = sorted(set(request.GET) - set(kwargs))
         if unknown:
             raise HttpError(
-                400, _("Unknown query parameter: %(names)s.") % {"names": ", ".join(unknown)}
+                400, _("Unknown query parameter: %(names)s.") % {"names": listed(unknown)}
             )
         return view_func(request, *args, **kwargs)
 

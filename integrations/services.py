@@ -21,6 +21,7 @@ from crm.services import (
     contact_create,
     contact_fill,
 )
+from crm.words import listed
 from lifecycle import services as lifecycle
 from lifecycle.stages import ORDER, RANK, Channel
 from tagging.models import Tag
@@ -86,7 +87,7 @@ def contact_submit(
         if len(found) > 1:
             raise ServiceError(
                 _("The email, phone and WeChat ID given belong to different contacts (%(ids)s).")
-                % {"ids": ", ".join(map(str, found))}
+                % {"ids": listed(found)}
             ) from None
         contact = Contact.objects.for_tenant(tenant).select_related("owner__user").get(pk=found[0])
         contact = contact_upsert(contact=contact, actor=actor, values=given, stage=stage)

@@ -21,6 +21,7 @@ from crm.permissions import (
 )
 from crm.selectors import contact_list
 from crm.undo import BULK_MOVE, undo_offer_keep
+from crm.words import labelled
 
 from . import aliases, bulk_moves, services, undo
 from .access import access_stage_alias
@@ -236,7 +237,7 @@ def stage_alias_add(request, stage: str):
     form = StageAliasForm(request.POST)
     if not form.is_valid():
         for error in form.errors.get("name", []):
-            messages.error(request, f"{form.fields['name'].label}: {error}")
+            messages.error(request, labelled(form.fields["name"].label, error))
         return redirect(reverse("stage_settings", args=[request.tenant.slug]) + "#aliases")
     name = " ".join(form.cleaned_data["name"].split())
     return _alias_result(

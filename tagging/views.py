@@ -257,7 +257,7 @@ def _form_errors(request, form, back: str):
     for field, errors in form.errors.items():
         label = form.fields[field].label if field in form.fields else ""
         for error in errors:
-            messages.error(request, f"{label}: {error}" if label else error)
+            messages.error(request, labelled(label, error) if label else error)
     return redirect(back)
 
 

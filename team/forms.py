@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext, pgettext_lazy
 
 from crm.models import Tenant
+from crm.words import labelled
 
 from .selectors import DEFAULT_DAYS, MAX_DAYS, Period, company_today
 
@@ -55,7 +56,7 @@ class PeriodForm(forms.Form):
 
     def messages(self) -> list[str]:
         """What was wrong, each with the field it is about."""
-        found = [f"{self.fields[name].label}: {error}"
+        found = [labelled(self.fields[name].label, error)
                  for name in ("from", "to") for error in self.errors.get(name, [])]  # fmt: skip
         return found + list(self.non_field_errors())
 

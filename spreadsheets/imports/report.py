@@ -16,6 +16,7 @@ from crm.normalize import (
     PHONE_REASONS,
 )
 from crm.selectors import member_list
+from crm.words import in_parts, labelled
 from lifecycle.selectors import stage_settings
 from lifecycle.stages import REQUIREMENTS
 
@@ -222,10 +223,10 @@ def failed_rows_csv(job: ImportJob) -> bytes:
     written as text, as exports do."""
     reasons: dict[int, list[str]] = {}
     for error in errors_shown(import_errors(job), tenant=job.tenant):
-        reasons.setdefault(error["row"], []).append(f"{error['column']}: {error['reason']}")
+        reasons.setdefault(error["row"], []).append(labelled(error["column"], error["reason"]))
     warned: dict[int, list[str]] = {}
     for warning in warnings_shown(import_warnings(job), tenant=job.tenant):
-        warned.setdefault(warning["row"], []).append(f"{warning['column']}: {warning['reason']}")
+        warned.setdefault(warning["row"], []).append(labelled(warning["column"], warning["reason"]))
     out = io.StringIO()
     writer = csv.writer(out)
     wanted = reasons.keys() | warned.keys()
@@ -237,7 +238,7 @@ def failed_rows_csv(job: ImportJob) -> bytes:
             writer.writerow([csv_cell(cell) for cell in [*header, _("Error"), _("Warning")]])
         elif number in wanted:
             # several reasons of one row, joined as the reader's language joins them
-            said = [_("; ").join(reasons.get(number, ())), _("; ").join(warned.get(number, ()))]
+            said = [in_parts(reasons.get(number, ())), in_parts(warned.get(number, ()))]
             padded = [*row, *[""] * (len(header) - len(row))]  # the reasons under their headers
             writer.writerow([csv_cell(cell) for cell in [*padded, *said]])
         if number >= last and number >= job.header_row:

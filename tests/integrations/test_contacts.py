@@ -14,7 +14,7 @@ from tests.integrations.conftest import error_of
 CONTACT_KEYS = {
     "id", "name", "email", "phone", "wechat_id", "weibo", "company", "owner", "source", "stage",
     "stage_label", "status", "lost_reason", "tags", "tier", "stage_entered_at", "created_at",
-    "updated_at",
+    "updated_at", "custom",
 }  # fmt: skip
 
 
@@ -287,8 +287,11 @@ def test_an_event_runs_the_rules_and_answers_with_the_stage_and_tags(admin_api, 
     )
     assert body["event"]["kind"] == "payment_received"
     assert body["event"]["duplicate"] is False
+    # the built-in rule named as the answer names the rest: the event kind in the reader's
+    # language (English here), the stage by the company's label
+    assert body["event"]["kind_label"] == "Paid"
     assert body["rules"] == [
-        {"rule": "已付款 → 付费客户", "done": ["moved to “付费客户”"], "not_done": []}
+        {"rule": "Paid → 付费客户", "done": ["moved to “付费客户”"], "not_done": []}
     ]
     event = Event.objects.for_tenant(contact.tenant).get()
     assert (event.channel, str(event.amount), event.external_id) == ("api", "980.00", "order-1")

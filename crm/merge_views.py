@@ -63,5 +63,11 @@ def contact_merge(request, contact_id: int, other_id: int):
          getattr(merged, name))
         for name in merges.MERGE_FIELDS
     ]  # fmt: skip
-    context = {"survivor": survivor, "merged": merged, "rows": rows, "refusal": refusal}
+    context = {
+        "survivor": survivor,
+        "merged": merged,
+        "rows": rows,
+        "custom_rows": merges.merge_custom_rows(survivor=survivor, merged=merged),
+        "refusal": refusal,
+    }
     return render(request, "crm/contact_merge.html", context, status=403 if refusal else 200)

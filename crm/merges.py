@@ -1,5 +1,6 @@
-"""Merging two contacts by hand: fields chosen one by one; tags and events moved to the contact
-that stays; the furthest stage kept; the merge recorded (ContactMerge and the audit log).
+"""Merging two contacts by hand: fields chosen one by one; custom-field values kept, the other
+contact's filling the gaps; tags and events moved to the contact that stays; the furthest stage
+kept; the merge recorded (ContactMerge and the audit log).
 
 The merged contact's stage changes are kept on the survivor, marked "merged from": its timeline
 shows them, but they are not the survivor's chain (its stage_version counts only its own rows)
@@ -17,8 +18,9 @@ from django.forms.models import model_to_dict
 from django.utils.translation import gettext as _
 
 from .audit import audit_record
+from .customfields import custom_fields_of, value_display
 from .hooks import contacts_merging
-from .models import CONTACT_FIELDS, AuditKind, Contact, ContactMerge, Membership
+from .models import CONTACT_FIELDS, AuditKind, Contact, ContactMerge, CustomField, Membership
 from .permissions import can_merge, can_merge_any
 from .services import NotAllowed, ServiceError
 
@@ -85,6 +87,25 @@ def mergeable(*, actor: Membership | None, contact: Contact, candidates: list[Co
     )
 
 
+def merge_custom_rows(*, survivor: Contact, merged: Contact) -> list[tuple[str, str, str, bool]]:
+    """The company's own fields either contact holds, as the merge page shows them: (name, the
+    kept contact's value, the other's, whether the other's fills the gap). No choice: the kept
+    contact's values stay, the other's fill the fields it has none of."""
+    mine, theirs = survivor.custom or {}, merged.custom or {}
+    fields = [
+        f for f in custom_fields_of(tenant=survivor.tenant) if f.key in mine or f.key in theirs
+    ]
+    names = {}
+    if any(f.kind == CustomField.Kind.MEMBER for f in fields):
+        members = Membership.objects.for_tenant(survivor.tenant).select_related("user")
+        names = {member.pk: member.display_name for member in members}
+    return [
+        (f.label, value_display(f, mine.get(f.key), member_names=names),
+         value_display(f, theirs.get(f.key), member_names=names), f.key not in mine)
+        for f in fields
+    ]  # fmt: skip
+
+
 def may_merge(*, actor: Membership | None) -> bool:
     """Whether the actor's role may merge any contacts at all (pages show the merge buttons)."""
     return can_merge(actor)
@@ -134,6 +155,7 @@ def contact_merge(
     survivor, merged = locked[survivor.pk], locked[merged.pk]
     merge_check(actor=actor, survivor=survivor, merged=merged)
     snapshot = {k: str(v) if v is not None else "" for k, v in model_to_dict(merged).items()}
+    snapshot["custom"] = merged.custom or {}  # its values as they were, each kind in its form
     chosen = {name: getattr(merged, name) for name in MERGE_FIELDS if name in take_from_merged}
     # free the unique channels on the contact that goes before the one that stays takes them
     Contact.objects.for_tenant(tenant).filter(pk=merged.pk).update(phone="", email="", wechat_id="")
@@ -142,7 +164,11 @@ def contact_merge(
     for name in UNIQUE:  # a channel the survivor lacks is never lost
         if not getattr(survivor, name) and snapshot.get(name):
             setattr(survivor, name, snapshot[name])
-    survivor.save(update_fields=[*MERGE_FIELDS, "updated_at"])
+    # the company's own fields: the kept contact's values stay, the other's fill the fields it
+    # has none of (what it held besides stays in the merge's record); the audiences filtering
+    # on them follow, as after any merge (lifecycle's merge step)
+    survivor.custom = {**(merged.custom or {}), **(survivor.custom or {})}
+    survivor.save(update_fields=[*MERGE_FIELDS, "custom", "updated_at"])
 
     contacts_merging(survivor=survivor, merged=merged, actor=actor)
     merged_pk, merged_name = merged.pk, merged.name

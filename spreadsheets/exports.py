@@ -13,7 +13,9 @@ from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
-from crm.models import Tenant
+from crm.customfields import custom_fields_of, value_display
+from crm.models import CustomField, Tenant
+from crm.selectors import member_list
 from grading.models import ContactGrade
 from grading.selectors import tiers_of
 from lifecycle.selectors import stage_settings
@@ -31,9 +33,18 @@ def _header() -> list[str]:
 
 def export_rows(*, tenant: Tenant, contacts: QuerySet, ordering: tuple[str, ...] = ("pk",)):
     """The header, then one list of cells per contact, in batches (never the whole tenant in
-    memory). Tags come by reverse relation, so this needs no import of the tagging app."""
+    memory). Tags come by reverse relation, so this needs no import of the tagging app.
+    The company's own fields follow, one column each, headed by the field's name and written
+    as the contact page shows them (¥1,200.00, 周六、周日, a member's name): a file imports
+    again into the same fields."""
     labels = stage_settings(tenant=tenant)
-    yield _header()
+    custom = custom_fields_of(tenant=tenant)
+    members = (
+        {member.pk: member.display_name for member in member_list(tenant=tenant)}
+        if any(field.kind == CustomField.Kind.MEMBER for field in custom)
+        else {}
+    )
+    yield [*_header(), *(field.label for field in custom)]
     qs = (
         contacts.select_related("owner__user")
         .prefetch_related("contact_tags__tag")
@@ -56,6 +67,8 @@ def export_rows(*, tenant: Tenant, contacts: QuerySet, ordering: tuple[str, ...]
             contact.owner.display_name if contact.owner else "", tags, tier,
             contact.expected_amount,
             timezone.localtime(contact.created_at).replace(tzinfo=None, microsecond=0),
+            *(value_display(field, (contact.custom or {}).get(field.key), member_names=members)
+              for field in custom),
         ]  # fmt: skip
 
 

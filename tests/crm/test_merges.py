@@ -6,8 +6,16 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from crm import customfields
 from crm.merges import contact_merge, likely_duplicates
-from crm.models import AuditEntry, AuditKind, Contact, ContactMerge
+from crm.models import (
+    AuditEntry,
+    AuditKind,
+    Contact,
+    ContactCustomValue,
+    ContactMerge,
+    CustomField,
+)
 from crm.services import ContactData, NotAllowed
 from lifecycle.analytics import funnel_stats_compute
 from lifecycle.models import StageChange
@@ -310,3 +318,32 @@ def test_a_merged_contacts_creation_row_does_not_hide_the_survivors_first_stay(t
     stats = funnel_stats_compute(tenant=tenant, contacts=Contact.objects.for_tenant(tenant))
     # the survivor's own chain: created a subscriber, moved to MQL by the merge
     assert {stage: row["n"] for stage, row in stats["time_in_stage"].items()} == {"subscriber": 1}
+
+
+def test_a_merge_keeps_the_kept_contacts_custom_values_and_fills_its_gaps(
+    admin_client, tenant, admin, sales
+):
+    kind = CustomField.Kind
+    make = customfields.custom_field_create
+    make(tenant=tenant, actor=admin, label="生日", kind=kind.DATE)
+    make(tenant=tenant, actor=admin, label="校区", kind=kind.CHOICE, options=["徐汇", "浦东"])
+    make(tenant=tenant, actor=admin, label="课程顾问", kind=kind.MEMBER)
+    kept = ContactFactory(tenant=tenant, name="王芳", phone="13800138000",
+                          custom={"xiao_qu": "徐汇"})  # fmt: skip
+    gone = ContactFactory(tenant=tenant, name="王芳(微信)", phone="", wechat_id="wangfang",
+                          custom={"xiao_qu": "浦东", "sheng_ri": "2015-03-04",
+                                  "ke_cheng_gu_wen": sales.pk})  # fmt: skip
+    url = reverse("contact_merge", args=[tenant.slug, kept.pk, gone.pk])
+    page = admin_client.get(url).content.decode()
+    assert 'id="merge-custom"' in page
+    assert '<th scope="row">校区</th><td>徐汇</td><td>浦东</td>' in page
+    assert '<th scope="row">生日</th><td>—</td><td>2015-03-04 <small' in page
+    admin_client.post(url, {"name": "keep"})
+    result = Contact.objects.for_tenant(tenant).get(pk=kept.pk)
+    assert result.custom == {"xiao_qu": "徐汇", "sheng_ri": "2015-03-04",
+                             "ke_cheng_gu_wen": sales.pk}  # fmt: skip
+    # the filters find the survivor by the values it took over
+    assert ContactCustomValue.objects.for_tenant(tenant).filter(contact=result).count() == 3
+    # nothing lost: the other's own values stay in the merge's record
+    record = ContactMerge.objects.for_tenant(tenant).get()
+    assert record.merged_data["custom"]["xiao_qu"] == "浦东"

@@ -8,6 +8,9 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from audiences.services import audience_recompute, audience_save
+from crm import customfields as cf
+from crm.models import Contact, CustomField
+from spreadsheets.imports import jobs as imports
 from tagging.models import Tag, TagGroup
 from tagging.services import contact_tag_add
 from tests.factories import ContactFactory
@@ -107,3 +110,50 @@ def test_any_audience_name_exports_as_xlsx(admin_client, tenant, admin, name):
     workbook = load_workbook(io.BytesIO(_body(response)), read_only=True)
     assert 1 <= len(workbook.active.title) <= 31
     assert [[c.value for c in row] for row in workbook.active.iter_rows()][1][0] == "张伟"
+
+
+def test_custom_fields_export_as_columns_that_import_again_into_the_same_fields(
+    admin_client, tenant, admin, marketer, sales
+):
+    kind = CustomField.Kind
+    make = cf.custom_field_create
+    make(tenant=tenant, actor=admin, label="生日", kind=kind.DATE)
+    make(
+        tenant=tenant, actor=admin, label="上课日", kind=kind.MULTI_CHOICE, options=["周六", "周日"]
+    )
+    make(tenant=tenant, actor=admin, label="学费", kind=kind.MONEY)
+    make(tenant=tenant, actor=admin, label="课程顾问", kind=kind.MEMBER)
+    sales.user.first_name, sales.user.last_name = "小明", "赵"
+    sales.user.save()
+    custom = {"sheng_ri": "2015-03-04", "shang_ke_ri": ["周六", "周日"], "xue_fei": "12800.00",
+              "ke_cheng_gu_wen": sales.pk}  # fmt: skip
+    ContactFactory(tenant=tenant, name="张小明", phone="13800138001", custom=custom)
+    ContactFactory(tenant=tenant, name="李小红", phone="13800138002")
+    response = admin_client.get(reverse("contacts_export", args=[tenant.slug]))
+    rows = list(csv.reader(io.StringIO(_body(response).decode("utf-8-sig"))))
+    assert rows[0][-4:] == ["生日", "上课日", "学费", "课程顾问"]
+    shown = {row[0]: row[-4:] for row in rows[1:]}
+    assert shown == {"张小明": ["2015-03-04", "周六、周日", "¥12,800.00", "赵小明"],
+                     "李小红": ["", "", "", ""]}  # fmt: skip
+    # the values lost, the export imported again gives them back as they were
+    Contact.objects.for_tenant(tenant).update(custom={})
+    job = imports.import_start(tenant=tenant, actor=marketer, file_name="contacts.csv",
+                               content=_body(response), language="en")  # fmt: skip
+    assert {f for f in job.mapping.values() if f.startswith("cf:")} == {
+        "cf:sheng_ri", "cf:shang_ke_ri", "cf:xue_fei", "cf:ke_cheng_gu_wen",
+    }  # fmt: skip
+    job = imports.import_run(job=job)
+    assert job.failed == 0
+    assert {c.name: c.custom for c in Contact.objects.for_tenant(tenant)} == {
+        "张小明": custom, "李小红": {},
+    }  # fmt: skip
+
+
+def test_an_xlsx_export_holds_the_custom_fields_too(admin_client, tenant, admin):
+    cf.custom_field_create(tenant=tenant, actor=admin, label="校区", kind=CustomField.Kind.CHOICE,
+                           options=["徐汇", "浦东"])  # fmt: skip
+    ContactFactory(tenant=tenant, name="张小明", custom={"xiao_qu": "浦东"})
+    response = admin_client.get(reverse("contacts_export", args=[tenant.slug]), {"format": "xlsx"})
+    sheet = load_workbook(io.BytesIO(_body(response)), read_only=True).active
+    rows = [[cell.value for cell in row] for row in sheet.iter_rows()]
+    assert (rows[0][-1], rows[1][-1]) == ("校区", "浦东")

@@ -4,7 +4,7 @@ from django.db import connection
 from django.db.models import Q
 from django.http import Http404
 
-from .models import Contact, Invitation, Membership, SavedView, Undo, User
+from .models import Contact, CustomField, Invitation, Membership, SavedView, Undo, User
 from .rawreads import from_row, model_columns, width
 
 
@@ -72,3 +72,8 @@ def access_saved_view(membership: Membership, view_id: int) -> SavedView:
         Q(owner=membership) | Q(shared=True)
     )
     return get_scoped_or_404(views.select_related("owner__user"), view_id)
+
+
+def access_custom_field(membership: Membership, field_id: int) -> CustomField:
+    """One of the member's company's custom fields, or 404."""
+    return get_scoped_or_404(CustomField.objects.for_tenant(membership.tenant), field_id)

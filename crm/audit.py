@@ -21,7 +21,6 @@ from lifecycle.stages import RANK, Stage
 from .http import client_ip
 from .models import AuditEntry, AuditKind, Membership, Role, Tenant, User
 from .scope import tenant_scope, user_scope
-from .selectors import memberships_of_user
 from .words import aside, in_parts, labelled, listed
 
 _address: contextvars.ContextVar[str | None] = contextvars.ContextVar("audit_address", default=None)
@@ -100,7 +99,9 @@ def _for_each_company_of(username: str, kind: AuditKind) -> None:
     if user is None:
         return
     with user_scope(user):  # a login has no company yet: read theirs, then write in each
-        memberships = list(memberships_of_user(user=user))
+        # read here, not through crm.selectors: the services of modules below the selectors
+        # (crm.customfields) write audit entries too
+        memberships = list(Membership.objects.filter(user=user).select_related("tenant"))
     for membership in memberships:
         with tenant_scope(membership.tenant_id):
             audit_record(tenant=membership.tenant, actor=membership, kind=kind, subject=username)

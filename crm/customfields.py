@@ -24,15 +24,18 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
-from django.db.models import Exists, F, Func, JSONField, OuterRef, Q, Value
+from django.db.models import Count, Exists, F, Func, JSONField, OuterRef, Q, Value
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from pypinyin import lazy_pinyin
 
-from .models import Contact, ContactCustomValue, CustomField, Membership, Tenant
+from .audit import audit_record
+from .caching import kept
+from .models import AuditKind, Contact, ContactCustomValue, CustomField, Membership, Tenant
 from .permissions import can_edit_custom_fields
 
 Kind = CustomField.Kind
@@ -59,6 +62,33 @@ class CustomFieldError(Exception):
 def custom_fields_of(*, tenant: Tenant) -> list[CustomField]:
     """The company's fields in the order it shows them (one query)."""
     return list(CustomField.objects.for_tenant(tenant).order_by("position", "id"))
+
+
+def _cache_key(tenant_id: int) -> str:
+    return f"custom-fields:{tenant_id}"
+
+
+def custom_fields_cached(*, tenant: Tenant) -> list[CustomField]:
+    """The company's fields for the pages that read them on every view (the contact list's
+    columns and filters): kept in the cache until an admin changes one."""
+    return kept(_cache_key(tenant.pk), lambda: custom_fields_of(tenant=tenant))
+
+
+def _fields_changed(tenant: Tenant) -> None:
+    # now, and once committed: a page that read the old fields meanwhile kept them again
+    cache.delete(_cache_key(tenant.pk))
+    transaction.on_commit(lambda: cache.delete(_cache_key(tenant.pk)))
+
+
+def custom_fields_usage(*, tenant: Tenant) -> dict[int, int]:
+    """How many contacts hold a value of each field ({field id: count}, fields nobody fills
+    left out): one grouped query, for the settings page."""
+    return dict(
+        ContactCustomValue.objects.for_tenant(tenant)
+        .values_list("field_id")
+        .annotate(held=Count("contact_id", distinct=True))
+        .values_list("field_id", "held")
+    )
 
 
 def custom_field_usage(*, field: CustomField) -> int:
@@ -258,6 +288,38 @@ def value_display(field: CustomField, value: Any, *, member_names: Mapping[int, 
     return str(value)
 
 
+@dataclass(frozen=True, slots=True)
+class CustomDetail:
+    """One value as the contact page shows it."""
+
+    label: str
+    text: str
+    kind: str
+    url: str = ""  # a link's address (http or https only)
+
+
+def contact_custom_details(*, contact: Contact) -> list[CustomDetail]:
+    """The contact's values in the company's order of its fields, empty ones left out: members
+    by name (one query, only when the contact holds one), money as ¥1,200.00, dates ISO."""
+    values = contact.custom or {}
+    if not values:
+        return []
+    fields = [field for field in custom_fields_cached(tenant=contact.tenant)
+              if not _is_empty(values.get(field.key))]  # fmt: skip
+    member_ids = [values[f.key] for f in fields
+                  if f.kind == Kind.MEMBER and isinstance(values[f.key], int)]  # fmt: skip
+    names = {}
+    if member_ids:
+        members = Membership.objects.for_tenant(contact.tenant).filter(pk__in=member_ids)
+        names = {m.pk: m.display_name for m in members.select_related("user")}
+    details = []
+    for field in fields:
+        text = value_display(field, values[field.key], member_names=names)
+        link = field.kind == Kind.URL and text.startswith(("https://", "http://"))
+        details.append(CustomDetail(field.label, text, field.kind, text if link else ""))
+    return details
+
+
 # --- filters -------------------------------------------------------------------------------
 
 # The list's parameters for a field: cf_<key> (equals; for a multiple choice, holds the
@@ -301,24 +363,51 @@ def conditions_q(
     *, tenant: Tenant, conditions: Iterable[CustomCondition], fields: Iterable[CustomField]
 ) -> tuple[Q, list[CustomCondition]]:
     """The contacts the conditions let through (one EXISTS each on ContactCustomValue, which
-    an index of (tenant, field, value) answers), and the conditions that could not apply: an
-    unknown field, a value its kind cannot read, a range on a field that has none."""
+    an index of (tenant, field, value) answers; a range's two ends in one, so the index reads
+    only the range), and the conditions that could not apply: an unknown field, a value its
+    kind cannot read, a range on a field that has none."""
     by_key = {field.key: field for field in fields}
     matched, ignored = Q(), []
+    ranges: dict[str, dict[str, Any]] = {}
     for condition in conditions:
         field = by_key.get(condition.key)
+        if field is not None and condition.op in ("min", "max"):
+            bound = _range_bound(field, condition)
+            if bound is not None:
+                ranges.setdefault(field.key, {}).update(bound)
+                continue
+            ignored.append(condition)
+            continue
         q = _condition_q(tenant, field, condition) if field is not None else None
         if q is None:
             ignored.append(condition)
         else:
             matched &= q
+    for key, bounds in ranges.items():
+        matched &= Q(Exists(_values_of(tenant, by_key[key]).filter(**bounds)))
     return matched, ignored
 
 
-def _condition_q(tenant: Tenant, field: CustomField, condition: CustomCondition) -> Q | None:
-    values = ContactCustomValue.objects.for_tenant(tenant).filter(
+def _values_of(tenant: Tenant, field: CustomField):
+    return ContactCustomValue.objects.for_tenant(tenant).filter(
         field_id=field.pk, contact_id=OuterRef("pk")
     )
+
+
+def _range_bound(field: CustomField, condition: CustomCondition) -> dict | None:
+    """{"value_date__gte": …} for one end of a range, None if the field has no range or the
+    value is not of its kind."""
+    if field.kind not in RANGE_KINDS:
+        return None
+    try:
+        column, value = _typed(field, condition.value)
+    except (ValueError, InvalidOperation, OverflowError):
+        return None
+    return {f"{column}__{'gte' if condition.op == 'min' else 'lte'}": value}
+
+
+def _condition_q(tenant: Tenant, field: CustomField, condition: CustomCondition) -> Q | None:
+    values = _values_of(tenant, field)
     if condition.op == "empty":
         if condition.value not in ("0", "1"):
             return None
@@ -326,14 +415,11 @@ def _condition_q(tenant: Tenant, field: CustomField, condition: CustomCondition)
         return ~Q(held) if condition.value == "1" else Q(held)
     if field.kind == Kind.LONG_TEXT:
         return None
-    if condition.op in ("min", "max") and field.kind not in RANGE_KINDS:
-        return None
     try:
         column, value = _typed(field, condition.value)
     except (ValueError, InvalidOperation, OverflowError):
         return None
-    lookup = {"eq": "", "min": "__gte", "max": "__lte"}[condition.op]
-    return Q(Exists(values.filter(**{f"{column}{lookup}": value})))
+    return Q(Exists(values.filter(**{column: value})))
 
 
 def _typed(field: CustomField, raw: str) -> tuple[str, Any]:
@@ -437,12 +523,16 @@ def custom_field_create(
         raise CustomFieldError(_("A company has at most %(limit)d fields.") % {"limit": MAX_FIELDS})
     label = _label_clean(tenant, label)
     last = fields.order_by("-position").values_list("position", flat=True).first()
-    return CustomField.objects.create(
+    field = CustomField.objects.create(
         tenant=tenant, key=_key_for(tenant, label), label=label, kind=kind,
         required=required, options=_options_clean(kind, options),
         help_text=" ".join(help_text.split())[:200],
         position=0 if last is None else last + 1,
     )  # fmt: skip
+    audit_record(tenant=tenant, actor=actor, kind=AuditKind.CUSTOM_FIELD_ADDED,
+                 subject=field.label, details={"key": field.key, "kind": field.kind})  # fmt: skip
+    _fields_changed(tenant)
+    return field
 
 
 @transaction.atomic
@@ -486,11 +576,16 @@ def custom_field_update(
                 _("Add the new spelling as another option instead of changing “%(option)s”.")
                 % {"option": next(iter(renamed))}
             )
+    before = field.label
     field.label = label
     field.required = required
     field.options = new_options
     field.help_text = " ".join(help_text.split())[:200]
     field.save(update_fields=["label", "required", "options", "help_text"])
+    details = {"key": field.key, **({"from": before} if before != label else {})}
+    audit_record(tenant=field.tenant, actor=actor, kind=AuditKind.CUSTOM_FIELD_CHANGED,
+                 subject=field.label, details=details)  # fmt: skip
+    _fields_changed(field.tenant)
     return field
 
 
@@ -506,6 +601,20 @@ def custom_fields_reorder(*, tenant: Tenant, actor: Membership | None, keys: lis
         if field.position != position:
             field.position = position
             field.save(update_fields=["position"])
+    _fields_changed(tenant)
+
+
+@transaction.atomic
+def custom_field_move(*, field: CustomField, actor: Membership | None, step: int) -> None:
+    """Moves a field one place up (step -1) or down (+1) in the company's order; at either end
+    it stays where it is."""
+    _require_editor(actor)
+    _lock_fields(field.tenant)
+    keys = [each.key for each in custom_fields_of(tenant=field.tenant)]
+    at = keys.index(field.key)
+    to = min(max(at + step, 0), len(keys) - 1)
+    keys.insert(to, keys.pop(at))
+    custom_fields_reorder(tenant=field.tenant, actor=actor, keys=keys)
 
 
 @transaction.atomic
@@ -520,7 +629,10 @@ def custom_field_delete(*, field: CustomField, actor: Membership | None) -> int:
     # the contacts' column first: the trigger rewrites their remaining values as it goes
     Contact.objects.for_tenant(tenant).filter(pk__in=holders).update(custom=_KeyRemoved(field.key))
     values.delete()  # rows of values the app did not validate, if any
+    audit_record(tenant=tenant, actor=actor, kind=AuditKind.CUSTOM_FIELD_DELETED,
+                 subject=field.label, count=held, details={"key": field.key})  # fmt: skip
     field.delete()
+    _fields_changed(tenant)
     return held
 
 

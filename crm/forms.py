@@ -10,10 +10,18 @@ from django.utils.translation import gettext_lazy as _
 
 from lifecycle.stages import Stage, Status
 
-from .customfields import conditions_from_params
+from .columns import columns_from_params
+from .customfield_forms import PREFIX, contact_form_field, contact_form_initial
+from .customfields import conditions_from_params, custom_fields_of, values_clean
 from .models import CONTACT_FIELDS, LANGUAGE_CHOICES, AuditKind, Membership, Role, Tenant
 from .normalize import PhoneError, normalize_email, normalize_phone, normalize_wechat_id
-from .selectors import CONTACT_SORTS, DEFAULT_CONTACT_SORT, ContactFilters, member_list
+from .selectors import (
+    CONTACT_SORTS,
+    DEFAULT_CONTACT_SORT,
+    ContactFilters,
+    member_list,
+    member_names,
+)
 from .services import ContactData, DuplicateContactError
 from .timezones import time_zone_choices
 
@@ -66,7 +74,40 @@ class ContactForm(forms.Form):
 
     def __init__(self, *args, tenant: Tenant, **kwargs):
         super().__init__(*args, **kwargs)
+        self.tenant = tenant
         self.fields["owner"].queryset = member_list(tenant=tenant)
+        # the company's own fields, after the built-in ones (cf_<key>)
+        self.custom_fields = custom_fields_of(tenant=tenant)
+        members = []
+        if any(field.kind == field.Kind.MEMBER for field in self.custom_fields):
+            members = member_names(tenant=tenant)
+        custom = self.initial.get("custom") or {}
+        for field in self.custom_fields:
+            name = f"{PREFIX}{field.key}"
+            self.fields[name] = contact_form_field(field, members)
+            self.initial.setdefault(name, contact_form_initial(field, custom.get(field.key)))
+
+    def clean(self):
+        """Each custom value checked as the service will check it, its message under it."""
+        cleaned = super().clean()
+        if not self.custom_fields or not any(name.startswith(PREFIX) for name in self.fields):
+            return cleaned  # a form that asks none (a move's missing fields)
+        given = self._custom_given()
+        try:
+            values_clean(tenant=self.tenant, fields=self.custom_fields, given=given)
+        except forms.ValidationError as exc:
+            for key, messages in exc.message_dict.items():
+                name = f"{PREFIX}{key}"
+                if name in self.fields and name not in self.errors:
+                    self.add_error(name, messages)
+        return cleaned
+
+    def _custom_given(self) -> dict:
+        """The custom values typed, by field key: the fields on the form (each of the company's),
+        less those already refused."""
+        return {field.key: self.cleaned_data[f"{PREFIX}{field.key}"]
+                for field in self.custom_fields
+                if f"{PREFIX}{field.key}" in self.cleaned_data}  # fmt: skip
 
     def clean_name(self) -> str:
         name = " ".join(self.cleaned_data["name"].split())
@@ -89,7 +130,10 @@ class ContactForm(forms.Form):
         return value
 
     def contact_data(self) -> ContactData:
-        return ContactData(**self.cleaned_data)
+        built_in = {name: value for name, value in self.cleaned_data.items()
+                    if not name.startswith(PREFIX)}  # fmt: skip
+        # the form holds every custom field: keys of fields added since stay as they are
+        return ContactData(**built_in, custom=self._custom_given())
 
     @classmethod
     def initial_from(cls, contact) -> dict:
@@ -97,6 +141,7 @@ class ContactForm(forms.Form):
             **{name: getattr(contact, name) for name in CONTACT_FIELDS},
             "owner": contact.owner_id,
             "expected_amount": contact.expected_amount,
+            "custom": contact.custom or {},  # each field's box is filled from it
         }
 
 
@@ -158,6 +203,7 @@ class ContactFilterForm(forms.Form):
             tier=self.cleaned_data.get("tier", ""),
             activity=self.cleaned_data.get("activity", ""),
             custom=conditions_from_params(self.data),
+            columns=columns_from_params(self.data),
             sort=sort if sort in CONTACT_SORTS else DEFAULT_CONTACT_SORT,
         )
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from lifecycle.stages import RANK, Status
 
-from .customfields import CustomCondition, conditions_q, custom_fields_of
+from .customfields import CustomCondition, conditions_q, custom_fields_cached
 from .models import Contact, Invitation, Membership, Role, Tenant, User, person_name
 from .normalize import normalize_email, normalize_wechat_id, phone_search_prefix
 from .pagination import KeysetPage
@@ -135,6 +135,8 @@ class ContactFilters:
     tier: str = ""  # "", "none" or a tier id (grading's filter reads it)
     activity: str = ""  # "" or an activity status key (grading's)
     custom: tuple[CustomCondition, ...] = ()  # the company's own fields (crm/customfields.py)
+    # the list's chosen columns (crm/columns.py): None for its usual ones; not a filter
+    columns: tuple[str, ...] | None = None
     sort: str = DEFAULT_CONTACT_SORT
 
     @property
@@ -299,11 +301,12 @@ CONTACT_ROW_FIELDS = (
 
 
 def contact_list_rows(
-    *, tenant: Tenant, filters: ContactFilters, viewer: Membership | None
+    *, tenant: Tenant, filters: ContactFilters, viewer: Membership | None, custom: bool = False
 ) -> QuerySet:
-    """The contact list's rows as plain values, no model per row (crm/rows.py presents them)."""
+    """The contact list's rows as plain values, no model per row (crm/rows.py presents them);
+    `custom`: with each row's custom values, for the columns of the company's own fields."""
     return contacts_matching(tenant=tenant, filters=filters, viewer=viewer).values(
-        *CONTACT_ROW_FIELDS
+        *CONTACT_ROW_FIELDS, *(("custom",) if custom else ())
     )
 
 
@@ -347,7 +350,7 @@ def contacts_matching(
     if filters.status in Status.values:
         qs = qs.filter(status=filters.status)
     if filters.custom:
-        fields = custom_fields_of(tenant=tenant)
+        fields = custom_fields_cached(tenant=tenant)
         qs = qs.filter(conditions_q(tenant=tenant, conditions=filters.custom, fields=fields)[0])
     return qs
 

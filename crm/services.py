@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from lifecycle.fsm import FUNNEL_FIELD_NAMES
 
 from .audit import audit_record
+from .customfields import custom_fields_of, values_clean
 from .hooks import change_recorded, contact_added, contacts_deleted, work_handed_over
 from .models import CONTACT_FIELDS, AuditKind, Contact, Membership, Tenant
 from .normalize import (
@@ -46,6 +47,15 @@ class InvalidPhone(ServiceError):
         super().__init__(error.message)
 
 
+class CustomValuesInvalid(ServiceError):
+    """Custom-field values refused: `errors` holds the messages by field key, so a form or the
+    API places each under its field; the message says them all."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        self.errors = errors
+        super().__init__(" ".join(message for messages in errors.values() for message in messages))
+
+
 class DuplicateContactError(ServiceError):
     def __init__(self, duplicates: dict[str, Contact]):
         self.duplicates = duplicates
@@ -68,6 +78,10 @@ class ContactData:
     notes: str = ""
     owner: Membership | None = None
     expected_amount: Decimal | None = None
+    # The company's own fields given ({key: value} as a form, a file or the API writes them;
+    # crm.customfields reads each kind): the keys given change, the others keep their value.
+    # None leaves every custom value as it is (and checks none).
+    custom: dict | None = None
 
     def normalized(self, *, stored: Contact | None = None) -> "ContactData":
         """The data as stored (crm/normalize.py); raises InvalidPhone. A phone left as `stored`
@@ -90,12 +104,25 @@ class ContactData:
             notes=(self.notes or "").strip(),
             owner=self.owner,
             expected_amount=self.expected_amount,
+            custom=self.custom,
         )
 
 
 def _check_owner(tenant: Tenant, owner: Membership | None) -> None:
     if owner is not None and owner.tenant_id != tenant.pk:
         raise ServiceError(_("The owner must be a member of this company."))
+
+
+def _custom_values(contact: Contact, given: dict) -> dict:
+    """The contact's whole `custom` once `given` is applied (crm.customfields.values_clean);
+    CustomValuesInvalid names each refused value by its field's key."""
+    try:
+        return values_clean(
+            tenant=contact.tenant, fields=custom_fields_of(tenant=contact.tenant), given=given,
+            current=contact.custom or {},
+        )  # fmt: skip
+    except ValidationError as exc:
+        raise CustomValuesInvalid(exc.message_dict) from None
 
 
 def _save_contact(contact: Contact, data: ContactData, *, exclude_id: int | None) -> Contact:
@@ -112,6 +139,8 @@ def _save_contact(contact: Contact, data: ContactData, *, exclude_id: int | None
         setattr(contact, name, getattr(data, name))
     contact.owner = data.owner
     contact.expected_amount = data.expected_amount
+    if data.custom is not None:
+        contact.custom = _custom_values(contact, data.custom)
     try:
         contact.full_clean(
             exclude=FUNNEL_FIELD_NAMES, validate_unique=False, validate_constraints=False
@@ -123,7 +152,8 @@ def _save_contact(contact: Contact, data: ContactData, *, exclude_id: int | None
             if exclude_id is None:
                 contact.save()
             else:
-                contact.save(update_fields=EDITABLE_FIELDS)
+                written = EDITABLE_FIELDS if data.custom is None else (*EDITABLE_FIELDS, "custom")
+                contact.save(update_fields=written)
     except IntegrityError as exc:
         # Someone saved the same channel between our check and our write.
         duplicates = contact_duplicates(
@@ -166,8 +196,9 @@ def contact_update(*, contact: Contact, actor: Membership | None, data: ContactD
 @transaction.atomic
 def contact_fill(*, contact: Contact, actor: Membership | None, values: dict) -> Contact:
     """Fills in some channels or fields (what a stage asks for), with the same checks as an edit."""
+    # the custom values stay as they are unless `values` gives some ("custom": {key: value})
     current = ContactData(
-        **{f.name: getattr(contact, f.name) for f in fields(ContactData)},
+        **{f.name: getattr(contact, f.name) for f in fields(ContactData) if f.name != "custom"},
     )
     return contact_update(contact=contact, actor=actor, data=replace(current, **values))
 

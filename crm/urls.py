@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from . import merge_views, savedview_views, search_views, views
+from . import customfield_views, merge_views, savedview_views, search_views, views
 
 tenant_patterns = [
     path("", views.dashboard, name="dashboard"),
@@ -45,6 +45,23 @@ tenant_patterns = [
         "settings/members/invitations/<int:invitation_id>/cancel/",
         views.invitation_cancel,
         name="invitation_cancel",
+    ),
+    # fields: Settings → Custom fields (crm/customfield_views.py)
+    path("settings/fields/", customfield_views.custom_field_list, name="custom_field_list"),
+    path(
+        "settings/fields/<int:field_id>/edit/",
+        customfield_views.custom_field_edit,
+        name="custom_field_edit",
+    ),
+    path(
+        "settings/fields/<int:field_id>/move/",
+        customfield_views.custom_field_move,
+        name="custom_field_move",
+    ),
+    path(
+        "settings/fields/<int:field_id>/delete/",
+        customfield_views.custom_field_delete,
+        name="custom_field_delete",
     ),
     # saved views of the contact list (crm/savedview_views.py)
     path("contacts/views/new/", savedview_views.saved_view_create, name="saved_view_create"),

@@ -26,8 +26,16 @@ from .access import (
     access_membership,
     get_scoped_or_404,
 )
+from .columns import PARAM as COLUMNS_PARAM
+from .columns import column_choices, columns_param, columns_shown
 from .csvfiles import csv_stream
-from .customfields import condition_params
+from .customfield_forms import condition_text, filter_controls
+from .customfields import (
+    condition_params,
+    conditions_q,
+    contact_custom_details,
+    custom_fields_cached,
+)
 from .forms import (
     AuditFilterForm,
     ContactFilterForm,
@@ -59,6 +67,7 @@ def filter_query(filters) -> str:
              for k in ("q", "owner", "stage", "status", "tier", "activity", "sort")]  # fmt: skip
     pairs += [(k, v) for k in ("tag_any", "tag_all", "tag_none") for v in getattr(filters, k)]
     pairs += [condition_params(condition) for condition in filters.custom]
+    pairs += [(COLUMNS_PARAM, columns_param(filters.columns))]
     return urlencode([(k, v) for k, v in pairs if v not in ("", None)])
 
 
@@ -198,9 +207,15 @@ def contact_list(request):
     )
     filter_form = ContactFilterForm(views.query)
     filters = filter_form.filters()
+    # the company's own fields: the columns chosen, "More filters", the conditions left out
+    fields = custom_fields_cached(tenant=request.tenant)
+    columns = columns_shown(filters.columns, fields)
     page = keyset_page(
         selectors.contact_list_rows(
-            tenant=request.tenant, filters=filters, viewer=request.membership
+            tenant=request.tenant,
+            filters=filters,
+            viewer=request.membership,
+            custom=any(column.field for column in columns),
         ),
         ordering=selectors.CONTACT_SORTS[filters.sort],
         size=settings.CONTACTS_PAGE_SIZE,
@@ -209,9 +224,9 @@ def contact_list(request):
     )
     members = selectors.member_names(tenant=request.tenant)
     # the page's plain values, presented: link, day in stage, owner and tags worked out once
-    page = replace(
-        page, items=contact_rows(tenant=request.tenant, values=page.items, members=members)
-    )
+    page = replace(page, items=contact_rows(tenant=request.tenant, values=page.items,
+                                            members=members, columns=columns))  # fmt: skip
+    ignored = conditions_q(tenant=request.tenant, conditions=filters.custom, fields=fields)[1]
     context = {
         "filter_form": filter_form,
         "filters": filters,
@@ -225,6 +240,10 @@ def contact_list(request):
         "page": page,
         "members": members,
         "grade_choices": selectors.grade_choices(tenant=request.tenant),
+        "columns": columns,
+        "column_choices": column_choices(filters.columns, fields),
+        "custom_filters": filter_controls(fields, filters.custom, members),
+        "custom_ignored": [condition_text(condition, fields) for condition in ignored],
         "saved_views": views.shown_with(filters, serialise=filter_query),
     }
     if request.htmx and not request.htmx.boosted:
@@ -264,7 +283,11 @@ def contact_create(request):
 @require_GET
 def contact_detail(request, contact_id: int):
     contact = access_contact(request.membership, contact_id)
-    context = {"contact": contact, "panels": contact_panels(request, contact)}
+    context = {
+        "contact": contact,
+        "panels": contact_panels(request, contact),
+        "custom_details": contact_custom_details(contact=contact),
+    }
     return render(request, "crm/contact_detail.html", context)
 
 

@@ -258,12 +258,13 @@ def test_the_list_costs_the_same_queries_for_5_or_50_contacts(
     # company's and the header's switcher), the page's contacts, their tags' labels, members
     # (the owner filter and the owners' names), the company's tags (filters and bulk bar), its
     # stage labels, the header's overdue tasks, its tiers (the tier filter), the member's saved
-    # views (the side list, with their default)
-    with django_assert_num_queries(13):
+    # views (the side list, with their default), the company's custom fields (columns and
+    # filters; cached like the stage labels)
+    with django_assert_num_queries(14):
         sales_client.get(list_url)
     ContactFactory.create_batch(45, tenant=tenant, owner=sales)
     cache.clear()
-    with django_assert_num_queries(13):
+    with django_assert_num_queries(14):
         response = sales_client.get(list_url)
     assert len(response.context["page"].items) == 50
 

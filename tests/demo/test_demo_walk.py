@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import Resolver404, resolve
 
 from activities.models import Activity, Task
-from crm.models import Contact, Tenant
+from crm.models import Contact, ContactCustomValue, CustomField, Tenant
 from crm.scope import tenant_scope
 from demo.management.commands.seed_demo import DEMO_PASSWORD
 from lifecycle.models import StageChange
@@ -105,6 +105,12 @@ def test_seeding_the_demo_again_adds_nothing_and_every_page_still_works(db, as_a
     assert counts[Contact] > 2000
     assert counts[Activity] > counts[Contact] // 2  # the timelines read like a sales week
     assert counts[Task] > counts[Contact] // 10  # and "my tasks" has a day's work in it
+    school = Tenant.objects.get(slug="english-school")
+    with tenant_scope(school):  # its own fields, filled: the list finds people by them
+        fields = {f.label: f for f in CustomField.objects.for_tenant(school)}
+        assert set(fields) == {"生日", "校区", "年级", "课程顾问"}
+        held = ContactCustomValue.objects.for_tenant(school).values("field").distinct().count()
+        assert held == 4
 
     second = seed_demo()
 

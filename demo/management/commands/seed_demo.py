@@ -19,6 +19,7 @@ from crm.scope import tenant_scope
 from crm.sortkeys import name_sort_key
 from crm.tenancy import membership_add
 from demo.activities import seed_assignment_rule, seed_sales_activities
+from demo.customfields import seed_custom_fields
 from demo.grading import seed_grading
 from demo.tags import seed_activity, seed_tag_scheme
 from lifecycle.analytics import (
@@ -104,6 +105,9 @@ class Command(BaseCommand):
                 sellers = [team[Role.SALES]] if Role.SALES in team else []
                 seed_assignment_rule(tenant, members[0], sellers)
                 seed_grading(tenant, members[0], now)
+                if slug == SCHOOL[0]:  # a training school's own fields: 生日, 校区, 年级, 课程顾问
+                    advisors = [m for m in members if not is_admin_role(m.role)]
+                    seed_custom_fields(tenant, members[0], advisors)
             self.stdout.write(f"{name} (/t/{slug}/): {added} new contacts")
         self.stdout.write(self.style.SUCCESS(f"Demo logins (password for all: {DEMO_PASSWORD}):"))
         for username, family, given, school_role, studio_role in PEOPLE:

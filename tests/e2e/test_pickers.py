@@ -1,0 +1,117 @@
+"""Pickers, colours and undo in the browser: an admin picks a rule's tags with the keyboard alone,
+a marketer clicks a preset colour, filters the list through the tag picker, and a salesperson
+takes back a bulk move they did not mean."""
+
+import pytest
+from playwright.sync_api import expect
+
+from crm.models import Contact
+from tagging.models import Rule, Tag, TagGroup
+from tagging.services import contact_tag_add
+from tests.e2e.conftest import log_in
+from tests.factories import ContactFactory, MembershipFactory, TenantFactory
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def school():
+    school = TenantFactory(slug="english-school", name="英语口语培训班")
+    group = TagGroup.objects.create(tenant=school, key="interest", label="兴趣")
+    for key, label in (("kids", "少儿英语"), ("spoken", "成人口语"), ("ielts", "雅思")):
+        Tag.objects.create(tenant=school, group=group, key=key, label=label, label_key=label)
+    return school
+
+
+def test_an_admin_picks_a_rules_tags_with_the_keyboard(live_server, page, school):
+    MembershipFactory(tenant=school, role="admin", user__username="wang")
+    log_in(page, live_server, "wang")
+    page.goto(f"{live_server.url}/t/english-school/settings/rules/new/")
+
+    select = page.locator("select#id_add_tags")
+    expect(select).to_be_hidden()  # the picker stands in for it
+    box = page.get_by_role("combobox", name="Add tags")
+    box.focus()
+    box.type("口语")
+    listbox = page.locator(f"#{box.get_attribute('aria-controls')}")
+    expect(listbox.get_by_role("option")).to_have_count(1)  # what matches, the rest hidden
+    expect(listbox.get_by_role("option", name="兴趣 · 成人口语")).to_be_visible()
+    expect(listbox.get_by_role("option", name="兴趣 · 雅思")).to_be_hidden()
+    page.keyboard.press("Enter")  # the first match is active: picked
+    box.type("雅")
+    page.keyboard.press("Enter")
+    box.type("少儿")
+    page.keyboard.press("Enter")
+    chips = page.locator(".picker-chosen").first
+    # the chosen ones as chips, in the list's order
+    expect(chips.get_by_role("listitem")).to_have_text(
+        ["兴趣 · 少儿英语×", "兴趣 · 成人口语×", "兴趣 · 雅思×"]
+    )
+    page.keyboard.press("Backspace")  # the empty box: the last chip goes
+    expect(chips.get_by_role("listitem")).to_have_text(["兴趣 · 少儿英语×", "兴趣 · 成人口语×"])
+    page.keyboard.press("ArrowDown")
+    expect(box).to_have_attribute("aria-expanded", "true")
+    page.keyboard.press("Escape")
+    expect(box).to_have_attribute("aria-expanded", "false")
+
+    page.fill("#id_name", "试听后")
+    page.click("form button.primary")
+
+    expect(page.locator(".flash")).to_contain_text("Rule saved.")
+    rule = Rule.objects.for_tenant(school).get(name="试听后")
+    assert set(rule.add_tags.values_list("label", flat=True)) == {"少儿英语", "成人口语"}
+
+
+def test_a_marketer_picks_a_preset_colour_and_filters_by_a_picked_tag(live_server, page, school):
+    MembershipFactory(tenant=school, role="marketer", user__username="li")
+    group = TagGroup.objects.for_tenant(school).get()
+    kids = Tag.objects.for_tenant(school).get(key="kids")
+    tagged = ContactFactory(tenant=school, name="王小明")
+    contact_tag_add(contact=tagged, tag=kids, actor=None)
+    ContactFactory(tenant=school, name="李娜")
+    log_in(page, live_server, "li")
+
+    page.goto(f"{live_server.url}/t/english-school/settings/tags/groups/{group.pk}/")
+    swatch = page.locator("input.colour-swatch")
+    expect(swatch).to_be_visible()
+    page.get_by_role("button", name="Green #12b76a").click()
+    expect(page.locator("#id_colour")).to_have_value("#12b76a")
+    expect(swatch).to_have_value("#12b76a")  # the colour is seen, not only its code
+    expect(page.get_by_role("button", name="Green #12b76a")).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    page.click("form button.primary")
+    expect(page.locator(".flash")).to_contain_text("Tag group saved.")
+    group.refresh_from_db()
+    assert group.colour == "#12b76a"
+
+    page.goto(f"{live_server.url}/t/english-school/contacts/")
+    page.locator("details.tag-filters summary").click()
+    box = page.get_by_role("combobox", name="any of")
+    box.fill("少儿")
+    page.keyboard.press("Enter")
+    # the list searches as it did when the select itself changed
+    expect(page.locator("#contact-results")).to_contain_text("王小明")
+    expect(page.locator("#contact-results")).not_to_contain_text("李娜")
+
+
+def test_a_salesperson_takes_back_a_bulk_move(live_server, page, school):
+    MembershipFactory(tenant=school, role="sales", user__username="zhao")
+    wang = ContactFactory(tenant=school, name="王芳", stage="lead")
+    ContactFactory(tenant=school, name="李娜", stage="lead")
+    log_in(page, live_server, "zhao")
+    page.goto(f"{live_server.url}/t/english-school/contacts/")
+    page.check(f"input[name=ids][value='{wang.pk}']")
+    page.select_option("#bulk-action", "move")
+    page.select_option("#bulk-to-stage", "mql")
+    page.click("#bulk-form button.primary")
+
+    offer = page.locator("form.undo-offer")
+    expect(offer).to_contain_text("You can undo this for")
+    offer.get_by_role("button", name="Undo").click()
+
+    expect(page.locator(".flash")).to_contain_text(
+        "Undone: 1 contact is back in the stage it was in."
+    )
+    assert Contact.objects.for_tenant(school).get(pk=wang.pk).stage == "lead"
+    expect(page.locator("form.undo-offer")).to_have_count(0)  # offered once

@@ -7,7 +7,7 @@ from crm.models import Contact, Membership, Tenant
 from lifecycle.models import StageChange
 from lifecycle.stages import RANK, ChangeKind, Channel
 from tagging.models import ContactTag, Event, Rule, Tag, TagAlias, TagGroup, name_key
-from tagging.outcomes import RuleOutcome, stored_rule_title
+from tagging.outcomes import RuleOutcome, rule_title_key, stored_rule_title
 from tagging.rules import rule_save
 
 # group label, colour, one at a time, tags, {alias: tag}
@@ -72,7 +72,9 @@ def seed_activity(tenant: Tenant, contact_ids: list[int], tags: dict[str, Tag]) 
         if not (forward and rule and rng.random() < 0.75):
             continue
         amount = rng.choice([1980, 3680, 5800, 9800]) if kind.startswith("payment") else None
-        outcome = RuleOutcome(rule_id=rule.pk, name=titles[rule.pk]).moved(rule.to_stage)
+        title_key = rule_title_key(rule)  # a built-in rule: named in the reader's words
+        outcome = RuleOutcome(rule_id=rule.pk, name=titles[rule.pk], title_key=title_key)
+        outcome.moved(rule.to_stage)
         events.append(
             Event(
                 tenant=tenant,
@@ -87,8 +89,10 @@ def seed_activity(tenant: Tenant, contact_ids: list[int], tags: dict[str, Tag]) 
             )  # fmt: skip
         )
         change.channel, change.actor_label, change.actor = Channel.RULE, outcome.name, None
+        change.rule_kind = rule.event_kind if title_key else ""
         by_rule.append(change)
-    StageChange.objects.bulk_update(by_rule, ["channel", "actor", "actor_label"], 1000)
+    fields = ["channel", "actor", "actor_label", "rule_kind"]
+    StageChange.objects.bulk_update(by_rule, fields, 1000)
 
     assignments = []
     contacts = Contact.objects.for_tenant(tenant).filter(pk__in=contact_ids).order_by("pk")

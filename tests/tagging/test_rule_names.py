@@ -10,6 +10,7 @@ from django.apps import apps
 from django.urls import reverse
 
 from crm.models import AuditEntry, AuditKind
+from demo import tags as demo
 from lifecycle.models import StageChange, StageSetting
 from tagging.models import ContactTag, Event, Rule, Tag, TagGroup
 from tagging.rules import event_log, rule_delete, rule_save, rules_ensure_defaults
@@ -145,3 +146,21 @@ def test_the_migration_keys_the_history_built_in_rules_wrote(tenant, sales, buil
     # a title whose stage is not the row's own is not this rule's: left alone
     assert kinds == ["consultation_call", "", "form_submitted", ""]
     assert StageChange.objects.get(pk=moves[0].pk).actor_label == "来电咨询课程 → 销售合格"
+
+
+def test_the_demos_history_names_its_built_in_rules_in_the_readers_words(tenant, admin, sales):
+    """seed_demo writes the rules' doing as the rules service does, key included."""
+    rules_ensure_defaults(tenant=tenant)
+    contacts = ContactFactory.create_batch(8, tenant=tenant, owner=sales)
+    for contact in contacts:
+        StageChange.objects.create(
+            tenant=tenant, contact=contact, from_stage="subscriber", to_stage="sql",
+            to_status="active", channel="ui", actor=sales,
+        )  # fmt: skip
+    demo.seed_activity(tenant, [c.pk for c in contacts], demo.seed_tag_scheme(tenant, admin))
+
+    by_rules = StageChange.objects.for_tenant(tenant).filter(channel="rule")
+    assert by_rules.exists()  # most forward moves are the rules' doing in the demo
+    assert {move.rule_kind for move in by_rules} == {"consultation_call"}
+    contact = by_rules.first().contact
+    assert "Rule: Called to ask about courses → Sales qualified lead" in page(sales, contact, "en")

@@ -14,8 +14,10 @@ class CrmConfig(AppConfig):
         from . import lookups  # noqa: F401 - registers __any, __among and __prefix
         from .audit import login_failed_recorded, login_locked_out_recorded
         from .grants import grant_application_role
+        from .hooks import tag_merge_said, tags_merging
         from .panels import register_panel
         from .rls import apply_row_level_security
+        from .saved_view_tags import saved_views_tag_merge_said, saved_views_tags_merged
         from .search_views import contacts_search_panel
 
         # Logins happen inside Django and django-axes: their signals are the one place to hear
@@ -26,3 +28,6 @@ class CrmConfig(AppConfig):
         post_migrate.connect(grant_application_role, sender=self, dispatch_uid="grant-app-role")
         post_migrate.connect(apply_row_level_security, sender=self, dispatch_uid="rls")
         register_panel("search", contacts_search_panel)  # the header's search: contacts first
+        # pickers: a tag merged into another, the saved views filtering by it follow
+        tag_merge_said.register(saved_views_tag_merge_said)
+        tags_merging.register(saved_views_tags_merged)

@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from audiences.models import AudienceMember
 from audiences.services import audience_recompute, audience_save
+from crm.models import SavedView
 from tagging.models import Rule, Tag
 from tagging.services import contact_tag_add, tag_alias_add
 from tests.conftest import client_for
@@ -36,6 +37,8 @@ def test_the_merge_asks_first_with_what_it_will_do(marketer_client, tenant, mark
                   stages=["subscriber"], tag_none=[old.pk, keep.pk])  # fmt: skip
     audience_save(tenant=tenant, actor=marketer, name="别的", gate="at_or_past",
                   stages=["subscriber"], tag_any=[keep.pk])  # fmt: skip
+    SavedView.objects.create(tenant=tenant, owner=marketer, name="地推来的",
+                             params={"tag_any": [str(old.pk)]})  # fmt: skip
 
     # the tag page's "Merge…" sends the chosen target by GET: the page that asks
     response = marketer_client.get(merge_url(tenant, old), {"target": keep.pk})
@@ -49,6 +52,7 @@ def test_the_merge_asks_first_with_what_it_will_do(marketer_client, tenant, mark
     assert "Its 1 alias moves too." in text
     assert "1 rule that uses “地推活动” will use “线下活动”." in text
     assert "2 audiences that use “地推活动” will use “线下活动”." in text
+    assert "1 saved view that filters by “地推活动” will filter by “线下活动”." in text
     assert 'name="confirm" value="yes"' in text
     # nothing happened yet
     assert Tag.objects.for_tenant(tenant).filter(pk=old.pk).exists()
@@ -90,6 +94,27 @@ def test_an_audience_built_on_the_old_tag_keeps_its_people(
     audience_recompute(audience=audience)
     members = AudienceMember.objects.for_tenant(tenant).filter(audience=audience)
     assert not members.exists()  # all of it and none of it: nobody, as the merge means
+
+
+def test_a_saved_view_filtering_by_the_old_tag_filters_by_the_one_that_stays(
+    marketer_client, tenant, marketer, sales, make_tag
+):
+    keep, old, other = (
+        make_tag("来源", "线下活动"),
+        make_tag("来源", "地推活动"),
+        make_tag("兴趣", "雅思"),
+    )
+    mine = SavedView.objects.create(
+        tenant=tenant, owner=sales, name="本周地推",
+        params={"stage": ["lead"], "tag_any": [str(old.pk), str(keep.pk)],
+                "tag_none": [str(other.pk)]},
+    )  # fmt: skip
+
+    marketer_client.post(merge_url(tenant, old), {"target": keep.pk, "confirm": "yes"})
+
+    mine.refresh_from_db()  # a colleague's private view follows too: it would lose the filter
+    assert mine.params == {"stage": ["lead"], "tag_any": [str(keep.pk)],
+                           "tag_none": [str(other.pk)]}  # fmt: skip
 
 
 def test_a_merge_that_would_drop_a_tag_is_refused_before_it_is_confirmed(

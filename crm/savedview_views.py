@@ -89,7 +89,9 @@ def saved_view_edit(request, view_id: int):
     """Rename the view, and share it with the company or keep it to oneself (its owner)."""
     view = access_saved_view(request.membership, view_id)
     if request.method == "GET" and not can_edit_saved_view(request.membership, view):
-        raise PermissionDenied(_("Only the member who made this view may change it."))
+        # a colleague's shared view (a link passed on): back to it on the list, saying why
+        messages.error(request, _("Only the member who made this view may change it."))
+        return redirect(_list_url(request, view=view))
     initial = {"name": view.name, "shared": view.shared}
     form = SavedViewForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():

@@ -180,6 +180,10 @@ def test_only_its_owner_changes_a_shared_view_and_an_admin_may_delete_it(
     assert response.status_code == 403
     response = colleague.post(url("saved_view_edit", tenant, shared.pk), {"name": "改了"})
     assert response.status_code == 403
+    # its page sends them back to the view on the list, saying why
+    response = colleague.get(url("saved_view_edit", tenant, shared.pk), follow=True)
+    assert response.redirect_chain == [(f"{url('contact_list', tenant)}?view={shared.pk}", 302)]
+    assert "Only the member who made this view may change it." in response.content.decode()
     shared.refresh_from_db()
     assert (shared.name, shared.params) == (THIS_WEEK, {"stage": ["mql"]})
     # an admin may not change it either, but may delete it (a departed colleague's, say)

@@ -2,6 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from crm.models import Membership
+from crm.words import aside
 
 from .models import WebhookEvent
 
@@ -24,7 +25,7 @@ class ApiTokenForm(forms.Form):
             "user"
         )
         self.fields["membership"].label_from_instance = lambda m: (
-            f"{m.display_name} ({m.get_role_display()})"
+            f"{m.display_name}{aside(m.get_role_display())}"
         )
 
 

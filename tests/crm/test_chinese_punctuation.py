@@ -82,6 +82,17 @@ def test_an_aside_beside_a_name_is_in_chinese_brackets(admin, tenant, sales):
         assert said in client_for(admin).get(url).content.decode()
 
 
+def test_a_token_acts_as_a_member_named_with_their_role_in_brackets(admin, tenant):
+    url = reverse("api_settings", args=[tenant.slug])
+    for language, said in (
+        ("zh-hans", ">wang（管理员）</option>"),
+        ("en", ">wang (Admin)</option>"),
+    ):
+        admin.user.language = language
+        admin.user.save(update_fields=["language"])
+        assert said in client_for(admin).get(url).content.decode()
+
+
 def test_the_audit_log_says_stage_changes_with_the_readers_punctuation():
     entry = AuditEntry(
         kind=AuditKind.STAGE_SETTINGS_CHANGED,

@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from lifecycle.stages import RANK, Stage
 
 from .http import client_ip
-from .models import AuditEntry, AuditKind, Membership, Role, Tenant, User
+from .models import AuditEntry, AuditKind, CustomField, Membership, Role, Tenant, User
 from .scope import tenant_scope, user_scope
 from .words import aside, in_parts, labelled, listed
 
@@ -204,7 +204,25 @@ def audit_detail(entry: AuditEntry) -> str:
         return _("acts as %(user)s") % {"user": details.get("acts_as", "")}
     if kind == AuditKind.UNDONE:
         return _undid(details)
+    if kind in _CUSTOM_FIELD_KINDS:
+        return _custom_field_change(details)
     return ""
+
+
+_CUSTOM_FIELD_KINDS = (
+    AuditKind.CUSTOM_FIELD_ADDED, AuditKind.CUSTOM_FIELD_CHANGED, AuditKind.CUSTOM_FIELD_DELETED,
+)  # fmt: skip
+
+
+def _custom_field_change(details: dict) -> str:
+    """A custom field's key (what imports and the API name it), its kind when added, and the
+    name it had before a rename."""
+    parts = [_("key %(key)s") % {"key": details.get("key", "")}]
+    if details.get("kind") in CustomField.Kind.values:
+        parts.insert(0, str(CustomField.Kind(details["kind"]).label))
+    if details.get("from"):
+        parts.append(_("renamed from “%(name)s”") % {"name": details["from"]})
+    return in_parts(parts)
 
 
 def _undid(details: dict) -> str:

@@ -95,6 +95,9 @@ def test_an_admin_adds_birthday_and_campus_and_a_rename_keeps_the_key(admin_clie
         (AuditKind.CUSTOM_FIELD_CHANGED, "上课校区"),
     ]
     assert entries.last().details == {"key": "xiao_qu", "from": "校区"}
+    log = admin_client.get(url("audit_log", tenant)).content.decode()
+    assert "Custom field added" in log and "Date; key sheng_ri" in log
+    assert "key xiao_qu; renamed from “校区”" in log
 
 
 def test_a_refused_field_says_why_in_chinese_and_keeps_what_was_typed(

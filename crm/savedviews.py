@@ -22,6 +22,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from . import columns
 from .customfields import condition_params, conditions_q, custom_fields_of
 from .forms import ContactFilterForm
 from .models import Membership, SavedView, SavedViewDefault, Tenant
@@ -155,6 +156,8 @@ def view_reopened(*, view: SavedView, tenant: Tenant, serialise: Serialise) -> R
             left_out.append(_("a filter that no longer exists (%(name)s)") % {"name": name})
     if filters.custom:
         left_out += _custom_left_out(filters.custom, params, tenant=tenant)
+    if filters.columns and any(key.startswith(columns.CUSTOM) for key in filters.columns):
+        left_out += _columns_left_out(filters.columns, params, tenant=tenant)
     tagged = [name for name in TAG_PARAMS if params.get(name)]
     if tagged:
         known = {str(pk) for pk, _label in tag_choices(tenant=tenant)}
@@ -187,6 +190,24 @@ def _custom_left_out(conditions, params: dict[str, list[str]], *, tenant: Tenant
             }  # fmt: skip
         left_out.append(text)
     return left_out
+
+
+def _columns_left_out(chosen: tuple[str, ...], params: dict[str, list[str]], *,
+                      tenant: Tenant) -> list[str]:  # fmt: skip
+    """The view's columns of fields the company no longer has, taken out of `params` and
+    named (the list would leave them out anyway, without a word)."""
+    keys = {f"{columns.CUSTOM}{field.key}" for field in custom_fields_of(tenant=tenant)}
+    gone = [key for key in chosen if key.startswith(columns.CUSTOM) and key not in keys]
+    if not gone:
+        return []
+    kept = tuple(key for key in chosen if key not in gone)
+    value = columns.columns_param(None if kept == columns.DEFAULT else kept)
+    if value:
+        params[columns.PARAM] = [value]
+    else:
+        params.pop(columns.PARAM, None)
+    return [_("the column of a field that was deleted (%(key)s)")
+            % {"key": key.removeprefix(columns.CUSTOM)} for key in gone]  # fmt: skip
 
 
 @dataclass

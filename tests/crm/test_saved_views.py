@@ -421,6 +421,30 @@ def test_a_view_keeps_the_companys_own_fields_and_names_one_deleted_since(
     assert len(list_of(page)) == 3
 
 
+def test_a_view_keeps_the_columns_chosen_and_drops_a_deleted_fields_column(
+    marketer_client, tenant, marketer, admin
+):
+    campus = custom_field_create(tenant=tenant, actor=admin, label="校区", kind="text")
+    ContactFactory(tenant=tenant, name="小明", custom={campus.key: "浦东"})
+    # the Columns menu sends every box ticked, after "none"
+    state = f"q=&sort=-created&cols=none&cols=phone&cols=cf:{campus.key}"
+    save(marketer_client, tenant, name="电话和校区", params=state)
+    view = SavedView.objects.for_tenant(tenant).get()
+    assert view.params == {"cols": [f"phone,cf:{campus.key}"]}
+    page = marketer_client.get(url("contact_list", tenant), {"view": view.pk})
+    assert [column.label for column in page.context["columns"]] == ["Phone", "校区"]
+    assert f'<th data-custom-field="{campus.key}">校区</th>' in page.content.decode()
+
+    custom_field_delete(field=campus, actor=admin)
+    page = marketer_client.get(url("contact_list", tenant), {"view": view.pk})
+    views = page.context["saved_views"]
+    assert views.left_out == [f"the column of a field that was deleted ({campus.key})"]
+    assert [column.label for column in page.context["columns"]] == ["Phone"]
+    marketer_client.post(url("saved_view_update", tenant, view.pk), {"params": views.current_query})
+    view.refresh_from_db()
+    assert view.params == {"cols": ["phone"]}
+
+
 def test_an_htmx_search_brings_the_side_list_along(marketer_client, tenant, marketer):
     view = SavedView.objects.create(tenant=tenant, owner=marketer, name="SQL",
                                     params={"stage": ["sql"]})  # fmt: skip

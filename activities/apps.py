@@ -8,9 +8,11 @@ class ActivitiesConfig(AppConfig):
 
     def ready(self) -> None:
         from crm import hooks
+        from crm.audit import register_audit_actor, register_audit_subject
+        from crm.models import AuditKind
         from crm.panels import register_panel
 
-        from .assignment import contacts_assign_new
+        from .assignment import audit_rule_actors, audit_rule_subjects, contacts_assign_new
         from .panels import activity_panel, tasks_panel, timeline_panel
         from .services import contact_activities_merged, member_tasks_handed_over, tasks_from_moves
 
@@ -22,3 +24,6 @@ class ActivitiesConfig(AppConfig):
         # owners first: the tasks the task rules give new contacts are their owners'
         hooks.change_recorded.register(contacts_assign_new)
         hooks.change_recorded.register(tasks_from_moves)
+        # the audit log names an assignment rule in the reader's words
+        register_audit_subject((AuditKind.RULE_SAVED, AuditKind.RULE_DELETED), audit_rule_subjects)
+        register_audit_actor((AuditKind.BULK_ASSIGN,), audit_rule_actors)

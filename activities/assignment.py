@@ -42,10 +42,31 @@ def rule_condition(tag_label: str | None) -> str:
     return _("contacts tagged “%(tag)s”") % {"tag": tag_label}
 
 
+def _said(entry) -> str | None:
+    """An assignment rule's entry (crm.audit's writers): what the rule answers, in the reader's
+    words; None for another's, or one written before the tag was kept with it."""
+    details = entry.details or {}
+    if "assignment_rule" not in details or "tag" not in details:
+        return None
+    return rule_condition(details["tag"])
+
+
+def audit_rule_subjects(tenant: Tenant):
+    return _said
+
+
+def audit_rule_actors(tenant: Tenant):
+    def who(entry) -> str | None:
+        said = _said(entry)
+        return None if said is None else _("Assignment rule: %(rule)s") % {"rule": said}
+
+    return who
+
+
 def _changed(rule: AssignmentRule, actor: Membership | None, kind: AuditKind, change: str) -> None:
     label = rule.tag.label if rule.tag_id else None
     audit_record(tenant=rule.tenant, actor=actor, kind=kind, subject=rule_condition(label),
-                 details={"assignment_rule": rule.pk, "change": change})  # fmt: skip
+                 details={"assignment_rule": rule.pk, "change": change, "tag": label})  # fmt: skip
 
 
 # --- the rules, as admins write them ------------------------------------------------------
@@ -236,7 +257,7 @@ def assignments_record(*, tenant: Tenant, gave: Gave) -> None:
         .select_related("user")
     }
     for (rule, member_id), contacts in gave.items():
-        details = {"owner": member_id, "assignment_rule": rule.pk}
+        details = {"owner": member_id, "assignment_rule": rule.pk, "tag": rule.tag_label}
         if len(contacts) <= LISTED:
             details["contacts"] = contacts
         audit_record(

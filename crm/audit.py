@@ -145,31 +145,47 @@ def _alias_changes(row: dict) -> str:
     return aside(in_parts(parts)) if parts else ""
 
 
-# What an app says of its own entries' subjects in the reader's words (tagging: a rule without
-# a name of its own). kind -> make(tenant), which returns writer(entry) -> the subject, or None
-# for the subject as stored.
-_subject_writers: dict[str, Callable] = {}
+# What an app says of its own entries in the reader's words (tagging: a rule without a name of
+# its own; activities: an assignment rule). kind -> [make(tenant)], each returning
+# writer(entry) -> the words, or None when the entry is not its app's (the words as stored).
+_subject_writers: dict[str, list[Callable]] = {}
+_actor_writers: dict[str, list[Callable]] = {}
 
 
 def register_audit_subject(kinds: Iterable[str], make: Callable) -> None:
     for kind in kinds:
-        _subject_writers[kind] = make
+        _subject_writers.setdefault(kind, []).append(make)
+
+
+def register_audit_actor(kinds: Iterable[str], make: Callable) -> None:
+    """For entries whose actor is no member (a rule): who did it, in the reader's words."""
+    for kind in kinds:
+        _actor_writers.setdefault(kind, []).append(make)
+
+
+def _writer(registry: dict, tenant: Tenant, stored: Callable) -> Callable[[AuditEntry], str]:
+    made: dict[Callable, Callable] = {}  # each app's writer made once
+
+    def write(entry: AuditEntry) -> str:
+        for make in registry.get(entry.kind, ()):
+            if make not in made:
+                made[make] = make(tenant)
+            said = made[make](entry)
+            if said is not None:
+                return said
+        return stored(entry)
+
+    return write
 
 
 def audit_subject_writer(tenant: Tenant) -> Callable[[AuditEntry], str]:
-    """The subject of each entry as the reader reads it; each app's writer made once."""
-    made: dict[str, Callable] = {}
+    """The subject of each entry as the reader reads it."""
+    return _writer(_subject_writers, tenant, lambda entry: entry.subject)
 
-    def subject(entry: AuditEntry) -> str:
-        make = _subject_writers.get(entry.kind)
-        if make is None:
-            return entry.subject
-        if entry.kind not in made:
-            made[entry.kind] = make(tenant)
-        said = made[entry.kind](entry)
-        return entry.subject if said is None else said
 
-    return subject
+def audit_actor_writer(tenant: Tenant) -> Callable[[AuditEntry], str]:
+    """Who made each entry as the reader reads it."""
+    return _writer(_actor_writers, tenant, lambda entry: entry.actor_label)
 
 
 def audit_detail(entry: AuditEntry) -> str:
@@ -239,12 +255,12 @@ def _undid(details: dict) -> str:
 
 def audit_csv_rows(entries: QuerySet[AuditEntry], *, tenant: Tenant):
     """The entries as CSV rows (header first), in the reader's language and the company's time."""
-    subject = audit_subject_writer(tenant)
+    subject, who = audit_subject_writer(tenant), audit_actor_writer(tenant)
     yield [_("Time"), _("Who"), _("Address"), _("What"), _("Subject"), _("Rows"), _("Detail")]
     for entry in entries.iterator(chunk_size=2000):
         yield [
             timezone.localtime(entry.at).strftime("%Y-%m-%d %H:%M:%S"),
-            entry.actor_label,
+            who(entry),
             entry.address or "",
             entry.get_kind_display(),
             subject(entry),

@@ -417,8 +417,9 @@ def audit_log(request):
         before=request.GET.get("before"),
     )
     query = urlencode({k: v for k, v in request.GET.items() if k not in ("after", "before") and v})
+    who = audit.audit_actor_writer(request.tenant)
     subject = audit.audit_subject_writer(request.tenant)
-    rows = [(entry, subject(entry), audit.audit_detail(entry)) for entry in page.items]
+    rows = [(entry, who(entry), subject(entry), audit.audit_detail(entry)) for entry in page.items]
     context = {"form": form, "page": page, "rows": rows, "query": query}
     return render(request, "crm/audit_log.html", context)
 

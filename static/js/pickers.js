@@ -56,6 +56,12 @@
     input.placeholder = say("search");
     const describedBy = select.getAttribute("aria-describedby");
     if (describedBy) input.setAttribute("aria-describedby", describedBy);
+    // a hidden control the browser would insist on cannot take the focus to say so: the box
+    // says it is required instead, and the server checks it as it always did
+    if (select.required) {
+      select.required = false;
+      input.setAttribute("aria-required", "true");
+    }
     const list = document.createElement("ul");
     list.id = base + "-list";
     list.className = "picker-list";

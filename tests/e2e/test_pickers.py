@@ -6,10 +6,16 @@ import pytest
 from playwright.sync_api import expect
 
 from crm.models import Contact
-from tagging.models import Rule, Tag, TagGroup
+from tagging.models import ContactTag, Rule, Tag, TagGroup
 from tagging.services import contact_tag_add
 from tests.e2e.conftest import log_in
 from tests.factories import ContactFactory, MembershipFactory, TenantFactory
+
+
+def contact_tags_of(contact) -> list[str]:
+    return list(ContactTag.objects.for_tenant(contact.tenant).filter(contact=contact)
+                .values_list("tag__label", flat=True))  # fmt: skip
+
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -115,3 +121,24 @@ def test_a_salesperson_takes_back_a_bulk_move(live_server, page, school):
     )
     assert Contact.objects.for_tenant(school).get(pk=wang.pk).stage == "lead"
     expect(page.locator("form.undo-offer")).to_have_count(0)  # offered once
+
+
+def test_a_tag_taken_off_by_mistake_is_put_back_in_place(live_server, page, school):
+    MembershipFactory(tenant=school, role="sales", user__username="zhao")
+    contact = ContactFactory(tenant=school, name="王芳")
+    contact_tag_add(
+        contact=contact, tag=Tag.objects.for_tenant(school).get(key="ielts"), actor=None
+    )
+    log_in(page, live_server, "zhao")
+    page.goto(f"{live_server.url}/t/english-school/contacts/{contact.pk}/")
+
+    page.get_by_role("button", name="Remove 雅思").click()
+
+    panel = page.locator("#tags-panel")
+    expect(panel).to_contain_text("Removed “雅思”.")
+    undo = panel.get_by_role("button", name="Undo: put “雅思” back")
+    expect(undo).to_be_focused()  # the keyboard's place, where the × was
+    page.keyboard.press("Enter")
+    expect(panel).to_contain_text("Undone: “雅思” is back.")
+    expect(panel.locator(".chips")).to_contain_text("雅思")
+    assert contact_tags_of(contact) == ["雅思"]

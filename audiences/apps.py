@@ -13,6 +13,7 @@ class AudiencesConfig(AppConfig):
 
         from . import tasks
         from .panels import audiences_search_panel
+        from .services import audiences_custom_values_changed
         from .tag_merges import audiences_tag_merge_said, audiences_tags_merged
 
         # after any change of contacts, stages or tags, 3 s for the burst to end
@@ -21,3 +22,5 @@ class AudiencesConfig(AppConfig):
         # pickers: a tag merged into another, the audiences naming it follow
         hooks.tag_merge_said.register(audiences_tag_merge_said)
         hooks.tags_merging.register(audiences_tags_merged)
+        # fieldsio: contacts' custom values changed, the audiences filtering on them follow
+        hooks.custom_values_changed.register(audiences_custom_values_changed)

@@ -1,6 +1,10 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from crm.customfield_forms import filter_controls
+from crm.customfields import condition_params, conditions_from_params, custom_fields_of
+from crm.models import CustomField
+from crm.selectors import member_names
 from crm.widgets import PickerSelectMultiple
 from grading.selectors import tiers_of
 from lifecycle.stages import Stage
@@ -56,6 +60,30 @@ class AudienceForm(forms.Form):
         choices = tag_choices(tenant=tenant)
         for name in ("tag_any", "tag_all", "tag_none"):
             self.fields[name].choices = choices
+        self.tenant = tenant
+        self.custom_fields = custom_fields_of(tenant=tenant)
+
+    def custom_conditions(self):
+        """The conditions on the company's own fields: those typed (the list's cf_<key>
+        boxes), or the audience's own."""
+        source = self.data if self.is_bound else (self.initial.get("custom") or {})
+        return conditions_from_params(source)
+
+    @property
+    def custom_controls(self):
+        """Each field's boxes, as the contact list's "More filters" shows them."""
+        if not self.custom_fields:
+            return []
+        members = []
+        if any(field.kind == CustomField.Kind.MEMBER for field in self.custom_fields):
+            members = member_names(tenant=self.tenant)
+        return filter_controls(self.custom_fields, self.custom_conditions(), members)
+
+    def clean(self):
+        cleaned = super().clean()
+        # checked by the service, which names a condition that cannot apply
+        cleaned["custom"] = dict(condition_params(c) for c in self.custom_conditions())
+        return cleaned
 
 
 class FreezeForm(forms.Form):

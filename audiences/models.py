@@ -25,6 +25,9 @@ class Audience(TenantOwned):
     tag_any = models.JSONField(default=list, blank=True)
     tag_all = models.JSONField(default=list, blank=True)
     tag_none = models.JSONField(default=list, blank=True)
+    # conditions on the company's own fields, as the contact list's filters write them
+    # ({"cf_xiao_qu": "浦东", "cf_sheng_ri__min": "2015-01-01"}: crm.customfields reads them)
+    custom = models.JSONField(default=dict, blank=True)
     # customers of this tier or a higher one only ("the coupon for 金卡 and up"); a tier an
     # audience is built on cannot be deleted from under it
     tier_at_least = models.ForeignKey(

@@ -3,6 +3,12 @@ went, and the frozen lists."""
 
 from django.db.models import QuerySet
 
+from crm.customfields import (
+    CustomCondition,
+    conditions_from_params,
+    conditions_q,
+    custom_fields_of,
+)
 from crm.models import Contact, Tenant
 from crm.selectors import ContactFilters, contact_list
 from lifecycle.stages import ORDER, later_or_equal
@@ -22,6 +28,16 @@ def audience_stages(audience: Audience) -> tuple[str, ...]:
     return tuple(stage for stage in ORDER if stage in audience.stages)
 
 
+def audience_conditions_lost(audience: Audience) -> list[CustomCondition]:
+    """The audience's conditions on the company's own fields that can no longer apply (their
+    field was deleted, or an option they name is gone): while there is one, nobody is in it."""
+    conditions = conditions_from_params(audience.custom or {})
+    if not conditions:
+        return []
+    fields = custom_fields_of(tenant=audience.tenant)
+    return conditions_q(tenant=audience.tenant, conditions=conditions, fields=fields)[1]
+
+
 def audience_contacts(audience: Audience) -> QuerySet:
     """Who belongs in the audience right now, computed from the contacts themselves."""
     filters = ContactFilters(
@@ -31,8 +47,14 @@ def audience_contacts(audience: Audience) -> QuerySet:
         tag_all=tuple(audience.tag_all),
         tag_none=tuple(audience.tag_none),
         tier=f"{audience.tier_at_least_id}+" if audience.tier_at_least_id else "",
+        custom=conditions_from_params(audience.custom or {}),
     )
-    return contact_list(tenant=audience.tenant, filters=filters, viewer=None).order_by()
+    contacts = contact_list(tenant=audience.tenant, filters=filters, viewer=None).order_by()
+    if audience_conditions_lost(audience):
+        # a condition left out would let in people the audience was meant to keep out (a
+        # campaign's list): nobody, until someone edits it (its page says why)
+        return contacts.filter(pk__isnull=True)
+    return contacts
 
 
 def audiences_of(*, tenant: Tenant) -> list[Audience]:

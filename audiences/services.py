@@ -2,7 +2,9 @@
 task. Each recompute is set-based: who entered and who left is written as AudienceChange rows,
 then the member list is brought in line, all in one transaction under a per-audience lock."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import QuerySet
@@ -13,13 +15,16 @@ from django.utils.translation import ngettext
 from crm.customfields import (
     FILTER_PARAM,
     CustomCondition,
+    condition_params,
     conditions_from_params,
+    conditions_q,
     custom_fields_of,
 )
 from crm.hooks import change_recorded
 from crm.models import CustomField, Membership, SavedView, Tenant
 from crm.permissions import can_manage_audiences
 from crm.services import NotAllowed, ServiceError
+from crm.words import listed
 from grading.models import ActivityStatus
 from grading.selectors import tiers_of
 from lifecycle.scheduling import (
@@ -162,6 +167,57 @@ def _check_definition(tenant: Tenant, *, gate, stages, status, tag_any, tag_all,
     return stages
 
 
+def _custom_check(tenant: Tenant, custom: Mapping[str, Any]) -> dict[str, str]:
+    """Conditions on the company's own fields, as the contact list's parameters (cf_<key>,
+    __min, __max, __empty), in the form an audience keeps them; a condition that cannot apply
+    (no such field, a value its kind cannot read, a range on a choice) is refused by name."""
+    conditions = conditions_from_params(custom)
+    if not conditions:
+        return {}
+    fields = custom_fields_of(tenant=tenant)
+    lost = conditions_q(tenant=tenant, conditions=conditions, fields=fields)[1]
+    if lost:
+        by_key = {field.key: field for field in fields}
+        raise ServiceError(
+            _("These conditions cannot apply: %(conditions)s.")
+            % {"conditions": listed(_condition_words(c, by_key) for c in lost)}
+        )
+    return dict(condition_params(condition) for condition in conditions)
+
+
+@dataclass(frozen=True)
+class CustomWords:
+    """An audience's conditions on the company's own fields, in words (校区 = 浦东), and those
+    that can no longer apply (while there is one, the audience is empty)."""
+
+    conditions: list[str]
+    lost: list[str]
+
+    @property
+    def lost_listed(self) -> str:
+        return listed(self.lost)
+
+
+def audience_custom_words(*, audience: Audience) -> CustomWords:
+    conditions = conditions_from_params(audience.custom or {})
+    if not conditions:
+        return CustomWords([], [])
+    fields = custom_fields_of(tenant=audience.tenant)
+    lost = conditions_q(tenant=audience.tenant, conditions=conditions, fields=fields)[1]
+    by_key = {field.key: field for field in fields}
+    return CustomWords(
+        conditions=[_condition_words(c, by_key) for c in conditions if c not in lost],
+        lost=[_condition_words(c, by_key) for c in lost],
+    )
+
+
+def audiences_custom_values_changed(*, tenant: Tenant) -> None:
+    """crm's hook: contacts' custom values changed. Audiences with a condition on them are
+    computed again, as after a move (the others never read them)."""
+    if Audience.objects.for_tenant(tenant).exclude(custom={}).exists():
+        tenant_changed(tenant.pk, funnel=False)
+
+
 @transaction.atomic
 def audience_save(
     *,
@@ -176,8 +232,11 @@ def audience_save(
     tag_all=(),
     tag_none=(),
     tier_at_least: int | None = None,
+    custom: Mapping[str, Any] | None = None,
 ) -> Audience:
-    """Saves the audience's definition; `tier_at_least`: a tier id of the company (or None)."""
+    """Saves the audience's definition; `tier_at_least`: a tier id of the company (or None);
+    `custom`: conditions on the company's own fields, as the contact list's filters write them
+    ({"cf_xiao_qu": "浦东", "cf_sheng_ri__min": "2015-01-01"})."""
     if not can_manage_audiences(actor):
         raise NotAllowed(_("Only admins and marketers may define audiences."))
     name = " ".join((name or "").split())
@@ -201,6 +260,7 @@ def audience_save(
     ):
         raise ServiceError(_("That tier is not one of this company's."))
     audience.tier_at_least_id = tier_at_least
+    audience.custom = _custom_check(tenant, custom or {})
     audience.save()
     tenant_changed(tenant.pk)  # its members are computed after commit, like every change
     return audience
@@ -281,15 +341,16 @@ def _condition_words(condition: CustomCondition, fields: dict[str, CustomField])
 def audience_initial_from_view(*, view: SavedView) -> AudienceStart:
     """An audience's definition from a saved view's filters: its stage (exactly that stage;
     none: every stage), status, tags (any, all, none; deleted ones left out), and a tier "or
-    higher". What an audience cannot hold is named in `left_out`: the free-text search, the
-    owner, the activity status, an exact tier or none, conditions on the company's own fields
-    (in words), and any other filter (by its name)."""
+    higher", and its conditions on the company's own fields. What an audience cannot hold is
+    named in `left_out`: the free-text search, the owner, the activity status, an exact tier or
+    none, a condition on a field that can no longer apply (in words), and any other filter (by
+    its name)."""
     tenant, params = view.tenant, view.params
     fields = {}  # the company's own fields, read when the view has a condition on one
     if any(FILTER_PARAM.match(name) for name in params):
         fields = {field.key: field for field in custom_fields_of(tenant=tenant)}
     initial: dict = {"name": view.name, "gate": Audience.GATE_AT_OR_PAST, "stages": [ORDER[0]],
-                     "status": "", "tier_at_least": None}  # fmt: skip
+                     "status": "", "tier_at_least": None, "custom": {}}  # fmt: skip
     left_out: list[str] = []
     handled = {"stage", "status", "tag_any", "tag_all", "tag_none", "tier"}
 
@@ -340,7 +401,9 @@ def audience_initial_from_view(*, view: SavedView) -> AudienceStart:
             left_out.append(_("Activity status: %(status)s") % {"status": label})
         elif FILTER_PARAM.match(name):  # a condition on one of the company's own fields
             conditions = conditions_from_params({name: values})
-            left_out += [_condition_words(condition, fields) for condition in conditions]
+            lost = conditions_q(tenant=tenant, conditions=conditions, fields=fields.values())[1]
+            left_out += [_condition_words(condition, fields) for condition in lost]
+            initial["custom"].update(condition_params(c) for c in conditions if c not in lost)
         else:  # a filter this mapping does not know (yet), by its parameter's name
             left_out.append(_("Filter “%(name)s”") % {"name": name})
     return AudienceStart(initial=initial, left_out=left_out)

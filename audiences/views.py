@@ -55,6 +55,7 @@ def audience_edit(request, audience_id: int | None = None):
         fields = ("name", "gate", "stages", "status", "tag_any", "tag_all", "tag_none")
         initial = {field: getattr(audience, field) for field in fields}
         initial["tier_at_least"] = audience.tier_at_least_id
+        initial["custom"] = audience.custom
     form = AudienceForm(
         request.POST or None,
         tenant=request.tenant,
@@ -104,6 +105,7 @@ def audience_detail(request, audience_id: int):
         "stages": selectors.audience_stages(audience),
         "page": page,
         "recent": selectors.audience_recent_changes(audience=audience),
+        "custom": services.audience_custom_words(audience=audience),
         "freeze_form": FreezeForm(initial={"name": f"{audience.name} {timezone.localdate()}"}),
     }
     return render(request, "audiences/audience_detail.html", context)

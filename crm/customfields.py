@@ -35,6 +35,7 @@ from pypinyin import lazy_pinyin
 
 from .audit import audit_record
 from .caching import kept
+from .hooks import custom_values_changed
 from .models import AuditKind, Contact, ContactCustomValue, CustomField, Membership, Tenant
 from .permissions import can_edit_custom_fields
 
@@ -628,6 +629,7 @@ def custom_field_delete(*, field: CustomField, actor: Membership | None) -> int:
     held = holders.distinct().count()
     # the contacts' column first: the trigger rewrites their remaining values as it goes
     Contact.objects.for_tenant(tenant).filter(pk__in=holders).update(custom=_KeyRemoved(field.key))
+    custom_values_changed(tenant=tenant)  # audiences with a condition on it: it can no longer apply
     values.delete()  # rows of values the app did not validate, if any
     audit_record(tenant=tenant, actor=actor, kind=AuditKind.CUSTOM_FIELD_DELETED,
                  subject=field.label, count=held, details={"key": field.key})  # fmt: skip

@@ -36,6 +36,10 @@ contacts_deleted = Hook()
 # the audiences follow, as they do a move).
 contact_added = Hook()
 
+# tenant=: contacts' custom values changed by hand, the API, a merge or a field deleted (imports
+# say tenant_changed themselves). audiences: those filtering on them are computed again.
+custom_values_changed = Hook()
+
 # tenant=, member=, to=: a member's work is handed over to `to` (None: nobody yet), in the
 # caller's transaction, after crm moved the contacts they own (activities: their open tasks).
 # Returns nothing; each step counts what it moved through `moved` (a dict it may add to).

@@ -14,7 +14,13 @@ from lifecycle.fsm import FUNNEL_FIELD_NAMES
 
 from .audit import audit_record
 from .customfields import custom_fields_of, values_clean
-from .hooks import change_recorded, contact_added, contacts_deleted, work_handed_over
+from .hooks import (
+    change_recorded,
+    contact_added,
+    contacts_deleted,
+    custom_values_changed,
+    work_handed_over,
+)
 from .models import CONTACT_FIELDS, AuditKind, Contact, Membership, Tenant
 from .normalize import (
     PhoneError,
@@ -190,7 +196,11 @@ def contact_update(*, contact: Contact, actor: Membership | None, data: ContactD
     if not data.name:
         raise ServiceError(_("A contact needs a name."))
     _check_owner(contact.tenant, data.owner)
-    return _save_contact(contact, data, exclude_id=contact.pk)
+    held = dict(contact.custom or {})
+    contact = _save_contact(contact, data, exclude_id=contact.pk)
+    if contact.custom != held:
+        custom_values_changed(tenant=contact.tenant)
+    return contact
 
 
 @transaction.atomic

@@ -84,9 +84,12 @@ def test_what_an_audience_cannot_hold_is_named_on_the_form(
     start = audience_initial_from_view(view=view)
     assert start.initial["tag_all"] == [booked.pk]
     assert start.initial["gate"] == "at_or_past" and start.initial["stages"] == ["subscriber"]
+    # a condition on one of the company's fields, the audience holds; one on a field deleted
+    # since cannot apply and is named
+    assert start.initial["custom"] == {f"cf_{campus.key}": "浦东"}
     assert start.left_out == [
         "Search “试听”", f"Owner: {sales.display_name}", "Activity status: At risk",
-        "校区 = 浦东", "gone is empty", "Filter “retired_filter”",
+        "gone is empty", "Filter “retired_filter”",
     ]  # fmt: skip
     html = marketer_client.get(url("audience_create", tenant), {"from_view": view.pk})
     html = html.content.decode()
@@ -94,6 +97,7 @@ def test_what_an_audience_cannot_hold_is_named_on_the_form(
     for words in ("<li>Search “试听”</li>", f"<li>Owner: {sales.display_name}</li>",
                   "<li>Activity status: At risk</li>"):  # fmt: skip
         assert words in html
+    assert f'id="id_cf_{campus.key}" name="cf_{campus.key}" type="text" value="浦东"' in html
 
 
 def test_owner_me_and_a_tier_are_mapped_or_named(tenant, marketer):

@@ -73,8 +73,21 @@ def test_seed_demo_builds_the_english_school_and_twice_changes_nothing(db, capsy
     stages = dict(Contact.objects.for_tenant(school).values_list("stage").annotate(n=Count("id")))
     assert stages["subscriber"] > stages["lead"] > stages["mql"] > stages["sql"]  # a funnel
 
+    # the side list has views to show, each of which opens with nothing left out
+    from crm.models import SavedView
+    from crm.savedviews import view_reopened
+    from crm.views import filter_query
+
+    views = SavedView.objects.for_tenant(school).order_by("name")
+    assert sorted(views.values_list("owner__user__username", "shared")) == [
+        ("li", True), ("li", True), ("zhao", False)
+    ]  # fmt: skip
+    for view in views:
+        assert not view_reopened(view=view, tenant=school, serialise=filter_query).left_out
+
     call_command("seed_demo")
     assert list(Contact.objects.for_tenant(school).order_by("pk").values()) == snapshot
+    assert SavedView.objects.for_tenant(school).count() == 3
     assert Membership.objects.count() == 5
     assert activity == [
         model.objects.for_tenant(school).count()

@@ -21,6 +21,7 @@ from crm.tenancy import membership_add
 from demo.activities import seed_assignment_rule, seed_sales_activities
 from demo.customfields import seed_custom_fields
 from demo.grading import seed_grading
+from demo.savedviews import seed_saved_views
 from demo.tags import seed_activity, seed_tag_scheme
 from lifecycle.analytics import (
     funnel_backfill_snapshots,
@@ -108,6 +109,7 @@ class Command(BaseCommand):
                 if slug == SCHOOL[0]:  # a training school's own fields: 生日, 校区, 年级, 课程顾问
                     advisors = [m for m in members if not is_admin_role(m.role)]
                     seed_custom_fields(tenant, members[0], advisors)
+                    seed_saved_views(tenant, members)  # by tags and by the fields above
             self.stdout.write(f"{name} (/t/{slug}/): {added} new contacts")
         self.stdout.write(self.style.SUCCESS(f"Demo logins (password for all: {DEMO_PASSWORD}):"))
         for username, family, given, school_role, studio_role in PEOPLE:

@@ -20,7 +20,8 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from audiences.models import Audience
-from crm.models import Contact, Invitation, Membership, Tenant, User
+from crm import savedviews
+from crm.models import Contact, CustomField, Invitation, Membership, Tenant, User
 from demo.management.commands import seed_demo
 from grading.models import Tier
 from integrations.models import WebhookDelivery
@@ -91,7 +92,7 @@ class School:
 def school(monkeypatch) -> School:
     """The demo company, smaller (its tags, rules, stage names, tiers, activities, tasks and
     notifications), with what the demo leaves out: imports, a webhook with deliveries, an API
-    token, an invitation and two contacts that may be one person."""
+    token, an invitation, a shared saved view and two contacts that may be one person."""
     monkeypatch.setattr(
         seed_demo, "CONTACTS_PER_TENANT", {"english-school": 80, "design-studio": 4}
     )
@@ -130,6 +131,9 @@ def school(monkeypatch) -> School:
             last_attempt_at=now, next_attempt_at=None,
         )  # fmt: skip
     api_token_create(tenant=tenant, actor=wang, membership=wang, name="官网表单")
+    view = savedviews.saved_view_create(
+        tenant=tenant, actor=wang, name="本周试听未到访", params={"stage": ["mql"]}, shared=True
+    )
     Invitation.objects.create(tenant=tenant, user=UserFactory(username="sun"), role="sales",
                               expires_at=now + timedelta(days=7))  # fmt: skip
     return School(
@@ -137,9 +141,11 @@ def school(monkeypatch) -> School:
         ids={
             "customer": customer.pk, "lost": lost.pk, "lead": lead.pk,
             "twin_a": twin_a.pk, "twin_b": twin_b.pk,
-            "waiting": waiting.pk, "done": done.pk, "endpoint": endpoint.pk,
+            "waiting": waiting.pk, "done": done.pk, "endpoint": endpoint.pk, "view": view.pk,
             "group": TagGroup.objects.for_tenant(tenant).order_by("position").first().pk,
             "tag": Tag.objects.for_tenant(tenant).order_by("pk").first().pk,
+            "other_tag": Tag.objects.for_tenant(tenant).order_by("-pk").first().pk,
+            "field": CustomField.objects.for_tenant(tenant).order_by("position", "pk").first().pk,
             "rule": Rule.objects.for_tenant(tenant).order_by("pk").first().pk,
             "tier": Tier.objects.for_tenant(tenant).order_by("threshold").first().pk,
             "audience": Audience.objects.for_tenant(tenant).order_by("pk").first().pk,
@@ -165,6 +171,8 @@ def open_complete_move_dialog(page):
 
 def visits(school: School) -> list[Visit]:
     u, ids = school.url, school.ids
+    open_view, from_view = f"?view={ids['view']}", f"?from_view={ids['view']}"
+    merge_into = f"?target={ids['other_tag']}"
     admin = [
         Visit("dashboard", "wang", u("dashboard")),
         Visit("dashboard, narrowed", "wang", u("dashboard") + "?narrow=1"),
@@ -172,6 +180,8 @@ def visits(school: School) -> list[Visit]:
         Visit("board, a card's move menu open", "wang", u("board"), open_move_menu),
         Visit("contact list", "wang", u("contact_list")),
         Visit("contact list, searched", "wang", u("contact_list") + "?q=1"),
+        Visit("contact list, a saved view open", "wang", u("contact_list") + open_view),
+        Visit("saved view, renaming it", "wang", u("saved_view_edit", ids["view"])),
         Visit("contact page", "wang", u("contact_detail", ids["customer"])),
         Visit("contact page, lost", "wang", u("contact_detail", ids["lost"])),
         Visit("contact form", "wang", u("contact_edit", ids["customer"])),
@@ -184,6 +194,7 @@ def visits(school: School) -> list[Visit]:
         Visit("audiences", "wang", u("audience_list")),
         Visit("new audience", "wang", u("audience_create")),
         Visit("new audience, sent empty", "wang", u("audience_create"), send_empty),
+        Visit("new audience, from a saved view", "wang", u("audience_create") + from_view),
         Visit("audience", "wang", u("audience_detail", ids["audience"])),
         Visit("audience form", "wang", u("audience_edit", ids["audience"])),
         Visit("imports", "wang", u("import_list")),
@@ -201,6 +212,11 @@ def visits(school: School) -> list[Visit]:
         Visit("tag group", "wang", u("tag_group_edit", ids["group"])),
         Visit("tag", "wang", u("tag_edit", ids["tag"])),
         Visit("delete a tag", "wang", u("tag_delete", ids["tag"])),
+        Visit("merge a tag, asked first", "wang", u("tag_merge", ids["tag"]) + merge_into),
+        Visit("custom fields", "wang", u("custom_field_list")),
+        Visit("custom fields, a new one sent empty", "wang", u("custom_field_list"), send_empty),
+        Visit("custom field", "wang", u("custom_field_edit", ids["field"])),
+        Visit("delete a custom field", "wang", u("custom_field_delete", ids["field"])),
         Visit("rules", "wang", u("rule_list")),
         Visit("new rule", "wang", u("rule_create")),
         Visit("rule", "wang", u("rule_edit", ids["rule"])),

@@ -93,6 +93,34 @@ rules run exactly as when someone logs it by hand:
 
 The same `external_id` sent twice is recorded once.
 
+## Custom fields
+
+A company's own fields (生日, 校区, 年级…, added by an admin under **Settings → Custom fields**)
+are in each contact's `custom` object, by the field's key, which the settings page shows and
+which stays when the field is renamed:
+
+```json
+{{"name": "张伟", "phone": "13800138000",
+ "custom": {{"sheng_ri": "2015-03-04", "xiao_qu": "徐汇", "shang_ke_ri": ["周六", "周日"],
+            "xue_fei": "12800.00", "nian_ji": 3, "ke_cheng_gu_wen": "zhao"}}}}
+```
+
+| kind | value |
+|---|---|
+| text, long text, URL, single choice | text (a choice: one of its options) |
+| number | a number |
+| money | text with at most two decimals, `"12800.00"` (a number is accepted too) |
+| date | `"2015-03-04"` (`"2015/3/4"` and `"2015年3月4日"` are understood) |
+| multiple choice | a list of its options |
+| member | a member's username, as `owner` |
+
+Creating (`POST`) and changing (`PATCH`) take the same object: the keys sent change, `null` or
+`""` clears a value, the keys not sent keep theirs. A value that does not fit its field, an
+unknown key or a required field left empty (on creating) answers 400 `invalid` with each one in
+`fields` as `custom.<key>`, and nothing changes. With `?upsert=true`, values fill only the
+fields the contact has none of, as the other fields do. A contact holds only the keys it has a
+value of.
+
 ## Webhooks
 
 An admin registers addresses under **Settings → API and webhooks** and picks the events:

@@ -15,11 +15,13 @@ from audiences.models import Audience
 from audiences.selectors import audience_members
 from audiences.services import audience_save
 from crm.access import access_contact
-from crm.models import CONTACT_FIELDS, Contact, Membership, Tenant
+from crm.customfields import custom_fields_of
+from crm.models import CONTACT_FIELDS, Contact, CustomField, Membership, Tenant
 from crm.pagination import cursor_values, keyset_page
 from crm.selectors import ContactFilters, contacts_matching, tag_labels_of, tier_names_of
 from crm.services import (
     ContactData,
+    CustomValuesInvalid,
     ServiceError,
     contact_fill,
 )
@@ -44,6 +46,7 @@ from .schemas import (
     ContactOut,
     ContactPage,
     ContactPatch,
+    CustomOut,
     ErrorOut,
     EventIn,
     EventResult,
@@ -146,6 +149,29 @@ def _owner(tenant: Tenant, username: str | None) -> Membership | None:
     return owner
 
 
+def _custom(tenant: Tenant, given: dict) -> dict:
+    """The custom values sent, as the services take them: a member field names its member by
+    username, as `owner` does (a username nobody has, or anything else, is refused by key);
+    the other kinds are checked by the service."""
+    members = [f.key for f in custom_fields_of(tenant=tenant) if f.kind == CustomField.Kind.MEMBER]
+    wanted = {key: given[key] for key in members if given.get(key) not in (None, "")}
+    if not wanted:
+        return given
+    found = dict(
+        Membership.objects.for_tenant(tenant)
+        .filter(user__username__in=[v for v in wanted.values() if isinstance(v, str)])
+        .values_list("user__username", "pk")
+    )
+    errors = {
+        key: [_("“%(name)s” is not the username of a member of this company.")
+              % {"name": str(value)[:150]}]
+        for key, value in wanted.items() if not isinstance(value, str) or value not in found
+    }  # fmt: skip
+    if errors:
+        raise CustomValuesInvalid(errors)
+    return {**given, **{key: found[value] for key, value in wanted.items()}}
+
+
 def _aware(value: datetime | None, tenant: Tenant) -> datetime | None:
     """A time without a zone is the company's local time."""
     if value is not None and timezone.is_naive(value):
@@ -166,7 +192,8 @@ def _contacts_out(tenant: Tenant, contacts) -> list[dict]:
     labels = labels_of(tenant)
     contacts = list(contacts)
     tiers = tier_names_of(tenant=tenant, contact_ids=[contact.pk for contact in contacts])
-    return [contact_out(contact, labels, tiers.get(contact.pk)) for contact in contacts]
+    custom = CustomOut(tenant)
+    return [contact_out(contact, labels, tiers.get(contact.pk), custom) for contact in contacts]
 
 
 def _reload(contact: Contact) -> dict:
@@ -224,6 +251,7 @@ def list_contacts(
     ids = [row["id"] for row in page.items]
     tags = tag_labels_of(tenant=tenant, contact_ids=ids)
     tiers = tier_names_of(tenant=tenant, contact_ids=ids)
+    custom = CustomOut(tenant)
     items = [
         contact_row_out(
             row,
@@ -231,6 +259,7 @@ def list_contacts(
             tags.get(row["id"], []),
             labels,
             tiers.get(row["id"]),
+            custom,
         )  # fmt: skip
         for row in page.items
     ]
@@ -263,6 +292,8 @@ def create_contact(
     tenant = _tenant(request)
     data = ContactData(**_data(payload, set(payload.model_fields_set) - {"owner"} | {"name"}))
     data.owner = _owner(tenant, payload.owner)
+    # a new contact's custom values: those sent (the company's required fields among them)
+    data.custom = _custom(tenant, payload.custom or {})
     # what an update fills: the values sent, not empty
     sent = {
         k for k, v in payload.model_dump(exclude={"tags", "stage"}).items() if v not in (None, "")
@@ -270,6 +301,8 @@ def create_contact(
     given = _data(payload, sent - {"owner"})
     if "owner" in sent:
         given["owner"] = data.owner
+    if payload.custom:
+        given["custom"] = data.custom
     contact, created = contact_submit(
         tenant=tenant, actor=_actor(request), data=data,
         stage=_stage(tenant, payload.stage) if payload.stage else None,
@@ -289,12 +322,15 @@ def get_contact(request, contact_id: int):
     "/contacts/{contact_id}", response={200: ContactOut, ERRORS: ErrorOut}, tags=["contacts"]
 )
 def update_contact(request, contact_id: int, payload: ContactPatch):
-    """Changes the fields given; the others stay. `owner: null` removes the owner."""
+    """Changes the fields given; the others stay. `owner: null` removes the owner; in
+    `custom`, the keys sent change (null clears one) and the others keep their value."""
     contact = _contact(request, contact_id)
     given = set(payload.model_fields_set)
     values = _data(payload, given)
     if "owner" in given:
         values["owner"] = _owner(contact.tenant, payload.owner)
+    if payload.custom:  # the keys sent change, the others keep their value
+        values["custom"] = _custom(contact.tenant, payload.custom)
     if values:
         contact = contact_fill(contact=contact, actor=_actor(request), values=values)
     return _reload(contact)

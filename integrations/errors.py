@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
 from ninja.parser import Parser
 
-from crm.services import DuplicateContactError, NotAllowed, ServiceError
+from crm.services import CustomValuesInvalid, DuplicateContactError, NotAllowed, ServiceError
 from crm.words import listed
 from lifecycle.services import MissingRequirements, MoveRefused
 
@@ -137,6 +137,17 @@ def install_handlers(api) -> None:
         # the token's role is the reason: 403, as the docs say; the contact's state: 409
         status = 403 if exc.code in ROLE_REFUSALS else 409
         return error(status, exc.code, exc.message, current_stage=exc.current_stage)
+
+    @api.exception_handler(CustomValuesInvalid)
+    def invalid_custom(request, exc):
+        # as a schema's refusal: each value under its field, "custom.<key>"
+        fields = [
+            {"field": f"custom.{key}", "message": message}
+            for key, messages in exc.errors.items()
+            for message in messages
+        ]
+        message = _("Invalid request: %(field)s: %(message)s") % fields[0]
+        return error(400, "invalid", message, fields=fields)
 
     @api.exception_handler(NotAllowed)
     def not_allowed(request, exc):

@@ -5,14 +5,15 @@ alongside on the way out."""
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Annotated
+from typing import Annotated, Any
 
 from django.utils import translation
 from ninja import Schema
 from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
-from crm.models import Contact, Tenant
+from crm.customfields import custom_fields_cached
+from crm.models import Contact, CustomField, Membership, Tenant
 from crm.normalize import PhoneError, normalize_phone
 from lifecycle.selectors import stage_settings
 from lifecycle.stages import ORDER
@@ -67,6 +68,18 @@ StageName = Annotated[
     ),
 ]
 Amount = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)]
+# The company's own fields, by key (the settings page shows each field's key): checked against
+# each field's kind by the service, every refused value named (400, `fields`: "custom.<key>").
+CustomIn = Annotated[
+    dict[str, Any] | None,
+    Field(
+        max_length=100,
+        description="The company's own fields, {key: value}: text, URL and single choice as "
+        'text; number as a number; money as text or a number ("1200.00"); date as '
+        '"2015-03-04"; multiple choice as a list of options; member as a username. null or '
+        '"" clears a value; keys not sent keep theirs; an unknown key is refused.',
+    ),
+]
 
 
 class In(Schema):
@@ -91,6 +104,7 @@ class ContactIn(In):
         None, description="Where the contact enters (a key, label or alias); default the first."
     )
     tags: list[TagName] = Field(default_factory=list, max_length=50)
+    custom: CustomIn = None
 
 
 class ContactPatch(In):
@@ -104,6 +118,7 @@ class ContactPatch(In):
     notes: str | None = Field(None, max_length=10000)
     owner: str | None = Field(None, max_length=150, description="A username; null: no owner.")
     expected_amount: Amount | None = None
+    custom: CustomIn = None
 
 
 class ContactOut(Schema):
@@ -122,6 +137,10 @@ class ContactOut(Schema):
     lost_reason: str
     tags: list[str]
     tier: str | None = Field(None, description="The tier the contact holds (its name), if any.")
+    custom: dict[str, Any] = Field(
+        description="The company's own fields the contact has a value of, {key: value}, in the "
+        "forms `custom` is written in (a member by username; null: a former member)."
+    )
     stage_entered_at: datetime
     created_at: datetime
     updated_at: datetime
@@ -254,23 +273,57 @@ def labels_of(tenant: Tenant) -> dict[str, str]:
         return {key: s.display_label for key, s in stage_settings(tenant=tenant).items()}
 
 
-# A contact's own values the API shows as they are stored.
+# A contact's own values the API shows as they are stored (custom: through CustomOut).
 CONTACT_OUT_FIELDS = (
     "id", "name", "email", "phone", "wechat_id", "weibo", "company", "source", "stage", "status",
-    "lost_reason", "stage_entered_at", "created_at", "updated_at",
+    "lost_reason", "stage_entered_at", "created_at", "updated_at", "custom",
 )  # fmt: skip
 
 
-def contact_out(contact: Contact, labels: dict[str, str], tier: str | None = None) -> dict:
+class CustomOut:
+    """A contact's custom values as the API shows them: the company's fields only, in its order,
+    a member by username. Made once per answer (one query, and one more only when the company
+    has a member field)."""
+
+    def __init__(self, tenant: Tenant):
+        self.fields = custom_fields_cached(tenant=tenant)
+        self.usernames: dict[int, str] = {}
+        if any(field.kind == CustomField.Kind.MEMBER for field in self.fields):
+            members = Membership.objects.for_tenant(tenant).values_list("pk", "user__username")
+            self.usernames = dict(members)
+
+    def __call__(self, custom: dict | None) -> dict:
+        custom = custom or {}
+        shown = {}
+        for field in self.fields:
+            if field.key in custom:
+                value = custom[field.key]
+                if field.kind == CustomField.Kind.MEMBER:
+                    value = self.usernames.get(value)
+                shown[field.key] = value
+        return shown
+
+
+def contact_out(
+    contact: Contact,
+    labels: dict[str, str],
+    tier: str | None = None,
+    custom: CustomOut | None = None,
+) -> dict:
     """A contact as the API and webhooks show it (tags prefetched: contact_tags__tag)."""
     values = {name: getattr(contact, "pk" if name == "id" else name) for name in CONTACT_OUT_FIELDS}
     owner = contact.owner.user.username if contact.owner_id else None
     return contact_row_out(values, owner, [ct.tag.label for ct in contact.contact_tags.all()],
-                           labels, tier)  # fmt: skip
+                           labels, tier, custom or CustomOut(contact.tenant))  # fmt: skip
 
 
 def contact_row_out(
-    values: dict, owner: str | None, tags: list[str], labels: dict, tier: str | None = None
+    values: dict,
+    owner: str | None,
+    tags: list[str],
+    labels: dict,
+    tier: str | None,
+    custom: CustomOut,
 ) -> dict:
     """The same from a contact's plain values (CONTACT_OUT_FIELDS), its owner's username, its
     tags' labels and its tier's name: the contact list, a page of up to 200, builds no model per
@@ -281,4 +334,5 @@ def contact_row_out(
         "stage_label": labels[values["stage"]],
         "tags": sorted(tags),
         "tier": tier,
+        "custom": custom(values["custom"]),
     }

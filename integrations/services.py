@@ -5,16 +5,19 @@ from dataclasses import replace
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from activities.assignment import new_contact_owner
 from crm.audit import audit_record
+from crm.customfields import custom_fields_of, values_clean
 from crm.models import AuditKind, Contact, Membership, Tenant
 from crm.permissions import can_manage_api
 from crm.services import (
     ContactData,
+    CustomValuesInvalid,
     DuplicateContactError,
     NotAllowed,
     ServiceError,
@@ -39,8 +42,21 @@ def contact_upsert(
 ) -> Contact:
     """A submission for someone already here (same email, phone or WeChat ID), as an import
     treats them: the values given fill the fields that are empty (what is there stays), the
-    stage only ever moves forward, and a contact marked lost stays where it is."""
-    values = {name: value for name, value in values.items() if not getattr(contact, name)}
+    stage only ever moves forward, and a contact marked lost stays where it is. Custom values
+    alike: each is checked, and fills only a field the contact has no value of."""
+    custom = values.get("custom") or {}
+    values = {name: value for name, value in values.items()
+              if name != "custom" and not getattr(contact, name)}  # fmt: skip
+    if custom:
+        held = contact.custom or {}
+        try:  # every value sent is checked, those the contact holds too
+            values_clean(tenant=contact.tenant, fields=custom_fields_of(tenant=contact.tenant),
+                         given=custom, current=held)  # fmt: skip
+        except ValidationError as exc:
+            raise CustomValuesInvalid(exc.message_dict) from None
+        lacking = {key: value for key, value in custom.items() if key not in held}
+        if lacking:
+            values["custom"] = lacking
     if values:
         contact = contact_fill(contact=contact, actor=actor, values=values)
     if stage and RANK[stage] > RANK[contact.stage] and not contact.is_lost:

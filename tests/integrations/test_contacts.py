@@ -170,8 +170,9 @@ def test_list_pages_with_an_opaque_cursor_and_no_count(
     seen, cursor = [], None
     while True:
         # scope reset, token (named by its hash: set, read, unset), company scope, token with
-        # its member, touch, page, tags, the company's tiers (cached after): not N+1
-        with django_assert_max_num_queries(11):
+        # its member, touch, page, tags, the company's tiers and its custom fields (both cached
+        # after): not N+1
+        with django_assert_max_num_queries(12):
             response = admin_api.get(
                 "/contacts", {"limit": 2, **({"cursor": cursor} if cursor else {})}
             )

@@ -42,10 +42,13 @@
     if (!page) return;
     let flash = page.querySelector("ul.flash");
     if (!flash) {
+      // the live region wraps the list: a list given role=status is no longer a list
+      const region = document.createElement("div");
+      region.setAttribute("role", "status");
       flash = document.createElement("ul");
       flash.className = "flash";
-      flash.setAttribute("role", "status");
-      page.prepend(flash);
+      region.append(flash);
+      page.prepend(region);
     }
     const item = document.createElement("li");
     item.className = "flash-error";

@@ -9,6 +9,7 @@ from crm.models import Contact
 from tagging.models import ContactTag, Rule, Tag, TagGroup
 from tagging.services import contact_tag_add
 from tests.e2e.conftest import log_in
+from tests.e2e.test_accessibility import problems_on
 from tests.factories import ContactFactory, MembershipFactory, TenantFactory
 
 
@@ -142,3 +143,42 @@ def test_a_tag_taken_off_by_mistake_is_put_back_in_place(live_server, page, scho
     expect(panel).to_contain_text("Undone: “雅思” is back.")
     expect(panel.locator(".chips")).to_contain_text("雅思")
     assert contact_tags_of(contact) == ["雅思"]
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_axe_finds_nothing_in_an_open_picker_the_merge_question_or_an_undo_offer(
+    live_server, page, school, language
+):
+    """The states only these parts make, which the page-by-page axe walk does not reach."""
+    admin = MembershipFactory(tenant=school, role="admin", user__username="wang")
+    admin.user.language = language
+    admin.user.save(update_fields=["language"])
+    tags = {tag.key: tag for tag in Tag.objects.for_tenant(school)}
+    wang = ContactFactory(tenant=school, name="王芳", stage="lead")
+    contact_tag_add(contact=wang, tag=tags["kids"], actor=None)
+    log_in(page, live_server, "wang")
+    found = {}
+
+    page.goto(f"{live_server.url}/t/english-school/settings/rules/new/")
+    box = page.locator("#id_add_tags").locator("xpath=following-sibling::div[1]//input")
+    box.type("英语")
+    page.keyboard.press("Enter")
+    box.fill("")
+    page.keyboard.press("ArrowDown")  # open, with a chip chosen and an option active
+    expect(box).to_have_attribute("aria-expanded", "true")
+    found["an open picker"] = problems_on(page)
+
+    page.goto(f"{live_server.url}/t/english-school/settings/tags/{tags['kids'].pk}/merge/"
+              f"?target={tags['spoken'].pk}")  # fmt: skip
+    expect(page.locator("form button.primary")).to_be_visible()
+    found["the merge question"] = problems_on(page)
+
+    page.goto(f"{live_server.url}/t/english-school/contacts/")
+    page.check(f"input[name=ids][value='{wang.pk}']")
+    page.select_option("#bulk-action", "move")
+    page.select_option("#bulk-to-stage", "mql")
+    page.click("#bulk-form button.primary")
+    expect(page.locator("form.undo-offer")).to_be_visible()
+    found["an undo offer"] = problems_on(page)
+
+    assert {state: lines for state, lines in found.items() if lines} == {}

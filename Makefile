@@ -62,6 +62,7 @@ bench: venv
 	$(BENCH_ENV) $(BIN)/python manage.py bench_import || status=1; \
 	$(BENCH_ENV) $(BIN)/python manage.py bench_grading || status=1; \
 	$(BENCH_ENV) $(BIN)/python manage.py bench_search || status=1; \
+	$(BENCH_ENV) $(BIN)/python manage.py bench_custom_fields || status=1; \
 	exit $$status
 
 # The production shape on this machine under load (issue 16): gunicorn (2 workers), a Celery

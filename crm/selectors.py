@@ -351,7 +351,9 @@ def contacts_matching(
         qs = qs.filter(status=filters.status)
     if filters.custom:
         fields = custom_fields_cached(tenant=tenant)
-        qs = qs.filter(conditions_q(tenant=tenant, conditions=filters.custom, fields=fields)[0])
+        matched = conditions_q(tenant=tenant, conditions=filters.custom, fields=fields,
+                               seek_rare=True)[0]  # fmt: skip
+        qs = qs.filter(matched)
     return qs
 
 

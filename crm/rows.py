@@ -28,11 +28,12 @@ HEAD = (
     '<td><input type="checkbox" name="ids" value="{pk}" form="bulk-form" aria-label="{select}">'
     '</td>\n      <td><a href="{url}">{name}</a>{tier}</td>'
 )
-TIER = ' <span class="badge tier">{}</span>'
+TIER = ' <span class="badge tier" title="{0}">{0}</span>'  # cut short in a narrow cell (app.css)
 TAG = '<span class="badge">{}</span> '
 NO_OWNER = '<span class="muted">—</span>'
 CELL = "<td>{}</td>"
 DATE_CELL = '<td class="date">{}</td>'
+NOWRAP_CELL = '<td class="nowrap">{}</td>'
 NUMBER_CELL = '<td class="num">{}</td>'
 LONG_TEXT_SHOWN = 60
 LINK = '<a href="{0}" rel="noopener noreferrer" target="_blank">{0}</a>'
@@ -77,7 +78,7 @@ def _cells(
     builtin: dict[str, Cell] = {
         "since": lambda v: DATE_CELL.format(localtime(v["stage_entered_at"]).strftime("%Y-%m-%d")),
         "company": _text("company"),
-        "phone": _text("phone"),
+        "phone": lambda v: NOWRAP_CELL.format(escape(v["phone"])),  # the list wraps others' text
         "tags": lambda v: CELL.format(
             "".join(TAG.format(escape(label)) for label in tags.get(v["id"], ()))
         ),

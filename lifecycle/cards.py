@@ -25,7 +25,7 @@ CARD = """<article class="board-card" id="card-{pk}" draggable="true" tabindex="
          data-version="{version}" data-stage="{stage}"{just_moved}>
   <a class="card-name" href="{url}">{name}</a>{tier}
   <div class="card-meta">
-    {owner} · {days}
+    {owner} · <span class="in-stage">{days}</span>
   </div>
   <details class="move-menu">
     <summary>{move_to}</summary>
@@ -41,7 +41,8 @@ CARD = """<article class="board-card" id="card-{pk}" draggable="true" tabindex="
   </details>
 </article>
 """
-TIER = '<span class="badge tier">{}</span>'
+# a long tier's name is cut short in the card's width (app.css); the whole of it on hover
+TIER = '<span class="badge tier" title="{0}">{0}</span>'
 BUTTON = '<button type="submit" name="to_stage" value="{}" class="{}">{}{}</button>'
 # What a card shows of its contact: what the board's selectors read.
 CARD_FIELDS = BOARD_FIELDS

@@ -114,9 +114,11 @@ def import_map(request, job_id: int):
         "job": job,
         "encoding": ENCODING_NAMES.get(job.encoding, job.encoding),
         "header_choices": numbers,
-        "header": preview[0],
-        "samples": preview[1:],
-        "columns": [(i, job.mapping.get(str(i), "")) for i in columns],
+        # one row per column of the file, as it is mapped: its header, its first values, its choice
+        "columns": [
+            (i, job.mapping.get(str(i), ""), preview[0][i], [row[i] for row in preview[1:]])
+            for i in columns
+        ],
         "field_labels": reading.FIELD_LABELS,
         # the company's own fields, each a target of its own ("cf:<key>")
         "custom_targets": [(reading.custom_target(cf.key), cf.label) for cf in custom],

@@ -56,6 +56,20 @@
     flash.append(item);
   });
 
+  // layout: on a phone the header's menu folds behind its button (base.html); the button says
+  // whether it is open (aria-expanded, which the CSS reads), and Escape folds it again.
+  document.addEventListener("click", function (event) {
+    const button = event.target.closest && event.target.closest(".menu-toggle");
+    if (!button) return;
+    button.setAttribute("aria-expanded", String(button.getAttribute("aria-expanded") !== "true"));
+  });
+  document.addEventListener("keydown", function (event) {
+    const button = event.key === "Escape" && document.querySelector('.menu-toggle[aria-expanded="true"]');
+    if (!button) return;
+    button.setAttribute("aria-expanded", "false");
+    button.focus();
+  });
+
   // Board: drag a card onto another column. The card only moves when the server says so.
   let dragged = null;
   document.addEventListener("dragstart", function (event) {

@@ -182,7 +182,7 @@ def test_a_card_shows_owner_days_and_only_the_moves_its_viewer_may_make(
     card = html[html.index(f'id="card-{owned.pk}"') : html.index("</article>", html.index(
         f'id="card-{owned.pk}"'))]  # fmt: skip
     assert "&lt;b&gt;甲&lt;/b&gt;" in card and "<b>甲</b>" not in card
-    assert f"{sales.display_name} · 3 days in stage" in card
+    assert f'{sales.display_name} · <span class="in-stage">3 days in stage</span>' in card
     move_url = reverse("contact_move", args=[tenant.slug, owned.pk])
     assert f'data-move-url="{move_url}"' in card and f'action="{move_url}"' in card
     assert f'name="version" value="{owned.stage_version}"' in card
@@ -206,7 +206,8 @@ def test_a_dashboard_row_reads_count_reach_conversion_time_and_losses(admin_clie
     html = admin_client.get(reverse("dashboard", args=[tenant.slug])).content.decode()
     start = html.index(f"{reverse('contact_list', args=[tenant.slug])}?stage=sql&amp;status=active")
     row = html[start : html.index("</tr>", start)]
-    losses = '<td class="small">7 <span class="muted">· Churned 3 · Unreachable 4 </span></td>'
+    reasons = '<span class="muted lost-reasons">· Churned 3 · Unreachable 4 </span>'
+    losses = f'<td class="small">7 {reasons}</td>'
     cells = ['<td class="num">12,345</td>', '<td class="num">20,000</td>',
              '<td class="num">25%</td>', '<td class="num">3.0 d / 1.5 h</td>', losses]  # fmt: skip
     assert [cell in row for cell in cells] == [True] * len(cells), row

@@ -119,7 +119,9 @@ Creating (`POST`) and changing (`PATCH`) take the same object: the keys sent cha
 unknown key or a required field left empty (on creating) answers 400 `invalid` with each one in
 `fields` as `custom.<key>`, and nothing changes. With `?upsert=true`, values fill only the
 fields the contact has none of, as the other fields do. A contact holds only the keys it has a
-value of.
+value of. An audience (`POST /api/v1/audiences`) may hold conditions on these fields in its own
+`custom`, written as the contact list's filters write them:
+`{{"cf_xiao_qu": "徐汇", "cf_sheng_ri__min": "2015-01-01"}}`.
 
 ## Webhooks
 

@@ -469,6 +469,7 @@ def _audiences_out(tenant: Tenant, audiences: list[Audience]) -> list[dict]:
                     ]  # fmt: skip
                     for which in ("any", "all", "none")
                 },
+                "custom": audience.custom or {},
                 "size": audience.size,
                 "computed_at": audience.computed_at,
             }
@@ -511,6 +512,7 @@ def create_audience(request, payload: AudienceIn):
         tag_any=[t.pk for t in _tags(tenant, payload.tags_any)],
         tag_all=[t.pk for t in _tags(tenant, payload.tags_all)],
         tag_none=[t.pk for t in _tags(tenant, payload.tags_none)],
+        custom=payload.custom,
     )
     # Its members are computed after commit (at once without a worker): read what is stored.
     audience = Audience.objects.for_tenant(tenant).get(pk=audience.pk)

@@ -211,6 +211,13 @@ class AudienceIn(In):
     tags_any: list[TagName] = Field(default_factory=list, max_length=50)
     tags_all: list[TagName] = Field(default_factory=list, max_length=50)
     tags_none: list[TagName] = Field(default_factory=list, max_length=50)
+    custom: dict[str, str] = Field(
+        default_factory=dict,
+        max_length=100,
+        description="Conditions on the company's own fields, as the contact list writes them: "
+        '{"cf_xiao_qu": "徐汇", "cf_sheng_ri__min": "2015-01-01", "cf_nian_ji__empty": "1"} '
+        "(equals; __min and __max for numbers, money and dates; __empty 1: no value, 0: any).",
+    )
 
 
 class AudienceOut(Schema):
@@ -222,6 +229,7 @@ class AudienceOut(Schema):
     tags_any: list[str]
     tags_all: list[str]
     tags_none: list[str]
+    custom: dict[str, str] = Field(description="Its conditions on the company's own fields.")
     size: int
     computed_at: datetime | None
 

@@ -4,11 +4,15 @@ and nothing is half written."""
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from crm import customfields as cf
 from crm.models import Contact, CustomField
+from integrations.models import WebhookDelivery
+from integrations.webhooks import delivery_payload
 from tests.factories import ContactFactory
 from tests.integrations.conftest import error_of
+from tests.integrations.test_webhooks import endpoint_for
 
 Kind = CustomField.Kind
 
@@ -175,3 +179,43 @@ def test_the_docs_say_how_custom_values_are_written(db):
     assert "custom" in schema["components"]["schemas"]["ContactIn"]["properties"]
     assert "custom" in schema["components"]["schemas"]["ContactOut"]["required"]
     assert "## Custom fields" in schema["info"]["description"]
+
+
+def test_an_audience_is_created_with_conditions_on_the_fields_and_shows_them(
+    admin_api, tenant, school, django_capture_on_commit_callbacks
+):
+    ContactFactory(
+        tenant=tenant, name="张小明", custom={"xiao_qu": "徐汇", "sheng_ri": "2015-03-04"}
+    )
+    ContactFactory(
+        tenant=tenant, name="李小红", custom={"xiao_qu": "徐汇", "sheng_ri": "2012-01-01"}
+    )
+    conditions = {"cf_xiao_qu": "徐汇", "cf_sheng_ri__min": "2015-01-01"}
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_api.post(
+            "/audiences", {"name": "徐汇 2015 后", "min_stage": "subscriber", "custom": conditions}
+        )
+    assert response.status_code == 201
+    body = response.json()
+    assert body["custom"] == conditions
+    members = admin_api.get(f"/audiences/{body['id']}/members").json()["items"]
+    assert [m["name"] for m in members] == ["张小明"]
+    # a condition that cannot apply is refused, in words
+    response = admin_api.post(
+        "/audiences", {"name": "虹口", "min_stage": "subscriber", "custom": {"cf_xiao_qu": "虹口"}}
+    )
+    assert response.status_code == 400
+    assert error_of(response)["message"] == "These conditions cannot apply: 校区 = 虹口."
+
+
+def test_webhooks_carry_the_custom_values_too(admin, tenant, school, sales):
+    endpoint = endpoint_for(tenant, "https://hooks.example.com/crm")
+    contact = ContactFactory(tenant=tenant, name="张小明",
+                             custom={"xiao_qu": "徐汇", "ke_cheng_gu_wen": sales.pk})  # fmt: skip
+    delivery = WebhookDelivery.objects.create(
+        tenant=tenant, endpoint=endpoint, event="contact.created", contact_id=contact.pk,
+        occurred_at=timezone.now(),
+    )  # fmt: skip
+    assert delivery_payload(delivery)["data"]["contact"]["custom"] == {
+        "xiao_qu": "徐汇", "ke_cheng_gu_wen": "zhao",
+    }  # fmt: skip

@@ -7,6 +7,7 @@ import datetime as dt
 import io
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import translation
 from openpyxl import Workbook
@@ -284,3 +285,31 @@ def test_another_companys_fields_are_no_target(tenant, other_tenant, outsider, m
     job.save()
     job = imports.import_run(job=job)  # a target that is no field of the company writes nothing
     assert custom_of(tenant) == {"张小明": {}}
+
+
+def test_an_admin_adds_birthday_and_campus_and_imports_a_file_that_fills_them(
+    admin_client, tenant, django_capture_on_commit_callbacks
+):
+    """The issue's story, through the pages as a new admin would walk them."""
+    fields_url = reverse("custom_field_list", args=[tenant.slug])
+    admin_client.post(fields_url, {"label": "生日", "kind": "date"})
+    admin_client.post(fields_url, {"label": "校区", "kind": "choice",
+                                   "options": "徐汇\n浦东\n静安"})  # fmt: skip
+    assert [f.label for f in cf.custom_fields_of(tenant=tenant)] == ["生日", "校区"]
+    upload = SimpleUploadedFile("学员名单.csv", FILE.encode("gb18030"))
+    response = admin_client.post(reverse("import_new", args=[tenant.slug]), {"file": upload})
+    job = ImportJob.objects.for_tenant(tenant).get()
+    page = admin_client.get(response.url).content.decode()
+    # the columns named after the fields are already chosen on the columns page
+    assert '<option value="cf:sheng_ri" selected>生日</option>' in page
+    assert '<option value="cf:xiao_qu" selected>校区</option>' in page
+    chosen = {f"column-{i}": target for i, target in job.mapping.items()}
+    with django_capture_on_commit_callbacks(execute=True):
+        done = admin_client.post(response.url, chosen)
+    detail = admin_client.get(done.url).content.decode()
+    assert "生日: “明天” is not a date (write it as 2015-03-04)." in detail
+    assert custom_of(tenant)["张小明"] == {"sheng_ri": "2015-03-04", "xiao_qu": "徐汇"}
+    # and the contact page shows them
+    zhang = Contact.objects.for_tenant(tenant).get(name="张小明")
+    shown = admin_client.get(reverse("contact_detail", args=[tenant.slug, zhang.pk]))
+    assert "2015-03-04" in shown.content.decode() and "徐汇" in shown.content.decode()

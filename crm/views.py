@@ -61,14 +61,21 @@ from .rows import contact_rows
 from .scope import user_scope
 
 
-def filter_query(filters) -> str:
-    """The list's filters as a query string, for pager links and "select all matching"."""
+def filter_pairs(filters) -> list[tuple[str, str]]:
+    """The list's filters as (name, value) pairs: every one of them, so whatever carries the
+    search on (pager links, export, "select all matching" and the bulk form's hidden fields)
+    acts on exactly the contacts the list shows."""
     pairs = [(k, getattr(filters, k))
              for k in ("q", "owner", "stage", "status", "tier", "activity", "sort")]  # fmt: skip
     pairs += [(k, v) for k in ("tag_any", "tag_all", "tag_none") for v in getattr(filters, k)]
     pairs += [condition_params(condition) for condition in filters.custom]
     pairs += [(COLUMNS_PARAM, columns_param(filters.columns))]
-    return urlencode([(k, v) for k, v in pairs if v not in ("", None)])
+    return [(k, v) for k, v in pairs if v not in ("", None)]
+
+
+def filter_query(filters) -> str:
+    """The list's filters as a query string, for pager links and "select all matching"."""
+    return urlencode(filter_pairs(filters))
 
 
 def login_locked_out(request, original_response=None, credentials=None):
@@ -231,6 +238,7 @@ def contact_list(request):
         "filter_form": filter_form,
         "filters": filters,
         "filter_query": filter_query(filters),
+        "filter_pairs": filter_pairs(filters),
         "total": selectors.contact_list_total(tenant=request.tenant, filters=filters, page=page),
         "tag_filter_fields": [
             ("tag_any", _("any of"), filters.tag_any),

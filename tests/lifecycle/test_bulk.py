@@ -1,12 +1,14 @@
 """Sales staff move many contacts at once; those that cannot move are named, never lost."""
 
+import re
 from datetime import timedelta
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from crm.models import Contact
+from crm import customfields
+from crm.models import Contact, CustomField
 from lifecycle.bulk_moves import contacts_bulk_mark_lost, contacts_bulk_move
 from lifecycle.models import StageChange
 from lifecycle.rules import MoveRefused
@@ -121,6 +123,44 @@ def test_bulk_move_of_all_matching_a_search(sales_client, tenant):
     )  # fmt: skip
     assert "Moved 3 contacts to “Lead”." in response.content.decode()
     assert stages(tenant) == {"张0": "lead", "张1": "lead", "张2": "lead", "李四": "subscriber"}
+
+
+def bulk_form_fields(html: str) -> dict[str, list[str]]:
+    """The hidden fields of the list's bulk form, as the browser posts them."""
+    form = re.search(r'<form id="bulk-form".*?</form>', html, re.S).group(0)
+    fields: dict[str, list[str]] = {}
+    for name, value in re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form):
+        fields.setdefault(name, []).append(value)
+    return fields
+
+
+def test_all_matching_in_the_bulk_form_is_what_the_list_shows(sales_client, tenant, admin):
+    """A salesperson filters by 校区 and moves "all matching": only the 徐汇 pupils move, not
+    the company (the form once carried only the built-in filters)."""
+    customfields.custom_field_create(
+        tenant=tenant,
+        actor=admin,
+        label="校区",
+        kind=CustomField.Kind.CHOICE,
+        options=["徐汇", "浦东"],
+    )
+    for i in range(2):
+        ContactFactory(tenant=tenant, name=f"徐汇{i}", custom={"xiao_qu": "徐汇"})
+    ContactFactory(tenant=tenant, name="浦东0", custom={"xiao_qu": "浦东"})
+    ContactFactory(tenant=tenant, name="未填")
+    listing = sales_client.get(
+        reverse("contact_list", args=[tenant.slug]), {"cf_xiao_qu": "徐汇", "activity": ""}
+    )
+    fields = bulk_form_fields(listing.content.decode())
+    assert fields["cf_xiao_qu"] == ["徐汇"]
+    response = sales_client.post(
+        reverse("contacts_bulk", args=[tenant.slug]),
+        {**fields, "action": "move", "scope": "all", "to_stage": "lead"},
+        follow=True,
+    )
+    assert "Moved 2 contacts to “Lead”." in response.content.decode()
+    assert stages(tenant) == {"徐汇0": "lead", "徐汇1": "lead", "浦东0": "subscriber",
+                              "未填": "subscriber"}  # fmt: skip
 
 
 def test_bulk_page_reports_the_skipped_by_name(sales_client, tenant):

@@ -64,6 +64,11 @@ app.conf.beat_schedule = {
         "task": "grading.tasks.grade_every_company",
         "schedule": crontab(hour=3, minute=50),
     },
+    # Undos whose minute is over, with the rows they kept (a bulk move's contacts…).
+    "expire-undos": {
+        "task": "crm.tasks.expire_undos",
+        "schedule": 60 * 60,
+    },
     # Uploads left waiting for their columns over a day lose their file.
     "expire-waiting-uploads": {
         "task": "tagging.tasks.expire_waiting_uploads",

@@ -43,6 +43,14 @@ def undo_open(*, tenant: Tenant, actor: Membership | None, kind: str, details: d
     )  # fmt: skip
 
 
+def undos_expire(*, tenant: Tenant) -> int:
+    """The company's undos whose time is up go, with the rows kept for them: the next action
+    clears them too, but a company that stops acting would keep a big bulk move's rows. Returns
+    how many went."""
+    expired = Undo.objects.for_tenant(tenant).filter(expires_at__lte=timezone.now())
+    return expired.delete()[1].get(Undo._meta.label, 0)
+
+
 def undo_counted(undo: Undo | None, count: int) -> Undo | None:
     """What the action changed, counted once it is done: an action that changed nothing leaves
     nothing to undo."""

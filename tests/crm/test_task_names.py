@@ -21,6 +21,7 @@ SENT_BY_NAME = {
     "grading.tasks.recompute_grades",
     "grading.tasks.recompute_contact_grades",
     "grading.tasks.grade_every_company",
+    "crm.tasks.expire_undos",
 }
 
 

@@ -10,6 +10,7 @@ from django.utils import timezone
 from crm.audit import audit_detail
 from crm.models import AuditEntry, Contact, Undo
 from crm.services import NotAllowed, ServiceError
+from crm.tasks import expire_undos
 from lifecycle.bulk_moves import contacts_bulk_move
 from lifecycle.models import FunnelCount, MoveUndoRow, StageChange
 from lifecycle.services import contact_stage_move
@@ -125,6 +126,28 @@ def test_a_members_next_action_replaces_the_undo_of_the_last(tenant, sales, mixe
     with pytest.raises(ServiceError, match="a later action took its place"):
         contacts_bulk_move_undo(undo=first.undo, actor=sales)
     assert MoveUndoRow.objects.for_tenant(tenant).count() == 1
+
+
+def test_what_an_expired_undo_kept_is_cleared_within_the_hour(tenant, sales, admin, mixed):
+    """A company that stops acting does not keep a big bulk move's rows: the hourly task clears
+    the undos whose time is up, and leaves those still open."""
+    expired = contacts_bulk_move(tenant=tenant, actor=sales, contacts=[mixed[0].pk],
+                                 to_stage="lead", undoable=True).undo  # fmt: skip
+    Undo.objects.for_tenant(tenant).update(expires_at=timezone.now() - timedelta(seconds=1))
+    still_open = contacts_bulk_move(tenant=tenant, actor=admin, contacts=[mixed[1].pk],
+                                    to_stage="mql", undoable=True).undo  # fmt: skip
+    # not the next action of the company: the one above cleared nothing of the others' (yet)
+    Undo.objects.for_tenant(tenant).filter(pk=expired.pk).update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
+
+    expire_undos()
+    expire_undos()  # a second run finds nothing more
+
+    assert list(Undo.objects.for_tenant(tenant).values_list("pk", flat=True)) == [still_open.pk]
+    assert list(MoveUndoRow.objects.for_tenant(tenant).values_list("contact_id", flat=True)) == [
+        mixed[1].pk
+    ]
 
 
 def test_a_move_that_moved_nobody_offers_nothing(tenant, sales, mixed):

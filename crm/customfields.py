@@ -19,6 +19,7 @@ imports, exports, the API and audiences all go through this module.
 
 import datetime as dt
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -127,7 +128,8 @@ def date_parse(value: Any) -> dt.date:
         if int(value) in _EXCEL_DAYS:
             return _EXCEL_EPOCH + dt.timedelta(days=int(value))
         raise ValueError(value)
-    text = str(value).strip()
+    # full-width digits and marks (２０１５／３／４, as a Chinese input method types them) as plain
+    text = unicodedata.normalize("NFKC", str(value)).strip()
     match = _DATE.match(text) or _DATE_COMPACT.match(text)
     if match is None:
         if re.fullmatch(r"\d{5}(\.0+)?", text) and int(float(text)) in _EXCEL_DAYS:
@@ -142,7 +144,7 @@ def _decimal(value: Any) -> Decimal:
         raise InvalidOperation
     if isinstance(value, float):
         value = repr(value)
-    text = str(value).strip().replace(",", "").replace("，", "")
+    text = unicodedata.normalize("NFKC", str(value)).strip().replace(",", "")
     text = text.removeprefix("¥").removeprefix("￥").removesuffix("元").strip()
     number = Decimal(text)
     if not number.is_finite():

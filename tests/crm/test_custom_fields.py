@@ -57,6 +57,7 @@ def test_keys_come_from_the_first_label_and_renaming_keeps_them(tenant, admin, f
 @pytest.mark.parametrize(
     "written",
     ["2015-03-04", "2015/3/4", "2015.3.4", "2015年3月4日", "20150304", "2015-03-04 00:00:00",
+     "２０１５／３／４", "２０１５年３月４日",
      42067, "42067", dt.date(2015, 3, 4), dt.datetime(2015, 3, 4, 8, 30, tzinfo=dt.UTC)],
 )  # fmt: skip
 def test_a_birthday_reads_the_ways_chinese_excel_writes_dates(fields, written):
@@ -65,6 +66,8 @@ def test_a_birthday_reads_the_ways_chinese_excel_writes_dates(fields, written):
 
 def test_each_kind_keeps_one_form_and_refuses_what_it_is_not(tenant, fields, admin):
     assert cf.value_clean(fields["fee"], "¥1,200") == "1200.00"
+    assert cf.value_clean(fields["fee"], "￥１，２００") == "1200.00"
+    assert cf.value_clean(fields["grade"], "３") == 3
     assert cf.value_clean(fields["grade"], "3") == 3
     assert cf.value_clean(fields["grade"], 2.5) == 2.5
     assert cf.value_clean(fields["campus"], " 浦东 ") == "浦东"

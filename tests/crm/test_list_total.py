@@ -108,7 +108,7 @@ def test_a_count_beyond_ten_thousand_says_more(sales_client, tenant, monkeypatch
             "crm/partials/contact_total.html", {"total": ContactTotal(10_000, more=True)}
         )
         one = render_to_string("crm/partials/contact_total.html", {"total": ContactTotal(1)})
-    assert ">超过 10000 个联系人<" in chinese and ">1 个联系人<" in one
+    assert ">超过 10000 位联系人<" in chinese and ">1 位联系人<" in one
 
 
 def test_the_count_is_of_this_company_only(sales_client, outsider_client, tenant, other_tenant):

@@ -2,18 +2,18 @@
 kept on the contact list, so its side list shows what views are for. Once per company."""
 
 from crm.columns import CUSTOM, PARAM
-from crm.models import CustomField, Membership, Role, SavedView, Tenant
+from crm.models import CustomField, Membership, SavedView, Tenant
 from crm.savedviews import saved_view_create
 from tagging.models import Tag
 
 
-def seed_saved_views(tenant: Tenant, members: list[Membership]) -> None:
+def seed_saved_views(
+    tenant: Tenant, *, marketer: Membership | None, seller: Membership | None
+) -> None:
     """Two views the marketer shares with the company (by tags, and by the school's own
     fields, with their columns) and the salesperson's own."""
     if SavedView.objects.for_tenant(tenant).exists():
         return
-    team = {member.role: member for member in members}
-    marketer, seller = team.get(Role.MARKETER), team.get(Role.SALES)
     tags = dict(Tag.objects.for_tenant(tenant).values_list("label", "pk"))
     keys = dict(CustomField.objects.for_tenant(tenant).values_list("label", "key"))
     if marketer is not None and {"高意向", "成人口语"} <= tags.keys():

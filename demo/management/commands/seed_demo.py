@@ -109,7 +109,10 @@ class Command(BaseCommand):
                 if slug == SCHOOL[0]:  # a training school's own fields: 生日, 校区, 年级, 课程顾问
                     advisors = [m for m in members if not is_admin_role(m.role)]
                     seed_custom_fields(tenant, members[0], advisors)
-                    seed_saved_views(tenant, members)  # by tags and by the fields above
+                    # by tags and by the fields above
+                    seed_saved_views(
+                        tenant, marketer=team.get(Role.MARKETER), seller=team.get(Role.SALES)
+                    )
             self.stdout.write(f"{name} (/t/{slug}/): {added} new contacts")
         self.stdout.write(self.style.SUCCESS(f"Demo logins (password for all: {DEMO_PASSWORD}):"))
         for username, family, given, school_role, studio_role in PEOPLE:

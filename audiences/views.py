@@ -45,6 +45,7 @@ def audience_list(request):
 def audience_edit(request, audience_id: int | None = None):
     audience = access_audience(request.membership, audience_id) if audience_id else None
     initial = {"status": "active", "gate": "at_or_past"}
+    lost = ""
     # "Start from a saved view" (?from_view=<id>): its filters fill the definition
     start = start_view = None
     if audience is None and request.GET.get("from_view"):
@@ -56,6 +57,8 @@ def audience_edit(request, audience_id: int | None = None):
         initial = {field: getattr(audience, field) for field in fields}
         initial["tier_at_least"] = audience.tier_at_least_id
         initial["custom"] = audience.custom
+        # conditions whose field is gone: not in any box, so saving drops them (the form says so)
+        lost = services.audience_custom_words(audience=audience).lost_listed
     form = AudienceForm(
         request.POST or None,
         tenant=request.tenant,
@@ -82,6 +85,7 @@ def audience_edit(request, audience_id: int | None = None):
         "form": form,
         "start": start,
         "start_view": start_view,
+        "custom_lost": lost,
         "saved_views": []
         if audience
         else saved_views_visible(member=request.membership).order_by("name", "pk"),

@@ -147,6 +147,17 @@ def test_a_deleted_field_empties_the_audience_and_its_page_says_why(
     page = marketer_client.get(url("audience_detail", tenant, audience.pk)).content.decode()
     assert 'id="audience-conditions-lost"' in page
     assert "These conditions can no longer apply" in page and "xiao_qu = 徐汇" in page
+    # its form says saving drops that condition, and saving does
+    url_edit = url("audience_edit", tenant, audience.pk)
+    edit = marketer_client.get(url_edit).content.decode()
+    assert (
+        "These conditions can no longer apply and are dropped when you save: xiao_qu = 徐汇."
+        in (edit)
+    )
+    marketer_client.post(url_edit, {"name": "徐汇", "gate": "at_or_past", "stages": ["subscriber"],
+                                    "status": ""})  # fmt: skip
+    audience.refresh_from_db()
+    assert audience.custom == {}
 
 
 def test_another_companys_fields_cannot_be_named(tenant, other_tenant, outsider, marketer):

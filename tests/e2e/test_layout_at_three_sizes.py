@@ -8,13 +8,16 @@ one signed-in browser context that walks the pages. Screenshots of the pages a r
 first, and of any page that fails, go to $SCREENSHOT_DIR (default: screenshots/, not committed).
 """
 
+import gc
 import os
+import threading
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.urls import reverse
 from django.utils import timezone
 from pytest_django.live_server_helper import LiveServer
@@ -396,6 +399,22 @@ def site(django_db_setup, django_db_blocker):
             server._live_server_modified_settings.disable()
             server.stop()
             call_command("flush", interactive=False, verbosity=0)
+            close_idle_connections()
+
+
+def close_idle_connections():
+    """Closes this thread's idle Django connections, whichever context opened them. The tests'
+    one (pytest-django's, under the django_db mark) is not the one this module's seed used: they
+    live in two contexts (Playwright's loop runs in between), and the tests' one, left open,
+    kept the test database from being dropped when the session ended. A closed connection opens
+    again when next used. `type()`, not isinstance: the latter wakes lazy objects up."""
+    for wrapper in gc.get_objects():
+        if (
+            issubclass(type(wrapper), BaseDatabaseWrapper)
+            and wrapper._thread_ident == threading.get_ident()
+            and not wrapper.in_atomic_block
+        ):
+            wrapper.close()
 
 
 @pytest.fixture(scope="module")

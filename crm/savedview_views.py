@@ -28,7 +28,7 @@ def _list_url(request, *, view=None, query: str = "") -> str:
 def _posted_state(request) -> dict[str, list[str]]:
     """The list's state the page carried (`params`, a query string), read as the list reads it."""
     data = savedviews.query_without_view(request.POST.get("params", ""))
-    filters = savedviews.filter_form(data, tenant=request.tenant)
+    filters = savedviews.filter_form(data)
     if not filters.is_valid():
         raise ServiceError(_("These filters are not valid: correct them on the list first."))
     return savedviews.state_params(filters.filters(), serialise=filter_query)

@@ -130,8 +130,9 @@ class Reopened:
     left_out: list[str] = field(default_factory=list)
 
 
-def filter_form(data: QueryDict, *, tenant: Tenant) -> ContactFilterForm:
-    """The list's filter form over `data`, as the list builds it."""
+def filter_form(data: QueryDict) -> ContactFilterForm:
+    """The list's filter form over `data`, as the list builds it (the company's tags and
+    fields are checked when the filters run, and when a view is opened)."""
     return ContactFilterForm(data)
 
 
@@ -140,11 +141,11 @@ def view_reopened(*, view: SavedView, tenant: Tenant, serialise: Serialise) -> R
     write them today: a value the form refuses, a parameter the list no longer reads, tags the
     company no longer has and conditions on fields it no longer has (or on values they no
     longer take) are left out, each named."""
-    form = filter_form(_as_query(view.params), tenant=tenant)
+    form = filter_form(_as_query(view.params))
     refused = {} if form.is_valid() else dict(form.errors)
     if refused:
         kept = {name: values for name, values in view.params.items() if name not in refused}
-        form = filter_form(_as_query(kept), tenant=tenant)
+        form = filter_form(_as_query(kept))
     filters = form.filters()
     params = state_params(filters, serialise=serialise)
     untouched = _parsed(serialise(ContactFilters()))
@@ -367,6 +368,8 @@ def saved_view_delete(*, view: SavedView, actor: Membership) -> None:
 @transaction.atomic
 def saved_view_make_default(*, view: SavedView, actor: Membership) -> None:
     """`actor`'s contact list opens with `view` (one they can see) from now on."""
+    if view.tenant_id != actor.tenant_id or not (view.shared or view.owner_id == actor.pk):
+        raise NotAllowed(_("That view is not shared with you."))
     SavedViewDefault.objects.for_tenant(view.tenant).update_or_create(
         member=actor, defaults={"view": view, "tenant": view.tenant}
     )

@@ -99,9 +99,7 @@ def test_a_view_keeps_every_parameter_the_list_writes_and_nothing_else(
         "tag_none": [str(trial.visited.pk)],
     }  # fmt: skip
     # whatever the list writes for its filters is kept, so a filter added to it is kept too
-    filters = savedviews.filter_form(
-        savedviews.query_without_view("sort=name&owner=me"), tenant=tenant
-    ).filters()
+    filters = savedviews.filter_form(savedviews.query_without_view("sort=name&owner=me")).filters()
     assert savedviews.state_params(filters, serialise=filter_query) == {
         "owner": ["me"], "sort": ["name"]
     }  # fmt: skip
@@ -346,6 +344,9 @@ def test_one_default_per_member(tenant, sales, marketer):
     )
     with pytest.raises(IntegrityError), transaction.atomic():
         SavedViewDefault.objects.create(tenant=tenant, member=sales, view=first)
+    # a colleague's private view cannot be one's default
+    with pytest.raises(NotAllowed):
+        savedviews.saved_view_make_default(view=first, actor=marketer)
 
 
 def test_a_view_whose_tag_was_deleted_opens_without_it_and_says_so(

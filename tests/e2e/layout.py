@@ -129,7 +129,7 @@ _SCRIPT = r"""
     const style = getComputedStyle(el);
     if (style.display.startsWith("inline") && style.display !== "inline-block"
         && style.display !== "inline-flex" && style.display !== "inline-grid") continue;
-    if (style.display === "contents" || el.clientWidth === 0) continue;
+    if (style.display === "contents") continue;  // a box squeezed to nothing is read too
     if (el.scrollWidth <= el.clientWidth + 1) continue;
     if (visuallyHidden(el)) continue;
     const overflow = style.overflowX;
@@ -178,7 +178,8 @@ _SCRIPT = r"""
       rects.push(...[...range.getClientRects()].filter((r) => r.width > 0 && r.height > 0));
     }
     if (!rects.length) continue;
-    const box = control.getBoundingClientRect();
+    // a picker (static/js/pickers.js) is one control: its chosen chips sit above its search box
+    const box = (control.closest(".picker") || control).getBoundingClientRect();
     const nearest = rects.map((r) => ({ r, g: gap(r, box) }))
       .sort((a, b) => a.g.distance - b.g.distance)[0];
     const check = control.type === "checkbox" || control.type === "radio";

@@ -129,7 +129,7 @@ _SCRIPT = r"""
     const style = getComputedStyle(el);
     if (style.display.startsWith("inline") && style.display !== "inline-block"
         && style.display !== "inline-flex" && style.display !== "inline-grid") continue;
-    if (style.display === "contents" || el.clientWidth === 0) continue;
+    if (style.display === "contents") continue;  // a box squeezed to nothing is read too
     if (el.scrollWidth <= el.clientWidth + 1) continue;
     if (visuallyHidden(el)) continue;
     const overflow = style.overflowX;

@@ -57,7 +57,8 @@ def test_the_pages_and_the_api_docs_run_with_nothing_refused(live_server, page, 
     # What htmx swaps in is coloured too: remove the tag, add it back from the suggestions.
     chip.get_by_role("button").click()
     expect(page.locator("#tags-panel .chip")).to_have_count(0)
-    expect(page.locator("#tags-panel input[name=name]")).to_be_focused()  # htmx has settled
+    # htmx has settled: the keyboard is on the removal's Undo (the × went with the tag)
+    expect(page.locator("#tags-panel .undo-offer button")).to_be_focused()
     page.fill("#tags-panel input[name=name]", "地推")
     suggestion = page.locator(".suggestion-list button", has_text="地推")
     assert custom_property(suggestion, "--tag") == "#7a5af8"

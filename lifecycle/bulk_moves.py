@@ -36,6 +36,7 @@ from .stages import (
     Status,
     later_or_equal,
     may_move,
+    requirements_said,
 )
 
 
@@ -190,7 +191,7 @@ def contacts_bulk_move(
             continue
         lacking = Q(stage__in=earlier) & missing_condition(key)
         held_back[f"missing_{key}"] = (
-            _("missing %(field)s") % {"field": REQUIREMENTS[key][0]},
+            _("missing %(field)s") % {"field": requirements_said([key])},
             eligible & lacking,
         )
         eligible &= ~lacking

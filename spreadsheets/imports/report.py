@@ -16,7 +16,7 @@ from crm.normalize import (
     PHONE_REASONS,
 )
 from crm.selectors import member_list
-from crm.words import in_parts, labelled
+from crm.words import in_parts, labelled, listed
 from lifecycle.selectors import stage_settings
 from lifecycle.stages import REQUIREMENTS
 
@@ -167,8 +167,8 @@ def warnings_shown(warnings: list[dict], *, tenant: Tenant, limit: int | None = 
         if warning["code"].startswith("stage_"):
             stage, put, missing = warning["value"].split("|")
             words["stage"], words["put"] = stages[stage], stages[put]
-            words["fields"] = ", ".join(
-                str(REQUIREMENTS[key][0]) for key in missing.split(",") if key in REQUIREMENTS
+            words["fields"] = listed(
+                REQUIREMENTS[key][0] for key in missing.split(",") if key in REQUIREMENTS
             )
         elif warning["code"].startswith("too_long_"):
             words["limit"] = LIMITS[warning["code"].removeprefix("too_long_")]

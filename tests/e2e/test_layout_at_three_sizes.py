@@ -388,16 +388,19 @@ def site(django_db_setup, django_db_blocker):
 
     The module's tests share one seed, so they run outside pytest-django's per-test transaction
     (which would empty the tables after the first test), on a live server of their own; the
-    tables are emptied when the module ends, as a transactional test leaves them."""
+    tables are emptied when the module ends, as a transactional test leaves them (also when
+    the seed fails half-way: the next module's tests would meet its rows)."""
     with django_db_blocker.unblock():
-        ids = seed()
-        server = LiveServer("localhost")
-        server._live_server_modified_settings.enable()
         try:
-            yield server.url, ids
+            ids = seed()
+            server = LiveServer("localhost")
+            server._live_server_modified_settings.enable()
+            try:
+                yield server.url, ids
+            finally:
+                server._live_server_modified_settings.disable()
+                server.stop()
         finally:
-            server._live_server_modified_settings.disable()
-            server.stop()
             call_command("flush", interactive=False, verbosity=0)
             close_idle_connections()
 

@@ -2,6 +2,8 @@
 audiences it touches), and nothing happens until they confirm; audiences that named the old tag
 keep their meaning by naming the one that stays."""
 
+import re
+
 from django.urls import reverse
 
 from audiences.models import AudienceMember
@@ -147,3 +149,28 @@ def test_the_question_is_asked_in_chinese_too(tenant, marketer, make_tag):
     marketer.user.save(update_fields=["language"])
     text = page_text(client_for(marketer).get(merge_url(tenant, old), {"target": keep.pk}))
     assert "把“地推活动”合并到“线下活动”？" in text
+
+
+def test_the_chinese_question_puts_no_space_between_its_sentences(tenant, marketer, make_tag):
+    """Each sentence stands on its own line: joined in one, the template's line break showed as
+    an English space between Chinese sentences ("…带有“地推活动”。 其中…")."""
+    keep, old = make_tag("来源", "线下活动"), make_tag("来源", "地推活动")
+    tag_alias_add(tag=old, actor=marketer, name="发传单")
+    both, only_old = ContactFactory(tenant=tenant), ContactFactory(tenant=tenant)
+    for contact, tags in ((both, [keep, old]), (only_old, [old])):
+        for tag in tags:
+            contact_tag_add(contact=contact, tag=tag, actor=marketer)
+    marketer.user.language = "zh-hans"
+    marketer.user.save(update_fields=["language"])
+
+    html = client_for(marketer).get(merge_url(tenant, old), {"target": keep.pk}).content.decode()
+
+    counts = re.search(r'<ul class="merge-counts">(.*?)</ul>', html, re.S).group(1)
+    items = [" ".join(item.split()) for item in re.findall(r"<li>(.*?)</li>", counts, re.S)]
+    assert items == [
+        "2 位联系人带有“地推活动”。",
+        "其中 1 个已带有“线下活动”；1 个将新加上它。",
+        "合并后共有 2 位联系人带有“线下活动”。",
+        "“地推活动”将被删除，成为“线下活动”的别名：导入、筛选和搜索仍能按这个名称找到它。",
+        "它的 1 个别名也一并转移。",
+    ]

@@ -4,7 +4,7 @@
 //   combobox with a listbox of its options and the chosen ones as chips. The select stays in the
 //   form, hidden, and every pick sets its options and fires its "change". Keyboard: type to
 //   filter, ↓/↑ to move, Enter or Space to pick or drop, Backspace in the empty box drops the last
-//   chosen, Escape closes; each chip's × drops it.
+//   chosen, Escape closes; each chip's × drops it. Enter in the box never sends the form.
 // - [data-colour-field] (crm.widgets.ColourInput): the colour's text stays the posted value; the
 //   browser's colour picker and the presets beside it write into it.
 (function () {
@@ -199,14 +199,22 @@
           setActive(active + (event.key === "ArrowDown" ? 1 : -1));
         }
         navigated = true;
-      } else if (event.key === "Enter" && isOpen && active >= 0) {
-        event.preventDefault(); // picks; it does not send the form
-        toggle(shown[active]);
-        if (input.value) {
-          const picked = shown[active];
-          input.value = "";
-          filter();
-          setActive(shown.indexOf(picked));
+      } else if (event.key === "Enter") {
+        // Enter in the search box picks, or opens the list: it never sends the form around it,
+        // half filled in, even when nothing matches or the list is closed.
+        event.preventDefault();
+        if (!isOpen) {
+          open();
+        } else if (active >= 0) {
+          toggle(shown[active]);
+          if (input.value) {
+            const picked = shown[active];
+            input.value = "";
+            filter();
+            setActive(shown.indexOf(picked));
+          }
+        } else if (!shown.length) {
+          status.textContent = say("none");
         }
       } else if (event.key === " " && isOpen && active >= 0 && navigated) {
         event.preventDefault();

@@ -182,3 +182,34 @@ def test_axe_finds_nothing_in_an_open_picker_the_merge_question_or_an_undo_offer
     found["an undo offer"] = problems_on(page)
 
     assert {state: lines for state, lines in found.items() if lines} == {}
+
+
+def test_enter_in_a_pickers_search_box_never_sends_the_half_filled_form(live_server, page, school):
+    MembershipFactory(tenant=school, role="admin", user__username="wang")
+    log_in(page, live_server, "wang")
+    page.goto(f"{live_server.url}/t/english-school/settings/rules/new/")
+    sent = []  # what the page posts
+    page.on("request", lambda request: request.method == "POST" and sent.append(request.url))
+    page.fill("#id_name", "试听后")
+    box = page.get_by_role("combobox", name="Add tags")
+
+    box.fill("托福")  # no such tag
+    expect(page.locator(".picker-empty").first).to_be_visible()
+    box.press("Enter")  # nothing to pick: nothing happens, the form stays as it is
+    expect(box).to_have_value("托福")
+    box.press("Escape")  # the list closes
+    box.press("Escape")  # and the box empties
+    expect(box).to_have_attribute("aria-expanded", "false")
+    box.press("Enter")  # a closed list: Enter opens it
+    expect(box).to_have_attribute("aria-expanded", "true")
+    box.type("雅思")
+    box.press("Enter")
+    expect(page.locator(".picker-chosen").first).to_have_text("兴趣 · 雅思×")
+    expect(page.locator("#id_name")).to_have_value("试听后")
+    assert sent == []  # the form was never sent on its own
+
+    page.click("form button.primary")
+    expect(page.locator(".flash")).to_contain_text("Rule saved.")
+    assert len(sent) == 1
+    rule = Rule.objects.for_tenant(school).get(name="试听后")
+    assert list(rule.add_tags.values_list("label", flat=True)) == ["雅思"]

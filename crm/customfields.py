@@ -394,8 +394,17 @@ def conditions_q(
             held = _held_q(tenant, field, typed, seek_rare=seek_rare)
             matched &= ~held if condition.op == "empty" and condition.value == "1" else held
     for key, bounds in ranges.items():
-        matched &= _held_q(tenant, by_key[key], bounds, seek_rare=seek_rare)
+        matched &= _held_q(tenant, by_key[key], _ends_in_order(bounds), seek_rare=seek_rare)
     return matched, ignored
+
+
+def _ends_in_order(bounds: dict[str, Any]) -> dict[str, Any]:
+    """A range typed the wrong way round (生日 from 2016-01-01 to 2015-01-01) read as the range
+    the marketer meant, between the two: no contact can be in it as typed."""
+    low, high = ([k for k in bounds if k.endswith(end)] for end in ("__gte", "__lte"))
+    if low and high and bounds[low[0]] > bounds[high[0]]:
+        return {low[0]: bounds[high[0]], high[0]: bounds[low[0]]}
+    return bounds
 
 
 # A value (or range) at most this many contacts hold is found by their ids first: the list's

@@ -252,7 +252,7 @@ def _export_response(request, contacts, filename: str, ordering=("pk",)):
         tenant=request.tenant, actor=request.membership, kind=AuditKind.EXPORT, subject=filename,
         count=contacts.count(), details={"format": "xlsx" if xlsx else "csv"},
     )  # fmt: skip
-    rows = export_rows(tenant=request.tenant, contacts=contacts, ordering=ordering)
+    rows = export_rows(tenant=request.tenant, contacts=contacts, ordering=ordering, typed=xlsx)
     if xlsx:
         handle = xlsx_file(rows, title=filename)
         return FileResponse(

@@ -7,6 +7,7 @@ import io
 import itertools
 import zipfile
 from collections.abc import Iterable
+from datetime import datetime, time
 from pathlib import PurePath
 
 from django.utils.translation import gettext as _
@@ -155,8 +156,7 @@ class Table:
                         expected += 1
                     values = []
                     for cell in row:
-                        value = cell.value
-                        text = "" if value is None else str(value).strip()
+                        text = _cell_text(cell.value)
                         seen += len(text)
                         values.append(text)
                     if seen > MAX_UNCOMPRESSED:
@@ -180,6 +180,18 @@ class Table:
         lines = itertools.chain([first], stream) if first else iter(())
         for row in csv.reader(lines, delimiter=delimiter):
             yield [csv_cell_read(cell.strip()) for cell in row]
+
+
+def _cell_text(value) -> str:
+    """A cell as text: an Excel date (a time of midnight) as its date, "2010-03-05", not
+    "2010-03-05 00:00:00"; a date with a time without its zero seconds."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        if value.time() == time(0):
+            return value.date().isoformat()
+        return value.strftime("%Y-%m-%d %H:%M" if value.second == 0 else "%Y-%m-%d %H:%M:%S")
+    return str(value).strip()
 
 
 ENCODING_NAMES = {

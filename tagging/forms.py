@@ -2,7 +2,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from crm.widgets import ColourInput, PickerSelectMultiple
+from crm.widgets import ColouredSelect, ColourInput, PickerSelectMultiple
 from lifecycle.stages import Stage
 
 from .models import Tag, TagGroup
@@ -36,21 +36,24 @@ class TagMultipleChoiceField(forms.ModelMultipleChoiceField):
 
 class TagForm(forms.Form):
     label = forms.CharField(label=_("Tag name"), max_length=60)
-    group = forms.ModelChoiceField(label=_("Group"), queryset=TagGroup.objects.none())
-    # Text, with the picker only writing into it: empty means "the group's".
+    group = forms.ModelChoiceField(
+        label=_("Group"), queryset=TagGroup.objects.none(), widget=ColouredSelect
+    )
+    # Text, with the picker only writing into it: empty means "the group's", which its swatch shows.
     colour = forms.RegexField(
         label=_("Colour"),
         required=False,
         regex=r"^#[0-9a-fA-F]{6}$",
         help_text=_("Like #2e90fa. Empty: the group's colour."),
         error_messages={"invalid": _("A colour looks like #2e90fa.")},
-        widget=ColourInput,
+        widget=ColourInput(default_name=_("the group's colour")),
     )
     description = forms.CharField(label=_("Description"), max_length=300, required=False)
 
     def __init__(self, *args, tenant, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["group"].queryset = TagGroup.objects.for_tenant(tenant)
+        self.fields["colour"].widget.default_from = self.add_prefix("group")
 
 
 class AliasForm(forms.Form):

@@ -6,7 +6,8 @@
 //   filter, ↓/↑ to move, Enter or Space to pick or drop, Backspace in the empty box drops the last
 //   chosen, Escape closes; each chip's × drops it. Enter in the box never sends the form.
 // - [data-colour-field] (crm.widgets.ColourInput): the colour's text stays the posted value; the
-//   browser's colour picker and the presets beside it write into it.
+//   browser's colour picker and the presets beside it write into it. Left empty where that means
+//   another's colour, the swatch shows that colour and says whose.
 (function () {
   "use strict";
 
@@ -269,13 +270,32 @@
     if (!text || !swatch || !presets) return;
     swatch.hidden = false;
     presets.hidden = false;
+    // Empty may stand for another's colour (a tag's: its group's, the option chosen in the form's
+    // select named by data-colour-default-from): the swatch shows that one and the note names it,
+    // not the browser's black.
+    const note = field.querySelector(".colour-default");
+    const from = field.dataset.colourDefaultFrom;
+    const source = from && text.form ? text.form.elements.namedItem(from) : null;
+    const placeholder = text.placeholder;
+    if (note) swatch.setAttribute("aria-describedby", note.id);
+    function inherited() {
+      const option = source && source.selectedOptions ? source.selectedOptions[0] : null;
+      const colour = option ? (option.dataset.colour || "").toLowerCase() : "";
+      return COLOUR.test(colour) ? colour : "";
+    }
     function show() {
       const value = text.value.trim().toLowerCase();
+      const standIn = value ? "" : inherited();
       if (COLOUR.test(value)) swatch.value = value;
+      else if (standIn) swatch.value = standIn;
+      field.classList.toggle("colour-inherited", !!standIn);
+      if (note) note.hidden = !standIn;
+      text.placeholder = standIn || placeholder;
       presets.querySelectorAll("[data-colour-value]").forEach(function (button) {
         button.setAttribute("aria-pressed", button.dataset.colourValue === value ? "true" : "false");
       });
     }
+    if (source) source.addEventListener("change", show);
     text.addEventListener("input", show);
     swatch.addEventListener("input", function () {
       text.value = swatch.value;

@@ -98,6 +98,31 @@ def test_a_groups_colour_is_chosen_from_a_preset(marketer_client, tenant, make_t
     assert "A colour looks like #2e90fa." in refused
 
 
+def test_a_tags_empty_colour_is_sent_as_its_groups_colour_to_show(
+    marketer_client, tenant, make_tag
+):
+    """Empty means the group's colour: the group select's options carry their colours, and the
+    colour field names that select (prefixed on the tags page) and what empty stands for."""
+    tag = make_tag("兴趣", "成人口语")
+    tag.group.colour = "#12b76a"
+    tag.group.save(update_fields=["colour"])
+    source = make_tag("来源", "地推").group
+    TagGroup.objects.for_tenant(tenant).filter(pk=source.pk).update(colour="#f04438")
+
+    html = html_of(marketer_client.get(reverse("tag_edit", args=[tenant.slug, tag.pk])))
+
+    assert re.search(r'<option value="\d+" selected data-colour="#12b76a">兴趣</option>', html)
+    assert re.search(r'<option value="\d+" data-colour="#f04438">来源</option>', html)
+    assert '<span class="colour-field" data-colour-field data-colour-default-from="group">' in html
+    assert (
+        '<span class="colour-default muted" id="id_colour_default" hidden>the group&#x27;s colour'
+        in html
+    )
+
+    tags_page = html_of(marketer_client.get(reverse("tag_settings", args=[tenant.slug])))
+    assert 'data-colour-default-from="tag-group"' in tags_page
+
+
 def test_the_pickers_words_come_in_the_readers_language(tenant, marketer):
     marketer.user.language = "zh-hans"
     marketer.user.save(update_fields=["language"])

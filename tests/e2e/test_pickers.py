@@ -213,3 +213,45 @@ def test_enter_in_a_pickers_search_box_never_sends_the_half_filled_form(live_ser
     assert len(sent) == 1
     rule = Rule.objects.for_tenant(school).get(name="试听后")
     assert list(rule.add_tags.values_list("label", flat=True)) == ["雅思"]
+
+
+@pytest.mark.parametrize("width,height", [(390, 844), (1366, 768)])
+def test_a_tags_empty_colour_shows_its_groups_colour_with_its_hint_below(
+    live_server, page, school, width, height
+):
+    marketer = MembershipFactory(tenant=school, role="marketer", user__username="li")
+    marketer.user.language = "zh-hans"
+    marketer.user.save(update_fields=["language"])
+    interest = TagGroup.objects.for_tenant(school).get()
+    interest.colour = "#12b76a"
+    interest.save(update_fields=["colour"])
+    TagGroup.objects.create(tenant=school, key="source", label="来源", colour="#f04438")
+    kids = Tag.objects.for_tenant(school).get(key="kids")
+    assert kids.colour == ""  # its group's
+    page.set_viewport_size({"width": width, "height": height})
+    log_in(page, live_server, "li")
+    page.goto(f"{live_server.url}/t/english-school/settings/tags/{kids.pk}/")
+
+    text, swatch = page.locator("#id_colour"), page.locator("input.colour-swatch")
+    note = page.locator(".colour-default")
+    expect(text).to_have_value("")
+    expect(swatch).to_have_value("#12b76a")  # the group's green, not the browser's black
+    expect(note).to_have_text("标签组的颜色")
+    expect(text).to_have_attribute("placeholder", "#12b76a")
+
+    page.select_option("#id_group", label="来源")  # another group: its colour
+    expect(swatch).to_have_value("#f04438")
+    page.locator(".colour-preset[data-colour-value='#2e90fa']").click()  # a colour of its own
+    expect(swatch).to_have_value("#2e90fa")
+    expect(note).to_be_hidden()
+    text.fill("")  # empty again: the group's
+    expect(swatch).to_have_value("#f04438")
+    expect(note).to_be_visible()
+
+    # the hint is one sentence on its own under the field, not words around the presets
+    hint = page.locator("#id_colour_helptext")
+    expect(hint).to_have_text("形如 #2e90fa。留空：使用标签组的颜色。")
+    field_box, hint_box = page.locator(".colour-field").bounding_box(), hint.bounding_box()
+    assert hint_box["y"] >= field_box["y"] + field_box["height"]
+    assert hint_box["x"] == field_box["x"]
+    assert hint.evaluate("hint => hint.getClientRects().length") == 1

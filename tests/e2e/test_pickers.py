@@ -215,6 +215,16 @@ def test_enter_in_a_pickers_search_box_never_sends_the_half_filled_form(live_ser
     assert list(rule.add_tags.values_list("label", flat=True)) == ["雅思"]
 
 
+def assert_hint_below(page):
+    """A colour's hint is one sentence on its own under the field, not words around the presets."""
+    hint = page.locator("#id_colour_helptext")
+    expect(hint).to_have_text("形如 #2e90fa。留空：使用标签组的颜色。")
+    field_box, hint_box = page.locator(".colour-field").bounding_box(), hint.bounding_box()
+    assert hint_box["y"] >= field_box["y"] + field_box["height"]
+    assert hint_box["x"] == field_box["x"]
+    assert hint.evaluate("hint => hint.getClientRects().length") == 1
+
+
 @pytest.mark.parametrize("width,height", [(390, 844), (1366, 768)])
 def test_a_tags_empty_colour_shows_its_groups_colour_with_its_hint_below(
     live_server, page, school, width, height
@@ -244,14 +254,9 @@ def test_a_tags_empty_colour_shows_its_groups_colour_with_its_hint_below(
     page.locator(".colour-preset[data-colour-value='#2e90fa']").click()  # a colour of its own
     expect(swatch).to_have_value("#2e90fa")
     expect(note).to_be_hidden()
+    assert_hint_below(page)  # with a colour of its own, the field is narrower
     text.fill("")  # empty again: the group's
     expect(swatch).to_have_value("#f04438")
     expect(note).to_be_visible()
 
-    # the hint is one sentence on its own under the field, not words around the presets
-    hint = page.locator("#id_colour_helptext")
-    expect(hint).to_have_text("形如 #2e90fa。留空：使用标签组的颜色。")
-    field_box, hint_box = page.locator(".colour-field").bounding_box(), hint.bounding_box()
-    assert hint_box["y"] >= field_box["y"] + field_box["height"]
-    assert hint_box["x"] == field_box["x"]
-    assert hint.evaluate("hint => hint.getClientRects().length") == 1
+    assert_hint_below(page)

@@ -169,7 +169,7 @@ def test_the_chinese_question_puts_no_space_between_its_sentences(tenant, market
     items = [" ".join(item.split()) for item in re.findall(r"<li>(.*?)</li>", counts, re.S)]
     assert items == [
         "2 位联系人带有“地推活动”。",
-        "其中 1 个已带有“线下活动”；1 个将新加上它。",
+        "其中 1 位已带有“线下活动”；1 位将新加上它。",
         "合并后共有 2 位联系人带有“线下活动”。",
         "“地推活动”将被删除，成为“线下活动”的别名：导入、筛选和搜索仍能按这个名称找到它。",
         "它的 1 个别名也一并转移。",

@@ -25,7 +25,7 @@ CARD = """<article class="board-card" id="card-{pk}" draggable="true" tabindex="
          data-version="{version}" data-stage="{stage}"{just_moved}>
   <a class="card-name" href="{url}">{name}</a>{tier}
   <div class="card-meta">
-    {owner} · <span class="in-stage">{days}</span>
+    <span class="owner">{owner}</span> <span class="in-stage">{days}</span>
   </div>
   <details class="move-menu">
     <summary>{move_to}</summary>

@@ -385,7 +385,11 @@ def tag_merge(request, tag_id: int):
     """Asks first, with what the merge would do (GET, or a POST not yet confirmed); merges on
     the confirmation's POST."""
     source = access_tag(request.membership, tag_id)
-    form = MergeForm(request.POST or request.GET, tenant=request.tenant, source=source)
+    data = request.POST if request.method == "POST" else request.GET
+    if "target" not in data:  # opened without a tag to merge into: the choice, nothing wrong yet
+        form = MergeForm(tenant=request.tenant, source=source)
+        return render(request, "tagging/tag_merge.html", {"source": source, "merge_form": form})
+    form = MergeForm(data, tenant=request.tenant, source=source)
     if not form.is_valid():
         return _form_errors(request, form, tenant_url(request, "tag_edit", source.pk))
     target = form.cleaned_data["target"]

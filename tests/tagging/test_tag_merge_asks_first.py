@@ -174,3 +174,30 @@ def test_the_chinese_question_puts_no_space_between_its_sentences(tenant, market
         "“地推活动”将被删除，成为“线下活动”的别名：导入、筛选和搜索仍能按这个名称找到它。",
         "它的 1 个别名也一并转移。",
     ]
+
+
+def test_the_merge_page_opened_without_a_target_offers_the_choice_without_an_error(
+    marketer_client, tenant, make_tag
+):
+    keep, old = make_tag("来源", "线下活动"), make_tag("来源", "地推活动")
+
+    response = marketer_client.get(merge_url(tenant, old))
+
+    assert response.status_code == 200
+    text = page_text(response)
+    assert "Merge “地推活动” into another tag" in text
+    assert f'<option value="{keep.pk}"' in text and f'<option value="{old.pk}"' not in text
+    assert "This field is required." not in text
+    assert 'name="confirm"' not in text
+    # choosing one and pressing "Merge…" still asks first
+    chosen = marketer_client.get(merge_url(tenant, old), {"target": keep.pk})
+    assert "Merge “地推活动” into “线下活动”?" in page_text(chosen)
+
+
+def test_an_empty_choice_sent_says_what_is_missing(marketer_client, tenant, make_tag):
+    make_tag("来源", "线下活动")
+    old = make_tag("来源", "地推活动")
+
+    response = marketer_client.get(merge_url(tenant, old), {"target": ""}, follow=True)
+
+    assert "Merge into: This field is required." in page_text(response)

@@ -23,6 +23,8 @@ and quoting its text, so a failure says what to look at. The rules:
    page.
 5. A date or a time ("2026-12-05", "12-05 14:30", "2026-12-05 14:30:05") never breaks over two
    lines, nor does text in an element that says it must not (ONE_LINE).
+6. No text of two or more characters is squeezed into a column a character wide, one character a
+   line (a table's "当/前" header, a field's "生/日" name on a phone).
 """
 
 LABEL_GAP = 24
@@ -216,6 +218,30 @@ _SCRIPT = r"""
     const range = document.createRange();
     range.selectNodeContents(el);
     if (lineCount(range.getClientRects()) > 1) problems.push(`${name(el)} breaks over two lines`);
+  }
+
+  // 6. text squeezed to a character a line ("当/前", "生/日"): a text of two or more characters
+  // whose every line is about one character wide
+  const squeezed = new Set();
+  const squeezeWalker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = squeezeWalker.nextNode(); node; node = squeezeWalker.nextNode()) {
+    const parent = node.parentElement;
+    if ([...node.textContent.replace(/\s+/g, "")].length < 2) continue;
+    if (!parent || squeezed.has(parent) || !rendered(parent)) continue;
+    if (parent.closest("script, style, textarea, select, option, pre, [hidden]")) continue;
+    if (visuallyHidden(parent)) continue;
+    const range = document.createRange();
+    range.selectNodeContents(node);
+    const rects = [...range.getClientRects()].filter((r) => r.width >= 1 && r.height >= 1);
+    const em = parseFloat(getComputedStyle(parent).fontSize);
+    // one under the other: a short name wrapped at a line's end ("王" at the right, "丽" at the
+    // next line's start) is not squeezed
+    const stacked = rects.every((r) => Math.abs(r.left - rects[0].left) <= em);
+    if (lineCount(rects) > 1 && stacked && rects.every((r) => r.width <= em * 1.4)) {
+      squeezed.add(parent);
+      problems.push(`${name(parent)} is squeezed to one character a line`
+        + ` (${Math.round(parent.getBoundingClientRect().width)} px wide)`);
+    }
   }
   return problems;
 }

@@ -25,6 +25,7 @@ from pytest_django.live_server_helper import LiveServer
 from activities.models import Notification
 from activities.services import activity_log, task_create, task_rule_save
 from audiences.services import audience_freeze, audience_recompute, audience_save
+from crm.customfields import custom_field_create
 from crm.hooks import tenant_setup
 from crm.tenancy import member_invite
 from demo.activities import seed_assignment_rule, seed_sales_activities
@@ -125,6 +126,7 @@ PAGES = [
     ("api", "api_settings", (), ""),
     ("webhook", "webhook_endpoint_detail", ("endpoint_id",), ""),
     ("audit_log", "audit_log", (), ""),
+    ("custom_fields", "custom_field_list", (), ""),
     ("profile", "profile", None, ""),  # not under a company's address
 ]
 
@@ -369,6 +371,12 @@ def seed() -> dict:
         last_error="Bad Gateway: the receiver did not answer in time",
         last_attempt_at=now,
     )
+    # the school's own fields: a date with a hint, a required choice (Settings → Custom fields,
+    # the contact form, an audience's conditions)
+    custom_field_create(tenant=school, actor=admin, label="生日", kind="date",
+                        help_text="生日当月赠课一节")  # fmt: skip
+    custom_field_create(tenant=school, actor=admin, label="校区", kind="choice",
+                        required=True, options=["海淀中关村校区", "朝阳望京校区"])  # fmt: skip
     return {
         "tenant_slug": school.slug,
         "contact_id": long_contact.pk,

@@ -48,6 +48,11 @@ class WebhookEvent(models.TextChoices):
     AUDIENCE_ENTERED = "audience.entered", _("A contact entered an audience")
     AUDIENCE_LEFT = "audience.left", _("A contact left an audience")
     TASK_DUE = "task.due", _("A task is due")
+    TASK_CREATED = "task.created", _("A task was created")
+    ACTIVITY_LOGGED = "activity.logged", _("An activity was logged")
+    CONTACT_TIER_CHANGED = "contact.tier_changed", _("A contact moved to another tier")
+    CONTACT_MERGED = "contact.merged", _("Two contacts were merged")
+    CONTACT_ERASED = "contact.erased", _("A contact was erased")
 
 
 class WebhookEndpoint(TenantOwned):

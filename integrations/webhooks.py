@@ -29,10 +29,12 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone, translation
 
-from activities.models import Task
+from activities.models import Activity, Task
 from audiences.models import Audience
 from crm.models import Contact, Tenant
 from crm.queueing import enqueue_on_commit, enqueued_task_started
+from crm.selectors import tier_names_of
+from grading.models import GradeChange
 from lifecycle.models import StageChange
 from tagging.models import Tag
 
@@ -110,60 +112,15 @@ def sign(secret: str, body: bytes, timestamp: int) -> str:
 
 
 def delivery_payload(delivery: WebhookDelivery) -> dict:
-    """The event as JSON. Its facts (stages, tag, audience) are those of the moment it happened;
-    `contact` is the contact as it is when sent."""
+    """The event as JSON. Its facts (stages, tag, audience, tier change) are those of the moment
+    it happened; `contact` is the contact as it is when sent. `contact.erased` carries the
+    contact's id and the time only: nothing of what was erased is read or sent."""
     tenant = delivery.tenant
-    with translation.override(tenant.default_language):
-        labels = labels_of(tenant)
-        contact = (
-            Contact.objects.for_tenant(tenant)
-            .select_related("owner__user")
-            .prefetch_related("contact_tags__tag")
-            .filter(pk=delivery.contact_id)
-            .first()
-        )
-        data: dict = {
-            "contact": contact_out(contact, labels) if contact else {"id": delivery.contact_id}
-        }
-        if delivery.event == WebhookEvent.CONTACT_STAGE_CHANGED:
-            change = StageChange.objects.for_tenant(tenant).filter(pk=delivery.ref_id).first()
-            if change is not None:
-                data.update(
-                    from_stage=change.from_stage,
-                    from_stage_label=labels.get(change.from_stage, ""),
-                    to_stage=change.to_stage,
-                    to_stage_label=labels[change.to_stage],
-                    reason=change.reason,
-                    channel=change.channel,
-                )
-        elif delivery.event == WebhookEvent.CONTACT_TAGGED:
-            tag = Tag.objects.for_tenant(tenant).filter(pk=delivery.ref_id).first()
-            data["tag"] = (
-                {"id": tag.pk, "label": tag.label, "group": tag.group.label}
-                if tag
-                else {"id": delivery.ref_id}
-            )
-        elif delivery.event == WebhookEvent.TASK_DUE:
-            task = (
-                Task.objects.for_tenant(tenant)
-                .select_related("assignee__user")
-                .filter(pk=delivery.ref_id)
-                .first()
-            )
-            data["task"] = (
-                {
-                    "id": task.pk,
-                    "title": task.title,
-                    "due_at": task.due_at,
-                    "assignee": task.assignee.display_name if task.assignee else None,
-                    "done": task.done_at is not None,
-                }  # fmt: skip
-                if task
-                else {"id": delivery.ref_id}
-            )
-        else:
-            audience = Audience.objects.for_tenant(tenant).filter(pk=delivery.ref_id).first()
-            data["audience"] = {"id": delivery.ref_id, "name": audience.name if audience else ""}
+    if delivery.event == WebhookEvent.CONTACT_ERASED:
+        data: dict = {"contact": {"id": delivery.contact_id}}
+    else:
+        with translation.override(tenant.default_language):
+            data = _event_data(delivery, tenant)
     return {
         "id": str(delivery.pk),
         "type": delivery.event,
@@ -171,6 +128,99 @@ def delivery_payload(delivery: WebhookDelivery) -> dict:
         "company": tenant.slug,
         "data": data,
     }
+
+
+def _event_data(delivery: WebhookDelivery, tenant: Tenant) -> dict:
+    labels = labels_of(tenant)
+    contact = (
+        Contact.objects.for_tenant(tenant)
+        .select_related("owner__user")
+        .prefetch_related("contact_tags__tag")
+        .filter(pk=delivery.contact_id)
+        .first()
+    )
+    if contact is not None:
+        tier = tier_names_of(tenant=tenant, contact_ids=[contact.pk]).get(contact.pk)
+        data: dict = {"contact": contact_out(contact, labels, tier)}
+    else:  # deleted, or merged into another since
+        data = {"contact": {"id": delivery.contact_id}}
+    event, ref_id = delivery.event, delivery.ref_id
+    if event == WebhookEvent.CONTACT_STAGE_CHANGED:
+        change = StageChange.objects.for_tenant(tenant).filter(pk=ref_id).first()
+        if change is not None:
+            data.update(
+                from_stage=change.from_stage,
+                from_stage_label=labels.get(change.from_stage, ""),
+                to_stage=change.to_stage,
+                to_stage_label=labels[change.to_stage],
+                reason=change.reason,
+                channel=change.channel,
+            )
+    elif event == WebhookEvent.CONTACT_TAGGED:
+        tag = Tag.objects.for_tenant(tenant).filter(pk=ref_id).first()
+        data["tag"] = (
+            {"id": tag.pk, "label": tag.label, "group": tag.group.label} if tag else {"id": ref_id}
+        )
+    elif event in (WebhookEvent.TASK_DUE, WebhookEvent.TASK_CREATED):
+        task = (
+            Task.objects.for_tenant(tenant)
+            .select_related("assignee__user")
+            .filter(pk=ref_id)
+            .first()
+        )
+        data["task"] = (
+            {
+                "id": task.pk,
+                "title": task.title,
+                "due_at": task.due_at,
+                "assignee": task.assignee.display_name if task.assignee else None,
+                "done": task.done_at is not None,
+                "activity_id": task.activity_id,
+            }  # fmt: skip
+            if task
+            else {"id": ref_id}
+        )
+    elif event == WebhookEvent.ACTIVITY_LOGGED:
+        activity = (
+            Activity.objects.for_tenant(tenant)
+            .select_related("author__user")
+            .filter(pk=ref_id)
+            .first()
+        )
+        data["activity"] = (
+            {
+                "id": activity.pk,
+                "kind": activity.kind,
+                "kind_label": activity.get_kind_display(),
+                "occurred_at": activity.occurred_at,
+                "author": activity.author.display_name if activity.author else None,
+                "text": activity.text,
+                "outcome": activity.outcome,
+            }  # fmt: skip
+            if activity
+            else {"id": ref_id}  # taken back by its author since
+        )
+    elif event == WebhookEvent.CONTACT_TIER_CHANGED:
+        change = (
+            GradeChange.objects.for_tenant(tenant)
+            .filter(pk=ref_id, what=GradeChange.What.TIER)
+            .first()
+        )
+        if change is not None:
+            data.update(
+                from_tier=change.from_value or None,
+                to_tier=change.to_value or None,
+                to_tier_id=change.to_tier_id,
+                paid=change.paid,
+                window_days=change.window_days,
+            )
+    elif event == WebhookEvent.CONTACT_MERGED:
+        # the contact that stays is `contact`; the other one no longer exists
+        data["merged_contact"] = {"id": ref_id}
+    else:
+        audience = Audience.objects.for_tenant(tenant).filter(pk=ref_id).first()
+        data["audience"] = {"id": ref_id, "name": audience.name if audience else ""}
+    return data
 
 
 def delivery_body(delivery: WebhookDelivery) -> bytes:

@@ -13,8 +13,10 @@ class CrmConfig(AppConfig):
 
         from . import lookups  # noqa: F401 - registers __any, __among and __prefix
         from .audit import login_failed_recorded, login_locked_out_recorded
+        from .consent import consents_merging
+        from .consent_views import consent_panel
         from .grants import grant_application_role
-        from .hooks import tag_merge_said, tags_merging
+        from .hooks import contacts_merging, tag_merge_said, tags_merging
         from .panels import register_panel
         from .rls import apply_row_level_security
         from .saved_view_tags import saved_views_tag_merge_said, saved_views_tags_merged
@@ -28,6 +30,8 @@ class CrmConfig(AppConfig):
         post_migrate.connect(grant_application_role, sender=self, dispatch_uid="grant-app-role")
         post_migrate.connect(apply_row_level_security, sender=self, dispatch_uid="rls")
         register_panel("search", contacts_search_panel)  # the header's search: contacts first
+        register_panel("contact", consent_panel)  # consent per channel (crm/consent.py)
+        contacts_merging.register(consents_merging)  # the merged contact's consent history
         # pickers: a tag merged into another, the saved views filtering by it follow
         tag_merge_said.register(saved_views_tag_merge_said)
         tags_merging.register(saved_views_tags_merged)

@@ -19,7 +19,17 @@ from django.utils.translation import gettext_lazy, ngettext
 from lifecycle.stages import RANK, Stage
 
 from .http import client_ip
-from .models import AuditEntry, AuditKind, CustomField, Membership, Role, Tenant, User
+from .models import (
+    AuditEntry,
+    AuditKind,
+    ConsentChannel,
+    ConsentSource,
+    CustomField,
+    Membership,
+    Role,
+    Tenant,
+    User,
+)
 from .scope import tenant_scope, user_scope
 from .words import aside, in_parts, labelled, listed
 
@@ -222,7 +232,20 @@ def audit_detail(entry: AuditEntry) -> str:
         return _undid(details)
     if kind in _CUSTOM_FIELD_KINDS:
         return _custom_field_change(details)
+    if kind in (AuditKind.CONSENT_GRANTED, AuditKind.CONSENT_WITHDRAWN):
+        return _consent_change(details)
     return ""
+
+
+def _consent_change(details: dict) -> str:
+    """Which channel (or channels, for an import) and how it was recorded: 短信，手工录入."""
+    channels = details.get("channels") or [details.get("channel", "")]
+    named = [str(ConsentChannel(c).label) if c in ConsentChannel.values else c for c in channels]
+    source = details.get("source", "")
+    parts = [listed(named)]
+    if source in ConsentSource.values:
+        parts.append(str(ConsentSource(source).label))
+    return in_parts(parts)
 
 
 _CUSTOM_FIELD_KINDS = (

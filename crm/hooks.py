@@ -53,3 +53,7 @@ tag_merge_said = Hook()
 # source=, target=: the merge itself, in its transaction, before `source` is deleted: what
 # names `source` names `target` from then on.
 tags_merging = Hook()
+
+# tenant=: contacts' consent changed (crm.consent: by hand, the API, an import, a merge), in the
+# caller's transaction. audiences: those requiring consent are computed again after commit.
+consent_changed = Hook()

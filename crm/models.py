@@ -484,6 +484,8 @@ class AuditKind(models.TextChoices):
     TOKEN_REVOKED = "token_revoked", _("API token revoked")
     WEBHOOK_CHANGED = "webhook_changed", _("Webhook changed")
     UNDONE = "undone", _("Action undone")
+    CONSENT_GRANTED = "consent_granted", _("Consent granted")
+    CONSENT_WITHDRAWN = "consent_withdrawn", _("Consent withdrawn")
 
 
 class AuditQuerySet(TenantQuerySet):
@@ -631,3 +633,52 @@ class SavedViewDefault(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.member_id} → {self.view_id}"
+
+
+# --- consent (issue 19, item 3): crm/consent.py writes and reads it -------------------------
+
+
+class ConsentChannel(models.TextChoices):
+    EMAIL = "email", _("Email")
+    SMS = "sms", _("SMS")
+    PHONE = "phone", _("Phone calls")
+    WECHAT = "wechat", _("WeChat")
+
+
+class ConsentSource(models.TextChoices):
+    HAND = "hand", _("By hand")
+    IMPORT = "import", _("Import")
+    API = "api", _("API")
+    MERGE = "merge", _("Merge")
+
+
+class Consent(TenantOwned):
+    """One grant or withdrawal of a contact's consent to be contacted on a channel, kept as
+    history and never edited: the contact's state on a channel is its latest row (the highest
+    id), "unknown" while it has none. Audiences requiring a channel read it (crm.consent)."""
+
+    tenant = tenant_field(indexed=False)  # every index leads with it
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
+    channel = models.CharField(_("channel"), max_length=8, choices=ConsentChannel.choices)
+    granted = models.BooleanField(_("granted"))
+    source = models.CharField(_("source"), max_length=8, choices=ConsentSource.choices)
+    at = models.DateTimeField(_("time"), default=timezone.now)
+    actor = models.ForeignKey(
+        Membership, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # who it was, as they were named then (a member can leave; a token acts as its member)
+    actor_label = models.CharField(max_length=150, blank=True)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    # the import that wrote it (spreadsheets' ImportJob id): undoing the import takes it back
+    import_job_id = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("consent")
+        verbose_name_plural = _("consents")
+        indexes = [
+            # a contact's latest row per channel, and its history
+            models.Index(fields=["tenant", "contact", "channel", "-id"], name="consent_latest"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact_id} {self.channel} {'+' if self.granted else '-'}"

@@ -64,6 +64,11 @@ MATRIX: dict[str, frozenset[str]] = {
     # private); admins may also delete anyone's shared view (a departed colleague's)
     "share_saved_views": frozenset({ADMIN, MARKETER}),
     "manage_shared_views": frozenset({ADMIN}),
+    # consent to be contacted (crm/consent.py): recording a grant lets the company market to
+    # the person, so it is for those accountable for marketing (who also import consent
+    # lists); sales record a withdrawal they hear of, as every member may (a withdrawal is
+    # never refused: the person's word is honoured whoever heard it)
+    "grant_consent": frozenset({ADMIN, MARKETER}),
 }
 
 
@@ -187,6 +192,11 @@ def can_delete_saved_view(membership: Member | None, view) -> bool:
     return view.shared and can_manage_shared_views(membership)
 
 
+def can_grant_consent(membership: Member | None) -> bool:
+    """Record that a contact agreed to be contacted on a channel; withdrawing needs nothing."""
+    return _has(membership, "grant_consent")
+
+
 def is_admin_role(role: str) -> bool:
     """The role a company's first member gets and always keeps at least one member in."""
     return role == ADMIN
@@ -213,6 +223,7 @@ CAPABILITIES: dict[str, Callable[[Member | None], bool]] = {
     "view_team": can_view_team,
     "share_saved_views": can_share_saved_views,
     "manage_shared_views": can_manage_shared_views,
+    "grant_consent": can_grant_consent,
 }
 
 

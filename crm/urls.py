@@ -1,7 +1,14 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from . import customfield_views, merge_views, savedview_views, search_views, views
+from . import (
+    consent_views,
+    customfield_views,
+    merge_views,
+    savedview_views,
+    search_views,
+    views,
+)
 
 tenant_patterns = [
     path("", views.dashboard, name="dashboard"),
@@ -13,6 +20,11 @@ tenant_patterns = [
     path("contacts/<int:contact_id>/", views.contact_detail, name="contact_detail"),
     path("contacts/<int:contact_id>/edit/", views.contact_edit, name="contact_edit"),
     path("contacts/<int:contact_id>/delete/", views.contact_delete, name="contact_delete"),
+    path(
+        "contacts/<int:contact_id>/consent/",
+        consent_views.contact_consent,
+        name="contact_consent",
+    ),
     path(
         "contacts/<int:contact_id>/duplicates/",
         merge_views.contact_duplicates,

@@ -138,6 +138,7 @@ DESIGN_ROWS = {
     ),
     "team figures of every member": ("view_team",),
     "saved views shared with the company": ("share_saved_views",),
+    "record consent granted (withdrawn: every member)": ("grant_consent",),
 }
 # Rows DESIGN.md does not hold yet, as they are to read there: the file is read-only to the
 # session that added the capability. Once DESIGN has the row, its own cells are checked and
@@ -146,6 +147,13 @@ PROPOSED_ROWS = {
     "team figures of every member": {"admin": "yes", "marketer": "yes", "sales": "own only"},
     # every member keeps private views (no capability); sharing one is admins' and marketers'
     "saved views shared with the company": {"admin": "yes", "marketer": "yes", "sales": "no"},
+    # recording a grant is marketing's (it lets the company market to the person); every
+    # member records a withdrawal (no capability)
+    "record consent granted (withdrawn: every member)": {
+        "admin": "yes",
+        "marketer": "yes",
+        "sales": "no",
+    },
 }
 # Cells that are neither "yes" nor "no": which of the row's capabilities the role has.
 # Sales' "tags only" is tagging contacts, which every member may (no capability); the tag

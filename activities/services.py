@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
 from django.db.models import QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -55,6 +56,10 @@ def activity_log(
         tenant_id=contact.tenant_id, contact=contact, kind=kind, occurred_at=occurred_at,
         author=actor, text=text, outcome=outcome,
     )  # fmt: skip
+    # the company's systems hear of it (webhooks subscribed to activity.logged), with the change
+    change_recorded(tenant=contact.tenant, event="activity.logged",
+                    rows=Activity.objects.for_tenant(contact.tenant).filter(pk=activity.pk)
+                    .values_list("contact_id", "id", "created_at"))  # fmt: skip
     mentioned = [m for m in members_mentioned(contact.tenant, text) if m != actor.pk]
     # told, each once, who the text names (never oneself)
     Notification.objects.bulk_create(
@@ -113,12 +118,23 @@ def task_create(
         tenant_id=contact.tenant_id, contact=contact, title=title, due_at=due_at,
         assignee=assignee, created_by=actor, activity=activity,
     )  # fmt: skip
+    _tasks_created(contact.tenant, [task.pk])
     if assignee is not None and assignee != actor:  # someone else's: they are told
         Notification.objects.create(
             tenant_id=contact.tenant_id, member=assignee, contact=contact,
             kind=NotificationKind.TASK_GIVEN, actor=actor, task=task,
         )  # fmt: skip
     return task
+
+
+def _tasks_created(tenant: Tenant, ids: list[int]) -> None:
+    """task.created for the company's systems (webhooks), in the creation's transaction."""
+    if ids:  # one parameter however many a rule gave (an import's thousands)
+        created = Task.objects.for_tenant(tenant).filter(
+            pk__in=RawSQL("SELECT unnest(%s::bigint[])", [list(ids)])
+        )
+        change_recorded(tenant=tenant, event="task.created",
+                        rows=created.values_list("contact_id", "id", "created_at"))  # fmt: skip
 
 
 @transaction.atomic
@@ -204,6 +220,7 @@ JOIN crm_contact c ON c.id = sc.contact_id AND c.tenant_id = sc.tenant_id
 WHERE sc.tenant_id = %s AND sc.kind = 'moved' AND sc.id IN ({ids})
   AND array_position(%s::text[], sc.to_stage::text)
       > array_position(%s::text[], sc.from_stage::text)
+RETURNING id
 """
 
 
@@ -215,6 +232,7 @@ SELECT c.tenant_id, c.id, r.title, c.created_at + make_interval(hours => r.due_h
        c.owner_id, NULL, %s
 FROM crm_contact c JOIN activities_taskrule r USING (tenant_id, stage)
 WHERE c.tenant_id = %s AND c.id IN ({ids}) AND c.stage <> %s
+RETURNING id
 """
 
 
@@ -238,6 +256,8 @@ def tasks_from_moves(*, tenant: Tenant, event: str, rows: QuerySet) -> None:
         else:
             cursor.execute(TASKS_FROM_MOVES.format(ids=ids),
                            [timezone.now(), tenant.pk, *params, order, order])  # fmt: skip
+        created = [pk for (pk,) in cursor.fetchall()]
+    _tasks_created(tenant, created)
 
 
 TASKS_FOR_AT_RISK = """
@@ -248,6 +268,7 @@ SELECT c.tenant_id, c.id, r.title, %(now)s + make_interval(hours => r.due_hours)
 FROM crm_contact c
 JOIN activities_taskrule r ON r.tenant_id = c.tenant_id AND r.trigger = 'at_risk'
 WHERE c.tenant_id = %(tenant)s AND c.id = ANY(%(ids)s::bigint[])
+RETURNING id
 """
 
 
@@ -260,7 +281,9 @@ def tasks_for_customers_at_risk(*, tenant: Tenant, contact_ids: list[int]) -> in
     params = {"now": timezone.now(), "tenant": tenant.pk, "ids": list(contact_ids)}
     with connection.cursor() as cursor:
         cursor.execute(TASKS_FOR_AT_RISK, params)
-        return cursor.rowcount
+        created = [pk for (pk,) in cursor.fetchall()]
+    _tasks_created(tenant, created)
+    return len(created)
 
 
 # --- notifications ----------------------------------------------------------------------------

@@ -13,13 +13,13 @@ two the duplicate finder lists; marketers never. Checked here, on the locked row
 import unicodedata
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import BigIntegerField, Q, Value
 from django.forms.models import model_to_dict
 from django.utils.translation import gettext as _
 
 from .audit import audit_record
 from .customfields import custom_fields_of, value_display
-from .hooks import contacts_merging
+from .hooks import change_recorded, contacts_merging
 from .models import CONTACT_FIELDS, AuditKind, Contact, ContactMerge, CustomField, Membership
 from .permissions import can_merge, can_merge_any
 from .services import NotAllowed, ServiceError
@@ -172,10 +172,15 @@ def contact_merge(
 
     contacts_merging(survivor=survivor, merged=merged, actor=actor)
     merged_pk, merged_name = merged.pk, merged.name
-    ContactMerge.objects.create(
+    merge = ContactMerge.objects.create(
         tenant=tenant, survivor=survivor, merged_name=merged.name, merged_data=snapshot,
         actor=actor,
     )  # fmt: skip
+    # the company's systems hear of it (webhooks: contact.merged, both ids), with the merge
+    change_recorded(tenant=tenant, event="contact.merged",
+                    rows=ContactMerge.objects.for_tenant(tenant).filter(pk=merge.pk).values_list(
+                        "survivor_id", Value(merged_pk, output_field=BigIntegerField()),
+                        "created_at"))  # fmt: skip
     merged.delete()
     survivor.refresh_from_db()
     audit_record(

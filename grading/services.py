@@ -8,17 +8,19 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import ProtectedError
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from activities.services import tasks_for_customers_at_risk
+from crm.hooks import change_recorded
 from crm.models import Contact, Membership, Tenant
 from crm.permissions import can_edit_company_settings
 from crm.queueing import enqueue_on_commit
 from crm.services import NotAllowed, ServiceError
 from lifecycle.scheduling import tenant_changed
 
-from .models import PAYMENT_KIND, ContactGrade, GradingSettings, Tier
+from .models import PAYMENT_KIND, ContactGrade, GradeChange, GradingSettings, Tier
 from .selectors import distribution_changed, scheme_changed, settings_of
 
 # Named, not imported: tasks import this module (crm.queueing says why).
@@ -234,7 +236,7 @@ status_changes AS (
   WHERE ch.old_status IS DISTINCT FROM ch.status
   RETURNING contact_id, to_value
 )
-SELECT (SELECT count(*) FROM written), (SELECT count(*) FROM tier_changes),
+SELECT (SELECT count(*) FROM written), ARRAY(SELECT id FROM tier_changes ORDER BY 1),
        (SELECT count(*) FROM status_changes),
        ARRAY(SELECT contact_id FROM status_changes WHERE to_value = 'at_risk' ORDER BY 1)
 """
@@ -281,7 +283,8 @@ def grades_recompute(
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext('grading'), %s)", [tenant.pk])
         cursor.execute(sql, params)
-        written, tiers, statuses, at_risk = cursor.fetchone()
+        written, tier_changes, statuses, at_risk = cursor.fetchone()
+    tiers = len(tier_changes)
     if written:
         transaction.on_commit(lambda: distribution_changed(tenant=tenant))
     if written > ANALYZE_AFTER:  # a company graded at once: the planner learns the new rows
@@ -289,6 +292,12 @@ def grades_recompute(
             cursor.execute("ANALYZE grading_contactgrade")
     if tiers:  # audiences gated on a tier follow (the funnel's figures do not hang on tiers)
         tenant_changed(tenant.pk, funnel=False)
+        # the company's systems hear of each real change (webhooks: contact.tier_changed)
+        changes = GradeChange.objects.for_tenant(tenant).filter(
+            pk__in=RawSQL("SELECT unnest(%s::bigint[])", [list(tier_changes)])
+        )
+        change_recorded(tenant=tenant, event="contact.tier_changed",
+                        rows=changes.values_list("contact_id", "id", "created_at"))  # fmt: skip
     if at_risk:  # the company's task rules for customers drifting away
         tasks_for_customers_at_risk(tenant=tenant, contact_ids=list(at_risk))
     return Recomputed(written, tiers, statuses, list(at_risk))

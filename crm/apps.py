@@ -11,7 +11,10 @@ class CrmConfig(AppConfig):
         from django.contrib.auth.signals import user_login_failed
         from django.db.models.signals import post_migrate
 
-        from . import lookups  # noqa: F401 - registers __any, __among and __prefix
+        from . import (
+            lookups,  # noqa: F401 - registers __any, __among and __prefix
+            tasks,  # noqa: F401 - registers the Celery tasks, enqueued by name
+        )
         from .audit import login_failed_recorded, login_locked_out_recorded
         from .consent import consents_merging
         from .consent_views import consent_panel

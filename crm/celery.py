@@ -69,6 +69,11 @@ app.conf.beat_schedule = {
         "task": "crm.tasks.expire_undos",
         "schedule": 60 * 60,
     },
+    # Company deletions a dead worker left unfinished continue (crm/deletion.py).
+    "resume-company-deletions": {
+        "task": "crm.tasks.company_deletions_resume",
+        "schedule": 10 * 60,
+    },
     # Uploads left waiting for their columns over a day lose their file.
     "expire-waiting-uploads": {
         "task": "tagging.tasks.expire_waiting_uploads",

@@ -69,6 +69,9 @@ class Tenant(models.Model):
         _("default language"), max_length=10, choices=LANGUAGE_CHOICES, default="zh-hans"
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    # Set when the company's deletion starts (crm/deletion.py): from then on nobody signs in to
+    # it and its API tokens answer 401, while its rows are removed.
+    deletion_started_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("company")
@@ -682,3 +685,41 @@ class Consent(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.contact_id} {self.channel} {'+' if self.granted else '-'}"
+
+
+# --- Company deletion (crm/deletion.py) ---------------------------------------------------------
+
+
+class CompanyDeletion(models.Model):
+    """The platform's record of a company's deletion: its progress while it runs (rows removed
+    per table, so a killed run resumes where it stopped) and, once done, the proof that it
+    happened. Not tenant-owned: it names the company by value and outlives it."""
+
+    company_id = models.BigIntegerField()
+    company_slug = models.CharField(max_length=50)
+    company_name = models.CharField(max_length=200)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )  # fmt: skip
+    # who asked, as named then (their account may go with the company)
+    requested_by_label = models.CharField(max_length=150)
+    source = models.CharField(max_length=16)  # "command" or "settings"
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # table -> rows removed; "files" -> stored files removed
+    counts = models.JSONField(default=dict)
+    # the people who were members when it started: those left with no company lose their account
+    member_user_ids = models.JSONField(default=list)
+    users_deleted = models.JSONField(default=list)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company_id"], condition=Q(finished_at__isnull=True),
+                name="companydeletion_one_running",
+            ),
+        ]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"deletion of {self.company_slug} ({self.company_id})"

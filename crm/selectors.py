@@ -56,6 +56,8 @@ def membership_for_user(
         membership = from_row(Membership, row[:split])
         membership.tenant = from_row(Tenant, row[split:])
         membership.user = user  # the same person: no join, and no second copy of them
+        if membership.tenant.deletion_started_at is not None:
+            continue  # being deleted (crm/deletion.py): nobody enters it any more
         memberships.append(membership)
         if membership.tenant.slug == tenant_slug:
             found = membership
@@ -63,7 +65,12 @@ def membership_for_user(
 
 
 def memberships_of_user(*, user: User) -> QuerySet[Membership]:
-    return Membership.objects.filter(user=user).select_related("tenant").order_by("tenant__name")
+    return (
+        Membership.objects.filter(user=user)
+        .filter(tenant__deletion_started_at__isnull=True)  # being deleted: not offered
+        .select_related("tenant")
+        .order_by("tenant__name")
+    )
 
 
 def invitations_open_for(*, user: User) -> QuerySet[Invitation]:

@@ -44,6 +44,8 @@ class TokenAuth(HttpBearer):
         scope_set_tenant(tenant_id)  # the request's company, for row-level security too
         api_token = api_token_get(tenant=Tenant(pk=tenant_id), token_id=token_id)
         membership = api_token.membership
+        if membership.tenant.deletion_started_at is not None:
+            return None  # the company is being deleted (crm/deletion.py): 401, as a bad token
         request.tenant = membership.tenant
         request.membership = membership
         if membership.user.language and not request.language_asked:

@@ -22,6 +22,8 @@ SENT_BY_NAME = {
     "grading.tasks.recompute_contact_grades",
     "grading.tasks.grade_every_company",
     "crm.tasks.expire_undos",
+    "crm.tasks.company_deletion_continue",
+    "crm.tasks.company_deletions_resume",
 }
 
 

@@ -20,6 +20,7 @@ NOT_TENANT_OWNED = {
     "crm.User": "a person can belong to several companies",
     "crm.Tenant": "it is the tenant",
     "crm.OneTimeLink": "a password link belongs to a user, found by its token's hash",
+    "crm.CompanyDeletion": "the platform's record of a company's deletion outlives the company",
 }
 
 # Every kwarg a tenant URL may take; company_objects() in conftest makes one of each.

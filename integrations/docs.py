@@ -1,5 +1,8 @@
 """The words on the docs page (/api/v1/docs): how to authenticate, what errors look like, how
-pages and webhooks work. The verification snippet is the one the tests run."""
+pages and webhooks work. The verification snippet is the one the tests run, and the tests hold
+each event's example to what is really sent."""
+
+import json
 
 VERIFY_SNIPPET = '''\
 import hashlib
@@ -18,6 +21,75 @@ def verify(secret: str, body: bytes, header: str, tolerance: int = 300) -> bool:
     expected = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
     return hmac.compare_digest(expected, signature)
 '''
+
+STANDARD_SNIPPET = """\
+from standardwebhooks import Webhook, WebhookVerificationError  # pip install standardwebhooks
+
+webhook = Webhook("whsec_…")  # the endpoint's Standard Webhooks secret
+
+
+def receive(body: bytes, headers: dict) -> dict | None:
+    \"\"\"The event, or None if it was not sent by Funnel CRM (or is too old).\"\"\"
+    try:
+        return webhook.verify(body, headers)  # the raw body, as received
+    except WebhookVerificationError:
+        return None
+"""
+
+_CONTACT = {"id": 42, "name": "张伟", "stage": "lead", "tier": "银卡", "…": "…"}
+_TASK = {"id": 88, "title": "周五回电确认体验课", "due_at": "2026-03-06T02:00:00Z",
+         "assignee": "李销售", "done": False, "activity_id": 310}  # fmt: skip
+
+# event: (when it is sent, its `data`): the docs' examples, checked against real payloads
+WEBHOOK_EXAMPLES = {
+    "contact.created": ("A contact was created (by hand, an import, the API, a form).",
+                        {"contact": _CONTACT}),
+    "contact.stage_changed": ("A contact moved to another stage.",
+                              {"contact": _CONTACT, "from_stage": "subscriber",
+                               "from_stage_label": "围观者", "to_stage": "lead",
+                               "to_stage_label": "潜在客户", "reason": "", "channel": "api"}),
+    "contact.tagged": ("A contact was given a tag.",
+                       {"contact": _CONTACT,
+                        "tag": {"id": 7, "label": "成人口语", "group": "课程兴趣"}}),
+    "audience.entered": ("A contact entered an audience.",
+                         {"contact": _CONTACT, "audience": {"id": 3, "name": "SQL+"}}),
+    "audience.left": ("A contact left an audience.",
+                      {"contact": _CONTACT, "audience": {"id": 3, "name": "SQL+"}}),
+    "task.created": ("A task was written down: by hand, as an activity's follow-up, or by one "
+                     "of the company's task rules.", {"contact": _CONTACT, "task": _TASK}),
+    "task.due": ("An open task with an assignee fell due: once per task, when its assignee is "
+                 "reminded.", {"contact": _CONTACT, "task": _TASK}),
+    "activity.logged": ("A call, meeting, WeChat chat, visit or note was logged.",
+                        {"contact": _CONTACT,
+                         "activity": {"id": 310, "kind": "call", "kind_label": "电话",
+                                      "occurred_at": "2026-03-01T08:00:00Z",
+                                      "author": "李销售", "text": "问了周末班",
+                                      "outcome": "约了体验课"}}),
+    "contact.tier_changed": ("A contact's tier changed when it was graded again (a payment, "
+                             "the tiers edited, time passing); never when it stayed the same. "
+                             "`null`: no tier.",
+                             {"contact": _CONTACT, "from_tier": None, "to_tier": "银卡",
+                              "to_tier_id": 2, "paid": "1200.00", "window_days": 365}),
+    "contact.merged": ("Two contacts were merged: `contact` is the one kept; the other, "
+                       "`merged_contact`, no longer exists.",
+                       {"contact": _CONTACT, "merged_contact": {"id": 43}}),
+    "contact.erased": ("A contact's personal information was erased at their request. Only "
+                       "the id and the time are sent: erase what your system holds of them.",
+                       {"contact": {"id": 42}}),
+}  # fmt: skip
+
+
+def _events_doc() -> str:
+    parts = []
+    for event, (when, data) in WEBHOOK_EXAMPLES.items():
+        envelope = json.dumps({"id": "9001", "type": event, "occurred_at": "2026-03-01T08:00:00Z",
+                               "company": "english-school"}, ensure_ascii=False)  # fmt: skip
+        example = f'{envelope[:-1]},\n "data": {json.dumps(data, ensure_ascii=False)}}}'
+        parts.append(f"#### `{event}`\n\n{when}\n\n```json\n{example}\n```\n")
+    return "\n".join(parts)
+
+
+EVENTS_DOC = _events_doc()
 
 DESCRIPTION = f"""
 The Funnel CRM API lets web forms, WeChat tools and shops create contacts, report what people
@@ -125,9 +197,8 @@ value of. An audience (`POST /api/v1/audiences`) may hold conditions on these fi
 
 ## Webhooks
 
-An admin registers addresses under **Settings → API and webhooks** and picks the events:
-`contact.created`, `contact.stage_changed`, `contact.tagged`, `audience.entered`,
-`audience.left`. Each delivery is a POST of JSON:
+An admin registers addresses under **Settings → API and webhooks** and picks the events (the
+list and an example of each follow). Each delivery is a POST of JSON:
 
 ```json
 {{"id": "9001", "type": "contact.stage_changed", "occurred_at": "2026-03-01T08:00:00Z",
@@ -136,16 +207,45 @@ An admin registers addresses under **Settings → API and webhooks** and picks t
           "to_stage": "lead", "to_stage_label": "潜在客户", "reason": "", "channel": "api"}}}}
 ```
 
-with the headers `X-Funnel-Event`, `X-Funnel-Delivery` (the same id on every retry: use it to
-ignore repeats) and `X-Funnel-Signature: t=<unix time>,v1=<signature>`, where the signature is
-the hex HMAC-SHA256, keyed with the endpoint's secret, of the timestamp, a dot and the raw body.
+`id` is the delivery's id, the same on every retry and resend: use it to ignore repeats.
+`occurred_at` is when it happened; `data.contact` is the contact as the API shows it, as it is
+when the delivery is sent (`{{"id": …}}` alone once it was deleted or merged into another).
 Answer with any 2xx within 5 seconds. Anything else (including redirects, which are not
 followed) is retried after 1, 2, 4, 8 … minutes (at most 6 hours apart) up to 12 times; admins
-see each delivery's status and last error, and can send it again. Verify each delivery before
-trusting it:
+see each delivery's status and last error, and can send it again.
+
+### Signatures (Standard Webhooks)
+
+Deliveries are signed as [Standard Webhooks](https://www.standardwebhooks.com) says, so its
+verifiers (Python, Node, Go, PHP, Ruby, Java…) check them as they are:
+
+| header | value |
+|---|---|
+| `webhook-id` | the delivery's id (as `id` in the body; the same on each retry and resend) |
+| `webhook-timestamp` | when this attempt was sent, in Unix seconds |
+| `webhook-signature` | `v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<body>">` |
+
+The key is the endpoint's **Standard Webhooks secret** (`whsec_…`), shown on the webhook's
+settings page; it is the endpoint's secret written in standard base64. Refuse a timestamp more
+than 5 minutes away (the verifiers do): it is a replay.
+
+```python
+{STANDARD_SNIPPET}
+```
+
+### The old signature: one more release
+
+`X-Funnel-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of "<t>.<body>">`, keyed with the
+endpoint's secret as shown under "X-Funnel-Signature", is still sent beside the headers above,
+with `X-Funnel-Event` and `X-Funnel-Delivery` (the delivery's id), **for one more release
+only**: move your receiver to `webhook-signature`. Until then this checks it:
 
 ```python
 {VERIFY_SNIPPET}
 # e.g. in Django: verify(SECRET, request.body, request.headers["X-Funnel-Signature"])
 ```
+
+### Events
+
+{EVENTS_DOC}
 """

@@ -11,9 +11,10 @@ from crm.services import ServiceError
 
 from . import selectors, services
 from .access import access_api_token, access_webhook_delivery, access_webhook_endpoint
-from .docs import VERIFY_SNIPPET
+from .docs import STANDARD_SNIPPET
 from .forms import ApiTokenForm, WebhookEndpointForm
 from .targets import reason_shown
+from .tokens import webhook_secret_standard
 
 
 def _settings_page(request, *, token_form=None, endpoint_form=None, new_token=None, status=200):
@@ -96,7 +97,8 @@ def webhook_endpoint_detail(request, endpoint_id: int):
     page = selectors.webhook_deliveries(endpoint=endpoint, after=request.GET.get("after"))
     for delivery in page.items:
         delivery.reason = reason_shown(delivery.last_error)
-    context = {"endpoint": endpoint, "page": page, "verify_snippet": VERIFY_SNIPPET}
+    context = {"endpoint": endpoint, "page": page, "standard_snippet": STANDARD_SNIPPET,
+               "standard_secret": webhook_secret_standard(endpoint.secret)}  # fmt: skip
     return render(request, "integrations/webhook_endpoint_detail.html", context)
 
 

@@ -12,6 +12,7 @@ pauses until the receiver answers 2xx.
    any transaction, then records the answer. At least once: receivers dedupe on the delivery id.
 """
 
+import base64
 import hashlib
 import hmac
 import http.client
@@ -41,6 +42,7 @@ from tagging.models import Tag
 from . import targets
 from .models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from .schemas import contact_out, labels_of
+from .tokens import webhook_key
 
 logger = logging.getLogger(__name__)
 
@@ -106,9 +108,35 @@ def delivery_started(tenant_id: int) -> None:
 
 
 def sign(secret: str, body: bytes, timestamp: int) -> str:
-    """The X-Funnel-Signature header: t=<unix time>,v1=<hex HMAC-SHA256 of "<t>.<body>">."""
+    """The X-Funnel-Signature header: t=<unix time>,v1=<hex HMAC-SHA256 of "<t>.<body>">.
+    Sent for one more release beside the Standard Webhooks headers (sign_standard)."""
     mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
     return f"t={timestamp},v1={mac.hexdigest()}"
+
+
+def sign_standard(secret: str, msg_id: str, body: bytes, timestamp: int) -> str:
+    """The webhook-signature header of Standard Webhooks (standardwebhooks.com):
+    "v1,<base64 HMAC-SHA256 of '<id>.<timestamp>.<body>'>", keyed with the bytes that the
+    endpoint's secret in its whsec_ form (tokens.webhook_secret_standard) writes."""
+    signed = f"{msg_id}.{timestamp}.".encode() + body
+    mac = hmac.new(webhook_key(secret), signed, hashlib.sha256)
+    return "v1," + base64.b64encode(mac.digest()).decode()
+
+
+def delivery_headers(delivery: WebhookDelivery, body: bytes, timestamp: int) -> dict:
+    """Every attempt's headers. The id is the delivery's, the same on each retry and resend
+    (receivers dedupe on it); the timestamp and signatures are the attempt's own."""
+    secret, msg_id = delivery.endpoint.secret, str(delivery.pk)
+    return {
+        "Content-Type": "application/json; charset=utf-8",
+        "User-Agent": USER_AGENT,
+        "X-Funnel-Event": delivery.event,
+        "X-Funnel-Delivery": msg_id,
+        "X-Funnel-Signature": sign(secret, body, timestamp),
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": sign_standard(secret, msg_id, body, timestamp),
+    }
 
 
 def delivery_payload(delivery: WebhookDelivery) -> dict:
@@ -217,10 +245,10 @@ def _event_data(delivery: WebhookDelivery, tenant: Tenant) -> dict:
     elif event == WebhookEvent.CONTACT_MERGED:
         # the contact that stays is `contact`; the other one no longer exists
         data["merged_contact"] = {"id": ref_id}
-    else:
+    elif event in (WebhookEvent.AUDIENCE_ENTERED, WebhookEvent.AUDIENCE_LEFT):
         audience = Audience.objects.for_tenant(tenant).filter(pk=ref_id).first()
         data["audience"] = {"id": ref_id, "name": audience.name if audience else ""}
-    return data
+    return data  # contact.created: the contact alone
 
 
 def delivery_body(delivery: WebhookDelivery) -> bytes:
@@ -286,18 +314,7 @@ def delivery_attempt(*, delivery: WebhookDelivery) -> WebhookDelivery:
     except Exception:  # a bug of ours must not retry forever without counting
         logger.exception("Could not build webhook delivery %s", delivery.pk)
         return _record(delivery, None, "our_error")
-    timestamp = int(time.time())
-    status, error = post(
-        endpoint.url,
-        body,
-        {
-            "Content-Type": "application/json; charset=utf-8",
-            "User-Agent": USER_AGENT,
-            "X-Funnel-Event": delivery.event,
-            "X-Funnel-Delivery": str(delivery.pk),
-            "X-Funnel-Signature": sign(endpoint.secret, body, timestamp),
-        },
-    )
+    status, error = post(endpoint.url, body, delivery_headers(delivery, body, int(time.time())))
     return _record(delivery, status, error)
 
 

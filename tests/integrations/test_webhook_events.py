@@ -12,16 +12,20 @@ from django.utils import timezone
 
 from activities.models import Task
 from activities.services import activity_log, task_create, task_rule_save, tasks_remind_due
+from audiences.services import audience_save
 from crm.merges import contact_merge
-from crm.services import NotAllowed, ServiceError
+from crm.services import ContactData, NotAllowed, ServiceError, contact_create
 from crm.webhook_events import webhooks_contact_erased
 from grading.models import Tier
 from grading.services import grades_recompute, tier_save
-from integrations.models import WebhookDelivery
+from integrations.docs import WEBHOOK_EXAMPLES
+from integrations.models import WebhookDelivery, WebhookEvent
 from integrations.services import webhook_endpoint_create
 from integrations.webhooks import delivery_body, delivery_payload
 from lifecycle.bulk_moves import contacts_bulk_move
+from lifecycle.services import contact_stage_move
 from tagging.models import Event
+from tagging.services import contact_tag_add
 from tests.factories import ContactFactory
 
 
@@ -244,3 +248,45 @@ def test_another_companys_endpoint_never_hears_of_ours(tenant, other_tenant, adm
     assert {d.endpoint_id for d in deliveries(tenant)} == {ours.pk}
     assert deliveries(other_tenant) == []
     assert not WebhookDelivery.objects.exclude(tenant=tenant).exists()
+
+
+# --- the docs' examples are what is sent ----------------------------------------------------
+
+
+def shape(value):
+    """The keys of a payload's data, nested; the contact's only as far as the docs show it."""
+    if isinstance(value, dict):
+        return {key: shape(item) for key, item in value.items() if key != "…"}
+    return None
+
+
+def test_every_event_is_documented_with_an_example_shaped_as_what_is_sent(
+    tenant, admin, sales, make_tag, django_capture_on_commit_callbacks
+):
+    assert set(WEBHOOK_EXAMPLES) == set(WebhookEvent.values)
+    endpoint_for(tenant, WebhookEvent.values)
+    tier_save(tenant=tenant, actor=admin, name="银卡", threshold=Decimal(1000), entitlements="",
+              discount_percent=Decimal(0))  # fmt: skip
+    contact = contact_create(tenant=tenant, actor=admin, data=ContactData(name="张伟"))
+    gone = ContactFactory(tenant=tenant)
+    contact_stage_move(contact=contact, actor=admin, to_stage="sql")
+    contact_tag_add(contact=contact, tag=make_tag("课程兴趣", "成人口语"), actor=admin)
+    with django_capture_on_commit_callbacks(execute=True):  # its members are computed after
+        audience_save(tenant=tenant, actor=admin, name="SQL+", gate="at_or_past", stages=["sql"])
+    activity_log(contact=contact, actor=sales, kind="call", text="问了周末班",
+                 follow_up=("回电", timezone.now() - timedelta(minutes=1)))  # fmt: skip
+    tasks_remind_due(tenant=tenant)
+    paid(contact, "1200")
+    grades_recompute(tenant=tenant)
+    contact_merge(survivor=contact, merged=gone, actor=admin, take_from_merged=set())
+    webhooks_contact_erased(tenant=tenant, contact_id=contact.pk)
+    sent = {}
+    for delivery in deliveries(tenant):
+        sent.setdefault(delivery.event, delivery_payload(delivery)["data"])
+    assert set(sent) == set(WebhookEvent.values) - {"audience.left"}
+    for event, data in sent.items():
+        example = shape(WEBHOOK_EXAMPLES[event][1])
+        real = shape(data)
+        if event != "contact.erased":  # the docs show a few of the contact's fields
+            assert set(example.pop("contact")) <= set(real.pop("contact")), event
+        assert real == example, event

@@ -1,8 +1,10 @@
 """Webhooks against a real HTTP receiver on 127.0.0.1: signed, verifiable with the documented
 snippet, retried when the receiver fails, never lost, never looping."""
 
+import base64
 import json
 import threading
+import time
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -11,13 +13,15 @@ from django.db import transaction
 from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
+from standardwebhooks import Webhook, WebhookVerificationError
 
 from crm.services import ContactData, ServiceError, contact_create
 from integrations.docs import VERIFY_SNIPPET
 from integrations.models import ApiToken, WebhookDelivery, WebhookEndpoint
 from integrations.services import webhook_endpoint_create
 from integrations.tasks import deliver_due_webhooks, deliver_webhooks
-from integrations.webhooks import delivery_payload
+from integrations.tokens import webhook_secret_standard
+from integrations.webhooks import delivery_body, delivery_headers, delivery_payload
 from lifecycle.bulk_moves import contacts_bulk_move
 from tests.factories import ContactFactory
 from tests.integrations.conftest import ApiClient, token_for
@@ -351,3 +355,97 @@ def test_the_log_shows_a_short_reason_and_never_what_the_receiver_answered(
     assert "HTTP 500" in text
     assert "hunter2" not in text and "db-7.corp" not in text
     assert WebhookDelivery.objects.for_tenant(tenant).get().last_error == ""
+
+
+# --- Standard Webhooks signatures (beside X-Funnel-Signature for one release) ----------------
+# Verified with the `standardwebhooks` package from PyPI: what receivers' own verifiers run.
+
+
+def standard(endpoint) -> Webhook:
+    return Webhook(webhook_secret_standard(endpoint.secret))
+
+
+def test_a_delivery_verifies_with_the_standard_webhooks_package_and_the_old_header_too(
+    admin, tenant, receiver, django_capture_on_commit_callbacks
+):
+    endpoint = endpoint_for(tenant, receiver.url)
+    with django_capture_on_commit_callbacks(execute=True):
+        contact = contact_create(tenant=tenant, actor=admin, data=ContactData(name="李雷"))
+    ((_path, headers, body),) = receiver.received
+    delivery = WebhookDelivery.objects.for_tenant(tenant).get()
+    assert headers["webhook-id"] == headers["X-Funnel-Delivery"] == str(delivery.pk)
+    assert abs(int(headers["webhook-timestamp"]) - time.time()) < 60
+    payload = standard(endpoint).verify(body, headers)
+    assert payload["type"] == "contact.created" and payload["data"]["contact"]["id"] == contact.pk
+    assert verify()(endpoint.secret, body, headers["X-Funnel-Signature"])  # the old way, still
+
+
+def test_a_tampered_body_an_old_timestamp_or_another_secret_fails_to_verify(
+    admin, tenant, receiver, django_capture_on_commit_callbacks
+):
+    endpoint = endpoint_for(tenant, receiver.url)
+    other = endpoint_for(tenant, "https://other.example.com/in")
+    with django_capture_on_commit_callbacks(execute=True):
+        contact_create(tenant=tenant, actor=admin, data=ContactData(name="李雷"))
+    ((_path, headers, body),) = receiver.received
+    with pytest.raises(WebhookVerificationError):
+        standard(endpoint).verify(body.replace("李雷".encode(), "韩梅梅".encode()), headers)
+    with pytest.raises(WebhookVerificationError):
+        standard(other).verify(body, headers)
+    with pytest.raises(WebhookVerificationError):  # another delivery's id, same signature
+        standard(endpoint).verify(body, {**headers, "webhook-id": "1"})
+    # the same delivery signed ten minutes ago (a replay): refused as too old
+    delivery = WebhookDelivery.objects.for_tenant(tenant).get(endpoint=endpoint)
+    old = delivery_headers(delivery, body, int(time.time()) - 600)
+    with pytest.raises(WebhookVerificationError, match="too old"):
+        standard(endpoint).verify(body, old)
+    standard(endpoint).verify(body, delivery_headers(delivery, body, int(time.time())))
+
+
+def test_retries_and_a_resend_keep_the_webhook_id_and_each_attempt_verifies(
+    admin_client, admin, tenant, receiver, django_capture_on_commit_callbacks
+):
+    endpoint = endpoint_for(tenant, receiver.url)
+    receiver.statuses = [500]
+    with django_capture_on_commit_callbacks(execute=True):
+        contact_create(tenant=tenant, actor=admin, data=ContactData(name="李雷"))
+    delivery = WebhookDelivery.objects.for_tenant(tenant).get()
+    WebhookDelivery.objects.for_tenant(tenant).update(next_attempt_at=timezone.now())
+    deliver_due_webhooks()  # the retry
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(reverse("webhook_delivery_resend", args=[tenant.slug, delivery.pk]))
+    assert len(receiver.received) == 3
+    assert {h["webhook-id"] for _p, h, _b in receiver.received} == {str(delivery.pk)}
+    for _path, headers, body in receiver.received:
+        standard(endpoint).verify(body, headers)
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.last_status) == ("delivered", 200)
+
+
+def test_a_secret_with_url_safe_characters_has_its_own_standard_form_that_verifies(tenant):
+    endpoint = endpoint_for(tenant, "https://hooks.example.com/in")
+    key = bytes(range(200, 232))  # its URL-safe base64 holds "-" and "_"
+    endpoint.secret = "whsec_" + base64.urlsafe_b64encode(key).decode().rstrip("=")
+    assert "-" in endpoint.secret or "_" in endpoint.secret
+    shown = webhook_secret_standard(endpoint.secret)
+    assert shown == "whsec_" + base64.b64encode(key).decode() != endpoint.secret
+    contact_create(tenant=tenant, actor=None, data=ContactData(name="李雷"))
+    delivery = WebhookDelivery.objects.for_tenant(tenant).get()
+    delivery.endpoint = endpoint
+    body = delivery_body(delivery)
+    Webhook(shown).verify(body, delivery_headers(delivery, body, int(time.time())))
+
+
+def test_the_settings_page_shows_both_secrets_and_says_the_old_header_goes(admin_client, tenant):
+    endpoint = endpoint_for(tenant, "https://hooks.example.com/in")
+    endpoint.secret = "whsec_" + base64.urlsafe_b64encode(bytes(range(200, 232))).decode()
+    endpoint.secret = endpoint.secret.rstrip("=")
+    endpoint.save()
+    page = admin_client.get(
+        reverse("webhook_endpoint_detail", args=[tenant.slug, endpoint.pk])
+    ).content.decode()
+    assert webhook_secret_standard(endpoint.secret) in page and endpoint.secret in page
+    assert "webhook-signature" in page and "X-Funnel-Signature" in page
+    assert "standardwebhooks" in page
+    docs = admin_client.get("/api/v1/openapi.json").json()["info"]["description"]
+    assert "webhook-signature" in docs and "X-Funnel-Signature" in docs

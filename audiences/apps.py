@@ -13,7 +13,7 @@ class AudiencesConfig(AppConfig):
 
         from . import tasks
         from .panels import audiences_search_panel
-        from .services import audiences_custom_values_changed
+        from .services import audiences_consent_changed, audiences_custom_values_changed
         from .tag_merges import audiences_tag_merge_said, audiences_tags_merged
 
         # after any change of contacts, stages or tags, 3 s for the burst to end
@@ -24,3 +24,5 @@ class AudiencesConfig(AppConfig):
         hooks.tags_merging.register(audiences_tags_merged)
         # fieldsio: contacts' custom values changed, the audiences filtering on them follow
         hooks.custom_values_changed.register(audiences_custom_values_changed)
+        # consent: a withdrawal leaves the audiences requiring that channel
+        hooks.consent_changed.register(audiences_consent_changed)

@@ -1,6 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from crm.consent import REQUIRED_WORDS
 from crm.customfield_forms import filter_controls
 from crm.customfields import condition_params, conditions_from_params, custom_fields_of
 from crm.models import CustomField
@@ -46,8 +47,18 @@ class AudienceForm(forms.Form):
         help_text=_("Only customers of this tier or a higher one."),
     )  # fmt: skip
 
+    consent_channel = forms.ChoiceField(
+        label=_("Consent"), required=False,
+        help_text=_("Leaves out everyone who has not agreed to be contacted on that channel, "
+                    "or has withdrawn."),
+    )  # fmt: skip
+
     def __init__(self, *args, tenant, stage_labels: dict, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["consent_channel"].choices = [
+            ("", _("Anyone, whatever their consent")),
+            *REQUIRED_WORDS.items(),
+        ]
         self.fields["stages"].choices = list(stage_labels.items())
         tiers = tiers_of(tenant=tenant)
         if tiers:

@@ -5,7 +5,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from crm.models import TenantOwned
+from crm.models import ConsentChannel, TenantOwned
 
 
 class Audience(TenantOwned):
@@ -33,6 +33,11 @@ class Audience(TenantOwned):
     tier_at_least = models.ForeignKey(
         "grading.Tier", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
         verbose_name=_("tier at least"),
+    )  # fmt: skip
+    # only contacts whose consent on this channel stands granted (crm.consent); blank: anyone
+    consent_channel = models.CharField(
+        _("consent required"), max_length=8, choices=ConsentChannel.choices, blank=True,
+        default="",
     )  # fmt: skip
     created_by = models.ForeignKey(
         "crm.Membership", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -102,6 +107,10 @@ class AudienceSnapshot(TenantOwned):
         Audience, on_delete=models.SET_NULL, null=True, related_name="snapshots"
     )
     name = models.CharField(_("name of the list"), max_length=100)
+    # the audience's consent requirement when frozen: who withdraws since is left out of it
+    consent_channel = models.CharField(
+        max_length=8, choices=ConsentChannel.choices, blank=True, default=""
+    )
     created_by = models.ForeignKey(
         "crm.Membership", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

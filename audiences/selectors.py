@@ -3,6 +3,7 @@ went, and the frozen lists."""
 
 from django.db.models import QuerySet
 
+from crm.consent import consent_granted_filter
 from crm.customfields import (
     CustomCondition,
     conditions_from_params,
@@ -50,6 +51,10 @@ def audience_contacts(audience: Audience) -> QuerySet:
         custom=conditions_from_params(audience.custom or {}),
     )
     contacts = contact_list(tenant=audience.tenant, filters=filters, viewer=None).order_by()
+    if audience.consent_channel:  # nobody without a standing grant on the channel
+        contacts = contacts.filter(
+            consent_granted_filter(tenant=audience.tenant, channel=audience.consent_channel)
+        )
     if audience_conditions_lost(audience):
         # a condition left out would let in people the audience was meant to keep out (a
         # campaign's list): nobody, until someone edits it (its page says why)
@@ -76,18 +81,30 @@ def snapshots_of(*, tenant: Tenant, limit: int = 50) -> list[AudienceSnapshot]:
     )
 
 
+def _consenting(contacts: QuerySet, tenant: Tenant, channel: str) -> QuerySet:
+    """Read as well as computed: someone who withdrew a moment ago, before the recompute their
+    withdrawal enqueued has run, is already left out of the page, the API and the exports."""
+    if not channel:
+        return contacts
+    return contacts.filter(consent_granted_filter(tenant=tenant, channel=channel))
+
+
 def audience_members(*, audience: Audience) -> QuerySet:
     ids = AudienceMember.objects.for_tenant(audience.tenant).filter(audience=audience)
-    return (
+    members = (
         Contact.objects.for_tenant(audience.tenant)
         .filter(pk__in=ids.values("contact_id"))
         .select_related("owner__user")
     )
+    return _consenting(members, audience.tenant, audience.consent_channel)
 
 
 def snapshot_members(*, snapshot: AudienceSnapshot) -> QuerySet:
+    """The frozen list; of a list frozen from a consent-requiring audience, those whose
+    consent still stands (a withdrawal is honoured in every later export)."""
     ids = AudienceSnapshotMember.objects.for_tenant(snapshot.tenant).filter(snapshot=snapshot)
-    return Contact.objects.for_tenant(snapshot.tenant).filter(pk__in=ids.values("contact_id"))
+    members = Contact.objects.for_tenant(snapshot.tenant).filter(pk__in=ids.values("contact_id"))
+    return _consenting(members, snapshot.tenant, snapshot.consent_channel)
 
 
 def audience_recent_changes(*, audience: Audience, limit: int = 50) -> dict[str, list]:

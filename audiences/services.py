@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from crm.consent import CHANNELS, GRANTED_SQL
 from crm.customfields import (
     FILTER_PARAM,
     CustomCondition,
@@ -211,6 +212,14 @@ def audience_custom_words(*, audience: Audience) -> CustomWords:
     )
 
 
+def audiences_consent_changed(*, tenant: Tenant) -> None:
+    """crm's hook: contacts' consent changed. Audiences requiring consent are computed again
+    after commit (a withdrawal leaves them then; their pages and exports already leave the
+    person out)."""
+    if Audience.objects.for_tenant(tenant).exclude(consent_channel="").exists():
+        tenant_changed(tenant.pk, funnel=False)
+
+
 def audiences_custom_values_changed(*, tenant: Tenant) -> None:
     """crm's hook: contacts' custom values changed. Audiences with a condition on them are
     computed again, as after a move (the others never read them)."""
@@ -233,10 +242,12 @@ def audience_save(
     tag_none=(),
     tier_at_least: int | None = None,
     custom: Mapping[str, Any] | None = None,
+    consent_channel: str = "",
 ) -> Audience:
     """Saves the audience's definition; `tier_at_least`: a tier id of the company (or None);
     `custom`: conditions on the company's own fields, as the contact list's filters write them
-    ({"cf_xiao_qu": "浦东", "cf_sheng_ri__min": "2015-01-01"})."""
+    ({"cf_xiao_qu": "浦东", "cf_sheng_ri__min": "2015-01-01"}); `consent_channel`: only
+    contacts whose consent on that channel stands granted ("": anyone)."""
     if not can_manage_audiences(actor):
         raise NotAllowed(_("Only admins and marketers may define audiences."))
     name = " ".join((name or "").split())
@@ -261,6 +272,9 @@ def audience_save(
         raise ServiceError(_("That tier is not one of this company's."))
     audience.tier_at_least_id = tier_at_least
     audience.custom = _custom_check(tenant, custom or {})
+    if (consent_channel or "") not in ("", *CHANNELS):
+        raise ServiceError(_("Choose a channel of consent, or none."))
+    audience.consent_channel = consent_channel or ""
     audience.save()
     tenant_changed(tenant.pk)  # its members are computed after commit, like every change
     return audience
@@ -279,15 +293,20 @@ def audience_freeze(*, audience: Audience, actor: Membership, name: str) -> Audi
     if not can_manage_audiences(actor):
         raise NotAllowed(_("Only admins and marketers may define audiences."))
     name = " ".join((name or "").split()) or audience.name
+    channel = audience.consent_channel
     snapshot = AudienceSnapshot.objects.create(
-        tenant=audience.tenant, audience=audience, name=name, created_by=actor
+        tenant=audience.tenant, audience=audience, name=name, created_by=actor,
+        consent_channel=channel,
+    )  # fmt: skip
+    # a consent-requiring audience: whoever withdrew since its last recompute stays out
+    consenting, params = (f" AND {GRANTED_SQL}", [channel]) if channel else ("", [])
+    copy = (
+        "INSERT INTO lifecycle_audiencesnapshotmember (tenant_id, snapshot_id, contact_id) "  # noqa: S608 - our SQL; values are parameters
+        "SELECT m.tenant_id, %s, m.contact_id FROM lifecycle_audiencemember m "
+        "WHERE m.audience_id = %s" + consenting
     )
     with connection.cursor() as cursor:
-        cursor.execute(
-            "INSERT INTO lifecycle_audiencesnapshotmember (tenant_id, snapshot_id, contact_id) "
-            "SELECT tenant_id, %s, contact_id FROM lifecycle_audiencemember WHERE audience_id = %s",
-            [snapshot.pk, audience.pk],
-        )
+        cursor.execute(copy, [snapshot.pk, audience.pk, *params])
         snapshot.size = cursor.rowcount
     snapshot.save(update_fields=["size"])
     return snapshot

@@ -9,6 +9,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from crm.access import access_saved_view
+from crm.consent import REQUIRED_WORDS
 from crm.pagination import keyset_page
 from crm.permissions import (
     can_manage_audiences,
@@ -57,6 +58,7 @@ def audience_edit(request, audience_id: int | None = None):
         initial = {field: getattr(audience, field) for field in fields}
         initial["tier_at_least"] = audience.tier_at_least_id
         initial["custom"] = audience.custom
+        initial["consent_channel"] = audience.consent_channel
         # conditions whose field is gone: not in any box, so saving drops them (the form says so)
         lost = services.audience_custom_words(audience=audience).lost_listed
     form = AudienceForm(
@@ -110,6 +112,7 @@ def audience_detail(request, audience_id: int):
         "page": page,
         "recent": selectors.audience_recent_changes(audience=audience),
         "custom": services.audience_custom_words(audience=audience),
+        "consent_required": REQUIRED_WORDS.get(audience.consent_channel, ""),
         "freeze_form": FreezeForm(initial={"name": f"{audience.name} {timezone.localdate()}"}),
     }
     return render(request, "audiences/audience_detail.html", context)

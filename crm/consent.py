@@ -12,6 +12,7 @@ from datetime import datetime
 from django.db import transaction
 from django.db.models import BooleanField, OuterRef, Subquery
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from .audit import audit_record
 from .hooks import consent_changed
@@ -29,6 +30,14 @@ from .services import NotAllowed, ServiceError
 
 CHANNELS = tuple(ConsentChannel.values)
 GRANTED, WITHDRAWN, UNKNOWN = "granted", "withdrawn", "unknown"
+
+# An audience's requirement, as its form and page say it (仅限同意接收短信的联系人)
+REQUIRED_WORDS = {
+    ConsentChannel.EMAIL: gettext_lazy("Only contacts who agreed to email"),
+    ConsentChannel.SMS: gettext_lazy("Only contacts who agreed to SMS"),
+    ConsentChannel.PHONE: gettext_lazy("Only contacts who agreed to phone calls"),
+    ConsentChannel.WECHAT: gettext_lazy("Only contacts who agreed to WeChat messages"),
+}
 
 # How a spreadsheet cell or an API value says yes or no (case and spaces ignored); anything
 # else is refused by name, never read as either.
@@ -139,6 +148,26 @@ def consent_granted_filter(*, tenant: Tenant, channel: str) -> Subquery:
         .values("granted")[:1]
     )
     return Subquery(latest, output_field=BooleanField())
+
+
+def consent_since(*, tenant: Tenant, channel: str) -> Subquery:
+    """The time of each contact's latest row on `channel` (an annotation: an export's column
+    of when the people of a consent-requiring audience agreed)."""
+    latest = (
+        Consent.objects.for_tenant(tenant)
+        .filter(contact_id=OuterRef("pk"), channel=channel)
+        .order_by("-id")
+        .values("at")[:1]
+    )
+    return Subquery(latest)
+
+
+# The SQL twin of consent_granted_filter, for set-based statements on a table with
+# (tenant_id, contact_id) columns aliased `m`; parameters: the channel.
+GRANTED_SQL = (
+    "COALESCE((SELECT c.granted FROM crm_consent c WHERE c.tenant_id = m.tenant_id "
+    "AND c.contact_id = m.contact_id AND c.channel = %s ORDER BY c.id DESC LIMIT 1), false)"
+)
 
 
 def channel_label(channel: str) -> str:

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
+from crm.consent import channel_label, consent_since
 from crm.customfields import custom_fields_of, value_display
 from crm.models import CustomField, Tenant
 from crm.selectors import member_list
@@ -38,13 +39,16 @@ def export_rows(
     contacts: QuerySet,
     ordering: tuple[str, ...] = ("pk",),
     typed: bool = False,
+    consent_channel: str = "",
 ):
     """The header, then one list of cells per contact, in batches (never the whole tenant in
     memory). Tags come by reverse relation, so this needs no import of the tagging app.
     The company's own fields follow, one column each, headed by the field's name and written
     as the contact page shows them (¥1,200.00, 周六、周日, a member's name): a file imports
     again into the same fields. `typed` (XLSX): dates as dates and numbers and money as
-    numbers, so Excel sorts and sums them as it does 创建时间 and 预计金额."""
+    numbers, so Excel sorts and sums them as it does 创建时间 and 预计金额. `consent_channel`
+    (an audience requiring consent): a last column named after the channel says when each
+    person agreed to it."""
     labels = stage_settings(tenant=tenant)
     custom = custom_fields_of(tenant=tenant)
     members = (
@@ -52,7 +56,12 @@ def export_rows(
         if any(field.kind == CustomField.Kind.MEMBER for field in custom)
         else {}
     )
-    yield [*_header(), *(field.label for field in custom)]
+    consent_header = (
+        [_("Agreed to %(channel)s on") % {"channel": channel_label(consent_channel)}]
+        if consent_channel
+        else []
+    )
+    yield [*_header(), *(field.label for field in custom), *consent_header]
     qs = (
         contacts.select_related("owner__user")
         .prefetch_related("contact_tags__tag")
@@ -64,6 +73,8 @@ def export_rows(
             ContactGrade.objects.for_tenant(tenant).filter(contact_id=OuterRef("pk"))
             .values("tier_id")[:1]
         ))  # fmt: skip
+    if consent_channel:
+        qs = qs.annotate(consent_at=consent_since(tenant=tenant, channel=consent_channel))
     for contact in qs.iterator(chunk_size=BATCH):
         tags = "、".join(held.tag.label for held in contact.contact_tags.all())
         tier = tiers.get(getattr(contact, "tier_id", None), "")
@@ -77,7 +88,12 @@ def export_rows(
             timezone.localtime(contact.created_at).replace(tzinfo=None, microsecond=0),
             *(_custom_cell(field, (contact.custom or {}).get(field.key), members, typed)
               for field in custom),
+            *([_local(contact.consent_at)] if consent_channel else []),
         ]  # fmt: skip
+
+
+def _local(moment):
+    return timezone.localtime(moment).replace(tzinfo=None, microsecond=0) if moment else ""
 
 
 def _custom_cell(field: CustomField, value, members: dict[int, str], typed: bool):

@@ -245,14 +245,19 @@ def import_errors(request, job_id: int):
 # --- exports: the contact list as filtered, an audience, a frozen list -----------------------
 
 
-def _export_response(request, contacts, filename: str, ordering=("pk",)):
-    """CSV streams row by row; XLSX is written to a temporary file as rows come."""
+def _export_response(request, contacts, filename: str, ordering=("pk",), consent_channel=""):
+    """CSV streams row by row; XLSX is written to a temporary file as rows come. An audience
+    requiring consent: its file says which channel, with when each person agreed."""
     xlsx = request.GET.get("format") == "xlsx"
+    details = {"format": "xlsx" if xlsx else "csv"}
+    if consent_channel:
+        details["consent"] = consent_channel
     audit_record(
         tenant=request.tenant, actor=request.membership, kind=AuditKind.EXPORT, subject=filename,
-        count=contacts.count(), details={"format": "xlsx" if xlsx else "csv"},
+        count=contacts.count(), details=details,
     )  # fmt: skip
-    rows = export_rows(tenant=request.tenant, contacts=contacts, ordering=ordering, typed=xlsx)
+    rows = export_rows(tenant=request.tenant, contacts=contacts, ordering=ordering, typed=xlsx,
+                       consent_channel=consent_channel)  # fmt: skip
     if xlsx:
         handle = xlsx_file(rows, title=filename)
         return FileResponse(
@@ -281,11 +286,15 @@ def contacts_export(request):
 @permission_required(can_export)
 def audience_export(request, audience_id: int):
     audience = access_audience(request.membership, audience_id)
-    return _export_response(request, audience_members(audience=audience), audience.name)
+    members = audience_members(audience=audience)
+    return _export_response(request, members, audience.name,
+                            consent_channel=audience.consent_channel)  # fmt: skip
 
 
 @require_GET
 @permission_required(can_export)
 def snapshot_export(request, snapshot_id: int):
     snapshot = access_snapshot(request.membership, snapshot_id)
-    return _export_response(request, snapshot_members(snapshot=snapshot), snapshot.name)
+    members = snapshot_members(snapshot=snapshot)
+    return _export_response(request, members, snapshot.name,
+                            consent_channel=snapshot.consent_channel)  # fmt: skip

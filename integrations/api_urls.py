@@ -3,6 +3,7 @@ else under the prefix."""
 
 from django.urls import include, path, re_path
 
+from . import api_consent  # noqa: F401 - registers its endpoints on the router
 from .endpoints import api
 from .errors import guarded, not_found_view
 

@@ -195,6 +195,14 @@ value of. An audience (`POST /api/v1/audiences`) may hold conditions on these fi
 `custom`, written as the contact list's filters write them:
 `{{"cf_xiao_qu": "徐汇", "cf_sheng_ri__min": "2015-01-01"}}`.
 
+## Consent to be contacted
+
+Each contact's consent per channel (`email`, `sms`, `phone` calls, `wechat`) is `granted`,
+`withdrawn` or `unknown`, kept as history. `GET /api/v1/contacts/{{id}}/consent` reads it;
+`POST /api/v1/contacts/{{id}}/consent` with `{{"channel": "sms", "granted": false}}` records a
+withdrawal (any token), `"granted": true` a grant (an admin's or a marketer's token; else 403).
+Audiences that require consent on a channel leave out everyone without a standing grant there.
+
 ## Webhooks
 
 An admin registers addresses under **Settings → API and webhooks** and picks the events (the

@@ -116,6 +116,7 @@ def test_the_openapi_document_explains_auth_errors_pages_and_webhook_signatures(
         "/api/v1/contacts/{contact_id}/tags", "/api/v1/contacts/{contact_id}/tags/{tag}",
         "/api/v1/contacts/{contact_id}/events", "/api/v1/funnel", "/api/v1/audiences",
         "/api/v1/audiences/{audience_id}", "/api/v1/audiences/{audience_id}/members",
+        "/api/v1/contacts/{contact_id}/consent",
     } == paths  # fmt: skip
     move = document["paths"]["/api/v1/contacts/{contact_id}/stage"]["post"]["responses"]
     assert {"200", "400", "401", "404", "409", "429"} <= set(move)

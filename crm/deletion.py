@@ -25,8 +25,8 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .models import CompanyDeletion, Membership, Role, Tenant, TenantOwned, User
-from .permissions import can_edit_company_settings, is_admin_role
+from .models import CompanyDeletion, Membership, Tenant, TenantOwned, User
+from .permissions import can_edit_company_settings
 from .queueing import enqueue_on_commit
 from .scope import tenant_scope, user_scope
 from .selectors import admin_count
@@ -204,8 +204,7 @@ def company_deletion_request(
     """The last admin, from Settings: typed the company's name; the work runs in a task."""
     with transaction.atomic():
         Tenant.objects.select_for_update().filter(pk=tenant.pk).first()
-        # the admins are locked with the company, so an admin added meanwhile is counted
-        list(Membership.objects.for_tenant(tenant).filter(role=Role.ADMIN).select_for_update())
+        # only the last admin asks: nobody else could make another admin meanwhile
         company_deletion_check(tenant=tenant, actor=actor)
         if confirmation.strip() != tenant.name.strip():
             raise ServiceError(_("Type the company's name exactly as it is shown to confirm."))
@@ -351,7 +350,3 @@ LOCK_SPACE = 19_006  # pg advisory locks' first key: this module's
 
 def company_deletion_pending() -> list[CompanyDeletion]:
     return list(CompanyDeletion.objects.filter(finished_at__isnull=True).order_by("started_at"))
-
-
-def is_last_admin(membership: Membership) -> bool:
-    return is_admin_role(membership.role) and admin_count(tenant=membership.tenant) <= 1

@@ -4,6 +4,7 @@ from django.urls import include, path
 from . import (
     consent_views,
     customfield_views,
+    deletion_views,
     merge_views,
     savedview_views,
     search_views,
@@ -36,6 +37,7 @@ tenant_patterns = [
         name="contact_merge",
     ),
     path("settings/", views.tenant_settings, name="tenant_settings"),
+    path("settings/delete/", deletion_views.company_delete, name="company_delete"),
     path("settings/members/", views.member_list, name="member_list"),
     path("settings/audit/", views.audit_log, name="audit_log"),
     path("settings/audit/export.csv", views.audit_export, name="audit_export"),
@@ -111,6 +113,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/language/", views.language_switch, name="language_switch"),
     path("accounts/profile/", views.profile, name="profile"),
+    path("company-deleted/", deletion_views.company_deleted, name="company_deleted"),
     path("accounts/link/<str:token>/", views.one_time_link, name="one_time_link"),
     path(
         "accounts/invitations/<int:invitation_id>/accept/",

@@ -275,3 +275,101 @@ def test_the_plan_covers_every_table_with_a_tenant_id_in_an_order_the_keys_accep
             target = getattr(field, "related_model", None)
             if field.is_relation and target is not step.model and target in owned:
                 assert position[step.table] < position[target._meta.db_table], field
+
+
+# --- The settings page ---------------------------------------------------------------------------
+
+
+def delete_url(tenant) -> str:
+    from django.urls import reverse
+
+    return reverse("company_delete", args=[tenant.slug])
+
+
+def test_the_last_admin_reads_what_goes_and_is_offered_an_export_first(tenant, admin, admin_client):
+    from django.urls import reverse
+
+    ContactFactory(tenant=tenant)
+    page = admin_client.get(delete_url(tenant)).content.decode()
+    assert "1 contact with their history" in page and "cannot be undone" in page
+    assert reverse("contacts_export", args=[tenant.slug]) in page
+    assert "name, “英语口语培训班”, to confirm" in page
+    settings_page = admin_client.get(reverse("tenant_settings", args=[tenant.slug]))
+    assert delete_url(tenant) in settings_page.content.decode()
+
+
+def test_a_wrong_name_deletes_nothing(tenant, admin, admin_client):
+    response = admin_client.post(delete_url(tenant), {"confirmation": "英语"})
+    assert response.status_code == 200
+    assert "exactly as it is shown" in response.content.decode()
+    assert Tenant.objects.get(pk=tenant.pk).deletion_started_at is None
+    assert not CompanyDeletion.objects.exists()
+
+
+def test_the_typed_name_deletes_the_company_and_signs_its_only_member_out(
+    tenant, admin, admin_client, django_capture_on_commit_callbacks
+):
+    from django.urls import reverse
+
+    company_id = tenant.pk
+    ContactFactory(tenant=tenant)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(delete_url(tenant), {"confirmation": "英语口语培训班"})
+    assert response.status_code == 302 and response["Location"] == reverse("company_deleted")
+    assert sum(rows_of(company_id).values()) == 0
+    record = CompanyDeletion.objects.get()
+    assert (record.source, record.requested_by_label, record.company_id) == (
+        "settings",
+        "wang",
+        company_id,
+    )
+    assert record.finished_at is not None
+    assert not User.objects.filter(username="wang").exists()
+    page = admin_client.get(reverse("company_deleted"))
+    assert page.status_code == 200 and "cannot be undone" in page.content.decode()
+
+
+def test_an_admin_of_another_company_too_goes_there_still_signed_in(
+    tenant, other_tenant, admin, admin_client, django_capture_on_commit_callbacks
+):
+    from django.urls import reverse
+
+    MembershipFactory(tenant=other_tenant, user=admin.user, role="sales")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(delete_url(tenant), {"confirmation": "英语口语培训班"})
+    assert response["Location"] == reverse("home")
+    assert admin_client.get(reverse("home")).status_code == 302  # to their one company left
+    assert User.objects.filter(pk=admin.user_id).exists()
+
+
+def test_other_roles_and_a_non_last_admin_are_refused(tenant, admin, marketer_client, sales_client):
+    from tests.conftest import client_for
+
+    for client in (marketer_client, sales_client):
+        assert client.get(delete_url(tenant)).status_code == 403
+        assert client.post(delete_url(tenant), {"confirmation": tenant.name}).status_code == 403
+    second = client_for(MembershipFactory(tenant=tenant, role="admin"))
+    page = second.get(delete_url(tenant)).content.decode()
+    assert (
+        "last admin may delete it. Other admins remain" in page
+        and "<form" not in page.split("</h2>")[-1].split("</section>")[0]
+    )
+    assert second.post(delete_url(tenant), {"confirmation": tenant.name}).status_code == 403
+    assert Tenant.objects.get(pk=tenant.pk).deletion_started_at is None
+    assert not CompanyDeletion.objects.exists()
+
+
+def test_another_companys_admin_finds_no_such_page(tenant, admin, outsider_client):
+    assert outsider_client.get(delete_url(tenant)).status_code == 404
+    assert (
+        outsider_client.post(delete_url(tenant), {"confirmation": tenant.name}).status_code == 404
+    )
+    assert Tenant.objects.get(pk=tenant.pk).deletion_started_at is None
+
+
+def test_the_request_needs_the_csrf_token(tenant, admin):
+    from tests.conftest import client_for
+
+    client = client_for(admin, enforce_csrf_checks=True)
+    assert client.post(delete_url(tenant), {"confirmation": tenant.name}).status_code == 403
+    assert Tenant.objects.get(pk=tenant.pk).deletion_started_at is None

@@ -10,6 +10,7 @@ from psycopg.types.json import Jsonb
 
 from activities.assignment import contacts_owners_plan, contacts_owners_settle
 from crm import bulk
+from crm.consent import consents_import
 from crm.customfields import custom_fields_of
 from crm.hooks import change_recorded
 from crm.models import Contact, CustomField, Tenant
@@ -153,6 +154,7 @@ def apply_chunk(job: ImportJob, records: list[Record], single: dict[int, int]) -
     dropped: list[tuple[int, int]] = []
     warned: list[dict] = []
     custom_filled: dict[int, dict] = {}
+    consenting: list[tuple[int, str, bool]] = []  # (contact id, channel, granted)
     reachable = _Reach(tenant)
     for record in records:
         keys = [(k, record.values[k]) for k in IDENTITY]
@@ -160,6 +162,7 @@ def apply_chunk(job: ImportJob, records: list[Record], single: dict[int, int]) -
         if match is None:
             new_records.append(record)
             continue
+        consenting += [(match.pk, channel, said) for channel, said in record.consent.items()]
         changed = False
         email = record.values["email"]
         if (
@@ -309,6 +312,15 @@ def apply_chunk(job: ImportJob, records: list[Record], single: dict[int, int]) -
         .filter(pk__any=tagged)
         .values_list("contact_id", "tag_id", "created_at"),
     )
+    # consent the file gives (its own column per channel): the new people's and those already
+    # here, each written only where it changes the person's state, marked with the import
+    consenting += [
+        (pk, channel, said)
+        for pk, r in zip(new_ids, new_records, strict=True)
+        for channel, said in r.consent.items()
+    ]
+    consents_import(tenant=tenant, actor=job.created_by, rows=consenting, import_job_id=job.pk,
+                    subject=job.file_name)  # fmt: skip
     for stage, ids in moves.items():
         # forward only: the lifecycle service's table refuses backward moves for imports
         contacts_bulk_move(

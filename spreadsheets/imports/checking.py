@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils.translation import gettext as _
 
+from crm.consent import consent_word
 from crm.customfields import custom_fields_of, value_clean
 from crm.models import CONTACT_FIELDS, Contact, CustomField, Membership, Tenant
 from crm.normalize import (
@@ -25,7 +26,7 @@ from tagging.models import Tag, TagGroup, name_key, unique_key
 from tagging.selectors import tag_resolve
 
 from ..models import ImportJob
-from .reading import CUSTOM
+from .reading import CONSENT, CUSTOM
 
 NORMALIZE = {
     "name": normalize_text,
@@ -71,6 +72,8 @@ class Record:
     owner: int | None = None  # a membership id
     # the company's own fields the row fills: {key: value in its JSON form}, empty cells absent
     custom: dict = field(default_factory=dict)
+    # consent to be contacted the row says: {channel: True (yes) or False (no)}
+    consent: dict = field(default_factory=dict)
 
     def add_tags(self, tags: list[int], single: dict[int, int]) -> None:
         self.tags = with_tags(self.tags, tags, single)
@@ -112,7 +115,9 @@ class RowChecker:
         self.job = job
         self.tenant = job.tenant
         mapped = [(int(i), name) for i, name in job.mapping.items()]
-        self.columns = [(i, name) for i, name in mapped if not name.startswith(CUSTOM)]
+        self.columns = [(i, name) for i, name in mapped
+                        if not name.startswith(CUSTOM) and name not in CONSENT]  # fmt: skip
+        self.consent_columns = [(i, CONSENT[name]) for i, name in mapped if name in CONSENT]
         # the company's own fields mapped to a column (one deleted since is left out)
         fields = {cf.key: cf for cf in custom_fields_of(tenant=self.tenant)}
         self.custom_columns = [
@@ -238,13 +243,23 @@ class RowChecker:
                 self.errors.append({"row": number, **refused})
             else:
                 custom[cf.key] = value
+        consent = {}
+        for index, channel in self.consent_columns:
+            cell = row[index].strip() if index < width else ""
+            if not cell:
+                continue  # an empty cell says nothing: the contact's consent stays as it is
+            said = consent_word(cell)
+            if said is None:  # neither yes nor no: refused by name, never guessed
+                self.fail(number, f"bad_consent_{channel}", cell[:100])
+            else:
+                consent[channel] = said
         if len(self.errors) > before:
             return None
         self.warnings += cut
         # an empty name stays empty until the person is created (named after their phone,
         # email or WeChat ID then): a later row of the same person may give it
         return Record(rows=[number], values=values, tags=list(tags), stage=stage, owner=owner,
-                      custom=custom)  # fmt: skip
+                      custom=custom, consent=consent)  # fmt: skip
 
     def custom_value(self, cf: CustomField, cell: str) -> tuple[Any, dict]:
         """(the value in its JSON form, {}) or (None, the error without its row): an error
@@ -372,6 +387,8 @@ def merge_records(
             target.owner = target.owner or record.owner
             for key, value in record.custom.items():  # the first row's value wins, as above
                 target.custom.setdefault(key, value)
+            for channel, said in record.consent.items():  # and the first row's consent
+                target.consent.setdefault(channel, said)
             if record.stage and (not target.stage or RANK[record.stage] > RANK[target.stage]):
                 target.stage = record.stage
         for key in keys:

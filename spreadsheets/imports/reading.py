@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from openpyxl import load_workbook
 
+from crm.consent import CHANNELS
 from crm.csvfiles import csv_cell_read
 from crm.models import CustomField
 from crm.normalize import (
@@ -37,7 +38,26 @@ FIELDS = {
         *("负责人", "销售", "跟进人", "归属", "归属人", "所属销售", "客户经理"),
         *("owner", "sales rep", "salesperson", "assigned to", "account owner"),
     ),
+    # consent to be contacted, per channel (crm/consent.py): yes/no, 是/否, 同意/拒绝 …
+    "consent_email": (
+        *("邮件营销同意", "邮件同意", "同意邮件", "同意接收邮件", "邮件订阅"),
+        *("email consent", "email opt-in", "email marketing consent", "consent email"),
+    ),
+    "consent_sms": (
+        *("短信营销同意", "短信同意", "同意短信", "同意接收短信", "短信订阅"),
+        *("sms consent", "sms opt-in", "sms marketing consent", "consent sms"),
+    ),
+    "consent_phone": (
+        *("电话营销同意", "电话同意", "同意电话", "同意接听电话"),
+        *("phone consent", "call consent", "phone opt-in", "consent phone"),
+    ),
+    "consent_wechat": (
+        *("微信营销同意", "微信同意", "同意微信", "同意接收微信"),
+        *("wechat consent", "wechat opt-in", "consent wechat"),
+    ),
 }
+# a consent column's field -> its channel
+CONSENT = {f"consent_{channel}": channel for channel in CHANNELS}
 FIELD_LABELS = {  # shown in the mapping step
     "": gettext_lazy("Do not import"),
     "name": gettext_lazy("Name"),
@@ -51,6 +71,10 @@ FIELD_LABELS = {  # shown in the mapping step
     "tags": gettext_lazy("Tags"),
     "notes": gettext_lazy("Notes"),
     "owner": gettext_lazy("Owner"),
+    "consent_email": gettext_lazy("Consent: email"),
+    "consent_sms": gettext_lazy("Consent: SMS"),
+    "consent_phone": gettext_lazy("Consent: phone calls"),
+    "consent_wechat": gettext_lazy("Consent: WeChat"),
 }
 
 

@@ -22,9 +22,19 @@ from lifecycle.stages import REQUIREMENTS
 
 from ..models import ImportChunk, ImportJob
 from .checking import LIMITS, REFUSED_TOO_LONG, custom_member_refusal
-from .reading import FIELD_LABELS, Table
+from .reading import CONSENT, FIELD_LABELS, Table
 
 ERRORS = {
+    **{
+        f"bad_consent_{channel}": (
+            FIELD_LABELS[name],
+            gettext_lazy(
+                "“%(value)s” is neither yes nor no: write 是 or 否 (同意 or 拒绝, yes or no), or "
+                "leave the cell empty to keep the contact's consent as it is."
+            ),
+        )
+        for name, channel in CONSENT.items()
+    },
     "bad_email": (gettext_lazy("Email"), gettext_lazy("“%(value)s” is not an email address.")),
     "bad_phone": (gettext_lazy("Phone"), gettext_lazy("“%(value)s” is not a phone number.")),
     **{f"bad_phone_{code}": (gettext_lazy("Phone"), why) for code, why in PHONE_REASONS.items()},

@@ -11,6 +11,8 @@ ImportChunk.created_ids) and that still exists, all of:
 - no event, no merge kept it, and it is in no frozen list (a snapshot a campaign was sent to).
 A tag removed by hand leaves no trace and is not seen.
 
+- no consent recorded but by an import.
+
 The custom-field values the import wrote into contacts already there (ImportChunk.custom_filled:
 keys they held no value of) are cleared too, each while it still holds the value imported, so
 those contacts' custom fields are as they were before the import. (Their built-in fields, which
@@ -28,7 +30,8 @@ from psycopg.types.json import Jsonb
 from audiences.models import AudienceSnapshotMember
 from crm import bulk
 from crm.audit import audit_record
-from crm.models import AuditKind, Contact, ContactMerge, Membership, Tenant
+from crm.consent import consents_import_undo
+from crm.models import AuditKind, Consent, ConsentSource, Contact, ContactMerge, Membership, Tenant
 from crm.permissions import can_undo_import
 from crm.services import NotAllowed, ServiceError
 from lifecycle.models import StageChange
@@ -96,8 +99,11 @@ def _created_ids(job: ImportJob) -> list[int]:
     return [pk for ids in chunks.values_list("created_ids", flat=True) for pk in ids]
 
 
-def untouched(*, tenant: Tenant, contacts: QuerySet[Contact]) -> QuerySet[Contact]:
-    """Those of `contacts` nobody has touched since an import created them (see above)."""
+def untouched(
+    *, tenant: Tenant, contacts: QuerySet[Contact], job_id: int | None = None
+) -> QuerySet[Contact]:
+    """Those of `contacts` nobody has touched since an import created them (see above);
+    `job_id`: that import, whose own consent rows do not count as a touch."""
     own = OuterRef("pk")
     history = (
         StageChange.objects.for_tenant(tenant)
@@ -116,6 +122,12 @@ def untouched(*, tenant: Tenant, contacts: QuerySet[Contact]) -> QuerySet[Contac
         ~Exists(Event.objects.for_tenant(tenant).filter(contact_id=own)),
         ~Exists(ContactMerge.objects.for_tenant(tenant).filter(survivor_id=own)),
         ~Exists(AudienceSnapshotMember.objects.for_tenant(tenant).filter(contact_id=own)),
+        # consent recorded since (by hand, the API, another import): the person's word is kept
+        ~Exists(
+            Consent.objects.for_tenant(tenant)
+            .filter(contact_id=own)
+            .exclude(source=ConsentSource.IMPORT, import_job_id=job_id)
+        ),
     )
 
 
@@ -123,7 +135,7 @@ def import_undo_counts(*, job: ImportJob) -> UndoCounts:
     ids = _created_ids(job)
     contacts = Contact.objects.for_tenant(job.tenant).filter(pk__any=ids)
     existing = contacts.count()
-    removable = untouched(tenant=job.tenant, contacts=contacts).count()
+    removable = untouched(tenant=job.tenant, contacts=contacts, job_id=job.pk).count()
     filled = _custom_filled(job)
     cleared = len(_custom_restored(tenant=job.tenant, filled=filled, lock=False)) if filled else 0
     return UndoCounts(created=len(ids), removable=removable, kept=existing - removable,
@@ -149,7 +161,8 @@ def import_undo(*, job: ImportJob, actor: Membership) -> UndoCounts:
     # event or history row waits on the lock its key check takes); then, in a statement that
     # sees what was committed before, the untouched ones are picked.
     existing = len(contacts.order_by("pk").select_for_update().values_list("pk", flat=True))
-    doomed = list(untouched(tenant=tenant, contacts=contacts).values_list("pk", flat=True))
+    doomed = untouched(tenant=tenant, contacts=contacts, job_id=locked.pk)
+    doomed = list(doomed.values_list("pk", flat=True))
     Contact.objects.for_tenant(tenant).filter(pk__any=doomed).delete()
     now = timezone.now()
     filled = _custom_filled(locked)
@@ -158,6 +171,8 @@ def import_undo(*, job: ImportJob, actor: Membership) -> UndoCounts:
         Contact, ["custom", "updated_at"],
         [(pk, Jsonb(custom), now) for pk, custom in restored.items()],
     )  # fmt: skip
+    # the consent it recorded in the people kept: each is back to what it was before the import
+    consents_import_undo(tenant=tenant, import_job_id=locked.pk)
     locked.undone_at = now
     locked.undone = len(doomed)
     locked.save(update_fields=["undone_at", "undone"])

@@ -25,6 +25,7 @@ from pytest_django.live_server_helper import LiveServer
 from activities.models import Notification
 from activities.services import activity_log, task_create, task_rule_save
 from audiences.services import audience_freeze, audience_recompute, audience_save
+from crm.consent import consent_grant, consent_withdraw
 from crm.customfields import custom_field_create
 from crm.hooks import tenant_setup
 from crm.tenancy import member_invite
@@ -377,6 +378,9 @@ def seed() -> dict:
                         help_text="生日当月赠课一节")  # fmt: skip
     custom_field_create(tenant=school, actor=admin, label="校区", kind="choice",
                         required=True, options=["海淀中关村校区", "朝阳望京校区"])  # fmt: skip
+    # consent (the contact page's section): a grant, a withdrawal, the others unknown
+    consent_grant(contact=long_contact, channel="sms", actor=marketer, note="展会表单勾选")
+    consent_withdraw(contact=long_contact, channel="email", actor=admin)
     return {
         "tenant_slug": school.slug,
         "contact_id": long_contact.pk,

@@ -203,6 +203,60 @@ Each contact's consent per channel (`email`, `sms`, `phone` calls, `wechat`) is 
 withdrawal (any token), `"granted": true` a grant (an admin's or a marketer's token; else 403).
 Audiences that require consent on a channel leave out everyone without a standing grant there.
 
+## Tags
+
+`GET /api/v1/tags` lists the company's tags with their group, colour and aliases (a contact
+may be tagged by any of them); `GET /api/v1/tag-groups` the groups with their tags. Admins'
+and marketers' tokens may create and rename them, as on the tag settings page (others: 403):
+
+```
+POST  /api/v1/tag-groups      {{"label": "渠道", "colour": "#2e90fa"}}
+POST  /api/v1/tags            {{"label": "抖音", "group": "渠道", "aliases": ["douyin"]}}
+PATCH /api/v1/tags/{{id}}       {{"label": "抖音直播"}}     (contacts keep it; `key` stays)
+```
+
+`POST /api/v1/contacts/{{id}}/tags` with `{{"tags": ["抖音", "官网"]}}` tags a contact, all or
+none: an unknown name answers 400 naming it. With `"create_missing": true`, unknown tags are
+created first, in the group an admin chose under **Settings → API and webhooks** ("Tags created
+over the API go into …"); without that choice the answer is a 400 that says so, and creating
+needs an admin's or a marketer's token.
+
+## The company's words
+
+`GET /api/v1/stages` gives the seven stages in order (`key`, the company's `label`, its
+`aliases`, `order`); `GET /api/v1/custom-fields` the company's own fields (`key`, `label`,
+`kind`, `required`, `options`); `GET /api/v1/members` the members (`username`, `name`, `role`)
+a request names as `owner`, a task's `assignee` or a member field.
+
+## Activities and tasks
+
+What a salesperson does with a contact, as on its page (any token of the company):
+
+```
+POST /api/v1/contacts/{{id}}/activities
+     {{"kind": "call", "text": "问了价格", "outcome": "Interested",
+      "follow_up": {{"title": "周五回电", "due_at": "2026-03-06T10:00:00+08:00"}}}}
+POST /api/v1/contacts/{{id}}/tasks
+     {{"title": "寄试听券", "due_at": "2026-03-06T10:00:00", "assignee": "zhao"}}
+POST /api/v1/tasks/{{id}}/complete     (and /reopen)
+```
+
+`kind` is `note`, `call`, `meeting`, `wechat` or `visit`; an activity needs `text` or
+`outcome` and cannot be in the future. A time without a zone is the company's local time. A
+task is for the token's member unless `assignee` names another (who is told, as on the pages).
+`GET /api/v1/contacts/{{id}}/activities`, `/tasks` (`?status=open|done|all`) and `/events`
+list them; `GET /api/v1/tasks?assignee=me` the open tasks of the token's member (or of a
+username; without it, the company's). Each contact carries its `activity`: `status` (`new`,
+`active`, `loyal`, `at_risk`, `churned`, `dormant`), `at_risk`, `last_seen_at` (its latest
+event), `last_activity_at` (its latest call, visit…), `open_tasks`, and its `tier`.
+
+## Unknown addresses and methods
+
+Anything under `/api/v1/` that is not a call above answers the JSON error shape: 404
+`not_found` for an unknown address, 405 `method_not_allowed` (with `Allow`) for a method the
+address does not take. CSRF does not apply: the API authenticates by token only, never by a
+browser's session.
+
 ## Webhooks
 
 An admin registers addresses under **Settings → API and webhooks** and picks the events (the

@@ -3,7 +3,6 @@ company), calls the same service the pages call, and shows the result. No rule l
 
 from datetime import datetime
 
-from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -32,9 +31,11 @@ from tagging.models import Tag
 from tagging.outcomes import describe
 from tagging.rules import event_log
 from tagging.selectors import event_kinds, tag_resolve
-from tagging.services import contact_tag_add, contact_tag_remove
+from tagging.services import contact_tag_remove
 
+from .api_schemas import TagsAddIn
 from .auth import TokenAuth, TokenRateLimit
+from .contact_activity import contact_activity_of
 from .docs import DESCRIPTION
 from .errors import StrictJSONParser, install_handlers, known_query_only
 from .schemas import (
@@ -53,12 +54,11 @@ from .schemas import (
     FunnelOut,
     IsoDateTime,
     StageMoveIn,
-    TagsIn,
     contact_out,
     contact_row_out,
     labels_of,
 )
-from .services import contact_submit
+from .services import contact_submit, contact_tags_add_named
 
 MAX_ID = 2**63 - 1
 ERRORS = frozenset({400, 401, 403, 404, 405, 409, 413, 429})
@@ -193,7 +193,16 @@ def _contacts_out(tenant: Tenant, contacts) -> list[dict]:
     contacts = list(contacts)
     tiers = tier_names_of(tenant=tenant, contact_ids=[contact.pk for contact in contacts])
     custom = CustomOut(tenant)
-    return [contact_out(contact, labels, tiers.get(contact.pk), custom) for contact in contacts]
+    shown = [contact_out(contact, labels, tiers.get(contact.pk), custom) for contact in contacts]
+    return _with_activity(tenant, shown)
+
+
+def _with_activity(tenant: Tenant, shown: list[dict]) -> list[dict]:
+    """Each contact shown with its activity (status, last touch, open tasks): one query."""
+    activity = contact_activity_of(tenant=tenant, contact_ids=[item["id"] for item in shown])
+    for item in shown:
+        item["activity"] = activity.get(item["id"])
+    return shown
 
 
 def _reload(contact: Contact) -> dict:
@@ -205,7 +214,7 @@ def _reload(contact: Contact) -> dict:
         .get(pk=contact.pk)
     )
     tier = tier_names_of(tenant=contact.tenant, contact_ids=[contact.pk]).get(contact.pk)
-    return contact_out(fresh, labels_of(contact.tenant), tier)
+    return _with_activity(contact.tenant, [contact_out(fresh, labels_of(contact.tenant), tier)])[0]
 
 
 # --- contacts -------------------------------------------------------------------------------
@@ -263,7 +272,7 @@ def list_contacts(
         )  # fmt: skip
         for row in page.items
     ]
-    return {"items": items, "next": page.next_cursor}
+    return {"items": _with_activity(tenant, items), "next": page.next_cursor}
 
 
 def _data(payload: ContactIn | ContactPatch, fields: set[str]) -> dict:
@@ -360,13 +369,13 @@ def move_contact(request, contact_id: int, payload: StageMoveIn):
 @router.post(
     "/contacts/{contact_id}/tags", response={200: ContactOut, ERRORS: ErrorOut}, tags=["contacts"]
 )
-def tag_contact(request, contact_id: int, payload: TagsIn):
-    """Adds tags by name or alias (all or none: an unknown name changes nothing)."""
+def tag_contact(request, contact_id: int, payload: TagsAddIn):
+    """Adds tags by name or alias (all or none: an unknown name changes nothing). With
+    `create_missing: true`, unknown tags are created first, in the group the company chose
+    for the API (an admin's or a marketer's token; 400 if no group is chosen)."""
     contact = _contact(request, contact_id)
-    tags = _tags(contact.tenant, payload.tags)
-    with transaction.atomic():
-        for tag in tags:
-            contact_tag_add(contact=contact, tag=tag, actor=_actor(request), channel=Channel.API)
+    contact_tags_add_named(contact=contact, actor=_actor(request), names=payload.tags,
+                           create_missing=payload.create_missing)  # fmt: skip
     return _reload(contact)
 
 

@@ -3,6 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.models import Membership
 from crm.words import aside
+from tagging.models import TagGroup
 
 from .models import WebhookEvent
 
@@ -44,3 +45,20 @@ class WebhookEndpointForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
     )
     description = forms.CharField(label=_("Description"), max_length=200, required=False)
+
+
+class ApiSettingsForm(forms.Form):
+    new_tag_group = forms.ModelChoiceField(
+        label=_("Tags created over the API go into"),
+        queryset=TagGroup.objects.none(),
+        required=False,
+        empty_label=_("— no group: unknown tags are refused —"),
+        help_text=_(
+            "When an integration tags a contact with a tag that does not exist yet and asks "
+            "for it to be created (create_missing), the new tag goes into this group."
+        ),
+    )
+
+    def __init__(self, *args, tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["new_tag_group"].queryset = TagGroup.objects.for_tenant(tenant)

@@ -5,7 +5,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from crm.models import TenantOwned
+from crm.models import TenantOwned, tenant_field
 
 
 class ApiToken(TenantOwned):
@@ -116,3 +116,21 @@ class WebhookDelivery(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.event} #{self.pk} → {self.endpoint_id}"
+
+
+class ApiSettings(TenantOwned):
+    """The company's choices for its integrations (one row, made when an admin first saves):
+    the group that tags created over the API (`create_missing`) go into. Without one, an
+    unknown tag stays refused: no tag appears in a group nobody chose."""
+
+    tenant = tenant_field(indexed=False)  # the unique constraint's index leads with it
+    new_tag_group = models.ForeignKey(
+        "tagging.TagGroup", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("tags created over the API go into"),
+    )  # fmt: skip
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant"], name="apisettings_one_per_tenant"),
+        ]

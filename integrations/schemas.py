@@ -121,6 +121,17 @@ class ContactPatch(In):
     custom: CustomIn = None
 
 
+class ActivityStatusOut(Schema):
+    status: str = Field(description="new, active, loyal, at_risk, churned or dormant (quiet).")
+    status_label: str
+    at_risk: bool
+    last_seen_at: datetime | None = Field(description="Its latest event (payment, form…).")
+    last_activity_at: datetime | None = Field(description="Its latest call, visit, note….")
+    open_tasks: int
+    paid: Decimal = Field(description="Paid in the company's tier window (or in all).")
+    payments: int
+
+
 class ContactOut(Schema):
     id: int
     name: str
@@ -144,6 +155,9 @@ class ContactOut(Schema):
     stage_entered_at: datetime
     created_at: datetime
     updated_at: datetime
+    activity: ActivityStatusOut | None = Field(
+        None, description="What the contact page shows of its activity (null in webhooks)."
+    )
 
 
 class ContactPage(Schema):

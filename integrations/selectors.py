@@ -6,7 +6,7 @@ from crm.models import Tenant
 from crm.pagination import KeysetPage, keyset_page
 from crm.scope import token_scope
 
-from .models import ApiToken, WebhookDelivery, WebhookEndpoint
+from .models import ApiSettings, ApiToken, WebhookDelivery, WebhookEndpoint
 from .tokens import TOKEN_PREFIX, token_hash
 
 
@@ -59,3 +59,9 @@ def webhook_waiting_counts(*, tenant: Tenant) -> dict[int, int]:
         .annotate(n=Count("id"))
     )
     return {row["endpoint_id"]: row["n"] for row in rows}
+
+
+def api_settings_of(*, tenant: Tenant) -> ApiSettings:
+    """The company's API settings (unsaved defaults until an admin saves theirs)."""
+    row = ApiSettings.objects.for_tenant(tenant).select_related("new_tag_group").first()
+    return row or ApiSettings(tenant=tenant)

@@ -14,7 +14,7 @@ from activities.assignment import new_contact_owner
 from crm.audit import audit_record
 from crm.customfields import custom_fields_of, values_clean
 from crm.models import AuditKind, Contact, Membership, Tenant
-from crm.permissions import can_manage_api
+from crm.permissions import can_edit_tag_scheme, can_manage_api
 from crm.services import (
     ContactData,
     CustomValuesInvalid,
@@ -27,11 +27,13 @@ from crm.services import (
 from crm.words import listed
 from lifecycle import services as lifecycle
 from lifecycle.stages import ORDER, RANK, Channel
-from tagging.models import Tag
-from tagging.services import contact_tag_add
+from tagging.models import Tag, TagGroup, name_key
+from tagging.selectors import tag_resolve
+from tagging.services import contact_tag_add, tag_create
 
 from . import targets
-from .models import ApiToken, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from .models import ApiSettings, ApiToken, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from .selectors import api_settings_of
 from .tokens import SHOWN_PREFIX, token_hash, token_new, webhook_secret_new
 from .webhooks import deliveries_waiting
 
@@ -264,3 +266,69 @@ def webhook_delivery_resend(
     delivery.save(update_fields=["status", "attempts", "next_attempt_at"])
     deliveries_waiting(delivery.tenant_id)
     return delivery
+
+
+# --- the API's settings, and tags named over the API ---------------------------------------
+
+
+@transaction.atomic
+def api_settings_save(
+    *, tenant: Tenant, actor: Membership | None, new_tag_group: TagGroup | None
+) -> ApiSettings:
+    """Where tags created over the API go (None: unknown tags stay refused)."""
+    _require_admin(actor)
+    if new_tag_group is not None and new_tag_group.tenant_id != tenant.pk:
+        raise ServiceError(_("Choose a group of this company."))
+    row = ApiSettings.objects.for_tenant(tenant).select_for_update().first()
+    row = row or ApiSettings(tenant=tenant)
+    row.new_tag_group = new_tag_group
+    row.save()
+    return row
+
+
+@transaction.atomic
+def contact_tags_add_named(
+    *, contact: Contact, actor: Membership | None, names: list[str], create_missing: bool
+) -> list[Tag]:
+    """Tags a contact by tag names or aliases, all or none. An unknown name refuses the whole
+    call, unless `create_missing`: then the tag is created, in the group the company chose for
+    the API (refused if it chose none), by whoever may create tags on the pages."""
+    tenant = contact.tenant
+    tags: list[Tag] = []
+    unknown: list[str] = []
+    for name in names:
+        tag = tag_resolve(tenant=tenant, name=name)
+        if tag is None:
+            if name_key(name) not in {name_key(u) for u in unknown}:
+                unknown.append(" ".join(name.split()))
+        elif tag not in tags:
+            tags.append(tag)
+    if unknown and not create_missing:
+        raise ServiceError(
+            _("There is no tag or alias “%(name)s”.") % {"name": unknown[0]}
+            if len(unknown) == 1
+            else _("There are no tags or aliases %(names)s.")
+            % {"names": listed([f"“{n}”" for n in unknown])}
+        )
+    if unknown:
+        if actor is not None and not can_edit_tag_scheme(actor):
+            raise NotAllowed(
+                _("Only admins' and marketers' tokens may create tags: “%(name)s” is unknown.")
+                % {"name": unknown[0]}
+            )
+        group = api_settings_of(tenant=tenant).new_tag_group
+        if group is None:
+            raise ServiceError(
+                _(
+                    "“%(name)s” is not a tag yet, and the company has not chosen a group for "
+                    "tags created over the API: an admin chooses it under Settings → API and "
+                    "webhooks."
+                )
+                % {"name": unknown[0]}
+            )
+        tags += [
+            tag_create(tenant=tenant, actor=actor, group=group, label=name) for name in unknown
+        ]
+    for tag in tags:
+        contact_tag_add(contact=contact, tag=tag, actor=actor, channel=Channel.API)
+    return tags

@@ -12,12 +12,14 @@ from crm.services import ServiceError
 from . import selectors, services
 from .access import access_api_token, access_webhook_delivery, access_webhook_endpoint
 from .docs import STANDARD_SNIPPET
-from .forms import ApiTokenForm, WebhookEndpointForm
+from .forms import ApiSettingsForm, ApiTokenForm, WebhookEndpointForm
 from .targets import reason_shown
 from .tokens import webhook_secret_standard
 
 
-def _settings_page(request, *, token_form=None, endpoint_form=None, new_token=None, status=200):
+def _settings_page(
+    request, *, token_form=None, endpoint_form=None, new_token=None, options_form=None, status=200
+):
     tenant = request.tenant
     waiting = selectors.webhook_waiting_counts(tenant=tenant)
     endpoints = list(selectors.webhook_endpoints(tenant=tenant))
@@ -29,6 +31,11 @@ def _settings_page(request, *, token_form=None, endpoint_form=None, new_token=No
         "endpoints": endpoints,
         "endpoint_form": endpoint_form or WebhookEndpointForm(),
         "new_token": new_token,
+        "options_form": options_form
+        or ApiSettingsForm(
+            tenant=tenant,
+            initial={"new_tag_group": selectors.api_settings_of(tenant=tenant).new_tag_group_id},
+        ),
         "api_base": request.build_absolute_uri("/api/v1/"),
     }
     return render(request, "integrations/api_settings.html", context, status=status)
@@ -60,6 +67,26 @@ def api_token_create(request):
             response["Cache-Control"] = "no-store"
             return response
     return _settings_page(request, token_form=form, status=400)
+
+
+@require_POST
+@permission_required(can_manage_api)
+def api_options_save(request):
+    """Settings → API: the group tags created over the API go into."""
+    form = ApiSettingsForm(request.POST, tenant=request.tenant)
+    if form.is_valid():
+        group = form.cleaned_data["new_tag_group"]
+        services.api_settings_save(tenant=request.tenant, actor=request.membership,
+                                   new_tag_group=group)  # fmt: skip
+        if group is None:
+            messages.success(request, _("Saved: tags unknown to the company stay refused."))
+        else:
+            messages.success(
+                request,
+                _("Saved: tags created over the API go into “%(group)s”.") % {"group": group.label},
+            )
+        return redirect(tenant_url(request, "api_settings"))
+    return _settings_page(request, options_form=form, status=400)
 
 
 @require_POST

@@ -117,6 +117,13 @@ def test_the_openapi_document_explains_auth_errors_pages_and_webhook_signatures(
         "/api/v1/contacts/{contact_id}/events", "/api/v1/funnel", "/api/v1/audiences",
         "/api/v1/audiences/{audience_id}", "/api/v1/audiences/{audience_id}/members",
         "/api/v1/contacts/{contact_id}/consent",
+        "/api/v1/tags", "/api/v1/tags/{tag_id}", "/api/v1/tag-groups",
+        "/api/v1/tag-groups/{group_id}", "/api/v1/stages", "/api/v1/custom-fields",
+        "/api/v1/members", "/api/v1/contacts/{contact_id}/activities",
+        "/api/v1/contacts/{contact_id}/tasks", "/api/v1/tasks", "/api/v1/tasks/{task_id}",
+        "/api/v1/tasks/{task_id}/complete", "/api/v1/tasks/{task_id}/reopen",
     } == paths  # fmt: skip
+    events = document["paths"]["/api/v1/contacts/{contact_id}/events"]
+    assert set(events) == {"get", "post"}  # one address, both methods
     move = document["paths"]["/api/v1/contacts/{contact_id}/stage"]["post"]["responses"]
     assert {"200", "400", "401", "404", "409", "429"} <= set(move)

@@ -14,7 +14,7 @@ from tests.integrations.conftest import error_of
 CONTACT_KEYS = {
     "id", "name", "email", "phone", "wechat_id", "weibo", "company", "owner", "source", "stage",
     "stage_label", "status", "lost_reason", "tags", "tier", "stage_entered_at", "created_at",
-    "updated_at", "custom",
+    "updated_at", "custom", "activity",
 }  # fmt: skip
 
 
@@ -171,8 +171,8 @@ def test_list_pages_with_an_opaque_cursor_and_no_count(
     while True:
         # scope reset, token (named by its hash: set, read, unset), company scope, token with
         # its member, touch, page, tags, the company's tiers and its custom fields (both cached
-        # after): not N+1
-        with django_assert_max_num_queries(12):
+        # after), the page's activity and the company's grading settings (cached after): not N+1
+        with django_assert_max_num_queries(14):
             response = admin_api.get(
                 "/contacts", {"limit": 2, **({"cursor": cursor} if cursor else {})}
             )

@@ -9,13 +9,12 @@ from enum import Enum
 from ninja import Schema
 from pydantic import Field
 
-from crm.consent import CHANNELS, consent_history, consent_set, consent_states
+from crm.consent import consent_history, consent_set, consent_states
 from crm.models import ConsentSource
 
 from .endpoints import ERRORS, _actor, _contact, router
-from .schemas import ErrorOut, In
+from .schemas import ChannelKey, ErrorOut, In
 
-ChannelKey = Enum("ChannelKey", {key: key for key in CHANNELS}, type=str)  # type: ignore[misc]
 StateKey = Enum(  # type: ignore[misc]
     "StateKey", {key: key for key in ("granted", "withdrawn", "unknown")}, type=str
 )

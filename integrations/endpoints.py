@@ -479,6 +479,7 @@ def _audiences_out(tenant: Tenant, audiences: list[Audience]) -> list[dict]:
                     for which in ("any", "all", "none")
                 },
                 "custom": audience.custom or {},
+                "consent_channel": audience.consent_channel or None,
                 "size": audience.size,
                 "computed_at": audience.computed_at,
             }
@@ -522,6 +523,7 @@ def create_audience(request, payload: AudienceIn):
         tag_all=[t.pk for t in _tags(tenant, payload.tags_all)],
         tag_none=[t.pk for t in _tags(tenant, payload.tags_none)],
         custom=payload.custom,
+        consent_channel=payload.consent_channel.value if payload.consent_channel else "",
     )
     # Its members are computed after commit (at once without a worker): read what is stored.
     audience = Audience.objects.for_tenant(tenant).get(pk=audience.pk)

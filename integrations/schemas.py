@@ -13,13 +13,15 @@ from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
 from crm.customfields import custom_fields_cached
-from crm.models import Contact, CustomField, Membership, Tenant
+from crm.models import ConsentChannel, Contact, CustomField, Membership, Tenant
 from crm.normalize import PhoneError, normalize_phone
 from lifecycle.selectors import stage_settings
 from lifecycle.stages import ORDER
 
 StageKey = Enum("StageKey", {key: key for key in ORDER}, type=str)  # type: ignore[misc]
 StatusKey = Enum("StatusKey", {"active": "active", "lost": "lost"}, type=str)  # type: ignore[misc]
+# a channel of consent to be contacted (crm/consent.py; integrations/api_consent.py)
+ChannelKey = Enum("ChannelKey", {key: key for key in ConsentChannel.values}, type=str)  # type: ignore[misc]
 
 
 def _iso_text(value):
@@ -232,6 +234,9 @@ class AudienceIn(In):
         '{"cf_xiao_qu": "徐汇", "cf_sheng_ri__min": "2015-01-01", "cf_nian_ji__empty": "1"} '
         "(equals; __min and __max for numbers, money and dates; __empty 1: no value, 0: any).",
     )
+    consent_channel: ChannelKey | None = Field(
+        None, description="Only contacts whose consent on this channel stands granted."
+    )
 
 
 class AudienceOut(Schema):
@@ -244,6 +249,9 @@ class AudienceOut(Schema):
     tags_all: list[str]
     tags_none: list[str]
     custom: dict[str, str] = Field(description="Its conditions on the company's own fields.")
+    consent_channel: ChannelKey | None = Field(
+        None, description="The channel of consent it requires (null: none)."
+    )
     size: int
     computed_at: datetime | None
 

@@ -72,3 +72,15 @@ def test_another_companys_contact_is_not_found(tenant, admin, outsider, foreign_
         assert response.status_code == 404
         assert response.json()["error"]["code"] == "not_found"
     assert not Consent.objects.for_tenant(foreign_contact.tenant).exists()
+
+
+def test_an_audience_created_over_the_api_can_require_consent(tenant, marketer):
+    api = ApiClient(token_for(marketer))
+    response = api.post("/audiences", {"name": "短信优惠", "min_stage": "sql",
+                                       "consent_channel": "sms"})  # fmt: skip
+    assert response.status_code == 201, response.content
+    assert response.json()["consent_channel"] == "sms"
+    listed = api.get("/audiences").json()["items"]
+    assert [a["consent_channel"] for a in listed] == ["sms"]
+    refused = api.post("/audiences", {"name": "x", "min_stage": "sql", "consent_channel": "fax"})
+    assert refused.status_code == 400

@@ -63,7 +63,8 @@ class Task(TenantOwned):
         Activity, on_delete=models.SET_NULL, null=True, blank=True, related_name="follow_ups"
     )
     done_at = models.DateTimeField(null=True, blank=True)
-    reminded_at = models.DateTimeField(null=True, blank=True)  # its assignee told it is due
+    # it fell due and was announced: its assignee told, the company's task.due webhooks sent
+    reminded_at = models.DateTimeField(null=True, blank=True)
     done_by = models.ForeignKey(
         "crm.Membership", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -308,16 +308,21 @@ def members_mentioned(tenant: Tenant, text: str) -> list[int]:
     ]  # fmt: skip
 
 
+UNASSIGNED_DUE_SINCE = timedelta(days=1)  # beat runs every minute: a day is ample
+
+
 @transaction.atomic
 def tasks_remind_due(*, tenant: Tenant, now: datetime | None = None) -> int:
     """Each open task now due is told to its assignee once (a notification), set-based; beat
-    asks every minute. Returns how many were told."""
+    asks every minute. The company's systems hear of each (webhooks: task.due), a task nobody
+    is assigned to too. Returns how many fell due."""
     now = now or timezone.now()
     due = list(
         Task.objects.for_tenant(tenant)
-        .filter(
-            done_at__isnull=True, reminded_at__isnull=True, due_at__lte=now, assignee__isnull=False
-        )  # fmt: skip
+        .filter(done_at__isnull=True, reminded_at__isnull=True, due_at__lte=now)
+        # a task nobody holds is announced only when it just fell due: those overdue from
+        # before task.due covered them are not sent all at once
+        .filter(Q(assignee__isnull=False) | Q(due_at__gte=now - UNASSIGNED_DUE_SINCE))
         .select_for_update(skip_locked=True)
         .values_list("pk", "assignee_id", "contact_id")
     )
@@ -327,6 +332,7 @@ def tasks_remind_due(*, tenant: Tenant, now: datetime | None = None) -> int:
         Notification(tenant=tenant, member_id=member_id, contact_id=contact_id, task_id=pk,
                      kind=NotificationKind.TASK_DUE)
         for pk, member_id, contact_id in due
+        if member_id is not None
     )  # fmt: skip
     told = Task.objects.for_tenant(tenant).filter(pk__in=[pk for pk, _m, _c in due])
     told.update(reminded_at=now)

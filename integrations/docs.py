@@ -57,8 +57,8 @@ WEBHOOK_EXAMPLES = {
                       {"contact": _CONTACT, "audience": {"id": 3, "name": "SQL+"}}),
     "task.created": ("A task was written down: by hand, as an activity's follow-up, or by one "
                      "of the company's task rules.", {"contact": _CONTACT, "task": _TASK}),
-    "task.due": ("An open task with an assignee fell due: once per task, when its assignee is "
-                 "reminded.", {"contact": _CONTACT, "task": _TASK}),
+    "task.due": ("An open task fell due (within a minute), once per task, whoever it is for "
+                 "(`assignee`: `null` for nobody).", {"contact": _CONTACT, "task": _TASK}),
     "activity.logged": ("A call, meeting, WeChat chat, visit or note was logged.",
                         {"contact": _CONTACT,
                          "activity": {"id": 310, "kind": "call", "kind_label": "电话",

@@ -10,7 +10,7 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from activities.models import Task
+from activities.models import Notification, Task
 from activities.services import activity_log, task_create, task_rule_save, tasks_remind_due
 from audiences.services import audience_save
 from crm.merges import contact_merge
@@ -149,6 +149,26 @@ def test_the_tasks_a_rule_gives_are_sent_too(tenant, admin, sales):
     tasks = Task.objects.for_tenant(tenant).order_by("contact_id")
     sent = sorted((d.contact_id, d.ref_id) for d in deliveries(tenant, "task.created"))
     assert sent == [(t.contact_id, t.pk) for t in tasks] and len(sent) == 2
+
+
+def test_a_task_for_nobody_is_sent_when_it_falls_due_once_and_nobody_is_notified(
+    tenant, sales, contact
+):
+    endpoint_for(tenant, ["task.due"])
+    now = timezone.now()
+    nobodys = task_create(contact=contact, actor=sales, title="没人负责",
+                          due_at=now - timedelta(minutes=1), assignee=None)  # fmt: skip
+    long_ago = task_create(contact=contact, actor=sales, title="上周就过期了",
+                           due_at=now - timedelta(days=7), assignee=None)  # fmt: skip
+    mine = task_create(contact=contact, actor=sales, title="回电",
+                       due_at=now - timedelta(minutes=2), assignee=sales)  # fmt: skip
+    assert tasks_remind_due(tenant=tenant) == 2
+    assert tasks_remind_due(tenant=tenant) == 0  # once
+    sent = {d.ref_id: delivery_payload(d)["data"]["task"] for d in deliveries(tenant)}
+    assert set(sent) == {nobodys.pk, mine.pk} and long_ago.pk not in sent
+    assert sent[nobodys.pk]["assignee"] is None
+    told = Notification.objects.for_tenant(tenant).filter(kind="task_due")
+    assert list(told.values_list("task_id", "member_id")) == [(mine.pk, sales.pk)]
 
 
 # --- tiers ----------------------------------------------------------------------------------

@@ -210,6 +210,8 @@ def audit_detail(entry: AuditEntry) -> str:
         return str(_CHANGES.get(details.get("change"), details.get("change", "")))
     if kind == AuditKind.EXPORT:
         return details.get("format", "").upper()
+    if kind == AuditKind.CONTACT_DATA_EXPORTED:  # an access request (personaldata)
+        return _("JSON file") if details.get("format") == "json" else _("page")
     if kind == AuditKind.BULK_TAG:
         return _("added") if details.get("add") else _("removed")
     if kind == AuditKind.STAGE_SETTINGS_CHANGED:

@@ -489,6 +489,9 @@ class AuditKind(models.TextChoices):
     UNDONE = "undone", _("Action undone")
     CONSENT_GRANTED = "consent_granted", _("Consent granted")
     CONSENT_WITHDRAWN = "consent_withdrawn", _("Consent withdrawn")
+    # a person's own data (personaldata): what was read or removed, named by the contact's id
+    CONTACT_DATA_EXPORTED = "contact_data_exported", _("Personal data exported")
+    CONTACT_ERASED = "contact_erased", _("Contact erased")
 
 
 class AuditQuerySet(TenantQuerySet):

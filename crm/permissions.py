@@ -49,6 +49,9 @@ MATRIX: dict[str, frozenset[str]] = {
     "merge": frozenset({ADMIN, SALES}),  # sales: two contacts sharing a channel only
     "merge_any": frozenset({ADMIN}),
     "delete_contacts": frozenset({ADMIN}),
+    # a person's own data: "export everything about this contact" and "erase this contact"
+    # (PIPL/GDPR requests), with deleting contacts in DESIGN's row "delete contacts, erase a person"
+    "answer_data_requests": frozenset({ADMIN}),
     "edit_company_settings": frozenset({ADMIN}),
     "edit_stage_settings": frozenset({ADMIN}),  # labels, criteria, requirements, aliases
     "edit_rules": frozenset({ADMIN}),  # and the kinds of events they answer
@@ -135,6 +138,11 @@ def can_delete_contacts(membership: Member | None) -> bool:
     return _has(membership, "delete_contacts")
 
 
+def can_answer_data_requests(membership: Member | None) -> bool:
+    """Answer a person's access request (everything held about them) and erase them."""
+    return _has(membership, "answer_data_requests")
+
+
 def can_edit_company_settings(membership: Member | None) -> bool:
     return _has(membership, "edit_company_settings")
 
@@ -213,6 +221,7 @@ CAPABILITIES: dict[str, Callable[[Member | None], bool]] = {
     "merge": can_merge,
     "merge_any": can_merge_any,
     "delete_contacts": can_delete_contacts,
+    "answer_data_requests": can_answer_data_requests,
     "edit_company_settings": can_edit_company_settings,
     "edit_stage_settings": can_edit_stage_settings,
     "edit_rules": can_edit_rules,

@@ -58,6 +58,7 @@ OUR_APPS = [
     "audiences",
     "spreadsheets",
     "integrations",
+    "personaldata",
     "demo",
     "bench",
 ]

@@ -136,6 +136,7 @@ urlpatterns = [
     path("t/<slug:tenant_slug>/", include("audiences.urls")),
     path("t/<slug:tenant_slug>/", include("spreadsheets.urls")),
     path("t/<slug:tenant_slug>/", include("integrations.urls")),
+    path("t/<slug:tenant_slug>/", include("personaldata.urls")),
     # The JSON API and its docs; the token, not the address, names the company.
     path("api/v1/", include("integrations.api_urls")),
 ]

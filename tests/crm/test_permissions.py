@@ -126,7 +126,7 @@ DESIGN_ROWS = {
     "move backward, mark lost/reopen": ("move_backward", "mark_lost"),
     "tags, audiences, import/export": ("edit_tag_scheme", "manage_audiences", "import", "export"),
     "merge contacts": ("merge", "merge_any"),
-    "delete contacts, erase a person": ("delete_contacts",),
+    "delete contacts, erase a person": ("delete_contacts", "answer_data_requests"),
     "stage labels, rules, tiers, custom fields, members, tokens, webhooks, audit log": (
         "edit_company_settings",
         "edit_stage_settings",

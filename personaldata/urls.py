@@ -1,0 +1,8 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("contacts/<int:contact_id>/data/", views.contact_data, name="contact_data"),
+    path("contacts/<int:contact_id>/data.json", views.contact_data_json, name="contact_data_json"),
+]

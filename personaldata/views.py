@@ -1,0 +1,73 @@
+"""An access request answered from the contact page: Personal data → the page, or its JSON."""
+
+import json
+from datetime import datetime
+from decimal import Decimal
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.utils.formats import date_format
+from django.utils.http import content_disposition_header
+from django.utils.timezone import localtime
+from django.views.decorators.http import require_GET
+
+from crm.access import access_contact
+from crm.permissions import can_answer_data_requests, permission_required
+
+from . import services
+from .selectors import COLUMNS, Part, personal_data_document
+
+
+def _cell(value) -> str:
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, datetime):
+        return date_format(localtime(value), "DATETIME_FORMAT")
+    if isinstance(value, Decimal):
+        return f"{value:,.2f}"
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, cls=DjangoJSONEncoder)
+    return str(value)
+
+
+def _table(part: Part) -> dict:
+    """A part as the page shows it: its columns (in the reader's words) and rows of text."""
+    keys = list(dict.fromkeys(key for row in part.rows for key in row))
+    return {
+        "key": part.key,
+        "title": part.title,
+        "columns": [COLUMNS.get(key, key) for key in keys],
+        "rows": [[_cell(row.get(key)) for key in keys] for row in part.rows],
+    }
+
+
+@require_GET
+@permission_required(can_answer_data_requests)
+def contact_data(request, contact_id: int):
+    """Everything held about the contact, readable, with the JSON to download beside it."""
+    contact = access_contact(request.membership, contact_id)
+    parts = services.contact_data_export(
+        contact=contact, actor=request.membership, form=services.PAGE
+    )
+    context = {"contact": contact, "tables": [_table(part) for part in parts]}
+    return render(request, "personaldata/contact_data.html", context)
+
+
+@require_GET
+@permission_required(can_answer_data_requests)
+def contact_data_json(request, contact_id: int):
+    contact = access_contact(request.membership, contact_id)
+    parts = services.contact_data_export(
+        contact=contact, actor=request.membership, form=services.JSON
+    )
+    body = json.dumps(
+        personal_data_document(contact=contact, parts=parts),
+        cls=DjangoJSONEncoder, ensure_ascii=False, indent=2,
+    )  # fmt: skip
+    response = HttpResponse(body, content_type="application/json; charset=utf-8")
+    response["Content-Disposition"] = content_disposition_header(
+        as_attachment=True, filename=f"contact-{contact.pk}-personal-data.json"
+    )
+    response["Cache-Control"] = "no-store"  # a person's data: never kept by a browser or proxy
+    return response

@@ -2,7 +2,6 @@
 answers, as JSON and as a page. Each part is a list of rows of plain values (stages, statuses
 and channels in the reader's words), so the JSON and the page say the same."""
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.utils import timezone
@@ -11,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from activities.models import Activity, Task
 from audiences.models import AudienceMember, AudienceSnapshotMember
 from crm.customfields import custom_fields_cached, value_display
-from crm.models import Contact, ContactMerge, Membership
+from crm.models import Consent, ConsentChannel, ConsentSource, Contact, ContactMerge, Membership
 from grading.models import ContactGrade, GradeChange
 from lifecycle.models import StageChange
 from lifecycle.selectors import stage_settings
@@ -98,16 +97,6 @@ def _label(choices, value: str) -> str:
     return str(choices(value).label) if value in choices.values else value
 
 
-# Consent (issue 19, item 3) is another part's model. Until it is here, a company's consent
-# history joins the export through this hook: a function (contact) -> rows, registered by the
-# app that holds consent (personaldata_consent_rows.append(...) in its ready()).
-personaldata_consent_rows: list[Callable[[Contact], list[dict]]] = []
-
-
-def _consent(contact: Contact) -> list[dict]:
-    return [row for source in personaldata_consent_rows for row in source(contact)]
-
-
 def contact_personal_data(*, contact: Contact) -> list[Part]:
     """Every part held about `contact` (of its company: the caller reached it through
     access_contact), oldest first within a part."""
@@ -181,6 +170,13 @@ def contact_personal_data(*, contact: Contact) -> list[Part]:
         for t in Task.objects.for_tenant(tenant).filter(contact=contact)
         .select_related("assignee__user").order_by("due_at", "pk")
     ]  # fmt: skip
+    consent = [
+        {"at": c.at, "channel": _label(ConsentChannel, c.channel), "granted": c.granted,
+         "source": _label(ConsentSource, c.source), "actor": _who(c.actor) or c.actor_label,
+         "note": c.note}
+        for c in Consent.objects.for_tenant(tenant).filter(contact=contact)
+        .select_related("actor__user").order_by("at", "pk")
+    ]  # fmt: skip
     audiences = [
         {"id": m.audience_id, "audience": m.audience.name, "joined_at": m.joined_at}
         for m in AudienceMember.objects.for_tenant(tenant).filter(contact=contact)
@@ -219,7 +215,7 @@ def contact_personal_data(*, contact: Contact) -> list[Part]:
         Part("events", _("Events"), events),
         Part("activities", _("Activities"), activities),
         Part("tasks", _("Tasks"), tasks),
-        Part("consent", _("Consent"), _consent(contact)),
+        Part("consent", _("Consent"), consent),
         Part("audiences", _("Audiences"), audiences),
         Part("frozen_lists", _("Frozen lists"), frozen),
         Part("merges", _("Contacts merged into this one"), merges),

@@ -10,6 +10,7 @@ from django.shortcuts import render
 from django.utils.formats import date_format
 from django.utils.http import content_disposition_header
 from django.utils.timezone import localtime
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from crm.access import access_contact
@@ -22,6 +23,8 @@ from .selectors import COLUMNS, Part, personal_data_document
 def _cell(value) -> str:
     if value is None or value == "":
         return "—"
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
     if isinstance(value, datetime):
         return date_format(localtime(value), "DATETIME_FORMAT")
     if isinstance(value, Decimal):

@@ -129,6 +129,18 @@ BELOW = {
         "team",
         "audiences",
     },  # fmt: skip
+    # a person's own data: what every app holds of a contact, read and erased
+    "personaldata": {
+        "crm",
+        "lifecycle",
+        "tagging",
+        "activities",
+        "grading",
+        "team",
+        "audiences",
+        "spreadsheets",
+        "integrations",
+    },  # fmt: skip
     # the demo company and the benchmarks use everything
     "demo": {
         "crm",

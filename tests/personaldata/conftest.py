@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from activities.services import activity_log, task_create
 from audiences.services import audience_freeze, audience_recompute, audience_save
+from crm.consent import consent_set
 from crm.merges import contact_merge
 from crm.models import CustomField
 from grading.models import ContactGrade, Tier
@@ -41,6 +42,8 @@ def person(tenant, admin, sales):
                 due_at=timezone.now() + timedelta(days=1), assignee=sales)  # fmt: skip
     duplicate = ContactFactory(tenant=tenant, name=f"{NAME}（旧）", email="old.xiaoyu@example.com")
     contact_merge(survivor=contact, merged=duplicate, actor=admin, take_from_merged=set())
+    consent_set(contact=contact, channel="sms", granted=True, actor=admin,
+                note=f"{NAME}在门店口头同意")  # fmt: skip
     tier = Tier.objects.create(tenant=tenant, name="金卡", threshold=Decimal("1000"))
     now = timezone.now()
     ContactGrade.objects.create(tenant=tenant, contact=contact, tier=tier, paid=Decimal("1200"),

@@ -23,7 +23,7 @@ def test_the_admin_answers_an_access_request_in_three_clicks(admin_client, tenan
     assert readable.status_code == 200
     text = readable.content.decode()
     for value in (NAME, PHONE, EMAIL, WECHAT, "浦东", "成人口语", "口语意向", "十二月优惠券",
-                  "金卡", "微信转账", "通话", "回电", "（旧）"):  # fmt: skip
+                  "金卡", "微信转账", "通话", "回电", "（旧）", "口头同意"):  # fmt: skip
         assert value in text, value
     assert _url("contact_data_json", tenant, person) in text
     # 3. the JSON file
@@ -41,7 +41,7 @@ def test_the_admin_answers_an_access_request_in_three_clicks(admin_client, tenan
     assert data["events"][0]["note"] == f"{NAME} 微信转账"
     assert PHONE in data["activities"][0]["text"]
     assert data["tasks"][0]["title"] == f"回电{NAME}"
-    assert data["consent"] == []
+    assert [(c["channel"], c["granted"]) for c in data["consent"]] == [("SMS", True)]
     assert sorted(a["audience"] for a in data["audiences"]) == ["口语意向", "所有人"]
     assert [f["list"] for f in data["frozen_lists"]] == ["十二月优惠券"]
     assert data["merges"][0]["merged_name"] == f"{NAME}（旧）"

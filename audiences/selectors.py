@@ -55,6 +55,8 @@ def audience_contacts(audience: Audience) -> QuerySet:
         contacts = contacts.filter(
             consent_granted_filter(tenant=audience.tenant, channel=audience.consent_channel)
         )
+    # a person erased at their request (personaldata) is in no audience, whatever their stage
+    contacts = contacts.filter(erased_at__isnull=True)
     if audience_conditions_lost(audience):
         # a condition left out would let in people the audience was meant to keep out (a
         # campaign's list): nobody, until someone edits it (its page says why)

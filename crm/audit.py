@@ -60,6 +60,27 @@ def audit_record(
     )
 
 
+def audit_redact(*, tenant: Tenant, contact_id: int, values: set[str], placeholder: str) -> int:
+    """The one change the log allows: a person erased at their request (personaldata) leaves
+    no trace of their name or channels in the entries about them (those naming the contact's id:
+    a consent change, a merge kept into them). The subject becomes `placeholder`; any detail
+    holding one of `values` is emptied. Returns how many entries changed."""
+    about = Q()
+    for key in ("contact", "kept"):
+        about |= Q(**{f"details__{key}": contact_id})
+    changed = 0
+    for entry in AuditEntry.objects.for_tenant(tenant).filter(about).iterator():
+        subject = placeholder if any(v in entry.subject for v in values) else entry.subject
+        details = {key: "" if isinstance(value, str) and any(v in value for v in values)
+                   else value for key, value in (entry.details or {}).items()}  # fmt: skip
+        if subject != entry.subject or details != entry.details:
+            # past the append-only queryset on purpose: this is the erasure the law asks for
+            QuerySet.update(AuditEntry.objects.filter(tenant=tenant, pk=entry.pk),
+                            subject=subject, details=details)  # fmt: skip
+            changed += 1
+    return changed
+
+
 def audit_list(
     *,
     tenant: Tenant,

@@ -22,7 +22,7 @@ from .customfields import custom_fields_of, value_display
 from .hooks import change_recorded, contacts_merging
 from .models import CONTACT_FIELDS, AuditKind, Contact, ContactMerge, CustomField, Membership
 from .permissions import can_merge, can_merge_any
-from .services import NotAllowed, ServiceError
+from .services import ERASED, NotAllowed, ServiceError
 
 MERGE_FIELDS = (*CONTACT_FIELDS, "owner", "expected_amount")
 UNIQUE = ("phone", "email", "wechat_id")
@@ -136,6 +136,8 @@ def contact_merge(
         raise NotAllowed(_("Only admins and sales staff may merge contacts."))
     if survivor.pk == merged.pk or survivor.tenant_id != merged.tenant_id:
         raise ServiceError(_("Choose two different contacts of this company."))
+    if survivor.erased_at is not None or merged.erased_at is not None:
+        raise ServiceError(str(ERASED))  # an erased person is not made whole again by a merge
     tenant = survivor.tenant
     # Both rows locked in one statement, in id order, so two merges of one pair cannot deadlock.
     locked = {

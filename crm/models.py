@@ -182,6 +182,9 @@ class Contact(FunnelFields, TenantOwned):
     # A default, not auto_now_add, so imports and demo data can carry the real first-seen time.
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    # Erased at the person's request (personaldata): the personal fields are gone for good, the
+    # name is a placeholder, and the funnel history stays, anonymous. Never set back.
+    erased_at = models.DateTimeField(_("erased"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("contact")

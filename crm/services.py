@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from lifecycle.fsm import FUNNEL_FIELD_NAMES
 
@@ -39,6 +40,10 @@ class ServiceError(Exception):
     def __init__(self, message: str):
         super().__init__(message)
         self.message = message
+
+
+# A contact erased at the person's request (personaldata) keeps its placeholder for good.
+ERASED = gettext_lazy("This contact was erased at the person's request: it cannot be edited.")
 
 
 class NotAllowed(ServiceError):
@@ -192,6 +197,8 @@ def contact_create(*, tenant: Tenant, actor: Membership | None, data: ContactDat
 
 @transaction.atomic
 def contact_update(*, contact: Contact, actor: Membership | None, data: ContactData) -> Contact:
+    if contact.erased_at is not None:  # personaldata: never made a person again by mistake
+        raise ServiceError(str(ERASED))
     data = data.normalized(stored=contact)
     if not data.name:
         raise ServiceError(_("A contact needs a name."))

@@ -4,19 +4,23 @@ import json
 from datetime import datetime
 from decimal import Decimal
 
+from django.contrib import messages
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.formats import date_format
 from django.utils.http import content_disposition_header
 from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods
 
 from crm.access import access_contact
+from crm.http import tenant_url
 from crm.permissions import can_answer_data_requests, permission_required
+from crm.services import ServiceError
 
 from . import services
+from .erasure import contact_erase, import_holding
 from .selectors import COLUMNS, Part, personal_data_document
 
 
@@ -74,3 +78,27 @@ def contact_data_json(request, contact_id: int):
     )
     response["Cache-Control"] = "no-store"  # a person's data: never kept by a browser or proxy
     return response
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required(can_answer_data_requests)
+def contact_erase_confirm(request, contact_id: int):
+    """Erasing a person: the page says what goes, what stays and that it cannot be undone, and
+    asks for the contact's number typed in."""
+    contact = access_contact(request.membership, contact_id)
+    error = ""
+    if request.method == "POST":
+        if request.POST.get("confirm", "").strip().lstrip("#") != str(contact.pk):
+            error = _("Type the contact's number, %(id)s, to erase them.") % {"id": contact.pk}
+        else:
+            try:
+                contact_erase(contact=contact, actor=request.membership)
+            except ServiceError as refused:
+                error = refused.message
+            else:
+                said = _("Contact #%(id)s erased. This cannot be undone.") % {"id": contact.pk}
+                messages.success(request, said)
+                return redirect(tenant_url(request, "contact_detail", contact.pk))
+    holding = None if contact.erased_at else import_holding(contact=contact)
+    context = {"contact": contact, "error": error, "holding": holding}
+    return render(request, "personaldata/contact_erase.html", context, status=400 if error else 200)

@@ -242,7 +242,10 @@ def failed_rows_csv(job: ImportJob) -> bytes:
     wanted = reasons.keys() | warned.keys()
     header: list[str] = []
     last = max(wanted, default=0)
-    for number, row in Table(bytes(job.content), job.file_name).rows():  # streamed, by number
+    # a file deleted since (a person listed in it erased at their request: personaldata) has
+    # no rows left to show
+    rows = Table(bytes(job.content), job.file_name).rows() if job.content else ()
+    for number, row in rows:  # streamed, by number
         if number == job.header_row:
             header = row
             writer.writerow([csv_cell(cell) for cell in [*header, _("Error"), _("Warning")]])

@@ -237,6 +237,15 @@ def test_a_merge_sends_both_ids_once(tenant, admin):
     assert data["merged_contact"] == {"id": gone_pk}
 
 
+def test_a_merge_that_rolls_back_sends_nothing(tenant, admin):
+    endpoint_for(tenant, ["contact.merged"])
+    kept, gone = ContactFactory.create_batch(2, tenant=tenant)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        contact_merge(survivor=kept, merged=gone, actor=admin, take_from_merged=set())
+        raise RuntimeError("the request failed after the merge")
+    assert deliveries(tenant) == []
+
+
 def test_a_refused_merge_sends_nothing(tenant, marketer):
     endpoint_for(tenant, ["contact.merged"])
     kept, twin = ContactFactory.create_batch(2, tenant=tenant)

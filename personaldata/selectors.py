@@ -27,7 +27,7 @@ class Part:
 
 # The columns' names on the page (the JSON keeps the keys).
 COLUMNS = {
-    "id": _("Number"),
+    "id": _("ID"),
     "name": _("Name"),
     "email": _("Email"),
     "phone": _("Phone"),
@@ -59,8 +59,8 @@ COLUMNS = {
     "removed_by": _("Removed by"),
     "at": _("When"),
     "kind": _("Kind"),
-    "from_stage": _("From"),
-    "to_stage": _("To"),
+    "from_stage": _("From stage"),
+    "to_stage": _("To stage"),
     "actor": _("Who"),
     "reason": _("Reason"),
     "amount": _("Amount"),
@@ -71,7 +71,7 @@ COLUMNS = {
     "title": _("What to do"),
     "due_at": _("Due"),
     "assignee": _("For"),
-    "done_at": _("Done"),
+    "done_at": _("Done at"),
     "audience": _("Audience"),
     "joined_at": _("Joined"),
     "list": _("Frozen list"),
@@ -83,8 +83,8 @@ COLUMNS = {
     "last_payment_at": _("Last payment"),
     "last_seen_at": _("Last seen"),
     "what": _("What changed"),
-    "from_value": _("From"),
-    "to_value": _("To"),
+    "from_value": _("Before"),
+    "to_value": _("After"),
     "granted": _("Granted"),
 }
 

@@ -38,15 +38,19 @@ def _cell(value) -> str:
     return str(value)
 
 
+# Parts of one record, shown as its facts one under the other rather than a row of a table
+RECORDS = {"contact", "grade"}
+
+
 def _table(part: Part) -> dict:
-    """A part as the page shows it: its columns (in the reader's words) and rows of text."""
+    """A part as the page shows it: its columns (in the reader's words) and rows of text; a
+    part of one record, as its facts (label, value) one under the other."""
     keys = list(dict.fromkeys(key for row in part.rows for key in row))
-    return {
-        "key": part.key,
-        "title": part.title,
-        "columns": [COLUMNS.get(key, key) for key in keys],
-        "rows": [[_cell(row.get(key)) for key in keys] for row in part.rows],
-    }
+    columns = [COLUMNS.get(key, key) for key in keys]
+    rows = [[_cell(row.get(key)) for key in keys] for row in part.rows]
+    facts = list(zip(columns, rows[0], strict=True)) if part.key in RECORDS and rows else []
+    return {"key": part.key, "title": part.title, "columns": columns, "rows": rows,
+            "facts": facts}  # fmt: skip
 
 
 @require_GET

@@ -99,6 +99,8 @@ PAGES = [
     ("contact_form", "contact_edit", ("contact_id",), ""),
     ("contact_new", "contact_create", (), ""),
     ("contact_duplicates", "contact_duplicates", ("contact_id",), ""),
+    ("contact_data", "contact_data", ("contact_id",), ""),  # an access request's page
+    ("contact_erase", "contact_erase", ("contact_id",), ""),
     ("search", "search", (), "?q=欧阳"),
     ("audience_list", "audience_list", (), ""),
     ("audience_form", "audience_edit", ("audience_id",), ""),

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from crm.hooks import change_recorded
 from crm.models import Contact, Membership, Tenant
 from crm.permissions import can_edit_rules
-from crm.services import NotAllowed, ServiceError
+from crm.services import ERASED, NotAllowed, ServiceError
 from lifecycle.stages import ORDER, RANK
 
 from .models import Activity, ActivityKind, Notification, NotificationKind, Task, TaskRule
@@ -39,6 +39,8 @@ def activity_log(
 ) -> Activity:
     """Records a call, meeting, WeChat chat, visit or note with `contact`, as `actor` had it;
     with `follow_up` (what, when), the task it leads to, for `actor`, in the same step."""
+    if contact.erased_at is not None:  # no new words about a person erased (personaldata)
+        raise ServiceError(str(ERASED))
     if kind not in ActivityKind.values:
         raise ServiceError(_("Choose what kind of activity this was."))
     text, outcome = text.strip(), outcome.strip()
@@ -91,6 +93,8 @@ def contact_activities_merged(
 
 
 def _check_task(*, contact: Contact, title: str, assignee: Membership | None) -> str:
+    if contact.erased_at is not None:
+        raise ServiceError(str(ERASED))
     title = " ".join(title.split())
     if not title:
         raise ServiceError(_("Say what is to be done."))

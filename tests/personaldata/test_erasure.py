@@ -7,6 +7,7 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
+from activities.services import activity_log, task_create
 from audiences.models import (
     Audience,
     AudienceMember,
@@ -167,6 +168,11 @@ def test_an_erased_contact_is_neither_erased_twice_nor_edited_back_into_a_person
     for survivor, merged in ((person, other), (other, person)):
         with pytest.raises(ServiceError, match="cannot be edited"):
             contact_merge(survivor=survivor, merged=merged, actor=admin, take_from_merged=set())
+    with pytest.raises(ServiceError, match="cannot be edited"):
+        activity_log(contact=person, actor=admin, kind="call", text=f"又和{NAME}通话")
+    with pytest.raises(ServiceError, match="cannot be edited"):
+        task_create(contact=person, actor=admin, title=f"回电{NAME}", due_at=person.created_at,
+                    assignee=admin)  # fmt: skip
     response = admin_client.post(_url("contact_edit", tenant, person),
                                  {"name": NAME, "phone": PHONE})  # fmt: skip
     assert response.status_code == 200  # the form, with the refusal

@@ -75,7 +75,7 @@ def audit_redact(*, tenant: Tenant, contact_id: int, values: set[str], placehold
                    else value for key, value in (entry.details or {}).items()}  # fmt: skip
         if subject != entry.subject or details != entry.details:
             # past the append-only queryset on purpose: this is the erasure the law asks for
-            QuerySet.update(AuditEntry.objects.filter(tenant=tenant, pk=entry.pk),
+            QuerySet.update(AuditEntry.objects.for_tenant(tenant).filter(pk=entry.pk),
                             subject=subject, details=details)  # fmt: skip
             changed += 1
     return changed

@@ -23,8 +23,8 @@ StateKey = Enum(  # type: ignore[misc]
 class ConsentIn(In):
     channel: ChannelKey = Field(description="email, sms, phone (calls) or wechat.")
     granted: bool = Field(
-        description="true: the contact agreed to be contacted on the channel (an admin's or a "
-        "marketer's token); false: they withdrew (any token)."
+        description="true: the contact agreed to be contacted on the channel (a token whose "
+        "member may record grants, as on the contact page); false: they withdrew (any token)."
     )
     note: str = Field("", max_length=200, description="How it was given, for the history.")
 

@@ -153,27 +153,33 @@ def contact_erase(*, contact: Contact, actor: Membership) -> Contact:
         setattr(locked, name, "")
     locked.name, locked.custom, locked.erased_at = placeholder, {}, now
     locked.save(update_fields=["name", *cleared, "custom", "erased_at", "updated_at"])
-    scoped = {"tenant": tenant, "contact": locked}
-    Activity.objects.filter(**scoped).update(text="", outcome="")
-    Task.objects.filter(**scoped).update(title="—")
-    Event.objects.filter(**scoped).update(note="")
-    StageChange.objects.filter(**scoped).update(reason="", merged_from_name="")
-    Consent.objects.filter(**scoped).update(note="")
+    scoped = {"contact": locked}
+    Activity.objects.for_tenant(tenant).filter(**scoped).update(text="", outcome="")
+    Task.objects.for_tenant(tenant).filter(**scoped).update(title="—")
+    Event.objects.for_tenant(tenant).filter(**scoped).update(note="")
+    StageChange.objects.for_tenant(tenant).filter(**scoped).update(reason="", merged_from_name="")
+    Consent.objects.for_tenant(tenant).filter(**scoped).update(note="")
     ContactMerge.objects.for_tenant(tenant).filter(survivor=locked).update(
         merged_name="", merged_data={}
     )
-    audiences = set(AudienceMember.objects.filter(**scoped).values_list("audience_id", flat=True))
-    AudienceMember.objects.filter(**scoped).delete()
-    for audience_id in audiences:  # at once; their recompute leaves them out from now on
-        size = AudienceMember.objects.filter(tenant=tenant, audience_id=audience_id).count()
-        Audience.objects.filter(tenant=tenant, pk=audience_id).update(size=size)
-    snapshots = set(
-        AudienceSnapshotMember.objects.filter(**scoped).values_list("snapshot_id", flat=True)
+    audiences = set(
+        AudienceMember.objects.for_tenant(tenant)
+        .filter(**scoped)
+        .values_list("audience_id", flat=True)
     )
-    AudienceSnapshotMember.objects.filter(**scoped).delete()
+    AudienceMember.objects.for_tenant(tenant).filter(**scoped).delete()
+    for audience_id in audiences:  # at once; their recompute leaves them out from now on
+        size = AudienceMember.objects.for_tenant(tenant).filter(audience_id=audience_id).count()
+        Audience.objects.for_tenant(tenant).filter(pk=audience_id).update(size=size)
+    snapshots = set(
+        AudienceSnapshotMember.objects.for_tenant(tenant)
+        .filter(**scoped)
+        .values_list("snapshot_id", flat=True)
+    )
+    AudienceSnapshotMember.objects.for_tenant(tenant).filter(**scoped).delete()
     for snapshot_id in snapshots:  # a frozen list's size says who is on it
-        size = AudienceSnapshotMember.objects.filter(tenant=tenant, snapshot_id=snapshot_id)
-        AudienceSnapshot.objects.filter(tenant=tenant, pk=snapshot_id).update(size=size.count())
+        size = AudienceSnapshotMember.objects.for_tenant(tenant).filter(snapshot_id=snapshot_id)
+        AudienceSnapshot.objects.for_tenant(tenant).filter(pk=snapshot_id).update(size=size.count())
     audit_redact(tenant=tenant, contact_id=locked.pk, values=values, placeholder=placeholder)
     webhooks_contact_erased(tenant=tenant, contact_id=locked.pk, erased_at=now)
     # by number only: the entry must not hold what was erased

@@ -2,7 +2,7 @@
 API's contact answers: status (new, active, loyal, at risk, churned, quiet), when it last did
 something and was last contacted, its open tasks. One query for a whole page of contacts."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import connection
 from django.utils import timezone
@@ -11,34 +11,35 @@ from crm.models import Tenant
 from grading.models import ActivityStatus
 from grading.selectors import settings_of
 
-# Per contact: its grade's status and figures (none until it did something), its latest
-# activity and its open tasks, each an index walk (activity_contact, task_contact).
+# Per contact of the page (already read, scoped, by the caller): its grade's status and figures
+# (none until it did something), its latest activity and its open tasks, each an index walk
+# (activity_contact, task_contact) from the company. The contacts table is not read again.
 ACTIVITY_OF = """
-SELECT c.id, c.created_at, g.status, g.last_seen_at, g.paid, g.payments,
+SELECT ids.id, g.status, g.last_seen_at, g.paid, g.payments,
   (SELECT a.occurred_at FROM activities_activity a
-    WHERE a.tenant_id = c.tenant_id AND a.contact_id = c.id
+    WHERE a.tenant_id = %(tenant)s AND a.contact_id = ids.id
     ORDER BY a.occurred_at DESC, a.id DESC LIMIT 1),
   (SELECT count(*) FROM activities_task t
-    WHERE t.tenant_id = c.tenant_id AND t.contact_id = c.id AND t.done_at IS NULL)
-FROM crm_contact c
-LEFT JOIN grading_contactgrade g ON g.tenant_id = c.tenant_id AND g.contact_id = c.id
-WHERE c.tenant_id = %s AND c.id = ANY(%s::bigint[])
+    WHERE t.tenant_id = %(tenant)s AND t.contact_id = ids.id AND t.done_at IS NULL)
+FROM unnest(%(ids)s::bigint[]) AS ids(id)
+LEFT JOIN grading_contactgrade g ON g.tenant_id = %(tenant)s AND g.contact_id = ids.id
 """
 
 
-def contact_activity_of(*, tenant: Tenant, contact_ids: list[int]) -> dict[int, dict]:
-    """{contact id: its activity, as ActivityStatusOut shows it}."""
-    if not contact_ids:
+def contact_activity_of(*, tenant: Tenant, created: dict[int, datetime]) -> dict[int, dict]:
+    """{contact id: its activity, as ActivityStatusOut shows it}, for the contacts `created`
+    names (id: when it was created), read in the company already."""
+    if not created:
         return {}
     with connection.cursor() as cursor:
-        cursor.execute(ACTIVITY_OF, [tenant.pk, [int(pk) for pk in contact_ids]])
+        cursor.execute(ACTIVITY_OF, {"tenant": tenant.pk, "ids": [int(pk) for pk in created]})
         rows = cursor.fetchall()
     now, settings = timezone.now(), None
     found = {}
-    for pk, created_at, status, last_seen_at, paid, payments, last_activity_at, open_tasks in rows:
+    for pk, status, last_seen_at, paid, payments, last_activity_at, open_tasks in rows:
         if status is None:  # never did anything: new while young, then quiet (as the page says)
             settings = settings or settings_of(tenant=tenant)
-            young = created_at >= now - timedelta(days=settings.new_days)
+            young = created[pk] >= now - timedelta(days=settings.new_days)
             status = ActivityStatus.NEW if young else ActivityStatus.DORMANT
         found[pk] = {
             "status": status, "status_label": str(ActivityStatus(status).label),

@@ -199,7 +199,9 @@ def _contacts_out(tenant: Tenant, contacts) -> list[dict]:
 
 def _with_activity(tenant: Tenant, shown: list[dict]) -> list[dict]:
     """Each contact shown with its activity (status, last touch, open tasks): one query."""
-    activity = contact_activity_of(tenant=tenant, contact_ids=[item["id"] for item in shown])
+    activity = contact_activity_of(
+        tenant=tenant, created={item["id"]: item["created_at"] for item in shown}
+    )
     for item in shown:
         item["activity"] = activity.get(item["id"])
     return shown

@@ -325,7 +325,7 @@ def test_the_typed_name_deletes_the_company_and_signs_its_only_member_out(
     )
     assert record.finished_at is not None
     assert not User.objects.filter(username="wang").exists()
-    page = admin_client.get(reverse("company_deleted"))
+    page = admin_client.get(reverse("company_deleted"), HTTP_ACCEPT_LANGUAGE="en")  # signed out
     assert page.status_code == 200 and "cannot be undone" in page.content.decode()
 
 

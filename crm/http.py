@@ -1,5 +1,6 @@
 """Small request helpers shared by the apps' views."""
 
+import logging
 from collections.abc import Callable
 
 from django.conf import settings
@@ -39,3 +40,15 @@ def id_url_maker(name: str, *args) -> Callable[[int], str]:
     last argument) to its URL, the same as reverse() would give, for a fraction of its cost."""
     head, _mark, tail = reverse(name, args=[*args, int(_ID_MARK)]).rpartition(_ID_MARK)
     return lambda pk: f"{head}{int(pk)}{tail}"
+
+
+class RefusalsOnOneLine(logging.Filter):
+    """A refused request (403: a member asking for what their role may not do) is an everyday
+    answer, not a fault: `django.request` logs it as "Forbidden (Permission denied): /path"
+    without the traceback Django attaches. Errors (5xx) keep theirs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "status_code", None) == 403:
+            record.exc_info = None
+            record.exc_text = None
+        return True

@@ -280,8 +280,18 @@ if not DEBUG:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"refusals_on_one_line": {"()": "crm.http.RefusalsOnOneLine"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # Refused and failed requests are written once (not again by Django's own console handler
+    # under DEBUG): a 403 as one line, a 500 with its traceback.
+    "loggers": {
+        "django.request": {
+            "handlers": ["console"],
+            "filters": ["refusals_on_one_line"],
+            "propagate": False,
+        }
+    },
 }
 
 # Pages list this many contacts at a time.

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="needs make
 def installs(target: str) -> list[str]:
     """The extras each `pip install … -e '.[…]'` of `make -n -B <target>` asks for."""
     dry_run = subprocess.run(
-        ["make", "-n", "-B", target, "PYTHON=python3"],
+        [shutil.which("make"), "-n", "-B", target, "PYTHON=python3"],
         cwd=ROOT,
         capture_output=True,
         text=True,

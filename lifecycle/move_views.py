@@ -18,7 +18,7 @@ from . import services
 from .cards import CardWriter, card_values
 from .forms import CompleteMoveForm, LostForm, MoveForm, ReopenForm
 from .panels import stage_panel_context
-from .selectors import counts_after_move, owner_stage_counts, stage_settings
+from .selectors import counts_after_move, funnel_counts, owner_stage_counts, stage_settings
 from .stages import REQUIREMENTS
 
 
@@ -78,22 +78,38 @@ class BoardAnswer(ContactPageAnswer):
     """htmx on the board: the card moves and the column counts change; a refusal shows above
     the board; a question opens in the same dialog as on the contact page."""
 
+    @property
+    def mine(self) -> bool:
+        return self.request.POST.get("owner") == "me"
+
+    def _card(self, contact):
+        writer = CardWriter(self.request, owner="me" if self.mine else "")
+        writer.know_tiers([contact.pk])
+        return writer.card(card_values(contact), just_moved=True)
+
     def moved(self, contact, message: str, *, change=None, filled: bool = False):
-        if self.request.POST.get("owner") == "me":
+        if self.mine:
             counts = owner_stage_counts(tenant=self.request.tenant, owner=self.request.membership)
         else:
             counts = counts_after_move(
                 tenant=self.request.tenant, change=change, amount=contact.expected_amount
             )
-        owner = "me" if self.request.POST.get("owner") == "me" else ""
-        writer = CardWriter(self.request, owner=owner)
-        writer.know_tiers([contact.pk])
-        card = writer.card(card_values(contact), just_moved=True)
+        card = self._card(contact)
         context = {"contact": contact, "card": card, "counts": counts, "message": message}
         return render(self.request, "lifecycle/partials/board_moved.html", context)
 
     def refused(self, contact, message: str):
-        response = render(self.request, "lifecycle/partials/board_message.html", {"error": message})
+        context = {"error": message}
+        if self.request.POST.get("version") != str(contact.stage_version):
+            # The card showed the contact as it was (someone moved it since): it goes where the
+            # contact is now, or leaves the board if the contact is lost or no longer one's own.
+            tenant, member = self.request.tenant, self.request.membership
+            shown = not contact.is_lost and (not self.mine or contact.owner_id == member.pk)
+            counts = (owner_stage_counts(tenant=tenant, owner=member) if self.mine
+                      else funnel_counts(tenant=tenant)[0])  # fmt: skip
+            context |= {"contact": contact, "card": self._card(contact) if shown else None,
+                        "counts": counts}  # fmt: skip
+        response = render(self.request, "lifecycle/partials/board_message.html", context)
         return retarget(reswap(response, "innerHTML"), "#board-messages")
 
 

@@ -109,12 +109,17 @@ def snapshot_members(*, snapshot: AudienceSnapshot) -> QuerySet:
     return _consenting(members, snapshot.tenant, snapshot.consent_channel)
 
 
-def audience_recent_changes(*, audience: Audience, limit: int = 50) -> dict[str, list]:
-    """Who joined and who left in the latest recompute that changed anything."""
+def audience_recent_changes(*, audience: Audience, limit: int = 50) -> dict:
+    """Who joined and who left in the latest recompute that changed anything: the first `limit`
+    of each, and how many more there were ("entered_more", "left_more")."""
     changes = AudienceChange.objects.for_tenant(audience.tenant).filter(audience=audience)
     last = changes.order_by("-at").values_list("at", flat=True).first()
-    result = {AudienceChange.ENTERED: [], AudienceChange.LEFT: [], "at": last}
-    if last is not None:
-        for change in changes.filter(at=last).select_related("contact")[: limit * 2]:
-            result[change.change].append(change.contact)
+    result = {"at": last}
+    for kind in (AudienceChange.ENTERED, AudienceChange.LEFT):
+        of_kind = changes.filter(at=last, change=kind)
+        shown = [] if last is None else [
+            change.contact for change in of_kind.select_related("contact").order_by("pk")[:limit]
+        ]  # fmt: skip
+        result[kind] = shown
+        result[f"{kind}_more"] = of_kind.count() - limit if len(shown) == limit else 0
     return result

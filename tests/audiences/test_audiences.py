@@ -175,3 +175,47 @@ def test_the_first_computation_shows_who_joined(admin_client, tenant, admin):
     page = admin_client.get(reverse("audience_detail", args=[tenant.slug, audience.pk]))
     recent = page.context["recent"]
     assert [c.name for c in recent["entered"]] == ["新成员"] and recent["left"] == []
+
+
+def test_when_many_join_at_once_the_page_says_how_many_more_and_links_to_the_members(
+    admin_client, tenant, admin
+):
+    ContactFactory.create_batch(53, tenant=tenant, stage="customer")
+    audience = audience_save(tenant=tenant, actor=admin, name="付费", gate="exact",
+                             stages=["customer"])  # fmt: skip
+    audience_recompute(audience=audience)
+
+    page = admin_client.get(reverse("audience_detail", args=[tenant.slug, audience.pk]))
+
+    html = page.content.decode()
+    assert len(page.context["recent"]["entered"]) == 50
+    assert '<a href="#audience-members" class="more">… and 3 more</a>' in html
+    assert '<section class="card" id="audience-members">' in html
+    assert "more</span>" not in html  # nobody left: nothing more to say there
+
+
+def test_a_short_joined_list_says_nothing_more(admin_client, tenant, admin):
+    ContactFactory.create_batch(50, tenant=tenant, stage="customer")
+    audience = audience_save(tenant=tenant, actor=admin, name="付费", gate="exact",
+                             stages=["customer"])  # fmt: skip
+    audience_recompute(audience=audience)
+
+    page = admin_client.get(reverse("audience_detail", args=[tenant.slug, audience.pk]))
+
+    assert len(page.context["recent"]["entered"]) == 50
+    assert "more</a>" not in page.content.decode()
+
+
+def test_when_many_leave_at_once_the_page_says_how_many_more(admin_client, tenant, admin):
+    leaving = ContactFactory.create_batch(52, tenant=tenant, stage="customer")
+    audience = audience_save(tenant=tenant, actor=admin, name="付费", gate="exact",
+                             stages=["customer"])  # fmt: skip
+    audience_recompute(audience=audience)
+    for contact in leaving:
+        contact_stage_move(contact=contact, actor=admin, to_stage="evangelist")
+    audience_recompute(audience=audience)
+
+    page = admin_client.get(reverse("audience_detail", args=[tenant.slug, audience.pk]))
+
+    assert len(page.context["recent"]["left"]) == 50
+    assert '<span class="muted">… and 2 more</span>' in page.content.decode()

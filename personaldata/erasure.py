@@ -31,7 +31,7 @@ from crm.services import NotAllowed, ServiceError
 from crm.webhook_events import webhooks_contact_erased
 from lifecycle.models import StageChange
 from lifecycle.scheduling import tenant_changed
-from spreadsheets.imports.reading import data_rows
+from spreadsheets.imports.reading import every_row
 from spreadsheets.models import ImportChunk, ImportJob
 from tagging.models import Event
 
@@ -53,13 +53,14 @@ def erased_name(contact: Contact) -> str:
 
 
 def _lists_person(job: ImportJob, contact: Contact) -> bool:
-    """Whether the job's file holds a row with the person's phone, email or WeChat ID."""
+    """Whether the job's file holds a row with the person's phone, email or WeChat ID: on any
+    of its sheets, the ones not imported too."""
     wanted = {(name, getattr(contact, name)) for name, _normalize in IDENTITY
               if getattr(contact, name)}  # fmt: skip
     if not wanted or not job.content:
         return False
     try:
-        for _number, cells in data_rows(bytes(job.content), job.file_name, job.header_row):
+        for cells in every_row(bytes(job.content), job.file_name):
             for cell in cells:
                 text = str(cell or "").strip()
                 if text and any(normalize(text) == value for name, value in wanted

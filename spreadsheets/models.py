@@ -48,6 +48,9 @@ class ImportJob(TenantOwned):
     failure = models.CharField(max_length=40, blank=True)  # a code, worded when shown
     # reading: the spreadsheet row holding the headers (a title row may sit above it)
     header_row = models.PositiveIntegerField(default=1)
+    # an Excel file's sheet read, by name ("": the one Excel opens on; a CSV has none). The
+    # mapping step may choose another; the worker reads the one chosen.
+    sheet = models.CharField(max_length=31, blank=True)
     # choices of the mapping step
     merge_shared_email = models.BooleanField(default=False)
     owner = models.ForeignKey(  # one owner for every row (or an "owner" column in `mapping`)

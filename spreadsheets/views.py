@@ -71,8 +71,14 @@ def import_map(request, job_id: int):
     job = access_import(request.membership, job_id)
     if job.status != job.PENDING:
         return redirect(tenant_url(request, "import_detail", job.pk))
+    if request.method == "POST" and "sheet" in request.POST:  # "read another sheet"
+        try:
+            jobs.import_sheet_choose(job=job, sheet=request.POST["sheet"])
+        except ServiceError as exc:  # an empty sheet: the one read stays, mapping and all
+            messages.error(request, exc.message)
+        return redirect(tenant_url(request, "import_map", job.pk))
     try:  # the first rows only: the worker streams the rest
-        _table, first = jobs.read_preview(bytes(job.content), job.file_name)
+        table, first = jobs.read_preview(bytes(job.content), job.file_name, sheet=job.sheet)
     except ServiceError as exc:
         messages.error(request, exc.message)
         return redirect(tenant_url(request, "import_new"))
@@ -114,6 +120,8 @@ def import_map(request, job_id: int):
         "job": job,
         "encoding": ENCODING_NAMES.get(job.encoding, job.encoding),
         "header_choices": numbers,
+        "sheet": table.sheet,
+        "sheets": table.sheets,
         # one row per column of the file, as it is mapped: its header, its first values, its choice
         "columns": [
             (i, job.mapping.get(str(i), ""), preview[0][i], [row[i] for row in preview[1:]])

@@ -33,10 +33,12 @@ from .checking import IDENTITY, NORMALIZE, Record, RowChecker, merge_records
 from .reading import (
     CUSTOM,
     FIELDS,
+    Table,
     custom_target,
     data_rows,
     find_header_row,
     guess_mapping,
+    names_our_fields,
     read_preview,
 )
 from .runs import (
@@ -89,21 +91,72 @@ def import_start(
     if not can_import(actor):
         raise ServiceError(_("Only admins and marketers may import contacts."))
     _check_waiting_room(tenant)  # before reading a large file for nothing
-    table, rows = read_preview(content, file_name)  # the first rows only, never the file
-    header_row = find_header_row(rows)
-    header = next(cells for number, cells in rows if number == header_row)
-    if not any(any(cells) for number, cells in rows if number > header_row):
-        raise ServiceError(_("The file has headers but no rows under them to import."))
+    table, rows = _first_sheet_with_rows(content, file_name)
+    header_row, header = _header_of(rows)
     # Two uploads at once must not both take the last place. NO KEY: rows that merely refer
     # to the company (every insert of its data) are not held up.
     Tenant.objects.select_for_update(no_key=True).filter(pk=tenant.pk).first()
     _check_waiting_room(tenant)
     return ImportJob.objects.create(
         tenant=tenant, created_by=actor, file_name=file_name[:255], content=content,
-        kind=table.kind, encoding=table.encoding, language=language,
+        kind=table.kind, encoding=table.encoding, language=language, sheet=table.sheet,
         mapping=mapping_guess(tenant=tenant, header=header), header_row=header_row,
         total=0,  # counted by the worker
     )  # fmt: skip
+
+
+def _first_sheet_with_rows(content: bytes, file_name: str):
+    """The preview of the sheet Excel opens on; unless that one is empty, or names none of
+    our columns while another sheet does (a 填写说明 sheet in front of the list): then of the
+    first such other sheet. The columns step says which was read and offers the others."""
+    try:
+        chosen = read_preview(content, file_name)  # the first rows only, never the file
+    except ServiceError as exc:
+        chosen, refused = None, exc
+    if chosen is not None and (chosen[0].kind != "xlsx" or names_our_fields(chosen[1])):
+        return chosen
+    table = chosen[0] if chosen else Table(content, file_name)
+    for sheet in [name for name in sheets_of(table) if name != table.sheet]:
+        try:
+            other = read_preview(content, file_name, sheet=sheet)
+        except ServiceError:
+            continue
+        if names_our_fields(other[1]):
+            return other
+        chosen = chosen or other
+    if chosen is None:
+        raise refused
+    return chosen
+
+
+def sheets_of(table: Table) -> list[str]:
+    """The names of an Excel file's sheets (none for a CSV); opens the file, reads no row."""
+    if table.kind == "xlsx" and not table.sheets:
+        next(iter(table.rows()), None)
+    return table.sheets
+
+
+def _header_of(rows: list[tuple[int, list[str]]]) -> tuple[int, list[str]]:
+    header_row = find_header_row(rows)
+    header = next(cells for number, cells in rows if number == header_row)
+    if not any(any(cells) for number, cells in rows if number > header_row):
+        raise ServiceError(_("The file has headers but no rows under them to import."))
+    return header_row, header
+
+
+@transaction.atomic
+def import_sheet_choose(*, job: ImportJob, sheet: str) -> ImportJob:
+    """Reads another sheet of the uploaded file (no new upload): its header row found and
+    its columns guessed afresh. A sheet that cannot be imported changes nothing."""
+    locked = ImportJob.objects.for_tenant(job.tenant).select_for_update().get(pk=job.pk)
+    if locked.status != ImportJob.PENDING:
+        raise ServiceError(_("This import has started: it stays in the history."))
+    _table, rows = read_preview(bytes(locked.content), locked.file_name, sheet=sheet)
+    locked.header_row, header = _header_of(rows)
+    locked.sheet = sheet
+    locked.mapping = mapping_guess(tenant=locked.tenant, header=header)
+    locked.save(update_fields=["sheet", "header_row", "mapping"])
+    return locked
 
 
 def mapping_guess(*, tenant: Tenant, header: list[str]) -> dict[str, str]:
@@ -207,7 +260,8 @@ def import_run(*, job: ImportJob, retries_left: bool = False) -> ImportJob:
 def _run(job: ImportJob) -> ImportJob:
     with translation.override(job.language):
         # the whole file first: a damaged row stops the import before anything is written
-        rows = list(beating(data_rows(bytes(job.content), job.file_name, job.header_row), job))
+        read = data_rows(bytes(job.content), job.file_name, job.header_row, sheet=job.sheet)
+        rows = list(beating(read, job))
         tenant = job.tenant
         job.total = len(rows)
         ImportJob.objects.for_tenant(tenant).filter(pk=job.pk).update(total=job.total)

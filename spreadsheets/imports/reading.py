@@ -6,7 +6,7 @@ import csv
 import io
 import itertools
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime, time
 from pathlib import PurePath
 
@@ -96,9 +96,13 @@ NOT_TABLES = (b"%PDF", b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"{\\rtf")
 
 class Table:
     """An uploaded file, read row by row: rows() yields (spreadsheet row number, cells) for
-    every row, blank ones included, so the numbers are Excel's own."""
+    every row, blank ones included, so the numbers are Excel's own.
 
-    def __init__(self, content: bytes, file_name: str = ""):
+    An Excel file's `sheet` (its name; "" for the one Excel opens on) is read; once rows()
+    has begun, `sheet` is the one read and `sheets` names them all, in the file's order."""
+
+    def __init__(self, content: bytes, file_name: str = "", sheet: str = ""):
+        self.sheet, self.sheets = sheet, []
         if len(content) > MAX_BYTES:
             raise ServiceError(_("The file is larger than 20 MB; split it into smaller files."))
         self.content = content
@@ -170,9 +174,10 @@ class Table:
         except Exception as exc:
             raise ServiceError(_("This Excel file cannot be read.")) from exc
         try:
+            sheet = self._sheet_of(book)
             seen, expected = 0, 1
             try:
-                for row in book.active.iter_rows():
+                for row in sheet.iter_rows():
                     cells = [c for c in row if getattr(c, "row", None)]
                     at = cells[0].row if cells else expected
                     while expected < at:  # rows the sheet leaves out are blank rows
@@ -193,6 +198,25 @@ class Table:
                 raise ServiceError(_("This Excel file cannot be read.")) from exc
         finally:
             book.close()
+
+    def _sheet_of(self, book):
+        """The worksheet asked for, else the one Excel opens on (else the first: a chart
+        may be the one it opens on); charts are no table and are not offered."""
+        sheets = book.worksheets
+        self.sheets = [sheet.title for sheet in sheets]
+        if not sheets:
+            raise ServiceError(_("The file has no rows."))
+        if self.sheet:
+            if self.sheet not in self.sheets:
+                raise ServiceError(
+                    _("The file has no sheet “%(sheet)s”: choose one of its sheets.")
+                    % {"sheet": self.sheet}
+                )
+            sheet = book[self.sheet]
+        else:
+            sheet = book.active if book.active in sheets else sheets[0]
+        self.sheet = sheet.title
+        return sheet
 
     def _csv(self):
         stream = io.TextIOWrapper(
@@ -285,29 +309,45 @@ def find_header_row(rows: list[tuple[int, list[str]]]) -> int:
     return filled[0][0]
 
 
-def read_preview(content: bytes, file_name: str, limit: int = PREVIEW_ROWS):
+def names_our_fields(rows: list[tuple[int, list[str]]]) -> bool:
+    """Whether the header row of these first rows names one of our fields."""
+    header_row = find_header_row(rows)
+    return bool(_words(next(cells for number, cells in rows if number == header_row)))
+
+
+def read_preview(content: bytes, file_name: str, limit: int = PREVIEW_ROWS, sheet: str = ""):
     """(table, first rows as (number, cells)): what the web request reads, never more."""
-    table = Table(content, file_name)
+    table = Table(content, file_name, sheet)
     rows = []
     for number, cells in table.rows():
         rows.append((number, cells))
         if sum(1 for _n, row in rows if any(row)) >= limit:
             break
     if not any(any(row) for _n, row in rows):
+        if len(table.sheets) > 1:
+            raise ServiceError(_("The sheet “%(sheet)s” has no rows.") % {"sheet": table.sheet})
         raise ServiceError(_("The file has no rows."))
     return table, rows
 
 
-def data_rows(content: bytes, file_name: str, header_row: int):
+def data_rows(content: bytes, file_name: str, header_row: int, sheet: str = ""):
     """The rows under the header row, with their spreadsheet numbers; blank rows are passed
     over (their numbers are kept), streamed."""
-    for number, cells in Table(content, file_name).rows():
+    for number, cells in Table(content, file_name, sheet).rows():
         if number > header_row and any(cells):
             yield number, cells
 
 
-def header_cells(content: bytes, file_name: str, header_row: int) -> list[str]:
-    for number, cells in Table(content, file_name).rows():
+def every_row(content: bytes, file_name: str) -> Iterator[list[str]]:
+    """Every row of the file, on each of its sheets, streamed: what the file holds."""
+    table = Table(content, file_name)
+    yield from (cells for _n, cells in table.rows())
+    for sheet in (s for s in table.sheets if s != table.sheet):
+        yield from (cells for _n, cells in Table(content, file_name, sheet).rows())
+
+
+def header_cells(content: bytes, file_name: str, header_row: int, sheet: str = "") -> list[str]:
+    for number, cells in Table(content, file_name, sheet).rows():
         if number == header_row:
             return cells
     return []

@@ -244,7 +244,7 @@ def failed_rows_csv(job: ImportJob) -> bytes:
     last = max(wanted, default=0)
     # a file deleted since (a person listed in it erased at their request: personaldata) has
     # no rows left to show
-    rows = Table(bytes(job.content), job.file_name).rows() if job.content else ()
+    rows = Table(bytes(job.content), job.file_name, job.sheet).rows() if job.content else ()
     for number, row in rows:  # streamed, by number
         if number == job.header_row:
             header = row

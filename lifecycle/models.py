@@ -46,8 +46,12 @@ class StageSetting(TenantOwned):
         return self.label or str(Stage(self.stage).label)
 
     @property
+    def standard_criteria(self) -> str:
+        return str(DEFAULT_CRITERIA[self.stage])
+
+    @property
     def display_criteria(self) -> str:
-        return self.entry_criteria or str(DEFAULT_CRITERIA[self.stage])
+        return self.entry_criteria or self.standard_criteria
 
     @property
     def display_colour(self) -> str:

@@ -1,5 +1,6 @@
 """The board, and the stage names an admin gives: shown everywhere, never changing the keys."""
 
+import re
 from datetime import timedelta
 
 from django.urls import reverse
@@ -146,6 +147,32 @@ def test_default_criteria_come_from_the_seed_in_both_languages(admin_client, ten
     admin.user.save()
     html = admin_client.get(reverse("stage_settings", args=[tenant.slug])).content.decode()
     assert "来电咨询课程和价格" in html
+
+
+def _criteria_box(html: str, stage: str) -> tuple[str, str, str]:
+    """A stage's entry criteria box on the settings page: (its tag, its text, its hint)."""
+    box = re.search(rf'(<textarea name="{stage}-entry_criteria"[^>]*>)(.*?)</textarea>', html, re.S)
+    hint = re.search(rf'<small[^>]*id="id_{stage}-entry_criteria_helptext">(.*?)</small>', html)
+    return box.group(1), box.group(2), hint.group(1)
+
+
+def test_the_standard_entry_criteria_read_as_a_hint_not_as_saved_text(admin_client, tenant):
+    url = reverse("stage_settings", args=[tenant.slug])
+
+    tag, text, hint = _criteria_box(admin_client.get(url).content.decode(), "sql")
+
+    # nothing saved: the box is empty, with no grey placeholder looking like saved words
+    assert text == "" and "placeholder" not in tag
+    assert 'aria-describedby="id_sql-entry_criteria_helptext"' in tag
+    assert hint == (
+        "Left empty, the standard criteria apply: “Called in to ask about courses and prices.”"
+    )
+
+    admin_client.post(url, {"sql-entry_criteria": "试听后来电询价。"})
+    tag, text, hint = _criteria_box(admin_client.get(url).content.decode(), "sql")
+
+    assert text == "试听后来电询价。"
+    assert "Called in to ask about courses and prices." in hint
 
 
 def test_entry_requirements_are_set_per_stage(admin_client, tenant):

@@ -14,9 +14,12 @@ BUILTIN_KINDS = {
 }
 
 # The default rules every tenant starts with (seed lifecycle-tags-7-stages.md): kind -> stage.
+# A company that started before one was added is offered it on the rules page (TaggingDefaults).
 DEFAULT_RULES = [
     ("form_submitted", "lead"),
     ("price_list_downloaded", "mql"),
+    # the seed's MQL evidence: "开始下载价格表、预约体验课、下载课程表"
+    ("trial_booked", "mql"),
     ("consultation_call", "sql"),
     ("payment_intent", "opportunity"),
     ("payment_received", "customer"),

@@ -1,3 +1,4 @@
+from django.contrib.postgres.fields import ArrayField
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -235,9 +236,12 @@ class Rule(TenantOwned):
 
 
 class TaggingDefaults(TenantOwned):
-    """Marks that a tenant received the default rules once, so deleting them sticks."""
+    """Marks that a tenant received the default rules once, so deleting them sticks; `kinds`
+    says which (tagging.events.DEFAULT_RULES), so a default added to the product later is
+    offered to the company once, and one it deleted is not offered again."""
 
     created_at = models.DateTimeField(default=timezone.now)
+    kinds = ArrayField(models.CharField(max_length=40), default=list, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["tenant"], name="taggingdefaults_once")]

@@ -46,21 +46,62 @@ def event_kind_create(*, tenant: Tenant, actor: Membership | None, label: str) -
     return kind
 
 
-def rules_defaults_given(*, tenant: Tenant) -> bool:
-    return TaggingDefaults.objects.for_tenant(tenant).exists()
+def rules_defaults_offered(*, tenant: Tenant) -> list[tuple[str, str]]:
+    """The default rules (kind, stage) the company was never given: all of them for a company
+    that has none yet, and those added to the product since it got its own."""
+    marker = TaggingDefaults.objects.for_tenant(tenant).first()
+    given = set(marker.kinds) if marker else set()
+    return [(kind, stage) for kind, stage in DEFAULT_RULES if kind not in given]
 
 
 @transaction.atomic
 def rules_ensure_defaults(*, tenant: Tenant) -> None:
-    """Gives a tenant the seed's six rules, once; rules an admin deleted stay deleted."""
+    """Gives a new tenant the default rules, once; rules an admin deleted stay deleted. A
+    company that has them already gets a default added later only when an admin asks
+    (rules_add_defaults): a new rule moving its contacts is its admins' decision."""
     _marker, created = TaggingDefaults.objects.get_or_create(tenant=tenant)
-    if not created:
-        return
-    for position, (kind, stage) in enumerate(DEFAULT_RULES):
+    if created:
+        rules_add_defaults(tenant=tenant, actor=None)
+
+
+@transaction.atomic
+def rules_add_defaults(*, tenant: Tenant, actor: Membership | None) -> tuple[list[Rule], list[str]]:
+    """Adds the default rules the company was never given (rules_defaults_offered), each once.
+    A kind the company already has a rule moving contacts for keeps its own rule: no second
+    one beside it. Returns (the rules added, the kinds skipped)."""
+    if actor is not None:
+        capability_required(actor, can_edit_rules, _("Only admins may change the rules."))
+    marker, _created = (
+        TaggingDefaults.objects.for_tenant(tenant).select_for_update().get_or_create(tenant=tenant)
+    )
+    given = set(marker.kinds)
+    rules = Rule.objects.for_tenant(tenant)
+    moving = set(rules.exclude(to_stage="").values_list("event_kind", flat=True))
+    position = rules.count()
+    added, skipped = [], []
+    for kind, stage in DEFAULT_RULES:
+        if kind in given:
+            continue
+        given.add(kind)
+        if kind in moving:
+            skipped.append(kind)
+            continue
         # No name: shown as "what happens → stage" in the reader's language and current labels.
-        Rule.objects.create(
+        rule = Rule.objects.create(
             tenant=tenant, name="", event_kind=kind, to_stage=stage, position=position
         )
+        position += 1
+        added.append(rule)
+        if actor is not None:  # an admin's choice: the audit log says who added which
+            audit_record(
+                tenant=tenant, actor=actor, kind=AuditKind.RULE_SAVED,
+                subject=stored_rule_title(rule, tenant),
+                details={"rule": rule.pk, "created": True, "event": kind, "to": stage,
+                         "add": [], "remove": [], "active": True, **_title_key(rule)},
+            )  # fmt: skip
+    marker.kinds = [kind for kind, _stage in DEFAULT_RULES if kind in given]
+    marker.save(update_fields=["kinds"])
+    return added, skipped
 
 
 @transaction.atomic

@@ -24,6 +24,7 @@ from .access import (
     access_tag_alias,
     access_tag_group,
 )
+from .events import DEFAULT_RULES
 from .forms import (
     AliasForm,
     BulkTagForm,
@@ -35,7 +36,7 @@ from .forms import (
     TagForm,
     TagGroupForm,
 )
-from .outcomes import describe
+from .outcomes import describe, title_from_key
 from .panels import tags_panel_context
 from .selectors import (
     event_kinds,
@@ -441,10 +442,16 @@ def _stage_labels(request) -> dict:
 @require_GET
 @permission_required(can_edit_rules)
 def rule_list_view(request):
+    kinds = event_kinds(tenant=request.tenant)
+    offered = rules.rules_defaults_offered(tenant=request.tenant)
     context = {
-        "defaults_given": rules.rules_defaults_given(tenant=request.tenant),
+        "defaults_offered": [
+            title_from_key({"kind": kind, "to": stage}, kinds, _stage_labels(request))
+            for kind, stage in offered
+        ],
+        "defaults_all": len(offered) == len(DEFAULT_RULES),
         "rules": rule_list(tenant=request.tenant),
-        "kind_labels": event_kinds(tenant=request.tenant),
+        "kind_labels": kinds,
         "kind_form": EventKindForm(),
     }
     return render(request, "tagging/rule_list.html", context)
@@ -453,8 +460,20 @@ def rule_list_view(request):
 @require_POST
 @permission_required(can_edit_rules)
 def rules_add_defaults(request):
-    rules.rules_ensure_defaults(tenant=request.tenant)
-    messages.success(request, _("The default rules were added."))
+    added, skipped = rules.rules_add_defaults(tenant=request.tenant, actor=request.membership)
+    kinds = event_kinds(tenant=request.tenant)
+    if added:
+        messages.success(
+            request,
+            ngettext("Added %(count)s default rule.", "Added %(count)s default rules.", len(added))
+            % {"count": len(added)},
+        )
+    for kind in skipped:
+        messages.info(
+            request,
+            _("Not added: you have a rule moving contacts on “%(kind)s” already.")
+            % {"kind": kinds.get(kind, kind)},
+        )
     return redirect(tenant_url(request, "rule_list"))
 
 

@@ -184,7 +184,7 @@ def test_the_timeline_pages_back_in_time_without_gaps_or_repeats(tenant, sales, 
 def test_the_timeline_narrows_to_one_kind(tenant, sales, contact):
     activity_log(contact=contact, actor=sales, kind="call", text="电话")
     activity_log(contact=contact, actor=sales, kind="wechat", text="微信")
-    event_log(contact=contact, actor=sales, kind="trial_booked")
+    event_log(contact=contact, actor=sales, kind="event_attended")
     contact_stage_move(contact=contact, actor=sales, to_stage="lead")
     texts = [item for kind, item in everything_in(contact, shown="wechat")]
     assert [Activity.objects.get(pk=pk).text for pk in texts] == ["微信"]
@@ -222,11 +222,11 @@ def test_reading_the_timeline_costs_the_same_few_queries_however_long_it_is(
         return len(captured)
 
     activity_log(contact=contact, actor=sales, kind="note", text="一")
-    event_log(contact=contact, actor=sales, kind="trial_booked")
+    event_log(contact=contact, actor=sales, kind="event_attended")
     few = queries()
     for i in range(40):
         activity_log(contact=contact, actor=sales, kind="call", text=f"电话{i}")
-        event_log(contact=contact, actor=sales, kind="trial_booked")
+        event_log(contact=contact, actor=sales, kind="event_attended")
     assert queries() == few
 
 

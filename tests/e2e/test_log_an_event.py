@@ -13,7 +13,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 def test_logging_an_event_moves_and_tags_the_contact_by_the_rules(live_server, page):
     school = TenantFactory(slug="english-school", name="英语口语培训班")
     MembershipFactory(tenant=school, role="marketer", user__username="li")
-    tenant_setup(tenant=school)  # the six default rules
+    tenant_setup(tenant=school)  # the default rules
     group = TagGroup.objects.create(tenant=school, key="event", label="活动")
     attended = Tag.objects.create(tenant=school, group=group, key="attended",
                                   label="活动参与者", label_key="活动参与者")  # fmt: skip

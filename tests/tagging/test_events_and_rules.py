@@ -6,14 +6,21 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from crm.models import Contact
+from crm.models import AuditEntry, AuditKind, Contact
 from crm.services import ServiceError
 from crm.tenancy import tenant_create
 from lifecycle.models import StageChange
 from lifecycle.services import contact_stage_move
-from tagging.models import ContactTag, Event, Rule
+from tagging.models import ContactTag, Event, Rule, TaggingDefaults
 from tagging.outcomes import describe
-from tagging.rules import event_kind_create, event_log, rule_save, rules_ensure_defaults
+from tagging.rules import (
+    event_kind_create,
+    event_log,
+    rule_save,
+    rules_defaults_offered,
+    rules_ensure_defaults,
+)
+from tests.conftest import client_for
 from tests.factories import ContactFactory
 
 
@@ -28,7 +35,7 @@ def rules(tenant):
     return list(Rule.objects.for_tenant(tenant))
 
 
-def test_a_new_company_starts_with_the_seeds_six_rules(db):
+def test_a_new_company_starts_with_the_seeds_rules(db):
     tenant, _admin, _created = tenant_create(
         slug="acme", name="Acme", admin_username="boss", admin_password="pw-123456"
     )
@@ -36,11 +43,13 @@ def test_a_new_company_starts_with_the_seeds_six_rules(db):
     assert [(r.event_kind, r.to_stage) for r in rules] == [
         ("form_submitted", "lead"),
         ("price_list_downloaded", "mql"),
+        ("trial_booked", "mql"),
         ("consultation_call", "sql"),
         ("payment_intent", "opportunity"),
         ("payment_received", "customer"),
         ("referral_joined", "evangelist"),
     ]
+    assert rules_defaults_offered(tenant=tenant) == []
 
 
 def test_deleted_default_rules_stay_deleted(tenant, rules):
@@ -211,7 +220,98 @@ def test_the_rules_page_offers_defaults_to_a_company_without_them(admin_client, 
     assert "Add the default rules" in page
     assert not Rule.objects.for_tenant(tenant).exists()  # a GET changes nothing
     admin_client.post(reverse("rules_add_defaults", args=[tenant.slug]))
+    assert Rule.objects.for_tenant(tenant).count() == 7
+    page = admin_client.get(reverse("rule_list", args=[tenant.slug])).content.decode()
+    assert reverse("rules_add_defaults", args=[tenant.slug]) not in page  # nothing more to offer
+
+
+def started_before_the_trial_rule(tenant):
+    """A company as it was before "booked a trial → MQL" was a default: the seed's six rules,
+    recorded as given (migration tagging 0019)."""
+    rules_ensure_defaults(tenant=tenant)
+    Rule.objects.for_tenant(tenant).filter(event_kind="trial_booked").delete()
+    TaggingDefaults.objects.for_tenant(tenant).update(kinds=[k for k, _ in SIX_BEFORE])
+
+
+SIX_BEFORE = [
+    ("form_submitted", "lead"),
+    ("price_list_downloaded", "mql"),
+    ("consultation_call", "sql"),
+    ("payment_intent", "opportunity"),
+    ("payment_received", "customer"),
+    ("referral_joined", "evangelist"),
+]
+
+
+def test_an_existing_company_adds_the_trial_rule_with_the_button_once(admin_client, tenant):
+    started_before_the_trial_rule(tenant)
+    rules_page = reverse("rule_list", args=[tenant.slug])
+    page = admin_client.get(rules_page).content.decode()
+    assert "Add the new default rule" in page
+    assert "Booked a trial class → Marketing qualified lead" in page
+    response = admin_client.post(reverse("rules_add_defaults", args=[tenant.slug]), follow=True)
+    assert "Added 1 default rule." in response.content.decode()
+    kinds = [(r.event_kind, r.to_stage) for r in Rule.objects.for_tenant(tenant)]
+    assert kinds == [*SIX_BEFORE, ("trial_booked", "mql")]  # the six once each, the new one last
+    page = admin_client.get(rules_page).content.decode()
+    assert reverse("rules_add_defaults", args=[tenant.slug]) not in page
+    admin_client.post(reverse("rules_add_defaults", args=[tenant.slug]))  # twice: nothing more
+    assert Rule.objects.for_tenant(tenant).count() == 7
+    entry = AuditEntry.objects.for_tenant(tenant).get(kind=AuditKind.RULE_SAVED)
+    assert entry.details["event"] == "trial_booked"
+
+
+def test_a_deleted_default_rule_is_not_offered_again(admin_client, tenant):
+    started_before_the_trial_rule(tenant)
+    admin_client.post(reverse("rules_add_defaults", args=[tenant.slug]))
+    Rule.objects.for_tenant(tenant).filter(event_kind="price_list_downloaded").delete()
+    Rule.objects.for_tenant(tenant).filter(event_kind="trial_booked").delete()
+    page = admin_client.get(reverse("rule_list", args=[tenant.slug])).content.decode()
+    assert reverse("rules_add_defaults", args=[tenant.slug]) not in page
+    admin_client.post(reverse("rules_add_defaults", args=[tenant.slug]))
+    assert (
+        not Rule.objects.for_tenant(tenant)
+        .filter(event_kind__in=["price_list_downloaded", "trial_booked"])
+        .exists()
+    )
+
+
+def test_a_company_with_its_own_trial_rule_keeps_it_alone(admin_client, tenant, admin):
+    started_before_the_trial_rule(tenant)
+    own = rule_save(tenant=tenant, actor=admin, name="试听 → SQL", event_kind="trial_booked",
+                    to_stage="sql")  # fmt: skip
+    response = admin_client.post(reverse("rules_add_defaults", args=[tenant.slug]), follow=True)
+    assert (
+        "Not added: you have a rule moving contacts on “Booked a trial class” already."
+        in response.content.decode()
+    )
+    assert list(Rule.objects.for_tenant(tenant).filter(event_kind="trial_booked")) == [own]
+    page = admin_client.get(reverse("rule_list", args=[tenant.slug])).content.decode()
+    assert reverse("rules_add_defaults", args=[tenant.slug]) not in page
+
+
+def test_only_admins_add_the_default_rules(marketer_client, sales_client, tenant, outsider):
+    started_before_the_trial_rule(tenant)
+    for client in (marketer_client, sales_client):
+        assert client.post(reverse("rules_add_defaults", args=[tenant.slug])).status_code == 403
+    rival = client_for(outsider)
+    assert rival.post(reverse("rules_add_defaults", args=[tenant.slug])).status_code == 404
     assert Rule.objects.for_tenant(tenant).count() == 6
+    assert rules_defaults_offered(tenant=tenant) == [("trial_booked", "mql")]
+
+
+def test_booking_a_trial_makes_a_lead_marketing_qualified(sales_client, tenant, rules):
+    lead = ContactFactory(tenant=tenant, stage="lead", phone="13800000000")
+    page = reverse("contact_detail", args=[tenant.slug, lead.pk])
+    response = sales_client.post(
+        reverse("contact_event_log", args=[tenant.slug, lead.pk]),
+        {"kind": "trial_booked", "note": "周六体验课"},
+        follow=True,
+    )
+    assert response.redirect_chain[-1][0] == page
+    assert fresh(lead).stage == "mql"
+    change = StageChange.objects.for_tenant(tenant).get()
+    assert (change.from_stage, change.to_stage, change.channel) == ("lead", "mql", "rule")
 
 
 def test_the_history_reads_in_the_readers_language(tenant, sales, rules, admin_client):

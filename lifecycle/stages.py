@@ -93,6 +93,22 @@ def moves_for(*, role: str | None, from_stage: str) -> list[tuple[str, bool]]:
     ]
 
 
+def bulk_targets(*, role: str | None, from_stage: str = "") -> list[str]:
+    """The stages the contact list's bulk bar offers this role: those it may move some of the
+    listed contacts to. `from_stage`: the list shows that stage only (its filter); otherwise
+    the contacts may be in any. A role that may only move forward is never offered the first
+    stage, nor, on a list of one stage, that stage or an earlier one."""
+    sources = [from_stage] if from_stage in RANK else ORDER
+    return [
+        stage
+        for stage in ORDER
+        if any(
+            may_move(role=role, channel=Channel.BULK, from_stage=source, to_stage=stage)
+            for source in sources
+        )
+    ]
+
+
 # Defaults from the seeds' English-school example (lifecycle-tags-7-stages.md): entry evidence
 # per stage, shown until a tenant writes its own. Colours run cold to warm down the funnel.
 DEFAULT_CRITERIA = {

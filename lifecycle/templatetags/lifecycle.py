@@ -5,7 +5,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
-from lifecycle.stages import LostReason, moves_for
+from lifecycle.stages import RANK, LostReason, bulk_targets, is_forward, moves_for
 
 register = template.Library()
 
@@ -45,6 +45,20 @@ def stage_moves(context, stage: str) -> list[tuple[str, bool]]:
     """The (stage, is_forward) moves the viewing member may make from `stage`."""
     membership = context["request"].membership
     return moves_for(role=membership.role if membership else None, from_stage=stage)
+
+
+@register.simple_tag(takes_context=True)
+def bulk_stage_choices(context, from_stage: str = "") -> list[tuple[str, str, bool]]:
+    """(key, label, back) of the stages the viewing member's bulk move may take the list's
+    contacts to (lifecycle.stages.bulk_targets): a marketer is offered forward moves only.
+    `back`: a move back for every contact listed (the list shows one stage), marked as on the
+    contact page."""
+    membership = context["request"].membership
+    settings = context["stage_settings"]
+    role = membership.role if membership else None
+    return [(stage, settings[stage].display_label,
+             from_stage in RANK and not is_forward(from_stage, stage))
+            for stage in bulk_targets(role=role, from_stage=from_stage)]  # fmt: skip
 
 
 @register.simple_tag

@@ -230,3 +230,73 @@ def test_a_moved_contact_counts_as_updated_for_the_api_and_recent_lists(tenant, 
     Contact.objects.for_tenant(tenant).update(updated_at=earlier)
     contact_reopen(contact=Contact.objects.for_tenant(tenant).get(pk=lost.pk), actor=admin)
     assert updated() == {lost.pk}
+
+
+# --- the bulk bar offers each role what it may do -------------------------------------------
+
+
+def bulk_bar(client, tenant, **filters) -> str:
+    html = client.get(reverse("contact_list", args=[tenant.slug]), filters).content.decode()
+    return html[
+        html.index('<form id="bulk-form"') : html.index("</form>", html.index('id="bulk-form"'))
+    ]
+
+
+def offered_stages(bar: str) -> list[str]:
+    if 'id="bulk-to-stage"' not in bar:
+        return []
+    select = bar[
+        bar.index('id="bulk-to-stage"') : bar.index("</select>", bar.index('id="bulk-to-stage"'))
+    ]
+    return re.findall(r'<option value="(\w+)">', select)
+
+
+def test_a_marketers_bulk_bar_offers_forward_moves_only(marketer_client, tenant):
+    ContactFactory(tenant=tenant, stage="sql")
+    bar = bulk_bar(marketer_client, tenant)
+    # the first stage is never forward for anyone; no reason to move back, no lost mark
+    assert offered_stages(bar) == ["lead", "mql", "sql", "opportunity", "customer", "evangelist"]
+    assert 'name="reason"' not in bar and "Reason (needed to move back)" not in bar
+    assert 'name="lost_reason"' not in bar and 'value="lost"' not in bar
+    # a list of one stage: the stages after it
+    assert offered_stages(bulk_bar(marketer_client, tenant, stage="sql")) == [
+        "opportunity", "customer", "evangelist"
+    ]  # fmt: skip
+    # nothing is after the last stage: no move at all, the owner and tags stay
+    ContactFactory(tenant=tenant, stage="evangelist")
+    bar = bulk_bar(marketer_client, tenant, stage="evangelist")
+    assert 'id="bulk-action"' not in bar and "Apply" not in bar
+    assert 'name="owner_to"' in bar
+
+
+@pytest.mark.parametrize("role_client", ["sales_client", "admin_client"])
+def test_sales_and_admins_keep_backward_moves_and_the_reason(role_client, request, tenant):
+    client = request.getfixturevalue(role_client)
+    ContactFactory(tenant=tenant, stage="sql")
+    bar = bulk_bar(client, tenant)
+    assert offered_stages(bar) == [
+        "subscriber", "lead", "mql", "sql", "opportunity", "customer", "evangelist"
+    ]  # fmt: skip
+    assert 'id="bulk-reason" name="reason"' in bar and 'value="lost"' in bar
+    bar = bulk_bar(client, tenant, stage="sql")
+    assert offered_stages(bar) == ["subscriber", "lead", "mql", "opportunity", "customer",
+                                   "evangelist"]  # fmt: skip
+    assert '<option value="mql">↩ Marketing qualified lead</option>' in bar
+    assert '<option value="opportunity">Opportunity</option>' in bar
+
+
+def test_a_marketers_backward_bulk_move_posted_anyway_is_refused(marketer_client, tenant):
+    people = [ContactFactory(tenant=tenant, stage="sql", name=f"咨询{i}") for i in range(2)]
+    response = marketer_client.post(
+        reverse("contacts_bulk", args=[tenant.slug]),
+        {"action": "move", "ids": [p.pk for p in people], "to_stage": "lead", "reason": "点错了"},
+        follow=True,
+    )
+    html = response.content.decode()
+    assert "Moved 0 contacts" in html
+    assert (
+        "Skipped 2 contacts, would move back to an earlier stage, which only admins and sales "
+        "staff may do: 咨询0, 咨询1" in html
+    )
+    assert {c.stage for c in Contact.objects.for_tenant(tenant)} == {"sql"}
+    assert not StageChange.objects.for_tenant(tenant).exists()

@@ -7,7 +7,16 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from lifecycle.stages import ORDER, Channel, Stage, is_forward, may_correct, may_move, moves_for
+from lifecycle.stages import (
+    ORDER,
+    Channel,
+    Stage,
+    bulk_targets,
+    is_forward,
+    may_correct,
+    may_move,
+    moves_for,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -71,3 +80,13 @@ def test_nothing_but_the_lifecycle_service_writes_the_stage():
     assert offenders == []
     # the bulk path writes the stage in SQL, which the pattern above cannot see
     assert "UPDATE crm_contact c SET" in (ROOT / "lifecycle/bulk_moves.py").read_text()
+
+
+def test_a_bulk_move_offers_a_marketer_only_stages_forward_of_the_list():
+    assert bulk_targets(role="marketer") == list(ORDER[1:])
+    assert bulk_targets(role="marketer", from_stage="sql") == ["opportunity", "customer",
+                                                                "evangelist"]  # fmt: skip
+    assert bulk_targets(role="marketer", from_stage="evangelist") == []
+    assert bulk_targets(role="sales") == list(ORDER)
+    assert bulk_targets(role="admin", from_stage="sql") == [s for s in ORDER if s != "sql"]
+    assert bulk_targets(role=None, from_stage="not-a-stage") == list(ORDER[1:])

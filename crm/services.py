@@ -136,15 +136,26 @@ def _custom_values(contact: Contact, given: dict) -> dict:
         raise CustomValuesInvalid(exc.message_dict) from None
 
 
-def _save_contact(contact: Contact, data: ContactData, *, exclude_id: int | None) -> Contact:
-    duplicates = contact_duplicates(
-        tenant=contact.tenant,
-        email=data.email,
-        phone=data.phone,
-        wechat_id=data.wechat_id,
-        exclude_id=exclude_id,
+# The unique constraints on the channels (crm.models.Contact.Meta).
+CHANNEL_CONSTRAINTS = {"contact_unique_email", "contact_unique_phone", "contact_unique_wechat"}
+
+
+def _channel_clash(exc: IntegrityError) -> bool:
+    """Whether the database refused a write because a channel is already someone's."""
+    return getattr(getattr(exc.__cause__, "diag", None), "constraint_name", "") in (
+        CHANNEL_CONSTRAINTS
     )
-    if duplicates:
+
+
+def _holders(contact: Contact, data: ContactData, exclude_id: int | None) -> dict[str, Contact]:
+    return contact_duplicates(
+        tenant=contact.tenant, email=data.email, phone=data.phone, wechat_id=data.wechat_id,
+        exclude_id=exclude_id,
+    )  # fmt: skip
+
+
+def _save_contact(contact: Contact, data: ContactData, *, exclude_id: int | None) -> Contact:
+    if duplicates := _holders(contact, data, exclude_id):
         raise DuplicateContactError(duplicates)
     for name in CONTACT_FIELDS:
         setattr(contact, name, getattr(data, name))
@@ -158,24 +169,25 @@ def _save_contact(contact: Contact, data: ContactData, *, exclude_id: int | None
         )
     except ValidationError as exc:
         raise ServiceError(" ".join(exc.messages)) from exc
-    try:
-        with transaction.atomic():
-            if exclude_id is None:
-                contact.save()
-            else:
-                written = EDITABLE_FIELDS if data.custom is None else (*EDITABLE_FIELDS, "custom")
-                contact.save(update_fields=written)
-    except IntegrityError as exc:
-        # Someone saved the same channel between our check and our write.
-        duplicates = contact_duplicates(
-            tenant=contact.tenant,
-            email=data.email,
-            phone=data.phone,
-            wechat_id=data.wechat_id,
-            exclude_id=exclude_id,
-        )
-        raise DuplicateContactError(duplicates) from exc
-    return contact
+    written = EDITABLE_FIELDS if data.custom is None else (*EDITABLE_FIELDS, "custom")
+    for _attempt in range(3):
+        try:
+            with transaction.atomic():
+                if exclude_id is None:
+                    contact.save()
+                else:
+                    contact.save(update_fields=written)
+        except IntegrityError as exc:
+            if not _channel_clash(exc):
+                raise
+            # Someone saved the same channel between our check and our write: asked again (a
+            # statement of its own, so it sees their row), their contact is named and linked.
+            # If they have let it go since (deleted, merged), ours is saved after all.
+            if duplicates := _holders(contact, data, exclude_id):
+                raise DuplicateContactError(duplicates) from exc
+        else:
+            return contact
+    raise DuplicateContactError({})
 
 
 @transaction.atomic

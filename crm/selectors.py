@@ -212,7 +212,7 @@ def register_tag_labels(provider) -> None:
 
 
 def tag_labels_of(*, tenant: Tenant, contact_ids: list[int]) -> dict[int, list[str]]:
-    """{contact id: [tag label, …]} in one query, the labels in alphabetical order."""
+    """{contact id: [tag label, …]} in one query, the labels in the tag settings' order."""
     return _tag_labels[0](tenant=tenant, contact_ids=contact_ids) if _tag_labels else {}
 
 

@@ -36,11 +36,16 @@ def seed_tag_scheme(tenant: Tenant, admin: Membership) -> dict[str, Tag]:
                 tenant=tenant, key=label, label=label, colour=colour, single_choice=single,
                 position=position,
             )  # fmt: skip
-            made = {
+            made = {  # in the scheme's order: 高意向, 中意向, 低意向
                 t: Tag.objects.create(
-                    tenant=tenant, group=group, key=t, label=t, label_key=name_key(t)
-                )
-                for t in tags
+                    tenant=tenant,
+                    group=group,
+                    key=t,
+                    label=t,
+                    label_key=name_key(t),
+                    position=place,
+                )  # fmt: skip
+                for place, t in enumerate(tags)
             }
             for alias, tag in aliases.items():
                 TagAlias.objects.create(

@@ -81,7 +81,7 @@ def _group_out(group: TagGroup) -> dict:
         "tags": [
             {"id": t.pk, "key": t.key, "label": t.label, "colour": t.colour or group.colour,
              "aliases": [a.name for a in t.aliases.all()]}
-            for t in sorted(group.tags.all(), key=lambda t: t.label)
+            for t in group.tags.all()  # in their order in the group
         ],
     }  # fmt: skip
 
@@ -106,7 +106,7 @@ def list_tags(request):
         "items": [
             _tag_out(tag, group)
             for group in tag_groups(tenant=request.tenant)
-            for tag in sorted(group.tags.all(), key=lambda t: t.label)
+            for tag in group.tags.all()  # in their order in the group
         ]
     }
 

@@ -56,6 +56,12 @@ class TagForm(forms.Form):
         self.fields["colour"].widget.default_from = self.add_prefix("group")
 
 
+class TagMoveForm(forms.Form):
+    """A tag's move up or down in its group (each button posts its own direction)."""
+
+    direction = forms.ChoiceField(choices=[("up", _("Up")), ("down", _("Down"))])
+
+
 class AliasForm(forms.Form):
     name = forms.CharField(label=_("Alias"), max_length=60)
 

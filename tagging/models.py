@@ -63,10 +63,13 @@ class Tag(TenantOwned):
     label_key = models.CharField(max_length=60, editable=False)
     colour = models.CharField(_("colour"), max_length=7, blank=True, validators=[COLOUR])
     description = models.CharField(_("description"), max_length=300, blank=True)
+    # Its place in its group, which admins set (tiers read 普通, 银卡, 金卡, 铂金, not in the
+    # order of their characters); a new tag goes last. Equal places fall back to the label.
+    position = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        ordering = ["label"]
+        ordering = ["position", "label"]
         constraints = [
             models.UniqueConstraint(fields=["tenant", "label_key"], name="tag_unique_label"),
             models.UniqueConstraint(fields=["tenant", "key"], name="tag_unique_key"),

@@ -5,7 +5,7 @@ from datetime import datetime
 
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, QuerySet
 
 from crm.caching import kept
 from crm.hooks import tag_merge_said
@@ -38,7 +38,24 @@ def tag_list(*, tenant: Tenant) -> QuerySet[Tag]:
     return (
         Tag.objects.for_tenant(tenant)
         .select_related("group")
-        .order_by("group__position", "group__label", "label")
+        .order_by("group__position", "group__label", "position", "label")
+    )
+
+
+def tag_position_last(*, group: TagGroup) -> int:
+    """The place a tag added to `group` takes: after its last."""
+    top = Tag.objects.for_tenant(group.tenant).filter(group=group).aggregate(top=Max("position"))
+    return 0 if top["top"] is None else top["top"] + 1
+
+
+def tag_group_tags(*, group: TagGroup) -> list[Tag]:
+    """One group's tags in their order, with their aliases (its rows on the tags page)."""
+    tenant = group.tenant
+    return list(
+        Tag.objects.for_tenant(tenant)
+        .filter(group=group)
+        .select_related("group")
+        .prefetch_related(Prefetch("aliases", queryset=TagAlias.objects.for_tenant(tenant)))
     )
 
 
@@ -53,7 +70,7 @@ class TagOption:
 # Written by hand: the contact list asks on every page.
 TAG_MENU = """
 SELECT t.id, t.label, g.label FROM tagging_tag t JOIN tagging_taggroup g ON g.id = t.group_id
-WHERE t.tenant_id = %s ORDER BY g.position, g.label, t.label
+WHERE t.tenant_id = %s ORDER BY g.position, g.label, t.position, t.label
 """
 
 
@@ -67,7 +84,7 @@ def tag_choices(*, tenant: Tenant) -> list[tuple[int, str]]:
     """The company's tags for a form's select: (pk, "group · tag"), in the settings' order."""
     return [(t.pk, f"{t.group.label} · {t.label}")
             for t in Tag.objects.for_tenant(tenant).select_related("group")
-            .order_by("group__position", "label")]  # fmt: skip
+            .order_by("group__position", "group__label", "position", "label")]  # fmt: skip
 
 
 # The labels of the tags a page of contacts holds. Written by hand: the contact list and the API
@@ -76,7 +93,7 @@ TAG_LABELS_OF = """
 SELECT ct.contact_id, t.label FROM tagging_contacttag ct
 JOIN tagging_tag t ON t.id = ct.tag_id JOIN tagging_taggroup g ON g.id = t.group_id
 WHERE ct.tenant_id = %s AND ct.contact_id = ANY(%s::bigint[])
-ORDER BY g.position, g.label, t.label
+ORDER BY g.position, g.label, t.position, t.label
 """
 
 
@@ -165,7 +182,7 @@ LEFT JOIN tagging_rule r ON r.id = ct.rule_id
 LEFT JOIN crm_membership m ON m.id = ct.added_by_id AND m.tenant_id = ct.tenant_id
 LEFT JOIN crm_user u ON u.id = m.user_id
 WHERE ct.tenant_id = %s AND ct.contact_id = %s
-ORDER BY g.position, g.label, t.label
+ORDER BY g.position, g.label, t.position, t.label
 """
 
 

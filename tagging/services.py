@@ -29,7 +29,7 @@ from .models import (
     name_key,
     unique_key,
 )
-from .selectors import tag_merge_clash, tag_resolve
+from .selectors import tag_merge_clash, tag_position_last, tag_resolve
 
 
 def capability_required(actor: Membership | None, capability: Callable, message: str) -> None:
@@ -139,7 +139,8 @@ def tag_create(
     key = _check_name_free(tenant, label)
     tag = Tag(tenant=tenant, group=group, label=" ".join(label.split()), label_key=key,
               key=unique_key(Tag.objects.for_tenant(tenant), label), colour=colour,
-              description=description.strip())  # fmt: skip
+              description=description.strip(),
+              position=tag_position_last(group=group))  # fmt: skip
     fields_checked(tag)
     tag.save()
     return tag
@@ -160,11 +161,58 @@ def tag_update(
         raise ServiceError(_("Choose a group of this company."))
     _lock_names(tag.tenant)
     tag.label_key = _check_name_free(tag.tenant, label, except_tag=tag)
+    if group.pk != tag.group_id:  # moved to another group: last there
+        tag.position = tag_position_last(group=group)
     tag.label, tag.group, tag.colour = " ".join(label.split()), group, colour
     tag.description = description.strip()
     fields_checked(tag)
     tag.save()
     return tag
+
+
+def _group_tags_locked(group: TagGroup) -> list[Tag]:
+    """The group's tags in their order, locked: two admins ordering it take turns."""
+    return list(
+        Tag.objects.for_tenant(group.tenant)
+        .filter(group=group)
+        .select_for_update()
+        .order_by("position", "label", "pk")
+    )
+
+
+def _place(tags: list[Tag]) -> None:
+    for position, tag in enumerate(tags):
+        tag.position = position
+    Tag.objects.bulk_update(tags, ["position"])
+
+
+@transaction.atomic
+def tag_move(*, tag: Tag, actor: Membership | None, up: bool) -> bool:
+    """Moves a tag one place up or down in its group (the settings page's buttons). False
+    when it is first (or last) already."""
+    _require_scheme_editor(actor)
+    tags = _group_tags_locked(tag.group)
+    at = next(i for i, t in enumerate(tags) if t.pk == tag.pk)
+    to = at - 1 if up else at + 1
+    if not 0 <= to < len(tags):
+        return False
+    tags[at], tags[to] = tags[to], tags[at]
+    _place(tags)
+    return True
+
+
+@transaction.atomic
+def tag_group_order(*, group: TagGroup, actor: Membership | None, tag_ids: list[int]) -> None:
+    """Puts the group's tags in this order (the settings page's drag and drop): every tag of
+    the group, each once, or nothing changes."""
+    _require_scheme_editor(actor)
+    tags = {tag.pk: tag for tag in _group_tags_locked(group)}
+    if len(tag_ids) != len(set(tag_ids)) or set(tag_ids) != set(tags):
+        raise ServiceError(
+            _("The tags of “%(group)s” changed meanwhile: reload the page and try again.")
+            % {"group": group.label}
+        )
+    _place([tags[pk] for pk in tag_ids])
 
 
 @transaction.atomic

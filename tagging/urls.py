@@ -20,7 +20,13 @@ urlpatterns = [
     path("settings/tags/", views.tag_settings, name="tag_settings"),
     path("settings/tags/groups/new/", views.tag_group_create, name="tag_group_create"),
     path("settings/tags/groups/<int:group_id>/", views.tag_group_edit, name="tag_group_edit"),
+    path(
+        "settings/tags/groups/<int:group_id>/order/",
+        views.tag_group_order,
+        name="tag_group_order",
+    ),
     path("settings/tags/new/", views.tag_create, name="tag_create"),
+    path("settings/tags/<int:tag_id>/move/", views.tag_move, name="tag_move"),
     path("settings/tags/<int:tag_id>/", views.tag_edit, name="tag_edit"),
     path("settings/tags/<int:tag_id>/aliases/", views.tag_alias_add, name="tag_alias_add"),
     path(

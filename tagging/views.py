@@ -35,12 +35,14 @@ from .forms import (
     RuleForm,
     TagForm,
     TagGroupForm,
+    TagMoveForm,
 )
 from .outcomes import describe, title_from_key
 from .panels import tags_panel_context
 from .selectors import (
     event_kinds,
     rule_list,
+    tag_group_tags,
     tag_groups,
     tag_merge_preview,
     tag_resolve,
@@ -349,6 +351,62 @@ def tag_edit(request, tag_id: int):
         "held": tag_usage(tenant=request.tenant).get(tag.pk, 0),
     }
     return render(request, "tagging/tag_edit.html", context)
+
+
+def _group_rows(request, group, said: str = "", status: int = 200):
+    """A group's rows on the tags page, as its JS swaps them in after a move or a drag."""
+    context = {"group": group, "tags": tag_group_tags(group=group), "said": said,
+               "usage": tag_usage(tenant=request.tenant)}  # fmt: skip
+    return render(request, "tagging/partials/tag_rows.html", context, status=status)
+
+
+def _settings_at(request, group_id: int):
+    return redirect(f"{tenant_url(request, 'tag_settings')}#group-{group_id}")
+
+
+@require_POST
+@permission_required(can_edit_tag_scheme)
+def tag_move(request, tag_id: int):
+    """Up or down one place in its group: the buttons beside each tag (plain forms)."""
+    tag = access_tag(request.membership, tag_id)
+    form = TagMoveForm(request.POST)
+    if not form.is_valid():
+        return _form_errors(request, form, _settings_at(request, tag.group_id).url)
+    up = form.cleaned_data["direction"] == "up"
+    try:
+        moved = services.tag_move(tag=tag, actor=request.membership, up=up)
+    except ServiceError as error:
+        said, level = error.message, messages.error
+    else:
+        if not moved:
+            said = _("“%(tag)s” is first already.") if up else _("“%(tag)s” is last already.")
+        else:
+            said = _("“%(tag)s” moved up.") if up else _("“%(tag)s” moved down.")
+        said, level = said % {"tag": tag.label}, messages.success
+    if request.htmx:
+        return _group_rows(request, tag.group, said)
+    level(request, said)
+    return _settings_at(request, tag.group_id)
+
+
+@require_POST
+@permission_required(can_edit_tag_scheme)
+def tag_group_order(request, group_id: int):
+    """The group's tags in the order they were dragged into: every tag's id, in order."""
+    group = access_tag_group(request.membership, group_id)
+    ids = [int(pk) for pk in request.POST.getlist("tag") if pk.isdigit()]
+    try:
+        services.tag_group_order(group=group, actor=request.membership, tag_ids=ids)
+    except ServiceError as error:
+        if request.htmx:
+            return _group_rows(request, group, error.message, status=409)
+        messages.error(request, error.message)
+    else:
+        said = _("The order of “%(group)s” is saved.") % {"group": group.label}
+        if request.htmx:
+            return _group_rows(request, group, said)
+        messages.success(request, said)
+    return _settings_at(request, group.pk)
 
 
 @require_POST

@@ -23,7 +23,7 @@ from crm.normalize import (
 from lifecycle.selectors import stage_name_key, stage_names
 from lifecycle.stages import RANK, REQUIREMENTS
 from tagging.models import Tag, TagGroup, name_key, unique_key
-from tagging.selectors import tag_resolve
+from tagging.selectors import tag_position_last, tag_resolve
 
 from ..models import ImportJob
 from .reading import CONSENT, CUSTOM
@@ -156,6 +156,7 @@ class RowChecker:
                 tag = Tag.objects.create(
                     tenant=self.tenant, group=group, label=name, label_key=key,
                     key=unique_key(Tag.objects.for_tenant(self.tenant), name),
+                    position=tag_position_last(group=group),
                 )  # fmt: skip
             self.tags[key] = tag.pk if tag else None
         return self.tags[key]

@@ -32,6 +32,7 @@ from .access import access_import
 from .exports import export_rows, xlsx_file
 from .forms import ImportOwnerForm, ImportUploadForm
 from .imports import jobs, reading, report, runs, undo
+from .imports.formulas import UNCALCULATED
 from .imports.reading import ENCODING_NAMES
 
 # --- imports (admins and marketers) ----------------------------------------------------------
@@ -124,9 +125,15 @@ def import_map(request, job_id: int):
         "sheets": table.sheets,
         # one row per column of the file, as it is mapped: its header, its first values, its choice
         "columns": [
-            (i, job.mapping.get(str(i), ""), preview[0][i], [row[i] for row in preview[1:]])
+            (
+                i,
+                job.mapping.get(str(i), ""),
+                preview[0][i],
+                [row[i] for row in preview[1:]],
+                any(row[i] is UNCALCULATED for row in preview[1:]),
+            )
             for i in columns
-        ],
+        ],  # fmt: skip
         "field_labels": reading.FIELD_LABELS,
         # the company's own fields, each a target of its own ("cf:<key>")
         "custom_targets": [(reading.custom_target(cf.key), cf.label) for cf in custom],

@@ -26,6 +26,7 @@ from tagging.models import Tag, TagGroup, name_key, unique_key
 from tagging.selectors import tag_position_last, tag_resolve
 
 from ..models import ImportJob
+from .formulas import UNCALCULATED
 from .reading import CONSENT, CUSTOM
 
 NORMALIZE = {
@@ -111,10 +112,14 @@ class RowChecker:
     """Turns a row of the file into a Record, or into errors: {row, code, value}, worded by
     errors_shown when someone reads them."""
 
-    def __init__(self, *, job: ImportJob):
+    def __init__(self, *, job: ImportJob, header: list[str] | None = None):
         self.job = job
         self.tenant = job.tenant
         mapped = [(int(i), name) for i, name in job.mapping.items()]
+        # an Excel file's mapped columns, where a formula may have no result saved: named by
+        # their header (`header`, the file's) when the row is reported
+        self.formula_columns = sorted(i for i, name in mapped if name) if job.kind == "xlsx" else []
+        self.header = header or []
         self.columns = [(i, name) for i, name in mapped
                         if not name.startswith(CUSTOM) and name not in CONSENT]  # fmt: skip
         self.consent_columns = [(i, CONSENT[name]) for i, name in mapped if name in CONSENT]
@@ -191,6 +196,11 @@ class RowChecker:
                 if name in NORMALIZE:
                     values[name] = NORMALIZE[name](row[index])
         before = len(self.errors)
+        for index in self.formula_columns:
+            if index < width and row[index] is UNCALCULATED:  # not read as an empty cell
+                heading = self.header[index] if index < len(self.header) else ""
+                self.errors.append({"row": number, "code": "formula", "value": heading,
+                                    "column": index + 1})  # fmt: skip
         cut = []
         for name, limit in self.limited:
             if len(values[name]) > limit:
@@ -212,7 +222,8 @@ class RowChecker:
             self.fail(number, "bad_email", raw["email"])
         if raw["phone"].strip() and not values["phone"]:
             self.fail(number, f"bad_phone_{phone_refusal(raw['phone'])}", raw["phone"])
-        if not (values["email"] or raw["phone"].strip() or values["wechat_id"]):  # a bad one: above
+        formula = len(self.errors) > before  # said so: not also "no phone, email or WeChat"
+        if not (formula or values["email"] or raw["phone"].strip() or values["wechat_id"]):
             self.fail(number, "no_identity")
         stage = ""
         if raw["stage"]:

@@ -260,12 +260,14 @@ def import_run(*, job: ImportJob, retries_left: bool = False) -> ImportJob:
 def _run(job: ImportJob) -> ImportJob:
     with translation.override(job.language):
         # the whole file first: a damaged row stops the import before anything is written
-        read = data_rows(bytes(job.content), job.file_name, job.header_row, sheet=job.sheet)
+        header: list[str] = []  # the file's headers, filled as they are read
+        read = data_rows(bytes(job.content), job.file_name, job.header_row, sheet=job.sheet,
+                         header=header)  # fmt: skip
         rows = list(beating(read, job))
         tenant = job.tenant
         job.total = len(rows)
         ImportJob.objects.for_tenant(tenant).filter(pk=job.pk).update(total=job.total)
-        checker = RowChecker(job=job)
+        checker = RowChecker(job=job, header=header)
         shared = shared_rows(rows, checker.columns)
         done = set(
             ImportChunk.objects.for_tenant(tenant).filter(job=job).values_list("number", flat=True)

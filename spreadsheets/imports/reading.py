@@ -22,6 +22,8 @@ from crm.normalize import (
 )
 from crm.services import ServiceError
 
+from .formulas import UNCALCULATED, Pending, uncalculated_cells
+
 MAX_BYTES = 20 * 1024 * 1024
 FIELDS = {
     "name": ("姓名", "名字", "客户", "联系人", "name", "full name", "contact"),
@@ -133,7 +135,7 @@ class Table:
                         _("The file has more than %(n)s rows; split it into smaller files.")
                         % {"n": f"{MAX_ROWS:,}"}
                     )
-                while cells and not cells[-1]:
+                while cells and not cells[-1] and cells[-1] is not UNCALCULATED:
                     cells.pop()
                 if len(cells) > MAX_COLUMNS:
                     raise ServiceError(
@@ -173,10 +175,13 @@ class Table:
             book = load_workbook(io.BytesIO(self.content), read_only=True, data_only=True)
         except Exception as exc:
             raise ServiceError(_("This Excel file cannot be read.")) from exc
+        source = None  # the sheet's XML, read beside openpyxl for its formulas
         try:
             sheet = self._sheet_of(book)
             seen, expected = 0, 1
             try:
+                source = sheet._get_source()
+                formulas = Pending(uncalculated_cells(source))
                 for row in sheet.iter_rows():
                     cells = [c for c in row if getattr(c, "row", None)]
                     at = cells[0].row if cells else expected
@@ -188,6 +193,10 @@ class Table:
                         text = _cell_text(cell.value)
                         seen += len(text)
                         values.append(text)
+                    for column in formulas.at(at):  # read as empty: said to be a formula
+                        values += [""] * (column - len(values))
+                        if not values[column - 1]:
+                            values[column - 1] = UNCALCULATED
                     if seen > MAX_UNCOMPRESSED:
                         raise ServiceError(_("This Excel file expands to too much data."))
                     expected = at + 1
@@ -197,6 +206,8 @@ class Table:
             except Exception as exc:
                 raise ServiceError(_("This Excel file cannot be read.")) from exc
         finally:
+            if source is not None:
+                source.close()
             book.close()
 
     def _sheet_of(self, book):
@@ -330,12 +341,16 @@ def read_preview(content: bytes, file_name: str, limit: int = PREVIEW_ROWS, shee
     return table, rows
 
 
-def data_rows(content: bytes, file_name: str, header_row: int, sheet: str = ""):
+def data_rows(
+    content: bytes, file_name: str, header_row: int, sheet: str = "", header: list | None = None
+):
     """The rows under the header row, with their spreadsheet numbers; blank rows are passed
-    over (their numbers are kept), streamed."""
+    over (their numbers are kept), streamed. `header`, if given, gets the header row's cells."""
     for number, cells in Table(content, file_name, sheet).rows():
         if number > header_row and any(cells):
             yield number, cells
+        elif number == header_row and header is not None:
+            header[:] = cells
 
 
 def every_row(content: bytes, file_name: str) -> Iterator[list[str]]:

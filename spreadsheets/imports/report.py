@@ -74,6 +74,11 @@ ERRORS = {
         gettext_lazy("%(value)s characters: longer than a WeChat ID can be."),
     ),
 }
+# a mapped cell holding a formula the file has no result of (a file a script wrote)
+FORMULA = gettext_lazy(
+    "A formula with no result saved in the file: open the file in Excel, save it and import "
+    "it again."
+)
 # rows that landed, but not quite as written: (column, reason), worded when shown. A stage
 # warning's value is "stage the row gave|stage the contact is at|requirements it lacks".
 WARNINGS = {
@@ -131,6 +136,9 @@ def errors_shown(errors: list[dict], *, tenant: Tenant | None = None) -> list[di
                 fields = {cf.key: cf for cf in custom_fields_of(tenant=tenant)} if tenant else {}
             column, reason = _custom_error_words(error, fields.get(error["key"]))
             error = {"row": error["row"], "column": column, "reason": reason}
+        elif error.get("code") == "formula":  # the file's column, by its header
+            column = error["value"] or _("Column %(n)s") % {"n": error["column"]}
+            error = {"row": error["row"], "column": column, "reason": str(FORMULA)}
         elif "code" in error:
             column, reason = ERRORS[error["code"]]
             error = {"row": error["row"], "column": str(column),

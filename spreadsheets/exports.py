@@ -38,7 +38,7 @@ def _header() -> list[str]:
     return [
         _("Name"), _("Phone"), _("Email"), _("WeChat ID"), _("Weibo"), _("Company"),
         _("Source"), _("Stage"), _("Status"), _("Lost reason"), _("Owner"), _("Tags"),
-        _("Tier"), _("Expected amount"), _("Created"),
+        _("Tier"), _("Expected amount"), _("Created"), _("Note"),
     ]  # fmt: skip
 
 
@@ -96,6 +96,7 @@ def export_rows(
             contact.owner.display_name if contact.owner else "", tags, tier,
             contact.expected_amount,
             timezone.localtime(contact.created_at).replace(tzinfo=None, microsecond=0),
+            contact.notes,
             *(_custom_cell(field, (contact.custom or {}).get(field.key), members, typed)
               for field in custom),
             *([_local(contact.consent_at)] if consent_channel else []),

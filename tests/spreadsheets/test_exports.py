@@ -157,3 +157,47 @@ def test_an_xlsx_export_holds_the_custom_fields_too(admin_client, tenant, admin)
     sheet = load_workbook(io.BytesIO(_body(response)), read_only=True).active
     rows = [[cell.value for cell in row] for row in sheet.iter_rows()]
     assert (rows[0][-1], rows[1][-1]) == ("校区", "浦东")
+
+
+NOTES = {"张伟": "周六下午有空\n家长陪同试听", "李娜": "-1 回访（学费太贵）", "王芳": ""}
+
+
+def _export_table(client, tenant, xlsx: bool) -> tuple[list[list], bytes]:
+    params = {"format": "xlsx"} if xlsx else {}
+    body = _body(client.get(reverse("contacts_export", args=[tenant.slug]), params))
+    if xlsx:
+        sheet = load_workbook(io.BytesIO(body), read_only=True).active
+        rows = [["" if c.value is None else c.value for c in row] for row in sheet.iter_rows()]
+    else:
+        rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+    return rows, body
+
+
+@pytest.mark.parametrize(
+    "language, header", [("en", "Note"), ("zh-hans", "备注")], ids=["english", "chinese"]
+)
+@pytest.mark.parametrize("xlsx", [False, True], ids=["csv", "xlsx"])
+def test_the_note_is_exported_and_imports_again_into_the_note(
+    admin, admin_client, tenant, marketer, language, header, xlsx
+):
+    admin.user.language = language
+    admin.user.save()
+    for number, (name, notes) in enumerate(NOTES.items()):
+        ContactFactory(tenant=tenant, name=name, phone=f"1380013800{number}", notes=notes)
+    rows, body = _export_table(admin_client, tenant, xlsx)
+    assert rows[0].count(header) == 1
+    exported = {row[0]: row[rows[0].index(header)] for row in rows[1:]}
+    if xlsx:
+        assert exported == NOTES
+    else:  # a cell that starts like a formula is quoted, and read back without the quote
+        assert exported == {**NOTES, "李娜": "'-1 回访（学费太贵）"}
+
+    # the notes lost, the export imported again puts each back on its contact
+    Contact.objects.for_tenant(tenant).update(notes="")
+    name = "contacts.xlsx" if xlsx else "contacts.csv"
+    job = imports.import_start(tenant=tenant, actor=marketer, file_name=name, content=body,
+                               language=language)  # fmt: skip
+    assert job.mapping[str(rows[0].index(header))] == "notes"
+    job = imports.import_run(job=job)
+    assert (job.failed, job.created) == (0, 0)
+    assert {c.name: c.notes for c in Contact.objects.for_tenant(tenant)} == NOTES

@@ -102,6 +102,11 @@ class WebhookDelivery(TenantOwned):
     last_error = models.CharField(max_length=500, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # An admin's "Send again" waiting for its attempt (which it marks as theirs): one at a time.
+    resend_asked_at = models.DateTimeField(null=True, blank=True)
+    resend_asked_by = models.ForeignKey(
+        "crm.Membership", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         db_table = "tagging_webhookdelivery"  # the table it had in tagging
@@ -116,6 +121,37 @@ class WebhookDelivery(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.event} #{self.pk} → {self.endpoint_id}"
+
+
+class WebhookAttempt(TenantOwned):
+    """One sending of a delivery and what came of it, for the delivery log: a retry and a
+    resend each add one. The receiver's answer is kept as its HTTP status and a reason code
+    (targets.REASONS) only, never its words (see targets: they could be anyone's)."""
+
+    delivery = models.ForeignKey(
+        WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log"
+    )
+    number = models.PositiveSmallIntegerField()  # the delivery's attempts count after this one
+    at = models.DateTimeField()
+    duration_ms = models.PositiveIntegerField()
+    status = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=40, blank=True)
+    resent_by = models.ForeignKey(
+        "crm.Membership", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    resent = models.BooleanField(default=False)  # asked for by "Send again"
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["tenant", "delivery", "number"], name="webhookattempt_log"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.delivery_id} #{self.number}"
+
+    @property
+    def delivered(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
 
 
 class ApiSettings(TenantOwned):

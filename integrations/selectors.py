@@ -1,12 +1,12 @@
 """Reads for API tokens, webhook endpoints and their deliveries."""
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Prefetch, QuerySet
 
 from crm.models import Tenant
 from crm.pagination import KeysetPage, keyset_page
 from crm.scope import token_scope
 
-from .models import ApiSettings, ApiToken, WebhookDelivery, WebhookEndpoint
+from .models import ApiSettings, ApiToken, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from .tokens import TOKEN_PREFIX, token_hash
 
 
@@ -44,7 +44,17 @@ def webhook_endpoints(*, tenant: Tenant) -> QuerySet[WebhookEndpoint]:
 def webhook_deliveries(
     *, endpoint: WebhookEndpoint, after: str | None = None, size: int = 50
 ) -> KeysetPage:
-    rows = WebhookDelivery.objects.for_tenant(endpoint.tenant).filter(endpoint=endpoint)
+    """A page of the endpoint's delivery log, each delivery with its attempts in order."""
+    attempts = (
+        WebhookAttempt.objects.for_tenant(endpoint.tenant)
+        .select_related("resent_by__user")
+        .order_by("number", "id")
+    )
+    rows = (
+        WebhookDelivery.objects.for_tenant(endpoint.tenant)
+        .filter(endpoint=endpoint)
+        .prefetch_related(Prefetch("attempt_log", queryset=attempts))
+    )
     return keyset_page(rows, ordering=("-created_at", "-id"), size=size, after=after)
 
 

@@ -258,12 +258,23 @@ def webhook_endpoint_delete(*, endpoint: WebhookEndpoint, actor: Membership | No
 def webhook_delivery_resend(
     *, delivery: WebhookDelivery, actor: Membership | None
 ) -> WebhookDelivery:
-    """Sends a delivery again, soon, whatever became of it (receivers dedupe on its id)."""
+    """Sends a delivery again, soon, whatever became of it (receivers dedupe on its id). The
+    resend is one more attempt, counted and logged as the admin's: the count goes on from where
+    it was, so a delivery that had given up gives up again if this one fails too. Refused while
+    an earlier "Send again" still waits for its attempt (a double click sends once)."""
     _require_admin(actor)
+    locked = (
+        WebhookDelivery.objects.for_tenant(delivery.tenant).select_for_update().get(pk=delivery.pk)
+    )
+    if locked.resend_asked_at is not None:
+        raise ServiceError(
+            _("Delivery %(id)s is already waiting to be sent again.") % {"id": delivery.pk}
+        )
+    now = timezone.now()
     delivery.status = WebhookDelivery.PENDING
-    delivery.attempts = 0
-    delivery.next_attempt_at = timezone.now()
-    delivery.save(update_fields=["status", "attempts", "next_attempt_at"])
+    delivery.next_attempt_at = now
+    delivery.resend_asked_at, delivery.resend_asked_by = now, actor
+    delivery.save(update_fields=["status", "next_attempt_at", "resend_asked_at", "resend_asked_by"])
     deliveries_waiting(delivery.tenant_id)
     return delivery
 

@@ -7,6 +7,7 @@ from . import views
 urlpatterns = [
     path("settings/api/", views.api_settings, name="api_settings"),
     path("settings/api/tokens/", views.api_token_create, name="api_token_create"),
+    path("settings/api/tokens/<int:token_id>/", views.api_token_created, name="api_token_created"),
     path("settings/api/options/", views.api_options_save, name="api_options_save"),
     path(
         "settings/api/tokens/<int:token_id>/revoke/",

@@ -1,7 +1,10 @@
 """Settings → API and webhooks (admins): tokens, webhook endpoints, the delivery log."""
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -62,11 +65,41 @@ def api_token_create(request):
         except ServiceError as error:
             form.add_error(None, error.message)
         else:
-            # Shown once, on this answer: never redirected through the session or a cookie.
-            response = _settings_page(request, new_token={"row": row, "token": token})
-            response["Cache-Control"] = "no-store"
-            return response
+            _keep_for_one_reading(request, row, token)
+            # POST, then redirect: reloading the page that shows the token makes no second one.
+            return redirect(tenant_url(request, "api_token_created", row.pk))
     return _settings_page(request, token_form=form, status=400)
+
+
+# A new token waits in the member's session (server-side) for the one page that shows it, and
+# is taken out as that page is read: a reload, the back button or another tab find it gone.
+# Not read within a few minutes (the redirect never followed), it is dropped unseen.
+SHOWN_ONCE = "api_token_shown_once"
+SHOWN_ONCE_SECONDS = 300
+
+
+def _keep_for_one_reading(request, row, token: str) -> None:
+    until = (timezone.now() + timedelta(seconds=SHOWN_ONCE_SECONDS)).timestamp()
+    request.session[SHOWN_ONCE] = {"id": row.pk, "token": token, "until": until}
+
+
+def _take_for_reading(request, row) -> str | None:
+    kept = request.session.get(SHOWN_ONCE)
+    if not kept or kept["id"] != row.pk:
+        return None
+    del request.session[SHOWN_ONCE]
+    return kept["token"] if kept["until"] > timezone.now().timestamp() else None
+
+
+@require_GET
+@permission_required(can_manage_api)
+def api_token_created(request, token_id: int):
+    """The page a new token is shown on: once, then only that it was."""
+    row = access_api_token(request.membership, token_id)
+    token = _take_for_reading(request, row)
+    response = _settings_page(request, new_token={"row": row, "token": token})
+    response["Cache-Control"] = "no-store"  # never kept by a browser or a proxy
+    return response
 
 
 @require_POST
@@ -124,6 +157,8 @@ def webhook_endpoint_detail(request, endpoint_id: int):
     page = selectors.webhook_deliveries(endpoint=endpoint, after=request.GET.get("after"))
     for delivery in page.items:
         delivery.reason = reason_shown(delivery.last_error)
+        for attempt in delivery.attempt_log.all():
+            attempt.reason = reason_shown(attempt.error)
     context = {"endpoint": endpoint, "page": page, "standard_snippet": STANDARD_SNIPPET,
                "standard_secret": webhook_secret_standard(endpoint.secret)}  # fmt: skip
     return render(request, "integrations/webhook_endpoint_detail.html", context)
@@ -155,6 +190,12 @@ def webhook_endpoint_delete(request, endpoint_id: int):
 @permission_required(can_manage_api)
 def webhook_delivery_resend(request, delivery_id: int):
     delivery = access_webhook_delivery(request.membership, delivery_id)
-    services.webhook_delivery_resend(delivery=delivery, actor=request.membership)
-    messages.success(request, _("Delivery %(id)s will be sent again now.") % {"id": delivery.pk})
+    try:
+        services.webhook_delivery_resend(delivery=delivery, actor=request.membership)
+    except ServiceError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request, _("Delivery %(id)s will be sent again now.") % {"id": delivery.pk}
+        )
     return redirect(tenant_url(request, "webhook_endpoint_detail", delivery.endpoint_id))

@@ -40,7 +40,7 @@ from lifecycle.models import StageChange
 from tagging.models import Tag
 
 from . import targets
-from .models import WebhookDelivery, WebhookEndpoint, WebhookEvent
+from .models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from .schemas import contact_out, labels_of
 from .tokens import webhook_key
 
@@ -309,19 +309,30 @@ def deliveries_claim(*, tenant: Tenant, limit: int = BATCH) -> list[int]:
 def delivery_attempt(*, delivery: WebhookDelivery) -> WebhookDelivery:
     """Sends one delivery now and records the answer: delivered, or the next attempt."""
     endpoint = delivery.endpoint
+    started, clock = timezone.now(), time.monotonic()
     try:
         body = delivery_body(delivery)
     except Exception:  # a bug of ours must not retry forever without counting
         logger.exception("Could not build webhook delivery %s", delivery.pk)
-        return _record(delivery, None, "our_error")
+        return _record(delivery, None, "our_error", started=started, took=0)
     status, error = post(endpoint.url, body, delivery_headers(delivery, body, int(time.time())))
-    return _record(delivery, status, error)
+    took = round((time.monotonic() - clock) * 1000)
+    return _record(delivery, status, error, started=started, took=took)
 
 
-def _record(delivery: WebhookDelivery, status: int | None, error: str) -> WebhookDelivery:
-    """`error` is a code of targets.REASONS ("" beside a status: the status says it)."""
+@transaction.atomic
+def _record(
+    delivery: WebhookDelivery, status: int | None, error: str, *, started, took: int
+) -> WebhookDelivery:
+    """`error` is a code of targets.REASONS ("" beside a status: the status says it). The
+    attempt goes into the log with its own answer, time and duration (`took`, ms)."""
     now = timezone.now()
     delivery.attempts += 1
+    WebhookAttempt.objects.create(
+        tenant_id=delivery.tenant_id, delivery=delivery, number=delivery.attempts, at=started,
+        duration_ms=took, status=status, error=error,
+        resent=delivery.resend_asked_at is not None, resent_by_id=delivery.resend_asked_by_id,
+    )  # fmt: skip
     delivery.last_attempt_at = now
     delivery.last_status = status
     if status is not None and 200 <= status < 300:
@@ -344,7 +355,10 @@ def _record(delivery: WebhookDelivery, status: int | None, error: str) -> Webhoo
         last_error=delivery.last_error,
         delivered_at=delivery.delivered_at,
         next_attempt_at=delivery.next_attempt_at,
+        resend_asked_at=None,
+        resend_asked_by=None,
     )
+    delivery.resend_asked_at = delivery.resend_asked_by = None
     return delivery
 
 

@@ -24,7 +24,7 @@ from crm import savedviews
 from crm.models import Contact, CustomField, Invitation, Membership, Tenant, User
 from demo.management.commands import seed_demo
 from grading.models import Tier
-from integrations.models import WebhookDelivery
+from integrations.models import WebhookAttempt, WebhookDelivery
 from integrations.services import api_token_create, webhook_endpoint_create
 from lifecycle.models import StageSetting
 from spreadsheets.imports import jobs as imports
@@ -125,12 +125,17 @@ def school(monkeypatch) -> School:
     )  # fmt: skip
     now = timezone.now()
     for status, answer in ((WebhookDelivery.DELIVERED, 200), (WebhookDelivery.FAILED, 500)):
-        WebhookDelivery.objects.create(
+        delivery = WebhookDelivery.objects.create(
             tenant=tenant, endpoint=endpoint, event="contact.created", contact_id=customer.pk,
-            occurred_at=now, status=status, attempts=1, last_status=answer,
+            occurred_at=now, status=status, attempts=2, last_status=answer,
             last_attempt_at=now, next_attempt_at=None,
         )  # fmt: skip
-    api_token_create(tenant=tenant, actor=wang, membership=wang, name="官网表单")
+        WebhookAttempt.objects.create(tenant=tenant, delivery=delivery, number=1, at=now,
+                                      duration_ms=40, error="timeout")  # fmt: skip
+        WebhookAttempt.objects.create(tenant=tenant, delivery=delivery, number=2, at=now,
+                                      duration_ms=35, status=answer, resent=True,
+                                      resent_by=wang)  # fmt: skip
+    token, _secret = api_token_create(tenant=tenant, actor=wang, membership=wang, name="官网表单")
     view = savedviews.saved_view_create(
         tenant=tenant, actor=wang, name="本周试听未到访", params={"stage": ["mql"]}, shared=True
     )
@@ -142,6 +147,7 @@ def school(monkeypatch) -> School:
             "customer": customer.pk, "lost": lost.pk, "lead": lead.pk,
             "twin_a": twin_a.pk, "twin_b": twin_b.pk,
             "waiting": waiting.pk, "done": done.pk, "endpoint": endpoint.pk, "view": view.pk,
+            "token": token.pk,
             "group": TagGroup.objects.for_tenant(tenant).order_by("position").first().pk,
             "tag": Tag.objects.for_tenant(tenant).order_by("pk").first().pk,
             "other_tag": Tag.objects.for_tenant(tenant).order_by("-pk").first().pk,
@@ -228,6 +234,13 @@ def visits(school: School) -> list[Visit]:
         Visit("API and webhooks", "wang", u("api_settings")),
         Visit("API, webhook sent empty", "wang", u("api_settings"), send_webhook_empty),
         Visit("webhook", "wang", u("webhook_endpoint_detail", ids["endpoint"])),
+        Visit(
+            "webhook, attempts open",
+            "wang",
+            u("webhook_endpoint_detail", ids["endpoint"]),
+            open_attempt_logs,
+        ),  # fmt: skip
+        Visit("a new token's page, read before", "wang", u("api_token_created", ids["token"])),
         Visit("team", "wang", u("team")),
         Visit("profile", "wang", reverse("profile")),
         Visit("a page that is not there", "wang", u("dashboard") + "no-such-page/", status=404),
@@ -257,6 +270,11 @@ def visits(school: School) -> list[Visit]:
         ),
     ]
     return visitor + admin + sales
+
+
+def open_attempt_logs(page):
+    for summary in page.locator(".attempt-log summary").all():
+        summary.click()
 
 
 def send_webhook_empty(page):

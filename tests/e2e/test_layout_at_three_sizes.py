@@ -32,7 +32,7 @@ from crm.tenancy import member_invite
 from demo.activities import seed_assignment_rule, seed_sales_activities
 from demo.tags import seed_tag_scheme
 from grading.services import grades_recompute, tier_save
-from integrations.models import WebhookDelivery
+from integrations.models import WebhookAttempt, WebhookDelivery
 from integrations.services import api_token_create, webhook_endpoint_create
 from lifecycle.analytics import funnel_backfill_snapshots, funnel_recompute, funnel_stats_recompute
 from lifecycle.models import StageChange
@@ -362,7 +362,7 @@ def seed() -> dict:
         url="https://hooks.example.com/funnel/haidian-school/summer-intensive-2026/receive",
         description="暑期密集班的报名系统，收到阶段变化后给家长发短信",
     )
-    WebhookDelivery.objects.create(
+    delivery = WebhookDelivery.objects.create(
         tenant=school,
         endpoint=endpoint,
         event="contact.stage_changed",
@@ -374,6 +374,12 @@ def seed() -> dict:
         last_error="Bad Gateway: the receiver did not answer in time",
         last_attempt_at=now,
     )
+    for number in range(1, 6):  # its log: four retries after the first, the last one resent
+        WebhookAttempt.objects.create(tenant=school, delivery=delivery, number=number, at=now,
+                                      duration_ms=5012, status=502 if number % 2 else None,
+                                      error="" if number % 2 else "timeout",
+                                      resent=number == 5,
+                                      resent_by=admin if number == 5 else None)  # fmt: skip
     # the school's own fields: a date with a hint, a required choice (Settings → Custom fields,
     # the contact form, an audience's conditions)
     custom_field_create(tenant=school, actor=admin, label="生日", kind="date",

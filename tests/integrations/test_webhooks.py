@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from standardwebhooks import Webhook, WebhookVerificationError
 
+import integrations.views
 from crm.services import ContactData, ServiceError, contact_create
 from integrations.docs import VERIFY_SNIPPET
 from integrations.models import ApiToken, WebhookDelivery, WebhookEndpoint
@@ -23,7 +24,8 @@ from integrations.tasks import deliver_due_webhooks, deliver_webhooks
 from integrations.tokens import webhook_secret_standard
 from integrations.webhooks import delivery_body, delivery_headers, delivery_payload
 from lifecycle.bulk_moves import contacts_bulk_move
-from tests.factories import ContactFactory
+from tests.conftest import client_for
+from tests.factories import ContactFactory, MembershipFactory
 from tests.integrations.conftest import ApiClient, token_for
 
 ALL_EVENTS = [
@@ -282,16 +284,59 @@ def test_an_admin_creates_a_token_sees_it_once_and_revokes_it(admin_client, admi
         reverse("api_token_create", args=[tenant.slug]),
         {"name": "官网表单", "membership": admin.pk},
     )
-    assert response.status_code == 200
-    assert response["Cache-Control"] == "no-store"
     row = ApiToken.objects.for_tenant(tenant).get()
-    token = response.context["new_token"]["token"]
-    assert token in response.content.decode()
+    shown_once = reverse("api_token_created", args=[tenant.slug, row.pk])
+    assert (response.status_code, response.url) == (302, shown_once)  # the token is not in it
+
+    first = admin_client.get(shown_once)
+
+    assert first["Cache-Control"] == "no-store"
+    token = first.context["new_token"]["token"]
+    assert token.startswith(row.prefix) and token in first.content.decode()
     assert ApiClient(token).get("/funnel").status_code == 200
+
+    reload = admin_client.get(shown_once)  # a reload, the back button, another tab
+
+    assert reload.status_code == 200 and reload["Cache-Control"] == "no-store"
+    assert token not in reload.content.decode()
+    assert "was shown once, when it was created, and cannot be shown again" in (
+        reload.content.decode()
+    )
+    assert ApiToken.objects.for_tenant(tenant).count() == 1  # reloading made no second token
     page = admin_client.get(reverse("api_settings", args=[tenant.slug])).content.decode()
     assert "官网表单" in page and row.prefix in page and token not in page
     admin_client.post(reverse("api_token_revoke", args=[tenant.slug, row.pk]))
     assert ApiClient(token).get("/funnel").status_code == 401
+
+
+def test_a_new_token_is_shown_to_no_one_but_the_admin_who_made_it_on_their_next_page(
+    admin_client, admin, tenant, outsider_client, outsider
+):
+    other_admin = client_for(MembershipFactory(tenant=tenant, role="admin"))
+    admin_client.post(
+        reverse("api_token_create", args=[tenant.slug]),
+        {"name": "官网表单", "membership": admin.pk},
+    )
+    row = ApiToken.objects.for_tenant(tenant).get()
+    theirs = reverse("api_token_created", args=[tenant.slug, row.pk])
+
+    assert other_admin.get(theirs).context["new_token"]["token"] is None
+    assert outsider_client.get(theirs).status_code == 404
+    in_own_company = reverse("api_token_created", args=[outsider.tenant.slug, row.pk])
+    assert outsider_client.get(in_own_company).status_code == 404
+    # the admin who made it still sees it once: nobody else's reading took it
+    assert admin_client.get(theirs).context["new_token"]["token"].startswith(row.prefix)
+
+
+def test_a_new_token_not_read_in_time_is_dropped_unseen(admin_client, admin, tenant, monkeypatch):
+    monkeypatch.setattr(integrations.views, "SHOWN_ONCE_SECONDS", -1)
+    response = admin_client.post(
+        reverse("api_token_create", args=[tenant.slug]),
+        {"name": "官网表单", "membership": admin.pk},
+    )
+    page = admin_client.get(response.url)
+    assert page.context["new_token"]["token"] is None
+    assert "api_token_shown_once" not in admin_client.session
 
 
 def test_marketers_and_sales_cannot_manage_tokens_or_webhooks(

@@ -36,7 +36,8 @@ class PlainAnswer:
         messages.success(self.request, message)
         return self.back(contact)
 
-    def refused(self, contact, message: str):
+    def refused(self, contact, message: str, **kept):
+        """`kept`: the stage panel's forms as the user filled them (htmx answers show them)."""
         messages.error(self.request, message)
         return self.back(contact)
 
@@ -63,8 +64,8 @@ class ContactPageAnswer(PlainAnswer):
         # Other panels of the contact page (its history) refresh themselves on this.
         return trigger_client_event(response, "contact-changed")
 
-    def refused(self, contact, message: str):
-        context = stage_panel_context(self.request, contact, error=message)
+    def refused(self, contact, message: str, **kept):
+        context = stage_panel_context(self.request, contact, error=message, **kept)
         return render(self.request, "lifecycle/partials/stage_panel.html", context)
 
     def ask(self, contact, form, to_stage: str, *, status: int = 200):
@@ -98,7 +99,7 @@ class BoardAnswer(ContactPageAnswer):
         context = {"contact": contact, "card": card, "counts": counts, "message": message}
         return render(self.request, "lifecycle/partials/board_moved.html", context)
 
-    def refused(self, contact, message: str):
+    def refused(self, contact, message: str, **kept):
         context = {"error": message}
         if self.request.POST.get("version") != str(contact.stage_version):
             # The card showed the contact as it was (someone moved it since): it goes where the
@@ -178,8 +179,12 @@ def contact_lost(request, contact_id: int):
     contact = access_contact(request.membership, contact_id)
     answer = answer_for(request, origin="detail")  # marked lost on the contact page only
     form = LostForm(request.POST)
+    kept = {"lost_form": form, "lost_open": True}  # a refusal reopens it as it was filled
     if not form.is_valid():
-        return answer.refused(contact, form.refusal(_("Choose why the contact was lost.")))
+        message = form.refusal(_("Choose why the contact was lost."))
+        if "note" in form.errors:
+            message = form.errors["note"][0]
+        return answer.refused(contact, message, **kept)
     try:
         services.contact_mark_lost(
             contact=contact, actor=request.membership,
@@ -187,7 +192,8 @@ def contact_lost(request, contact_id: int):
             expected_version=form.cleaned_data["version"],
         )  # fmt: skip
     except services.ServiceError as error:
-        return answer.refused(contact, error.message)
+        # as it is now (someone may have moved it meanwhile), with what the user chose
+        return answer.refused(access_contact(request.membership, contact_id), error.message, **kept)
     contact = access_contact(request.membership, contact_id)
     return answer.moved(contact, _("%(name)s is marked lost.") % {"name": contact.name})
 

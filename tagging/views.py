@@ -6,6 +6,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from crm.access import access_contact, access_undo
 from crm.forms import ContactFilterForm
@@ -167,28 +168,36 @@ def contact_tag_suggest(request, contact_id: int):
 def contact_event_log(request, contact_id: int):
     contact = access_contact(request.membership, contact_id)
     form = EventForm(request.POST, tenant=request.tenant)
-    if not form.is_valid():
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, error)
-        return redirect(tenant_url(request, "contact_detail", contact.pk))
-    try:
-        event, _created = rules.event_log(
-            contact=contact, actor=request.membership, **form.cleaned_data
-        )
-    except ServiceError as error:
-        messages.error(request, error.message)
-        return redirect(tenant_url(request, "contact_detail", contact.pk))
-    kind = event_kinds(tenant=request.tenant)[event.kind]
-    messages.success(request, _("Logged: %(kind)s.") % {"kind": kind})
-    labels = {k: s.display_label for k, s in stage_settings(tenant=request.tenant).items()}
+    if form.is_valid():
+        try:
+            event, _created = rules.event_log(
+                contact=contact, actor=request.membership, **form.cleaned_data
+            )
+        except ServiceError as error:
+            form.add_error(None, error.message)
+        else:
+            _event_logged_messages(request, event)
+            detail = tenant_url(request, "contact_detail", contact.pk)
+            # the rules may have moved and tagged the contact: the whole page again
+            return HttpResponseClientRedirect(detail) if request.htmx else redirect(detail)
+    if request.htmx:  # what was typed stays, with the reason beside it
+        context = {"contact": contact, "event_form": form}
+        return render(request, "tagging/partials/event_form.html", context)
+    for errors in form.errors.values():
+        for error in errors:
+            messages.error(request, error)
+    return redirect(tenant_url(request, "contact_detail", contact.pk))
+
+
+def _event_logged_messages(request, event) -> None:
     kinds = event_kinds(tenant=request.tenant)
+    messages.success(request, _("Logged: %(kind)s.") % {"kind": kinds[event.kind]})
+    labels = {k: s.display_label for k, s in stage_settings(tenant=request.tenant).items()}
     for name, done, why_not in describe(event.outcome, labels, kinds):
         if done:
             messages.info(request, labelled(name, listed(done)))
         for why in why_not:
             messages.warning(request, labelled(name, why))
-    return redirect(tenant_url(request, "contact_detail", contact.pk))
 
 
 @require_POST

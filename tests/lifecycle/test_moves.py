@@ -369,3 +369,47 @@ def test_the_contact_page_gives_each_label_its_own_field(admin_client, tenant):
     ids = Counter(re.findall(r'\sid="([^"]+)"', html.decode()))
     assert [name for name, n in ids.items() if n > 1] == []
     assert 'for="id_lost_note"' in html.decode() and 'id="id_lost_note"' in html.decode()
+
+
+def test_a_refused_lost_mark_reopens_as_it_was_filled(sales_client, sales, contact):
+    """'Other' without a note: the box stays open with 'Other' chosen and the reason beside it,
+    in the reader's language; the contact is not lost."""
+    url = reverse("contact_lost", args=[contact.tenant.slug, contact.pk])
+    response = sales_client.post(
+        url, {"lost_reason": "other", "note": "  ", "version": 0}, HTTP_HX_REQUEST="true"
+    )
+    html = response.content.decode()
+    assert '<details class="lost-box" open>' in html
+    assert '<option value="other" selected>Other</option>' in html
+    assert "Say in a few words why the contact was lost." in html
+    sales.user.language = "zh-hans"
+    sales.user.save(update_fields=["language"])
+    html = sales_client.post(
+        url, {"lost_reason": "other", "version": 0}, HTTP_HX_REQUEST="true"
+    ).content.decode()
+    assert "请简要说明该联系人流失的原因。" in html and '<option value="other" selected>' in html
+    assert (fresh(contact).status, StageChange.objects.for_tenant(contact.tenant).count()) == (
+        "active", 0
+    )  # fmt: skip
+
+
+def test_a_lost_note_too_long_comes_back_with_the_reason_and_note(sales_client, contact):
+    url = reverse("contact_lost", args=[contact.tenant.slug, contact.pk])
+    note = "去了别家机构，" * 80  # 560 characters
+    response = sales_client.post(
+        url, {"lost_reason": "churned", "note": note, "version": 0}, HTTP_HX_REQUEST="true"
+    )
+    html = response.content.decode()
+    assert '<option value="churned" selected>' in html
+    assert f'value="{note}"' in html
+    assert "Ensure this value has at most 500 characters (it has 560)." in html
+    assert fresh(contact).status == "active"
+
+
+def test_the_lost_box_starts_closed_and_empty(sales_client, contact):
+    html = sales_client.get(
+        reverse("contact_detail", args=[contact.tenant.slug, contact.pk])
+    ).content.decode()
+    assert '<details class="lost-box">' in html
+    lost_form = html[html.index('<details class="lost-box">') : html.index("</details>")]
+    assert 'id="id_lost_note" value=""' in lost_form and " selected" not in lost_form

@@ -195,6 +195,60 @@ def test_a_future_event_is_refused_clearly(sales_client, tenant):
     assert not Event.objects.for_tenant(tenant).exists()
 
 
+def test_a_refused_event_comes_back_as_it_was_typed(sales_client, tenant, sales):
+    """In place (htmx): the kind chosen, the amount, the time and the note as typed, the reason
+    beside the field, in the reader's language; nothing recorded."""
+    contact = ContactFactory(tenant=tenant, stage="sql")
+    url = reverse("contact_event_log", args=[tenant.slug, contact.pk])
+    typed = {"kind": "payment_intent", "amount": "3680", "occurred_at": "2999-01-01T10:00",
+             "note": "下周一付款"}  # fmt: skip
+    response = sales_client.post(url, typed, HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert response.status_code == 200 and "<html" not in html  # the panel, swapped in place
+    assert '<option value="payment_intent" selected>Said they will pay</option>' in html
+    assert 'id="id_amount" value="3680"' in html
+    assert 'id="id_occurred_at" value="2999-01-01T10:00"' in html
+    assert 'id="id_note" value="下周一付款"' in html
+    assert (
+        '<p class="error" id="id_occurred_at_error" role="alert">An event cannot be in the future.'
+        in html
+    )
+    sales.user.language = "zh-hans"
+    sales.user.save(update_fields=["language"])
+    html = sales_client.post(
+        url, {**typed, "amount": "-5"}, HTTP_HX_REQUEST="true"
+    ).content.decode()
+    assert "事件的发生时间不能晚于现在。" in html and 'id="id_amount" value="-5"' in html
+    assert '<option value="payment_intent" selected>' in html
+    assert not Event.objects.for_tenant(tenant).exists()
+    assert fresh(contact).stage == "sql"
+
+
+def test_an_event_logged_in_place_reloads_the_contact_page(sales_client, tenant, rules):
+    """The rules may have moved and tagged the contact: the whole page shows it."""
+    contact = ContactFactory(tenant=tenant, stage="sql")
+    response = sales_client.post(
+        reverse("contact_event_log", args=[tenant.slug, contact.pk]),
+        {"kind": "payment_intent", "amount": "3680"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response["HX-Redirect"] == reverse("contact_detail", args=[tenant.slug, contact.pk])
+    assert fresh(contact).stage == "opportunity"
+    page = sales_client.get(response["HX-Redirect"]).content.decode()
+    assert "Logged: Said they will pay." in page
+
+
+def test_another_companys_contact_takes_no_event(tenant, outsider):
+    contact = ContactFactory(tenant=tenant)
+    response = client_for(outsider).post(
+        reverse("contact_event_log", args=[outsider.tenant.slug, contact.pk]),
+        {"kind": "trial_booked"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 404
+    assert not Event.objects.for_tenant(tenant).exists()
+
+
 def test_admin_edits_a_rule_on_its_page(admin_client, tenant, rules, make_tag):
     vip = make_tag("客户分级", "金卡")
     rule = Rule.objects.for_tenant(tenant).get(event_kind="payment_received")

@@ -178,6 +178,22 @@ def tag_choices(*, tenant: Tenant) -> list[tuple[int, str]]:
     return _tag_choices[0](tenant=tenant) if _tag_choices else []
 
 
+def tag_filters_known(*, tenant: Tenant, filters: ContactFilters) -> tuple[ContactFilters, int]:
+    """The list's tag filters less the tags the company no longer has (a link to a deleted or
+    merged tag's contacts would show nobody, or everybody, without a word), and how many were
+    left out, for the list to say so."""
+    asked = (*filters.tag_any, *filters.tag_all, *filters.tag_none)
+    if not asked:
+        return filters, 0
+    known = {pk for pk, _label in tag_choices(tenant=tenant)}
+    gone = len({pk for pk in asked if pk not in known})
+    if not gone:
+        return filters, 0
+    kept = {name: tuple(pk for pk in getattr(filters, name) if pk in known)
+            for name in ("tag_any", "tag_all", "tag_none")}  # fmt: skip
+    return replace(filters, **kept), gone
+
+
 # The choices of the list's tier and activity filters (grading provides them): {field: [(value,
 # label)]}, the field's options in order; none without a provider.
 _grade_choices: list = []

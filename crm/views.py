@@ -213,7 +213,9 @@ def contact_list(request):
         member=request.membership, query=request.GET, serialise=filter_query
     )
     filter_form = ContactFilterForm(views.query)
-    filters = filter_form.filters()
+    filters, tags_gone = selectors.tag_filters_known(
+        tenant=request.tenant, filters=filter_form.filters()
+    )
     # the company's own fields: the columns chosen, "More filters", the conditions left out
     fields = custom_fields_cached(tenant=request.tenant)
     columns = columns_shown(filters.columns, fields)
@@ -252,6 +254,7 @@ def contact_list(request):
         "column_choices": column_choices(filters.columns, fields),
         "custom_filters": filter_controls(fields, filters.custom, members),
         "custom_ignored": [condition_text(condition, fields) for condition in ignored],
+        "tags_gone": tags_gone,
         "saved_views": views.shown_with(filters, serialise=filter_query),
     }
     if request.htmx and not request.htmx.boosted:

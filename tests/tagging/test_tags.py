@@ -262,16 +262,21 @@ def test_searching_a_tag_name_or_alias_finds_its_contacts(sales_client, tenant, 
     assert _names(sales_client.get(url, {"q": "口语班"})) == ["王芳"]
 
 
-def test_a_foreign_tag_id_in_the_filter_matches_nothing(
+def test_a_foreign_tag_id_in_the_filter_is_no_tag_of_this_company(
     sales_client, tenant, other_tenant, make_tag
 ):
+    """Another company's tag is, here, a tag that does not exist: the list says so and is not
+    filtered by it (issue 20, item 7c), and nothing of the other company shows."""
     foreign = make_tag("来源", "别家", on=other_tenant)
-    other_contact = ContactFactory(tenant=other_tenant)
+    other_contact = ContactFactory(tenant=other_tenant, name="别人的")
     contact_tag_add(contact=other_contact, tag=foreign, actor=None)
     ContactFactory(tenant=tenant, name="我的")
     url = reverse("contact_list", args=[tenant.slug])
-    assert _names(sales_client.get(url, {"tag_any": [foreign.pk]})) == []
-    assert _names(sales_client.get(url, {"tag_none": [foreign.pk]})) == ["我的"]
+    for param in ("tag_any", "tag_none"):
+        response = sales_client.get(url, {param: [foreign.pk]})
+        assert _names(response) == ["我的"]
+        assert "The tag this link filters by no longer exists" in response.content.decode()
+        assert "别家" not in response.content.decode()
     assert Contact.objects.for_tenant(tenant).count() == 1
 
 

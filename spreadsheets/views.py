@@ -117,6 +117,9 @@ def import_map(request, job_id: int):
     preview = [[row[i] if i < len(row) else "" for i in columns] for row in rows[:6]]
     custom = custom_fields_of(tenant=request.tenant)
     mapped = set(job.mapping.values())
+    groups = jobs.import_groups(tenant=request.tenant)
+    # the 来源 group, offered under a column kept as the Source field (the default)
+    source = next((label for key, label in groups if reading.is_source_group(key, label)), "")
     context = {
         "job": job,
         "encoding": ENCODING_NAMES.get(job.encoding, job.encoding),
@@ -131,12 +134,18 @@ def import_map(request, job_id: int):
                 preview[0][i],
                 [row[i] for row in preview[1:]],
                 any(row[i] is UNCALCULATED for row in preview[1:]),
+                source if job.mapping.get(str(i)) == "source" else "",
             )
             for i in columns
-        ],  # fmt: skip
+        ],
         "field_labels": reading.FIELD_LABELS,
         # the company's own fields, each a target of its own ("cf:<key>")
         "custom_targets": [(reading.custom_target(cf.key), cf.label) for cf in custom],
+        # the company's tag groups: each cell names tags of the group
+        "group_targets": [
+            (reading.group_target(key), _("Tag group: %(group)s") % {"group": label})
+            for key, label in groups
+        ],
         # required ones no column gives: new people of the file would be refused
         "required_unmapped": [
             cf.label for cf in custom if cf.required and reading.custom_target(cf.key) not in mapped

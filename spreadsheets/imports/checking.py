@@ -27,7 +27,7 @@ from tagging.selectors import tag_position_last, tag_resolve
 
 from ..models import ImportJob
 from .formulas import UNCALCULATED
-from .reading import CONSENT, CUSTOM
+from .reading import CONSENT, CUSTOM, GROUP
 
 NORMALIZE = {
     "name": normalize_text,
@@ -39,6 +39,8 @@ NORMALIZE = {
     "source": normalize_text,
     "notes": str.strip,
 }
+OTHERS = (CUSTOM, GROUP)  # targets that are the company's: its fields, its tag groups
+TAG_LABEL_MAX = Tag._meta.get_field("label").max_length
 # what a failed row's error code says: (column, reason), worded in the reader's language
 TAG_SPLIT = re.compile(r"[,，;；、]")
 IDENTITY = ("email", "phone", "wechat_id")
@@ -120,8 +122,16 @@ class RowChecker:
         # their header (`header`, the file's) when the row is reported
         self.formula_columns = sorted(i for i, name in mapped if name) if job.kind == "xlsx" else []
         self.header = header or []
-        self.columns = [(i, name) for i, name in mapped
-                        if not name.startswith(CUSTOM) and name not in CONSENT]  # fmt: skip
+        self.columns = [(i, name) for i, name in mapped  # our own fields
+                        if not name.startswith(OTHERS) and name not in CONSENT]  # fmt: skip
+        # tag groups mapped to a column (one deleted since is left out)
+        groups = {g.key: g for g in TagGroup.objects.for_tenant(self.tenant)} if any(
+            name.startswith(GROUP) for _i, name in mapped) else {}  # fmt: skip
+        self.group_columns = [
+            (i, groups[name.removeprefix(GROUP)]) for i, name in mapped
+            if name.startswith(GROUP) and name.removeprefix(GROUP) in groups
+        ]  # fmt: skip
+        self.group_cells: dict[tuple[int, str], tuple[list[int], list[dict]]] = {}
         self.consent_columns = [(i, CONSENT[name]) for i, name in mapped if name in CONSENT]
         # the company's own fields mapped to a column (one deleted since is left out)
         fields = {cf.key: cf for cf in custom_fields_of(tenant=self.tenant)}
@@ -165,6 +175,35 @@ class RowChecker:
                 )  # fmt: skip
             self.tags[key] = tag.pk if tag else None
         return self.tags[key]
+
+    def group_cell(self, group: TagGroup, cell: str) -> tuple[list[int], list[dict]]:
+        """(tag ids, refusals) of a cell of a column mapped to `group`: each name, split as in a
+        tags column, is one of the group's tags by name or alias; else refused (its row is
+        reported), or created in the group when the import creates unknown tags. A file
+        repeats the same few cells: each is resolved once."""
+        if (group.pk, cell) not in self.group_cells:
+            ids, refused = [], []
+            for name in TAG_SPLIT.split(cell):
+                name = normalize_text(name)
+                if not name:
+                    continue
+                tag = tag_resolve(tenant=self.tenant, name=name)
+                if tag is None and self.job.create_tags and len(name) <= TAG_LABEL_MAX:
+                    tag = Tag.objects.create(
+                        tenant=self.tenant, group=group, label=name, label_key=name_key(name),
+                        key=unique_key(Tag.objects.for_tenant(self.tenant), name),
+                    )  # fmt: skip
+                    self.tags[name_key(name)] = tag.pk  # a tags column finds it too
+                said = {"value": name, "group": group.key, "label": group.label}
+                if tag is None:
+                    refused.append({"code": "group_unknown_tag", **said})
+                elif tag.group_id != group.pk:
+                    refused.append({"code": "group_other_tag", **said, "other": tag.group.label})
+                else:
+                    ids.append(tag.pk)
+            # a one-at-a-time group keeps the last of its tags the cell gives
+            self.group_cells[(group.pk, cell)] = (with_tags([], ids, self.single), refused)
+        return self.group_cells[(group.pk, cell)]
 
     def cell_tags(self, cell: str) -> tuple[list[int], list[str]]:
         """(tag ids, unknown names) of a tags cell; a file repeats the same few cells."""
@@ -234,8 +273,15 @@ class RowChecker:
             if not stage and raw["stage"].strip():
                 self.fail(number, "unknown_stage", raw["stage"])
         tags: list[int] = []
+        for index, group in self.group_columns:  # before the tags column: its new tags first
+            cell = row[index] if index < width else ""
+            if cell.strip():
+                ids, refused = self.group_cell(group, cell)
+                self.errors += [{"row": number, **refusal} for refusal in refused]
+                tags = with_tags(tags, ids, self.single)
         if raw["tags"]:
-            tags, unknown = self.cell_tags(raw["tags"])
+            found, unknown = self.cell_tags(raw["tags"])
+            tags = with_tags(tags, found, self.single)
             for name in unknown:
                 self.fail(number, "unknown_tag", name)
         owner = self.job.owner_id

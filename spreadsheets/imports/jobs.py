@@ -26,6 +26,7 @@ from crm.queueing import enqueue_on_commit
 from crm.scope import tenant_scope
 from crm.services import ServiceError
 from lifecycle.scheduling import tenant_changed
+from tagging.models import TagGroup
 
 from ..models import ImportChunk, ImportJob
 from .applying import apply_chunk, warnings_begin
@@ -33,10 +34,12 @@ from .checking import IDENTITY, NORMALIZE, Record, RowChecker, merge_records
 from .reading import (
     CUSTOM,
     FIELDS,
+    GROUP,
     Table,
     custom_target,
     data_rows,
     find_header_row,
+    group_target,
     guess_mapping,
     names_our_fields,
     read_preview,
@@ -160,8 +163,14 @@ def import_sheet_choose(*, job: ImportJob, sheet: str) -> ImportJob:
 
 
 def mapping_guess(*, tenant: Tenant, header: list[str]) -> dict[str, str]:
-    """Which field each column holds, by its header: ours, or one of the company's own."""
-    return guess_mapping(header, custom_fields_of(tenant=tenant))
+    """Which field each column holds, by its header: ours, one of the company's own, or one
+    of its tag groups."""
+    return guess_mapping(header, custom_fields_of(tenant=tenant), import_groups(tenant=tenant))
+
+
+def import_groups(*, tenant: Tenant) -> list[tuple[str, str]]:
+    """The company's tag groups a column may be imported into: (key, label), as listed."""
+    return list(TagGroup.objects.for_tenant(tenant).values_list("key", "label"))
 
 
 @transaction.atomic
@@ -200,7 +209,12 @@ def import_confirm(
         raise ServiceError(
             _("A custom field chosen for a column was deleted meanwhile: choose the columns again.")
         )
-    job.mapping = {k: v for k, v in mapping.items() if v in FIELDS or v in custom}
+    groups = {group_target(key) for key, _label in import_groups(tenant=job.tenant)}
+    if any(f.startswith(GROUP) and f not in groups for f in chosen):
+        raise ServiceError(
+            _("A tag group chosen for a column was deleted meanwhile: choose the columns again.")
+        )
+    job.mapping = {k: v for k, v in mapping.items() if v in FIELDS or v in custom or v in groups}
     job.create_tags = create_tags
     job.owner = owner
     job.merge_shared_email = merge_shared_email  # else such rows are reported, not merged

@@ -387,18 +387,42 @@ def custom_target(key: str) -> str:
     return f"{CUSTOM}{key}"
 
 
+# A column mapped to one of the company's tag groups: "tg:<its key>". Each cell names tags of
+# that group (by name or alias), several split as in a tags column.
+GROUP = "tg:"
+
+
+def group_target(key: str) -> str:
+    return f"{GROUP}{key}"
+
+
+def is_source_group(key: str, label: str) -> bool:
+    """The company's 来源 group: a tag group named as a source column is headed."""
+    return bool({_header_key(key), _header_key(label)} & {_header_key(w) for w in FIELDS["source"]})
+
+
 def _header_key(text: str) -> str:
     """A header as compared with a custom field's name: case and spaces ignored."""
     return "".join(str(text).split()).casefold()
 
 
-def guess_mapping(header: list[str], custom: Iterable[CustomField] = ()) -> dict[str, str]:
+def guess_mapping(
+    header: list[str],
+    custom: Iterable[CustomField] = (),
+    groups: Iterable[tuple[str, str]] = (),
+) -> dict[str, str]:
     """Column index -> field, from header names in Chinese or English; a header that is the
-    name of one of the company's own fields (`custom`), or its key, maps to that field."""
+    name of one of the company's own fields (`custom`), or its key, maps to that field; else
+    one naming a tag group (`groups`: key, label), to that group. Ours come first: a 来源 column
+    stays the Source field, as before groups could be chosen (its words land whatever they say;
+    the 来源 group is offered beside it)."""
     named: dict[str, str] = {}
     for field in custom:
-        named.setdefault(_header_key(field.label), field.key)
-        named.setdefault(field.key.casefold(), field.key)
+        named.setdefault(_header_key(field.label), custom_target(field.key))
+        named.setdefault(field.key.casefold(), custom_target(field.key))
+    for key, label in groups:
+        named.setdefault(_header_key(label), group_target(key))
+        named.setdefault(key.casefold(), group_target(key))
     mapping, taken = {}, set()
     for index, title in enumerate(header):
         key = normalize_text(title).casefold()
@@ -408,7 +432,7 @@ def guess_mapping(header: list[str], custom: Iterable[CustomField] = ()) -> dict
                 taken.add(name)
                 break
         else:
-            target = custom_target(named[_header_key(title)]) if _header_key(title) in named else ""
+            target = named.get(_header_key(title), "")
             if target and target not in taken:
                 mapping[str(index)] = target
                 taken.add(target)

@@ -19,6 +19,7 @@ from crm.selectors import member_list
 from crm.words import in_parts, labelled, listed
 from lifecycle.selectors import stage_settings
 from lifecycle.stages import REQUIREMENTS
+from tagging.models import TagGroup
 
 from ..models import ImportChunk, ImportJob
 from .checking import LIMITS, REFUSED_TOO_LONG, custom_member_refusal
@@ -73,6 +74,13 @@ ERRORS = {
         gettext_lazy("WeChat ID"),
         gettext_lazy("%(value)s characters: longer than a WeChat ID can be."),
     ),
+}
+# a cell of a column imported into a tag group, naming no tag of that group
+GROUP_ERRORS = {
+    "group_unknown_tag": gettext_lazy(
+        "No tag “%(value)s” in %(group)s (tick “create unknown tags” to add it to %(group)s)."
+    ),
+    "group_other_tag": gettext_lazy("“%(value)s” is a tag of %(other)s, not of %(group)s."),
 }
 # a mapped cell holding a formula the file has no result of (a file a script wrote)
 FORMULA = gettext_lazy(
@@ -129,13 +137,21 @@ def errors_shown(errors: list[dict], *, tenant: Tenant | None = None) -> list[di
     the words themselves). A custom field's are worded again from the field as it is now
     (`tenant`'s), in the reader's language; else as the import worded them."""
     shown = []
-    fields = None
+    fields = groups = None
     for error in errors:
         if error.get("code") == "custom":
             if fields is None:
                 fields = {cf.key: cf for cf in custom_fields_of(tenant=tenant)} if tenant else {}
             column, reason = _custom_error_words(error, fields.get(error["key"]))
             error = {"row": error["row"], "column": column, "reason": reason}
+        elif error.get("code") in GROUP_ERRORS:  # a tag group's column: the group's name now
+            if groups is None:
+                groups = {} if tenant is None else dict(
+                    TagGroup.objects.for_tenant(tenant).values_list("key", "label"))  # fmt: skip
+            label = groups.get(error["group"], error["label"])
+            words = {"value": error["value"], "group": label, "other": error.get("other", "")}
+            error = {"row": error["row"], "column": label,
+                     "reason": str(GROUP_ERRORS[error["code"]]) % words}  # fmt: skip
         elif error.get("code") == "formula":  # the file's column, by its header
             column = error["value"] or _("Column %(n)s") % {"n": error["column"]}
             error = {"row": error["row"], "column": column, "reason": str(FORMULA)}

@@ -281,7 +281,7 @@ class RowChecker:
                 tags = with_tags(tags, ids, self.single)
         if raw["tags"]:
             found, unknown = self.cell_tags(raw["tags"])
-            tags = with_tags(tags, found, self.single)
+            tags = with_tags(tags, found, self.single) if tags else found  # found: never changed
             for name in unknown:
                 self.fail(number, "unknown_tag", name)
         owner = self.job.owner_id

@@ -10,7 +10,8 @@ from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, QuerySet
 from crm.caching import kept
 from crm.hooks import tag_merge_said
 from crm.models import Contact, Tenant, person_name
-from lifecycle.stages import Channel
+from lifecycle.rules import requirements_missing
+from lifecycle.stages import RANK, Channel, Status
 
 from .events import BUILTIN_KINDS
 from .models import (
@@ -227,6 +228,20 @@ def rules_for_kind(*, tenant: Tenant, kind: str) -> list[Rule]:
         .filter(event_kind=kind, active=True)
         .prefetch_related("add_tags", "remove_tags")
     )
+
+
+def event_amount_needed(*, contact: Contact, kind: str) -> str | None:
+    """The stage a rule of this kind would move the contact to if only the event brought an
+    amount (the stage needs an expected amount, and that is all it lacks), or None. The event
+    form asks for the amount then, rather than log a payment intent that moves nobody."""
+    if contact.status != Status.ACTIVE:
+        return None
+    for rule in rules_for_kind(tenant=contact.tenant, kind=kind):
+        if not rule.to_stage or RANK[rule.to_stage] <= RANK[contact.stage]:
+            continue
+        if requirements_missing(contact=contact, to_stage=rule.to_stage) == ["expected_amount"]:
+            return rule.to_stage
+    return None
 
 
 def rule_list(*, tenant: Tenant) -> list[Rule]:

@@ -41,6 +41,7 @@ from .forms import (
 from .outcomes import describe, title_from_key
 from .panels import tags_panel_context
 from .selectors import (
+    event_amount_needed,
     event_kinds,
     rule_list,
     tag_group_tags,
@@ -168,7 +169,11 @@ def contact_tag_suggest(request, contact_id: int):
 def contact_event_log(request, contact_id: int):
     contact = access_contact(request.membership, contact_id)
     form = EventForm(request.POST, tenant=request.tenant)
-    if form.is_valid():
+    asking = False
+    if form.is_valid() and request.htmx and not request.POST.get("without_amount"):
+        # a payment intent without its amount would move nobody: ask for it first, in place
+        asking = _ask_for_the_amount(request, contact, form)
+    if form.is_valid() and not asking:
         try:
             event, _created = rules.event_log(
                 contact=contact, actor=request.membership, **form.cleaned_data
@@ -181,12 +186,30 @@ def contact_event_log(request, contact_id: int):
             # the rules may have moved and tagged the contact: the whole page again
             return HttpResponseClientRedirect(detail) if request.htmx else redirect(detail)
     if request.htmx:  # what was typed stays, with the reason beside it
-        context = {"contact": contact, "event_form": form}
+        context = {"contact": contact, "event_form": form, "without_amount": asking}
         return render(request, "tagging/partials/event_form.html", context)
     for errors in form.errors.values():
         for error in errors:
             messages.error(request, error)
     return redirect(tenant_url(request, "contact_detail", contact.pk))
+
+
+def _ask_for_the_amount(request, contact, form) -> bool:
+    data = form.cleaned_data
+    if data["amount"] is not None:
+        return False
+    stage = event_amount_needed(contact=contact, kind=data["kind"])
+    if stage is None:
+        return False
+    kind = event_kinds(tenant=request.tenant)[data["kind"]]
+    label = stage_settings(tenant=request.tenant)[stage].display_label
+    form.add_error(
+        "amount",
+        _("“%(kind)s” moves the contact to “%(stage)s”, which needs an expected amount: type "
+          "it, or log it without one (the contact then stays where it is).")
+        % {"kind": kind, "stage": label},
+    )  # fmt: skip
+    return True
 
 
 def _event_logged_messages(request, event) -> None:

@@ -224,6 +224,43 @@ def test_a_refused_event_comes_back_as_it_was_typed(sales_client, tenant, sales)
     assert fresh(contact).stage == "sql"
 
 
+def test_a_payment_intent_without_its_amount_asks_for_it_first(sales_client, tenant, rules):
+    """It would move nobody (待付费 needs an expected amount): the form asks for the amount,
+    keeping the kind and note; nothing is recorded until the amount is typed or the
+    salesperson logs it without one."""
+    contact = ContactFactory(tenant=tenant, stage="sql")
+    url = reverse("contact_event_log", args=[tenant.slug, contact.pk])
+    typed = {"kind": "payment_intent", "amount": "", "note": "说下周付款"}
+    html = sales_client.post(url, typed, HTTP_HX_REQUEST="true").content.decode()
+    assert (
+        "“Said they will pay” moves the contact to “Opportunity”, which needs an expected "
+        "amount: type it, or log it without one (the contact then stays where it is)." in html
+    )
+    assert '<option value="payment_intent" selected>' in html
+    assert 'id="id_note" value="说下周付款"' in html
+    assert '<button type="submit" name="without_amount" value="1">Log without an amount' in html
+    assert not Event.objects.for_tenant(tenant).exists()
+    response = sales_client.post(url, {**typed, "without_amount": "1"}, HTTP_HX_REQUEST="true")
+    assert "HX-Redirect" in response
+    event = Event.objects.for_tenant(tenant).get()
+    assert (event.kind, event.amount, event.note) == ("payment_intent", None, "说下周付款")
+    assert fresh(contact).stage == "sql"  # and its history says why it did not move
+
+
+def test_no_amount_is_asked_when_the_move_needs_none_or_cannot_happen(sales_client, tenant, rules):
+    has_amount = ContactFactory(tenant=tenant, stage="sql", expected_amount=5000)
+    past_it = ContactFactory(tenant=tenant, stage="customer")
+    for contact in (has_amount, past_it):
+        response = sales_client.post(
+            reverse("contact_event_log", args=[tenant.slug, contact.pk]),
+            {"kind": "payment_intent"},
+            HTTP_HX_REQUEST="true",
+        )
+        assert "HX-Redirect" in response
+    assert fresh(has_amount).stage == "opportunity"
+    assert Event.objects.for_tenant(tenant).count() == 2
+
+
 def test_an_event_logged_in_place_reloads_the_contact_page(sales_client, tenant, rules):
     """The rules may have moved and tagged the contact: the whole page shows it."""
     contact = ContactFactory(tenant=tenant, stage="sql")

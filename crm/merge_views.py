@@ -31,10 +31,15 @@ def contact_duplicates(request, contact_id: int):
 
 @require_http_methods(["GET", "POST"])
 def contact_merge(request, contact_id: int, other_id: int):
+    """Keeps `contact_id`, removes `other_id`; the page's swap link asks the same with the two
+    the other way round (each is merely the other's address). `from` names the contact whose
+    duplicates page the member came from, for Cancel."""
     survivor = access_contact(request.membership, contact_id)
     merged = access_contact(request.membership, other_id)
     if survivor.pk == merged.pk:
         raise Http404
+    started = request.GET.get("from")
+    started = merged if started == str(merged.pk) else survivor
     refusal = None
     if request.method == "POST":
         take = {f for f in merges.MERGE_FIELDS if request.POST.get(f) == "other"}
@@ -49,8 +54,13 @@ def contact_merge(request, contact_id: int, other_id: int):
         else:
             messages.success(
                 request,
-                _("“%(merged)s” was merged into “%(kept)s”.")
-                % {"merged": merged.name, "kept": kept.name},
+                _("“%(merged)s” (#%(merged_id)s) was merged into “%(kept)s” (#%(kept_id)s).")
+                % {
+                    "merged": merged.name,
+                    "merged_id": merged.pk,
+                    "kept": kept.name,
+                    "kept_id": kept.pk,
+                },  # fmt: skip
             )
             return redirect(tenant_url(request, "contact_detail", kept.pk))
     else:  # say so before the choosing, not after
@@ -69,5 +79,6 @@ def contact_merge(request, contact_id: int, other_id: int):
         "rows": rows,
         "custom_rows": merges.merge_custom_rows(survivor=survivor, merged=merged),
         "refusal": refusal,
+        "started": started,
     }
     return render(request, "crm/contact_merge.html", context, status=403 if refusal else 200)

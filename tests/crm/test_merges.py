@@ -6,11 +6,15 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from activities.models import Activity, Task
+from activities.services import activity_log, task_create
 from crm import customfields
+from crm.consent import GRANTED, UNKNOWN, consent_grant, consent_states
 from crm.merges import contact_merge, likely_duplicates
 from crm.models import (
     AuditEntry,
     AuditKind,
+    Consent,
     Contact,
     ContactCustomValue,
     ContactMerge,
@@ -347,3 +351,146 @@ def test_a_merge_keeps_the_kept_contacts_custom_values_and_fills_its_gaps(
     # nothing lost: the other's own values stay in the merge's record
     record = ContactMerge.objects.for_tenant(tenant).get()
     assert record.merged_data["custom"]["xiao_qu"] == "浦东"
+
+
+# --- either contact may stay, and two of one name are told apart ----------------------------
+
+
+def _rows(model, tenant, contacts) -> dict[int, dict]:
+    """Every row of `model` the contacts hold, by id, without the contact it hangs on."""
+    rows = model.objects.for_tenant(tenant).filter(contact__in=contacts).order_by("pk").values()
+    skip = {"contact_id", "merged_from_id", "merged_from_name"}
+    return {row["id"]: {k: v for k, v in row.items() if k not in skip} for row in rows}
+
+
+@pytest.fixture
+def namesakes(tenant, sales, marketer, admin, make_tag):
+    """Two 张伟 who are one person (the same email name), each with a life of its own: the
+    older one owned by sales (an MQL by booking a trial), the newer one an SQL owned by the
+    marketer."""
+    spoken, kids = make_tag("课程兴趣", "成人口语"), make_tag("课程兴趣", "少儿英语")
+    older = ContactFactory(tenant=tenant, name="张伟", phone="13800138000", email="zw@qq.com",
+                           owner=sales, company="腾飞科技")  # fmt: skip
+    newer = ContactFactory(tenant=tenant, name="张伟", phone="", email="zw@163.com",
+                           wechat_id="zhangwei88", owner=marketer)  # fmt: skip
+    Contact.objects.for_tenant(tenant).filter(pk=older.pk).update(
+        created_at=timezone.now() - timedelta(days=400)
+    )
+    older.refresh_from_db()
+    contact_stage_move(contact=older, actor=sales, to_stage="lead")
+    contact_tag_add(contact=older, tag=spoken, actor=sales)
+    event_log(contact=older, actor=sales, kind="trial_booked")
+    activity_log(contact=older, actor=sales, kind="call", text="约了周六试听")
+    task_create(contact=older, actor=sales, title="周六前回电", assignee=sales,
+                due_at=timezone.now() + timedelta(days=2))  # fmt: skip
+    consent_grant(contact=older, channel="sms", actor=marketer)
+    contact_stage_move(contact=newer, actor=marketer, to_stage="sql")
+    contact_tag_add(contact=newer, tag=spoken, actor=marketer)  # both have it: kept once
+    contact_tag_add(contact=newer, tag=kids, actor=marketer)
+    consent_grant(contact=newer, channel="email", actor=marketer)
+    return older, newer
+
+
+def test_the_merge_page_tells_two_contacts_of_one_name_apart(admin_client, tenant, namesakes):
+    older, newer = namesakes
+    page = admin_client.get(_merge_url(tenant, older, newer))
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert f"Merge “张伟” #{newer.pk} into “张伟” #{older.pk}" in html
+    header = html[html.index("<thead>") : html.index("</thead>")]
+    for contact, facts in (
+        (older, ["13800138000", "zw@qq.com", "Marketing qualified lead"]),
+        (newer, ["zw@163.com", "Sales qualified lead"]),
+    ):
+        created = timezone.localtime(contact.created_at).strftime("%Y-%m-%d")
+        side = f'{reverse("contact_detail", args=[tenant.slug, contact.pk])}">张伟</a>'
+        assert side in header and f"#{contact.pk}" in header
+        assert f"Created: {created}" in header
+        assert [fact for fact in facts if fact not in header] == []
+    assert f"Owner: {older.owner.display_name}" in header
+    assert f"Owner: {newer.owner.display_name}" in header
+
+
+def test_the_merge_page_offers_to_keep_the_other_contact_instead(admin_client, tenant, namesakes):
+    older, newer = namesakes
+    html = admin_client.get(_merge_url(tenant, older, newer)).content.decode()
+    assert f"“张伟” #{older.pk} stays." in html  # as before: the contact the page was opened from
+    swapped = f"{_merge_url(tenant, newer, older)}?from={older.pk}"
+    assert f'href="{swapped}"' in html
+    assert f"Keep “张伟” #{newer.pk} instead" in html
+
+    html = admin_client.get(swapped).content.decode()
+    assert f"Merge “张伟” #{older.pk} into “张伟” #{newer.pk}" in html
+    assert f"“张伟” #{newer.pk} stays." in html
+    assert f'href="{_merge_url(tenant, older, newer)}?from={older.pk}"' in html  # and back
+    # Cancel still leads back to the duplicates page it was opened from
+    assert f'href="{reverse("contact_duplicates", args=[tenant.slug, older.pk])}"' in html
+
+
+def test_keeping_the_other_contact_moves_everything_the_first_held_onto_it(
+    admin_client, tenant, admin, namesakes
+):
+    older, newer = namesakes
+    both = [older, newer]
+    held = {model: _rows(model, tenant, both)
+            for model in (StageChange, Event, Activity, Task, Consent)}  # fmt: skip
+    assert all(held.values())  # each kind of row is there to lose
+
+    response = admin_client.post(
+        f"{_merge_url(tenant, newer, older)}?from={older.pk}", {"company": "other"}, follow=True
+    )
+
+    assert response.redirect_chain[-1][0] == reverse("contact_detail", args=[tenant.slug, newer.pk])
+    assert (
+        f"“张伟” (#{older.pk}) was merged into “张伟” (#{newer.pk})." in response.content.decode()
+    )
+    assert list(Contact.objects.for_tenant(tenant)) == [newer]
+    kept = Contact.objects.for_tenant(tenant).get()
+    # the kept contact's own fields, the company chosen from the other, its phone filling the gap
+    assert (kept.name, kept.email, kept.wechat_id, kept.owner_id, kept.company, kept.phone) == (
+        "张伟", "zw@163.com", "zhangwei88", newer.owner_id, "腾飞科技", "13800138000",
+    )  # fmt: skip
+    assert (kept.stage, kept.furthest_stage) == ("sql", "sql")  # already further: no move
+    # every row of both, now the kept one's: none lost, none added, none changed
+    for model, rows in held.items():
+        assert _rows(model, tenant, [newer]) == rows, model
+    moved = StageChange.objects.for_tenant(tenant).filter(merged_from_id=older.pk)
+    assert moved.count() == 2 and set(moved.values_list("merged_from_name", flat=True)) == {"张伟"}
+    tags = ContactTag.objects.for_tenant(tenant).values_list("contact_id", "tag__label")
+    assert sorted(tags) == [(newer.pk, "少儿英语"), (newer.pk, "成人口语")]  # the shared one once
+    assert {item.channel: item.state for item in consent_states(contact=kept)} == {
+        "email": GRANTED, "sms": GRANTED, "phone": UNKNOWN, "wechat": UNKNOWN,
+    }  # fmt: skip
+    record = ContactMerge.objects.for_tenant(tenant).get()
+    assert (record.survivor_id, record.merged_name, record.merged_data["phone"]) == (
+        newer.pk, "张伟", "13800138000",
+    )  # fmt: skip
+    entry = AuditEntry.objects.for_tenant(tenant).get(kind=AuditKind.CONTACTS_MERGED)
+    assert (entry.details["kept"], entry.details["merged"]) == (newer.pk, older.pk)
+
+
+def test_sales_may_keep_either_of_two_that_share_a_channel_but_neither_of_namesakes(
+    sales_client, tenant, namesakes
+):
+    older, newer = namesakes
+    assert sales_client.get(_merge_url(tenant, newer, older)).status_code == 200
+    other = ContactFactory(tenant=tenant, name="张伟", phone="13900000002")
+    before = _everything(tenant)
+    for url in (_merge_url(tenant, older, other), _merge_url(tenant, other, older)):
+        page = sales_client.get(f"{url}?from={older.pk}")
+        assert page.status_code == 403 and "instead" not in page.content.decode()
+        assert sales_client.post(url, {"name": "keep"}).status_code == 403
+    assert _everything(tenant) == before
+
+
+def test_another_companys_admin_gets_404_with_the_survivor_either_way(
+    outsider_client, tenant, namesakes
+):
+    older, newer = namesakes
+    before = _everything(tenant)
+    for kept, gone in ((older, newer), (newer, older)):
+        url = f"{_merge_url(tenant, kept, gone)}?from={older.pk}"
+        assert outsider_client.get(url).status_code == 404
+        assert outsider_client.post(url, {"name": "other"}).status_code == 404
+    assert _everything(tenant) == before
+    assert set(Contact.objects.for_tenant(tenant)) == {older, newer}

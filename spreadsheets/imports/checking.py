@@ -164,7 +164,7 @@ class RowChecker:
         key = name_key(name)
         if key not in self.tags:
             tag = tag_resolve(tenant=self.tenant, name=name)
-            if tag is None and self.job.create_tags:
+            if tag is None and self.job.create_tags and len(name) <= TAG_LABEL_MAX:
                 group, _made = TagGroup.objects.for_tenant(self.tenant).get_or_create(
                     tenant=self.tenant, key="import", defaults={"label": _("Imported")}
                 )
@@ -192,11 +192,14 @@ class RowChecker:
                     tag = Tag.objects.create(
                         tenant=self.tenant, group=group, label=name, label_key=name_key(name),
                         key=unique_key(Tag.objects.for_tenant(self.tenant), name),
+                        position=tag_position_last(group=group),
                     )  # fmt: skip
                     self.tags[name_key(name)] = tag.pk  # a tags column finds it too
                 said = {"value": name, "group": group.key, "label": group.label}
                 if tag is None:
-                    refused.append({"code": "group_unknown_tag", **said})
+                    long = len(name) > TAG_LABEL_MAX  # never created: said so
+                    refused.append({"code": f"group_{'tag_too_long' if long else 'unknown_tag'}",
+                                    **said})  # fmt: skip
                 elif tag.group_id != group.pk:
                     refused.append({"code": "group_other_tag", **said, "other": tag.group.label})
                 else:
@@ -282,8 +285,9 @@ class RowChecker:
         if raw["tags"]:
             found, unknown = self.cell_tags(raw["tags"])
             tags = with_tags(tags, found, self.single) if tags else found  # found: never changed
-            for name in unknown:
-                self.fail(number, "unknown_tag", name)
+            for name in unknown:  # a name too long for a tag is never created: said so
+                self.fail(number, "tag_too_long" if len(name) > TAG_LABEL_MAX else "unknown_tag",
+                          name)  # fmt: skip
         owner = self.job.owner_id
         if raw["owner"].strip():
             if raw["owner"] not in self.owners:

@@ -48,6 +48,10 @@ ERRORS = {
         gettext_lazy("Tags"),
         gettext_lazy("Unknown tag “%(value)s” (tick “create unknown tags” to add it)."),
     ),
+    "tag_too_long": (
+        gettext_lazy("Tags"),
+        gettext_lazy("“%(value)s” is longer than a tag's name can be (60 characters)."),
+    ),
     "unknown_owner": (
         gettext_lazy("Owner"),
         gettext_lazy(
@@ -81,6 +85,9 @@ GROUP_ERRORS = {
         "No tag “%(value)s” in %(group)s (tick “create unknown tags” to add it to %(group)s)."
     ),
     "group_other_tag": gettext_lazy("“%(value)s” is a tag of %(other)s, not of %(group)s."),
+    "group_tag_too_long": gettext_lazy(
+        "“%(value)s” is longer than a tag's name can be (60 characters)."
+    ),
 }
 # a mapped cell holding a formula the file has no result of (a file a script wrote)
 FORMULA = gettext_lazy(

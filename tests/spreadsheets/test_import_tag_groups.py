@@ -151,3 +151,25 @@ def test_our_fields_and_the_companys_own_come_before_its_tag_groups():
         "0": "phone", "1": "source", "2": "tg:意向"}  # fmt: skip
     # a second source column, the first being the Source field: the group
     assert guess_mapping(["渠道", "来源"], groups=groups) == {"0": "source", "1": "tg:来源"}
+
+
+def test_a_name_too_long_for_a_tag_fails_its_row_and_the_import_goes_on(tenant, marketer, sources):
+    """With "create tags" ticked, a name over a tag's 60 characters stopped the whole import
+    ("something went wrong"): now its row is reported and the others land."""
+    long = "长" * 70
+    content = (f"手机,来源,标签\n13800138000,{long},\n13900139000,,{long}\n"
+               "13700137000,新渠道,新标签\n")  # fmt: skip
+    job = imports.import_start(tenant=tenant, actor=marketer, file_name="a.csv",
+                               content=content.encode(), language="en")  # fmt: skip
+    imports.import_confirm(job=job, mapping={"0": "phone", "1": "tg:来源", "2": "tags"},
+                           create_tags=True)  # fmt: skip
+    imports.import_run(job=job)
+    job.refresh_from_db()
+    assert job.status == ImportJob.DONE
+    reason = f"“{long}” is longer than a tag's name can be (60 characters)."
+    assert report.errors_shown(job.errors, tenant=tenant) == [
+        {"row": 2, "column": "来源", "reason": reason},
+        {"row": 3, "column": "Tags", "reason": reason},
+    ]
+    assert Contact.objects.for_tenant(tenant).get().phone == "13700137000"
+    assert Tag.objects.for_tenant(tenant).get(label="新渠道").group.label == "来源"

@@ -109,6 +109,19 @@ class EventKindForm(forms.Form):
     label = forms.CharField(label=_("New kind of event"), max_length=60)
 
 
+class EventKindRenameForm(forms.Form):
+    label = forms.CharField(label=_("Kind name"), max_length=60, required=False)
+
+    def __init__(self, *args, builtin_name: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        if builtin_name:  # empty: the built-in name again, in each reader's language
+            self.fields["label"].help_text = _(
+                "Left empty: its built-in name, “%(name)s”, in each reader's language."
+            ) % {"name": builtin_name}
+        else:
+            self.fields["label"].required = True
+
+
 class RuleForm(forms.Form):
     name = forms.CharField(label=_("Rule name"), max_length=100, required=False)
     event_kind = forms.ChoiceField(label=_("When this happens"))

@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from crm.audit import audit_record
 from crm.hooks import Hook
@@ -19,16 +20,17 @@ from lifecycle import services as lifecycle
 from lifecycle.selectors import stage_settings
 from lifecycle.stages import RANK, Channel
 
-from .events import DEFAULT_RULES
+from .events import BUILTIN_KINDS, DEFAULT_RULES
 from .models import (
     Event,
     EventKind,
     Rule,
     Tag,
     TaggingDefaults,
+    name_key,
 )
 from .outcomes import RuleOutcome, rule_title_key, stored_rule_title, title_from_key
-from .selectors import event_kinds, event_kinds_changed, rules_for_kind
+from .selectors import event_kind_usage, event_kinds, event_kinds_changed, rules_for_kind
 from .services import capability_required, contact_tag_add, contact_tag_remove, fields_checked
 
 
@@ -44,6 +46,79 @@ def event_kind_create(*, tenant: Tenant, actor: Membership | None, label: str) -
     kind = EventKind.objects.create(tenant=tenant, key=key[:40], label=label)
     event_kinds_changed(tenant=tenant)
     return kind
+
+
+def _kind_name_taken(tenant: Tenant, key: str, label: str) -> bool:
+    named = name_key(label)
+    return any(other != key and name_key(name) == named
+               for other, name in event_kinds(tenant=tenant).items())  # fmt: skip
+
+
+@transaction.atomic
+def event_kind_rename(*, tenant: Tenant, actor: Membership | None, key: str, label: str) -> str:
+    """Gives a kind of event another name, the one every page shows; its key, which events,
+    rules, imports and the API store, stays as it is. A built-in kind given no name takes its
+    built-in one again, in each reader's language. Returns the name shown now."""
+    capability_required(actor, can_edit_rules, _("Only admins may change kinds of events."))
+    if key not in event_kinds(tenant=tenant):
+        raise ServiceError(_("Unknown kind of event."))
+    label = " ".join((label or "").split())
+    named = EventKind.objects.for_tenant(tenant).filter(key=key)
+    if not label:
+        if key not in BUILTIN_KINDS:
+            raise ServiceError(_("A kind of event needs a name."))
+        named.delete()
+    else:
+        if _kind_name_taken(tenant, key, label):
+            raise ServiceError(
+                _("There is already a kind of event “%(label)s”.") % {"label": label}
+            )
+        kind = named.select_for_update().first() or EventKind(tenant=tenant, key=key)
+        kind.label = label
+        fields_checked(kind)
+        kind.save()
+    event_kinds_changed(tenant=tenant)
+    return label or str(BUILTIN_KINDS[key])
+
+
+@transaction.atomic
+def event_kind_remove(*, tenant: Tenant, actor: Membership | None, key: str) -> str:
+    """Removes one of the company's own kinds of event, while no event and no rule uses it.
+    Built-in kinds stay (grading counts payments by theirs; the API and imports name them):
+    they can be renamed. Returns the name it had."""
+    capability_required(actor, can_edit_rules, _("Only admins may change kinds of events."))
+    label = event_kinds(tenant=tenant).get(key)
+    if label is None:
+        raise ServiceError(_("Unknown kind of event."))
+    if key in BUILTIN_KINDS:
+        raise ServiceError(
+            _("“%(kind)s” is built in: it can be renamed, not removed.") % {"kind": label}
+        )
+    kind = EventKind.objects.for_tenant(tenant).select_for_update().get(key=key)
+    events, rules = event_kind_usage(tenant=tenant, key=key)
+    if events:
+        raise ServiceError(
+            ngettext(
+                "%(count)s event uses this kind: it cannot be removed while it does.",
+                "%(count)s events use this kind: it cannot be removed while they do.",
+                events,
+            )
+            % {"count": events}
+        )
+    if rules:
+        raise ServiceError(
+            ngettext(
+                "%(count)s rule runs when this happens: delete it, or have it run on another "
+                "kind, before removing this one.",
+                "%(count)s rules run when this happens: delete them, or have them run on "
+                "another kind, before removing this one.",
+                rules,
+            )
+            % {"count": rules}
+        )
+    kind.delete()
+    event_kinds_changed(tenant=tenant)
+    return label
 
 
 def rules_defaults_offered(*, tenant: Tenant) -> list[tuple[str, str]]:

@@ -16,6 +16,7 @@ from lifecycle.stages import RANK, Channel, Status
 from .events import BUILTIN_KINDS
 from .models import (
     ContactTag,
+    Event,
     EventKind,
     Rule,
     Tag,
@@ -204,22 +205,34 @@ def _event_kinds_key(tenant_id: int) -> str:
 
 
 def event_kinds_changed(*, tenant: Tenant) -> None:
-    """Called by the service that adds a kind, once its transaction commits (and at once)."""
+    """Called by the services that add, rename or remove a kind, once their transaction commits
+    (and at once)."""
     cache.delete(_event_kinds_key(tenant.pk))
     transaction.on_commit(lambda: cache.delete(_event_kinds_key(tenant.pk)))
 
 
-def event_kinds(*, tenant: Tenant) -> dict[str, str]:
-    """Every kind a tenant can log: the built-in ones (translated) and its own. The contact page
-    asks twice (the event form, the timeline) and kinds are rarely added, so the company's own
-    are kept in the cache until one is."""
-    kinds = {key: str(label) for key, label in BUILTIN_KINDS.items()}
-    own = kept(
+def event_kind_names(*, tenant: Tenant) -> dict[str, str]:
+    """The names the company gave: its own kinds', and built-in kinds it renamed (a row under
+    the built-in key). Kept in the cache until a kind is added, renamed or removed."""
+    return kept(
         _event_kinds_key(tenant.pk),
         lambda: dict(EventKind.objects.for_tenant(tenant).values_list("key", "label")),
     )
-    kinds.update(own)
+
+
+def event_kinds(*, tenant: Tenant) -> dict[str, str]:
+    """Every kind a tenant can log, key -> name: the built-in ones (translated, or as the
+    company renamed them) and its own. The contact page asks twice (the event form, the
+    timeline) and kinds rarely change, so the company's names are kept in the cache."""
+    kinds = {key: str(label) for key, label in BUILTIN_KINDS.items()}
+    kinds.update(event_kind_names(tenant=tenant))
     return kinds
+
+
+def event_kind_usage(*, tenant: Tenant, key: str) -> tuple[int, int]:
+    """(events, rules) of this kind: what keeps a kind from being removed."""
+    events = Event.objects.for_tenant(tenant).filter(kind=key).count()
+    return events, Rule.objects.for_tenant(tenant).filter(event_kind=key).count()
 
 
 def rules_for_kind(*, tenant: Tenant, kind: str) -> list[Rule]:

@@ -41,4 +41,10 @@ urlpatterns = [
     path("settings/rules/defaults/", views.rules_add_defaults, name="rules_add_defaults"),
     path("settings/rules/<int:rule_id>/", views.rule_edit, name="rule_edit"),
     path("settings/rules/kinds/", views.event_kind_create, name="event_kind_create"),
+    path("settings/rules/kinds/<slug:kind>/", views.event_kind_edit, name="event_kind_edit"),
+    path(
+        "settings/rules/kinds/<slug:kind>/remove/",
+        views.event_kind_remove,
+        name="event_kind_remove",
+    ),
 ]

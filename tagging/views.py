@@ -20,18 +20,20 @@ from lifecycle.selectors import stage_settings
 
 from . import rules, services
 from .access import (
+    access_event_kind,
     access_rule,
     access_tag,
     access_tag_alias,
     access_tag_group,
 )
-from .events import DEFAULT_RULES
+from .events import BUILTIN_KINDS, DEFAULT_RULES
 from .forms import (
     AliasForm,
     BulkTagForm,
     ContactTagForm,
     EventForm,
     EventKindForm,
+    EventKindRenameForm,
     MergeForm,
     RuleForm,
     TagForm,
@@ -42,6 +44,8 @@ from .outcomes import describe, title_from_key
 from .panels import tags_panel_context
 from .selectors import (
     event_amount_needed,
+    event_kind_names,
+    event_kind_usage,
     event_kinds,
     rule_list,
     tag_group_tags,
@@ -542,6 +546,7 @@ def rule_list_view(request):
         "defaults_all": len(offered) == len(DEFAULT_RULES),
         "rules": rule_list(tenant=request.tenant),
         "kind_labels": kinds,
+        "builtin_kinds": BUILTIN_KINDS,
         "kind_form": EventKindForm(),
     }
     return render(request, "tagging/rule_list.html", context)
@@ -618,6 +623,48 @@ def event_kind_create(request):
         _("Kind of event “%(label)s” added.") % {"label": label},
         back,
     )
+
+
+def _kinds_back(request):
+    return redirect(f"{tenant_url(request, 'rule_list')}#event-kinds")
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required(can_edit_rules)
+def event_kind_edit(request, kind: str):
+    """A kind of event: its name (renamed here; the key underneath stays), what uses it, and
+    removing it (one of the company's own, while nothing uses it)."""
+    key = access_event_kind(request.membership, kind)
+    builtin = str(BUILTIN_KINDS.get(key, ""))
+    named = event_kind_names(tenant=request.tenant).get(key, "")
+    form = EventKindRenameForm(request.POST or None, initial={"label": named},
+                               builtin_name=builtin)  # fmt: skip
+    if request.method == "POST" and form.is_valid():
+        try:
+            label = rules.event_kind_rename(tenant=request.tenant, actor=request.membership,
+                                            key=key, label=form.cleaned_data["label"])  # fmt: skip
+        except ServiceError as error:
+            form.add_error("label", error.message)
+        else:
+            messages.success(request, _("Kind of event saved: “%(label)s”.") % {"label": label})
+            return _kinds_back(request)
+    events, rules_using = event_kind_usage(tenant=request.tenant, key=key)
+    context = {"key": key, "label": event_kinds(tenant=request.tenant)[key], "form": form,
+               "builtin": builtin, "events": events, "rules_using": rules_using}  # fmt: skip
+    return render(request, "tagging/event_kind_edit.html", context)
+
+
+@require_POST
+@permission_required(can_edit_rules)
+def event_kind_remove(request, kind: str):
+    key = access_event_kind(request.membership, kind)
+    try:
+        label = rules.event_kind_remove(tenant=request.tenant, actor=request.membership, key=key)
+    except ServiceError as error:
+        messages.error(request, error.message)
+        return redirect(tenant_url(request, "event_kind_edit", key))
+    messages.success(request, _("Kind of event “%(label)s” removed.") % {"label": label})
+    return _kinds_back(request)
 
 
 # --- merging duplicates by hand --------------------------------------------------------------

@@ -121,7 +121,7 @@ def company_objects(tenant, member) -> dict:
     from integrations.models import WebhookDelivery
     from integrations.services import api_token_create, webhook_endpoint_create
     from spreadsheets.models import ImportJob
-    from tagging.models import Rule, Tag, TagAlias, TagGroup
+    from tagging.models import EventKind, Rule, Tag, TagAlias, TagGroup
 
     group = TagGroup.objects.create(tenant=tenant, key="source", label=f"来源 {tenant.slug}")
     tag = Tag.objects.create(tenant=tenant, group=group, key="flyer", label=f"地推 {tenant.slug}",
@@ -205,6 +205,10 @@ def company_objects(tenant, member) -> dict:
             details={"to_stage": "mql"},
             expires_at=audience.created_at + timedelta(minutes=1),
         ).pk,
+        # a kind of event of the company's own, by its key (one only this company has)
+        "kind": EventKind.objects.create(
+            tenant=tenant, key=f"visit-{tenant.slug}", label=f"到店 {tenant.slug}"
+        ).key,
         # not an id: a stage key, the same in every company
         "stage": "lead",
     }

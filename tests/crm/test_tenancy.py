@@ -28,7 +28,7 @@ URL_KWARGS = {
     "contact_id", "membership_id", "group_id", "tag_id", "alias_id", "rule_id", "audience_id",
     "snapshot_id", "job_id", "other_id", "stage", "token_id", "endpoint_id", "delivery_id",
     "invitation_id", "activity_id", "task_id", "task_rule_id", "assignment_rule_id", "tier_id",
-    "view_id", "field_id", "undo_id",
+    "view_id", "field_id", "undo_id", "kind",
 }  # fmt: skip
 NOT_AN_ID = {"stage"}
 

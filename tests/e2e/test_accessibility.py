@@ -227,6 +227,7 @@ def visits(school: School) -> list[Visit]:
         Visit("custom field", "wang", u("custom_field_edit", ids["field"])),
         Visit("delete a custom field", "wang", u("custom_field_delete", ids["field"])),
         Visit("rules", "wang", u("rule_list")),
+        Visit("kind of event", "wang", u("event_kind_edit", "payment_received")),
         Visit("new rule", "wang", u("rule_create")),
         Visit("rule", "wang", u("rule_edit", ids["rule"])),
         Visit("task rules", "wang", u("task_rule_list")),

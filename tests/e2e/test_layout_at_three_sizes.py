@@ -123,6 +123,7 @@ PAGES = [
     ("tag_group_edit", "tag_group_edit", ("group_id",), ""),
     ("rules", "rule_list", (), ""),
     ("rule_edit", "rule_edit", ("rule_id",), ""),
+    ("event_kind", "event_kind_edit", ("kind",), ""),
     ("task_rules", "task_rule_list", (), ""),
     ("assignment", "assignment_rule_list", (), ""),
     ("members", "member_list", (), ""),
@@ -396,6 +397,7 @@ def seed() -> dict:
         "waiting_job_id": waiting.pk,
         "done_job_id": done.pk,
         "tier_id": tier.pk,
+        "kind": "payment_received",  # a kind of event, by its key
         "tag_id": timing.pk,
         "group_id": worries.pk,
         "rule_id": Rule.objects.for_tenant(school).order_by("pk").first().pk,

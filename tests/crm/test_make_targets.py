@@ -40,3 +40,10 @@ def test_make_run_installs_the_app_and_the_embedded_database_only():
 
 def test_make_test_adds_the_dev_tools_to_the_same_environment():
     assert installs("test") == ["embedded", "embedded,dev"]
+
+
+def test_the_production_image_installs_what_running_needs_at_the_locked_versions():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "['project']['dependencies']" in dockerfile  # pyproject's own list, no extra
+    assert "pip install -c requirements.lock -r" in dockerfile  # pinned by the lock
+    assert "pip install -r requirements.lock" not in dockerfile  # which holds the dev tools too

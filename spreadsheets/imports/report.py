@@ -46,7 +46,9 @@ ERRORS = {
     "unknown_stage": (gettext_lazy("Stage"), gettext_lazy("Unknown stage “%(value)s”.")),
     "unknown_tag": (
         gettext_lazy("Tags"),
-        gettext_lazy("Unknown tag “%(value)s” (tick “create unknown tags” to add it)."),
+        gettext_lazy(
+            "Unknown tag “%(value)s” (tick “Create tags that do not exist yet” to add it)."
+        ),
     ),
     "tag_too_long": (
         gettext_lazy("Tags"),
@@ -82,7 +84,8 @@ ERRORS = {
 # a cell of a column imported into a tag group, naming no tag of that group
 GROUP_ERRORS = {
     "group_unknown_tag": gettext_lazy(
-        "No tag “%(value)s” in %(group)s (tick “create unknown tags” to add it to %(group)s)."
+        "No tag “%(value)s” in %(group)s (tick “Create tags that do not exist yet” to add it to "
+        "%(group)s)."
     ),
     "group_other_tag": gettext_lazy("“%(value)s” is a tag of %(other)s, not of %(group)s."),
     "group_tag_too_long": gettext_lazy(

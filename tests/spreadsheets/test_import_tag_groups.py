@@ -3,6 +3,8 @@ imported into the company's 来源 tag group: each person then gets the 来源 t
 by name or alias, and a value that is no tag of the group is reported by its row (or created in
 the group when the marketer ticks "create tags")."""
 
+import re
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -70,6 +72,18 @@ def test_a_source_column_stays_the_source_field_and_the_source_group_is_offered(
     assert 'id="source-group-0"' not in page
 
 
+def test_a_row_refused_for_an_unknown_tag_names_the_box_to_tick_as_the_page_labels_it(
+    marketer_client, tenant, sources
+):
+    """The reason tells the marketer which box to tick: it quotes the box's own words (it said
+    “create unknown tags”, which no box on the page says)."""
+    job = upload(marketer_client, tenant)
+    page = marketer_client.get(reverse("import_map", args=[tenant.slug, job.pk])).content.decode()
+    for reason in (report.ERRORS["unknown_tag"][1], report.GROUP_ERRORS["group_unknown_tag"]):
+        box = re.search(r"tick “([^”]+)”", str(reason)).group(1)
+        assert f'<input type="checkbox" name="create_tags"> {box}' in page, box
+
+
 def test_a_source_column_imported_into_the_source_group_tags_by_name_and_alias(
     marketer_client, tenant, sources, django_capture_on_commit_callbacks
 ):
@@ -85,7 +99,8 @@ def test_a_source_column_imported_into_the_source_group_tags_by_name_and_alias(
     assert not people.filter(name__in=["李娜", "赵敏"]).exists()
     assert report.errors_shown(job.errors, tenant=tenant) == [
         {"row": 4, "column": "来源",
-         "reason": "No tag “展会” in 来源 (tick “create unknown tags” to add it to 来源)."},
+         "reason": "No tag “展会” in 来源 (tick “Create tags that do not exist yet” to add it to "
+                   "来源)."},
         {"row": 5, "column": "来源", "reason": "“高意向” is a tag of 意向, not of 来源."},
     ]  # fmt: skip
     assert not Tag.objects.for_tenant(tenant).filter(label="展会").exists()

@@ -37,7 +37,9 @@ def test_on_a_phone_the_bulk_bar_keeps_every_button_inside_it(live_server, brows
     school = TenantFactory(slug="english-school", name="英语口语培训班")
     MembershipFactory(tenant=school, role="marketer", user__username="li")
     group = TagGroup.objects.create(tenant=school, key="course", label="课程兴趣")
-    Tag.objects.create(tenant=school, group=group, key="ielts", label="雅思备考", label_key="雅思备考")
+    Tag.objects.create(
+        tenant=school, group=group, key="ielts", label="雅思备考", label_key="雅思备考"
+    )
     ContactFactory(tenant=school, name="王芳", stage="lead")
 
     context = browser.new_context(viewport={"width": 390, "height": 844}, locale="en-US")

@@ -92,6 +92,12 @@ def test_removing_a_kind_a_rule_runs_on_is_refused(admin_client, tenant, admin, 
     assert EventKind.objects.for_tenant(tenant).filter(key=visit.key).exists()
 
 
+def test_an_unused_kinds_page_says_nothing_uses_it_in_words_not_a_zero(admin_client, tenant, visit):
+    page = admin_client.get(edit_url(tenant, visit.key)).content.decode()
+    assert "No event uses this kind." in page and "No rule runs when it happens." in page
+    assert "0 events" not in page and "0 rules" not in page
+
+
 def test_an_unused_own_kind_is_removed(admin_client, tenant, visit, contact):
     response = admin_client.post(edit_url(tenant, visit.key, remove=True), follow=True)
     assert "Kind of event “到店参观” removed." in response.content.decode()

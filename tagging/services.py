@@ -202,12 +202,17 @@ def tag_move(*, tag: Tag, actor: Membership | None, up: bool) -> bool:
 
 
 @transaction.atomic
-def tag_group_order(*, group: TagGroup, actor: Membership | None, tag_ids: list[int]) -> None:
+def tag_group_order(
+    *, group: TagGroup, actor: Membership | None, tag_ids: list[int], seen: list[int] | None = None
+) -> None:
     """Puts the group's tags in this order (the settings page's drag and drop): every tag of
-    the group, each once, or nothing changes."""
+    the group, each once, or nothing changes. `seen`: the order the page showed before the drag;
+    if someone has reordered the group since, nothing changes (their order is not undone)."""
     _require_scheme_editor(actor)
-    tags = {tag.pk: tag for tag in _group_tags_locked(group)}
-    if len(tag_ids) != len(set(tag_ids)) or set(tag_ids) != set(tags):
+    locked = _group_tags_locked(group)
+    tags = {tag.pk: tag for tag in locked}
+    stale = seen is not None and seen != [tag.pk for tag in locked]
+    if stale or len(tag_ids) != len(set(tag_ids)) or set(tag_ids) != set(tags):
         raise ServiceError(
             _("The tags of “%(group)s” changed meanwhile: reload the page and try again.")
             % {"group": group.label}

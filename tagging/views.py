@@ -431,8 +431,10 @@ def tag_group_order(request, group_id: int):
     """The group's tags in the order they were dragged into: every tag's id, in order."""
     group = access_tag_group(request.membership, group_id)
     ids = [int(pk) for pk in request.POST.getlist("tag") if pk.isdigit()]
+    # the order the page showed before the drag, when the page says (the drag always does)
+    seen = [int(pk) for pk in request.POST.getlist("seen") if pk.isdigit()] or None
     try:
-        services.tag_group_order(group=group, actor=request.membership, tag_ids=ids)
+        services.tag_group_order(group=group, actor=request.membership, tag_ids=ids, seen=seen)
     except ServiceError as error:
         if request.htmx:
             return _group_rows(request, group, error.message, status=409)

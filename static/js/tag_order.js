@@ -136,6 +136,9 @@
     if (order.join() === before.join()) return;
     const body = new URLSearchParams();
     order.forEach(function (id) { body.append("tag", id); });
+    // the order the page showed: if a colleague has reordered since, the server refuses
+    // (and sends its rows) rather than undo their change
+    before.forEach(function (id) { body.append("seen", id); });
     send(rows.dataset.tagOrder, body, rows, null, before);
   });
 

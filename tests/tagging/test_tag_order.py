@@ -147,6 +147,34 @@ def test_an_order_that_is_not_the_groups_tags_changes_nothing(admin_client, tena
     assert order_of(group) == before
 
 
+def test_a_drag_on_a_page_a_colleague_has_reordered_since_does_not_undo_their_order(
+    admin_client, tenant, admin, tiers
+):
+    group, made = tiers
+    url = reverse("tag_group_order", args=[tenant.slug, group.pk])
+    page_showed = [made[label].pk for label in ["金卡", "铂金", "普通", "银卡"]]
+    # a colleague moves 普通 up while this page is open
+    tag_move(tag=made["普通"], actor=admin, up=True)
+    theirs = order_of(group)
+    assert theirs == ["金卡", "普通", "铂金", "银卡"]
+    # this page drags 银卡 to the top of the order it still shows
+    dragged = [made["银卡"].pk, *page_showed[:3]]
+    response = admin_client.post(
+        url, {"tag": dragged, "seen": page_showed}, headers={"HX-Request": "true"}
+    )
+    assert response.status_code == 409
+    assert "The tags of “会员等级” changed meanwhile" in response.content.decode()
+    assert shown(between(response.content.decode(), "<tr", "</tbody>")) == theirs
+    assert order_of(group) == theirs
+    # with the page as it now is, the drag is saved
+    now = [made[label].pk for label in theirs]
+    response = admin_client.post(
+        url, {"tag": [made["银卡"].pk, *now[:3]], "seen": now}, headers={"HX-Request": "true"}
+    )
+    assert response.status_code == 200
+    assert order_of(group) == ["银卡", "金卡", "普通", "铂金"]
+
+
 def test_a_tag_of_another_group_does_not_join_the_order(admin, tiers, make_tag):
     group, made = tiers
     stranger = make_tag("来源", "地推")
